@@ -1,0 +1,1 @@
+//! apiflow: load, validate and run YAML workflows of HTTP steps.
