@@ -1,3 +1,4 @@
 //! apiflow: load, validate and run YAML workflows of HTTP steps.
 
+pub mod duration;
 pub mod jsonpath;
