@@ -1,5 +1,37 @@
-//! apiflow: load, validate and run YAML workflows of HTTP steps.
+//! apiflow: load, validate and run declarative YAML workflows of HTTP steps.
+//!
+//! Data flows one way: YAML text → [`yaml`] nodes with positions → [`load`] into the typed
+//! [`model`] → [`validate`] (templates, JSONPaths and regexes compiled; data flow checked) →
+//! [`runner`] (render, send, check status, capture, check) → [`event`]s → [`report`]ers.
 
+pub mod cli;
+pub mod diagnostic;
 pub mod duration;
+pub mod emulator;
+pub mod event;
 pub mod helpers;
+pub mod http;
+pub mod inputs;
 pub mod jsonpath;
+pub mod load;
+pub mod model;
+pub mod report;
+pub mod runner;
+pub mod scope;
+pub mod secret;
+pub mod span;
+pub mod template;
+pub mod validate;
+pub mod yaml;
+
+use std::sync::Arc;
+
+pub use diagnostic::Diagnostic;
+pub use span::Source;
+pub use validate::Plan;
+
+/// Loads and validates a workflow from its text.
+pub fn check_source(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
+    let workflow = load::load(source)?;
+    validate::validate(workflow)
+}

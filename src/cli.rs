@@ -1,0 +1,422 @@
+//! The command line: arguments, and what each command does with the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diagnostic::Diagnostic;
+use crate::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
+use crate::inputs::{InputSources, parse_env_file, parse_var};
+use crate::report::terminal::Terminal;
+use crate::runner::Settings;
+use crate::validate::Plan;
+
+/// Exit code: the workflow or the command line is invalid.
+pub const EXIT_INVALID: i32 = 2;
+
+/// Runs declarative YAML workflows of HTTP steps.
+#[derive(Debug, Parser)]
+#[command(name = "apiflow", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate workflows, then run them.
+    Run(RunArgs),
+    /// Check workflows without sending anything.
+    Validate {
+        /// Workflow files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// When to colour output.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
+    /// Serve a local emulator of an API.
+    Emulate {
+        /// Which API.
+        #[arg(value_enum)]
+        api: EmulatedApi,
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Seed for deterministic ids, secrets and tokens.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Workflow files.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Set an input: NAME=VALUE (repeatable; highest priority).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Read inputs from a dotenv file.
+    #[arg(long, value_name = "PATH")]
+    env_file: Option<PathBuf>,
+    /// Print every request and response.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Stop sending after this long (e.g. `2m`); `finally` steps still run.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    timeout: Option<Duration>,
+    /// Largest response body read, in bytes (suffixes K, M, G allowed).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "16M")]
+    max_body: usize,
+    /// Time allowed to connect.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, default_value = "10s")]
+    connect_timeout: Duration,
+    /// Accept any TLS certificate (prints a warning).
+    #[arg(long)]
+    insecure: bool,
+    /// Trust the CA certificates in this PEM file too.
+    #[arg(long, value_name = "PATH")]
+    cacert: Option<PathBuf>,
+    /// Start a built-in emulator and supply its values as inputs.
+    #[arg(long, value_enum, value_name = "API")]
+    emulate: Option<EmulatedApi>,
+    /// When to colour output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EmulatedApi {
+    /// PingOne's management, flows and OAuth endpoints.
+    Pingone,
+}
+
+fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    crate::duration::parse_duration(text)
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let (number, factor) = match trimmed.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&trimmed[..i], 1024),
+        Some((i, 'm' | 'M')) => (&trimmed[..i], 1024 * 1024),
+        Some((i, 'g' | 'G')) => (&trimmed[..i], 1024 * 1024 * 1024),
+        _ => (trimmed, 1),
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("invalid size `{text}`: expected a number of bytes such as `1048576`, `512K` or `16M`"))
+}
+
+impl ColorChoice {
+    fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { EXIT_INVALID } else { 0 };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return EXIT_INVALID;
+        }
+    };
+    runtime.block_on(dispatch(cli))
+}
+
+async fn dispatch(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Validate { files, color } => validate_command(&files, color.enabled(std::io::stderr().is_terminal())),
+        Command::Run(args) => run_command(args).await,
+        Command::Emulate { api: EmulatedApi::Pingone, port, seed } => emulate_command(port, seed).await,
+    }
+}
+
+/// Reads and validates a workflow file.
+pub fn check_file(path: &std::path::Path) -> Result<Plan, Vec<Diagnostic>> {
+    let name = path.display().to_string();
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            let why = match error.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_owned(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+                _ if path.is_dir() => "it is a directory".to_owned(),
+                _ => error.to_string(),
+            };
+            return Err(vec![Diagnostic::error(format!("cannot read `{name}`: {why}"))]);
+        }
+    };
+    if bytes.len() > crate::yaml::MAX_FILE_SIZE {
+        return Err(vec![Diagnostic::error(format!(
+            "`{name}` is too large: {} bytes, the limit is {} bytes",
+            bytes.len(),
+            crate::yaml::MAX_FILE_SIZE
+        ))
+        .help("split the workflow into smaller files")]);
+    }
+    let text = crate::yaml::decode(&name, bytes).map_err(|d| vec![d])?;
+    crate::check_source(&crate::span::Source::new(name, text))
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
+    let mut err = std::io::stderr().lock();
+    for diagnostic in diagnostics {
+        let _ = writeln!(err, "{}", diagnostic.render(color));
+    }
+}
+
+fn validate_command(files: &[PathBuf], color: bool) -> i32 {
+    let mut code = 0;
+    for file in files {
+        match check_file(file) {
+            Ok(plan) => {
+                let w = &plan.workflow;
+                println!(
+                    "✓ {}: `{}` is valid ({} steps, {} finally)",
+                    file.display(),
+                    w.name.value,
+                    w.steps.len(),
+                    w.finally.len()
+                );
+            }
+            Err(diagnostics) => {
+                print_diagnostics(&diagnostics, color);
+                let count = diagnostics.len();
+                eprintln!("✗ {}: {count} problem{}", file.display(), if count == 1 { "" } else { "s" });
+                code = EXIT_INVALID;
+            }
+        }
+    }
+    code
+}
+
+async fn run_command(args: RunArgs) -> i32 {
+    let color_err = args.color.enabled(std::io::stderr().is_terminal());
+    let mut plans = Vec::with_capacity(args.files.len());
+    let mut invalid = false;
+    for file in &args.files {
+        match check_file(file) {
+            Ok(plan) => plans.push(plan),
+            Err(diagnostics) => {
+                print_diagnostics(&diagnostics, color_err);
+                invalid = true;
+            }
+        }
+    }
+    let env_file = match &args.env_file {
+        None => Vec::new(),
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => match parse_env_file(&path.display().to_string(), &text) {
+                Ok(entries) => entries,
+                Err(diagnostic) => {
+                    print_diagnostics(&[diagnostic], color_err);
+                    return EXIT_INVALID;
+                }
+            },
+            Err(error) => {
+                eprintln!("error: cannot read env file `{}`: {error}", path.display());
+                return EXIT_INVALID;
+            }
+        },
+    };
+    if invalid {
+        return EXIT_INVALID;
+    }
+    let ca_pem = match &args.cacert {
+        None => None,
+        Some(path) => match std::fs::read(path) {
+            Ok(bytes) => Some(bytes),
+            Err(error) => {
+                eprintln!("error: cannot read `--cacert {}`: {error}", path.display());
+                return EXIT_INVALID;
+            }
+        },
+    };
+    if args.insecure {
+        eprintln!("warning: `--insecure`: TLS certificates are not verified; anyone on the network path can read and change this traffic");
+    }
+    let client = match Client::new(&ClientOptions {
+        insecure: args.insecure,
+        ca_pem,
+        connect_timeout: args.connect_timeout,
+        max_body: if args.max_body == 0 { DEFAULT_MAX_BODY } else { args.max_body },
+    }) {
+        Ok(client) => client,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_INVALID;
+        }
+    };
+    let emulator = match args.emulate {
+        Some(EmulatedApi::Pingone) => match crate::emulator::Emulator::start(0, crate::emulator::Options::default()).await {
+            Ok(emulator) => Some(emulator),
+            Err(error) => {
+                eprintln!("error: cannot start the PingOne emulator: {error}");
+                return EXIT_INVALID;
+            }
+        },
+        None => None,
+    };
+    let supplied: Vec<(String, String)> = emulator
+        .as_ref()
+        .map(|e| e.info().inputs().into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        .unwrap_or_default();
+    let settings = Settings {
+        run_timeout: args.timeout,
+        ..Settings::default()
+    };
+    let interrupt = Arc::clone(&settings.interrupt);
+    let wake = Arc::clone(&settings.wake);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            interrupt.store(true, Ordering::SeqCst);
+            wake.notify_waiters();
+            eprintln!("\ninterrupted: running the `finally` steps (press Ctrl-C again to quit now)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let color_out = args.color.enabled(std::io::stdout().is_terminal());
+    let mut worst = 0;
+    for plan in &plans {
+        let mut sources = InputSources {
+            vars: args.vars.clone(),
+            env_file: env_file.clone(),
+            supplied: Vec::new(),
+        };
+        // Only inputs the workflow declares are supplied by the emulator.
+        sources.supplied = supplied
+            .iter()
+            .filter(|(k, _)| plan.workflow.inputs.iter().any(|i| &i.name.value == k))
+            .cloned()
+            .collect();
+        let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
+            Ok(inputs) => inputs,
+            Err(diagnostics) => {
+                print_diagnostics(&diagnostics, color_err);
+                worst = worst.max(EXIT_INVALID);
+                continue;
+            }
+        };
+        let mut reporter = Terminal::new(std::io::stdout().lock(), color_out, args.verbose);
+        match crate::runner::run(plan, &client, inputs, &settings, &mut reporter).await {
+            Ok(report) => worst = worse(worst, report.exit_code()),
+            Err(diagnostics) => {
+                drop(reporter);
+                print_diagnostics(&diagnostics, color_err);
+                worst = worse(worst, EXIT_INVALID);
+            }
+        }
+        if settings.interrupt.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    if let Some(emulator) = emulator {
+        emulator.shutdown().await;
+    }
+    worst
+}
+
+/// Orders exit codes by how bad they are: interrupted, invalid, unreachable, failed, passed.
+fn worse(a: i32, b: i32) -> i32 {
+    let rank = |code: i32| match code {
+        0 => 0,
+        1 => 1,
+        3 => 2,
+        2 => 3,
+        _ => 4,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+async fn emulate_command(port: u16, seed: Option<u64>) -> i32 {
+    let options = crate::emulator::Options {
+        seed,
+        ..crate::emulator::Options::default()
+    };
+    let emulator = match crate::emulator::Emulator::start(port, options).await {
+        Ok(emulator) => emulator,
+        Err(error) => {
+            eprintln!("error: cannot start the PingOne emulator on port {port}: {error}");
+            return EXIT_INVALID;
+        }
+    };
+    let info = emulator.info();
+    println!("PingOne emulator listening on http://{}", emulator.addr());
+    println!();
+    println!("  api_base             {}", info.api_base);
+    println!("  auth_base            {}", info.auth_base);
+    println!("  env_id               {}", info.env_id);
+    println!("  worker_client_id     {}", info.worker_client_id);
+    println!("  worker_client_secret {}", info.worker_client_secret);
+    println!();
+    println!("Run the workflow against it in another terminal:");
+    println!(
+        "  apiflow run workflows/refresh_token.yaml --var api_base={} --var auth_base={} --var env_id={} --var worker_client_id={} --var worker_client_secret=…",
+        info.api_base, info.auth_base, info.env_id, info.worker_client_id
+    );
+    println!();
+    println!("Press Ctrl-C to stop.");
+    let _ = std::io::stdout().flush();
+    let _ = tokio::signal::ctrl_c().await;
+    emulator.shutdown().await;
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_size("512K"), Ok(512 * 1024));
+        assert_eq!(parse_size("16M"), Ok(16 * 1024 * 1024));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn ranks_exit_codes() {
+        assert_eq!(worse(1, 3), 3);
+        assert_eq!(worse(3, 2), 2);
+        assert_eq!(worse(0, 1), 1);
+        assert_eq!(worse(130, 2), 130);
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,139 @@
+//! What the runner tells reporters: events and the records they carry.
+
+use std::time::Duration;
+
+use crate::diagnostic::Diagnostic;
+use crate::http::Exchange;
+
+/// How a step ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every expectation held.
+    Passed,
+    /// The server answered, but not as expected (or a capture or template failed).
+    Failed,
+    /// The request could not be completed (connection, TLS, timeout).
+    Error,
+    /// Not run: its `if` was false, or the run stopped before it.
+    Skipped,
+}
+
+/// A value a step captured.
+#[derive(Clone, Debug)]
+pub struct Capture {
+    /// The variable name.
+    pub name: String,
+    /// The value.
+    pub value: serde_json::Value,
+    /// Whether it is masked.
+    pub secret: bool,
+}
+
+/// Everything about one step's run.
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    /// The step's name.
+    pub name: String,
+    /// Whether it is a `finally` step.
+    pub finally: bool,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why it was skipped, or what stopped it.
+    pub reason: Option<String>,
+    /// Every request and response of the last attempt (several when redirects were followed).
+    pub exchanges: Vec<Exchange>,
+    /// How many attempts were made.
+    pub attempts: u32,
+    /// What failed, each pointing at the YAML that expected otherwise.
+    pub failures: Vec<Diagnostic>,
+    /// What was captured.
+    pub captures: Vec<Capture>,
+    /// Wall time of the step, attempts and waits included.
+    pub duration: Duration,
+}
+
+/// Everything about one workflow's run.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// The workflow's name.
+    pub name: String,
+    /// The file it came from.
+    pub file: String,
+    /// Each step, in the order run.
+    pub steps: Vec<StepReport>,
+    /// Wall time of the run.
+    pub duration: Duration,
+    /// Set when the run was interrupted or timed out as a whole.
+    pub stopped: Option<String>,
+}
+
+impl RunReport {
+    /// Returns the exit code: 0 passed, 1 a step failed, 3 a request could not be completed,
+    /// 130 interrupted.
+    pub fn exit_code(&self) -> i32 {
+        if self.stopped.as_deref() == Some(INTERRUPTED) {
+            return 130;
+        }
+        let outcomes = || self.steps.iter().map(|s| s.outcome);
+        if outcomes().any(|o| o == Outcome::Error) {
+            3
+        } else if outcomes().any(|o| o == Outcome::Failed) || self.stopped.is_some() {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// Counts steps by outcome: passed, failed (errors included), skipped.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let count = |o: Outcome| self.steps.iter().filter(|s| s.outcome == o).count();
+        (
+            count(Outcome::Passed),
+            count(Outcome::Failed) + count(Outcome::Error),
+            count(Outcome::Skipped),
+        )
+    }
+}
+
+/// The reason recorded when Ctrl-C stops a run.
+pub const INTERRUPTED: &str = "interrupted";
+
+/// Something that happened during a run.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A workflow starts.
+    Started {
+        /// Its name.
+        name: &'a str,
+        /// Its file.
+        file: &'a str,
+        /// How many steps it has, `finally` included.
+        steps: usize,
+    },
+    /// A value that must be masked from now on.
+    Secret(&'a str),
+    /// A step starts (reporters may show progress).
+    StepStarted {
+        /// Its name.
+        name: &'a str,
+    },
+    /// A step ended.
+    Step(&'a StepReport),
+    /// The `finally` steps start.
+    Finally,
+    /// The workflow ended.
+    Finished(&'a RunReport),
+}
+
+/// Receives events; the only code that prints.
+pub trait Reporter {
+    /// Handles one event.
+    fn event(&mut self, event: &Event<'_>);
+}
+
+/// A reporter that keeps nothing.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn event(&mut self, _event: &Event<'_>) {}
+}

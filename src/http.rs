@@ -1,0 +1,332 @@
+//! HTTP: one reqwest client per run, redirects followed hop by hop here, cookies in our own jar.
+
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderName, HeaderValue, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+/// Default cap on a response body.
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+/// Default number of redirects followed.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
+
+/// How the client is built.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Skip certificate verification.
+    pub insecure: bool,
+    /// Extra trusted CA certificates, PEM.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Time allowed to connect.
+    pub connect_timeout: Duration,
+    /// Largest body read.
+    pub max_body: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            insecure: false,
+            ca_pem: None,
+            connect_timeout: Duration::from_secs(10),
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// A request ready to send.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    /// The method.
+    pub method: Method,
+    /// The full URL, query included.
+    pub url: Url,
+    /// Headers, without cookies (the jar adds them).
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Option<Vec<u8>>,
+    /// Time allowed for the whole exchange, body included.
+    pub timeout: Duration,
+}
+
+/// A response, fully read.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes (decompressed).
+    pub body: Vec<u8>,
+    /// How long the exchange took.
+    pub elapsed: Duration,
+}
+
+/// One request and its response; a followed redirect makes several.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    /// What was sent, cookies included.
+    pub request: Outgoing,
+    /// What came back.
+    pub response: Incoming,
+}
+
+/// Why a request could not be completed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// No answer in time.
+    Timeout(Duration),
+    /// Could not connect.
+    Connect(String),
+    /// The body was larger than allowed.
+    BodyTooLarge(usize),
+    /// More redirects than allowed.
+    TooManyRedirects(u32),
+    /// A redirect without a usable `Location`.
+    BadRedirect(String),
+    /// Anything else on the wire.
+    Other(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Timeout(limit) => write!(f, "no response within {}", crate::duration::format_duration(*limit)),
+            SendError::Connect(why) => write!(f, "could not connect: {why}"),
+            SendError::BodyTooLarge(limit) => write!(f, "the response body is larger than {limit} bytes (raise it with `--max-body`)"),
+            SendError::TooManyRedirects(limit) => write!(f, "more than {limit} redirects"),
+            SendError::BadRedirect(why) => write!(f, "bad redirect: {why}"),
+            SendError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A cookie jar with RFC 6265 domain and path rules.
+#[derive(Debug, Default)]
+pub struct Jar(Mutex<cookie_store::CookieStore>);
+
+impl Jar {
+    /// Returns the `Cookie` header value for a URL, if any cookie applies.
+    pub fn header_for(&self, url: &Url) -> Option<String> {
+        let store = self.0.lock().ok()?;
+        let value = store
+            .get_request_values(url)
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        (!value.is_empty()).then_some(value)
+    }
+
+    /// Stores the cookies a response sets.
+    pub fn store(&self, url: &Url, headers: &HeaderMap) {
+        if let Ok(mut store) = self.0.lock() {
+            for value in headers.get_all(SET_COOKIE) {
+                if let Ok(text) = value.to_str() {
+                    // A cookie the jar refuses (bad domain, …) is dropped, as browsers do.
+                    let _ = store.parse(text, url);
+                }
+            }
+        }
+    }
+
+    /// Returns the value of a cookie the jar would send to a URL.
+    pub fn get(&self, url: &Url, name: &str) -> Option<String> {
+        let store = self.0.lock().ok()?;
+        store
+            .get_request_values(url)
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// Lists the cookies the jar would send to a URL.
+    pub fn all_for(&self, url: &Url) -> Vec<(String, String)> {
+        self.0.lock().map_or_else(
+            |_| Vec::new(),
+            |store| store.get_request_values(url).map(|(n, v)| (n.to_owned(), v.to_owned())).collect(),
+        )
+    }
+}
+
+/// The HTTP client: built once, shared by every step.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: reqwest::Client,
+    max_body: usize,
+}
+
+static PROVIDER: Once = Once::new();
+
+impl Client {
+    /// Builds the client: no automatic redirects or cookies, gzip and brotli, rustls.
+    pub fn new(options: &ClientOptions) -> Result<Client, String> {
+        PROVIDER.call_once(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(options.connect_timeout)
+            .user_agent(concat!("apiflow/", env!("CARGO_PKG_VERSION")))
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(30));
+        if options.insecure {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        if let Some(pem) = &options.ca_pem {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("cannot read the CA certificates: {e}"))?;
+            if certificates.is_empty() {
+                return Err("the CA file holds no PEM certificate".into());
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let inner = builder.build().map_err(|e| format!("cannot build the HTTP client: {}", describe(&e)))?;
+        Ok(Client {
+            inner,
+            max_body: options.max_body,
+        })
+    }
+
+    /// Sends a request, following redirects when asked, and returns every hop.
+    ///
+    /// Sensitive headers are dropped when a redirect leaves the origin, and each hop gets the
+    /// cookies the jar holds for its own URL.
+    pub async fn send(
+        &self,
+        request: Outgoing,
+        jar: &Jar,
+        follow: bool,
+        max_redirects: u32,
+        stop_at: Option<&str>,
+    ) -> Result<Vec<Exchange>, (Vec<Exchange>, SendError)> {
+        let started = Instant::now();
+        let total = request.timeout;
+        let mut hops: Vec<Exchange> = Vec::new();
+        let mut next = request;
+        loop {
+            let remaining = total.saturating_sub(started.elapsed());
+            let mut sent = next.clone();
+            if let Some(cookie) = jar.header_for(&sent.url) {
+                if let Ok(value) = HeaderValue::from_str(&cookie) {
+                    sent.headers.insert(COOKIE, value);
+                }
+            }
+            let response = match self.once(&sent, remaining, total).await {
+                Ok(response) => response,
+                Err(error) => return Err((hops, error)),
+            };
+            jar.store(&sent.url, &response.headers);
+            let location = response
+                .headers
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let status = response.status;
+            hops.push(Exchange { request: sent, response });
+            if !follow || !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                return Ok(hops);
+            }
+            let Some(location) = location else {
+                return Ok(hops);
+            };
+            let target = match next.url.join(&location) {
+                Ok(url) => url,
+                Err(e) => return Err((hops, SendError::BadRedirect(format!("`Location` is not a URL: {e}")))),
+            };
+            if stop_at.is_some_and(|prefix| target.as_str().starts_with(prefix)) {
+                return Ok(hops);
+            }
+            if hops.len() > max_redirects as usize {
+                return Err((hops, SendError::TooManyRedirects(max_redirects)));
+            }
+            next = redirect(next, status, target);
+        }
+    }
+
+    async fn once(&self, request: &Outgoing, remaining: Duration, total: Duration) -> Result<Incoming, SendError> {
+        let started = Instant::now();
+        let mut builder = self.inner.request(request.method.clone(), request.url.clone());
+        builder = builder.headers(request.headers.clone());
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let work = async {
+            let mut response = builder.send().await.map_err(|e| classify(&e))?;
+            let status = response.status();
+            let headers = std::mem::take(response.headers_mut());
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
+                if body.len() + chunk.len() > self.max_body {
+                    return Err(SendError::BodyTooLarge(self.max_body));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Incoming {
+                status,
+                headers,
+                body,
+                elapsed: started.elapsed(),
+            })
+        };
+        match tokio::time::timeout(remaining, work).await {
+            Ok(result) => result,
+            Err(_) => Err(SendError::Timeout(total)),
+        }
+    }
+}
+
+/// Builds the next hop: 303 (and 301/302 after a POST) become a GET without body; 307 and 308
+/// keep the method and body. Credentials stay on the origin they were meant for.
+fn redirect(previous: Outgoing, status: StatusCode, target: Url) -> Outgoing {
+    let mut next = previous;
+    let to_get = status == StatusCode::SEE_OTHER
+        || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND) && next.method == Method::POST);
+    if to_get {
+        if next.method != Method::HEAD {
+            next.method = Method::GET;
+        }
+        next.body = None;
+        next.headers.remove(reqwest::header::CONTENT_TYPE);
+        next.headers.remove(reqwest::header::CONTENT_LENGTH);
+    }
+    if next.url.origin() != target.origin() {
+        for name in [AUTHORIZATION, COOKIE, HeaderName::from_static("proxy-authorization")] {
+            next.headers.remove(name);
+        }
+    }
+    next.headers.remove(COOKIE);
+    next.url = target;
+    next
+}
+
+fn classify(error: &reqwest::Error) -> SendError {
+    if error.is_timeout() {
+        return SendError::Other("timed out".into());
+    }
+    if error.is_connect() {
+        return SendError::Connect(describe(error));
+    }
+    SendError::Other(describe(error))
+}
+
+/// Describes an error by its innermost causes, without the URL (which may hold secrets).
+fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut causes = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = error.source();
+    while let Some(cause) = current {
+        let text = cause.to_string();
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        current = cause.source();
+    }
+    if causes.is_empty() {
+        let text = error.to_string();
+        // reqwest puts the URL in brackets at the end; drop it.
+        return text.split(" for url (").next().unwrap_or(&text).to_owned();
+    }
+    causes.join(": ")
+}

@@ -1,0 +1,320 @@
+//! The typed workflow model: what a workflow file says, with the position of every value.
+//!
+//! Templates, JSONPaths and regexes are written as ids into tables held by the workflow, so
+//! validation can compile each one once and the runner can use them without parsing anything.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::span::{Source, Span, Spanned};
+
+/// A loaded workflow file.
+#[derive(Debug)]
+pub struct Workflow {
+    /// The file it came from.
+    pub source: Arc<Source>,
+    /// `name:`.
+    pub name: Spanned<String>,
+    /// `description:`.
+    pub description: Option<String>,
+    /// `inputs:`, in order.
+    pub inputs: Vec<Input>,
+    /// `vars:`, in order.
+    pub vars: Vec<Var>,
+    /// `defaults:`.
+    pub defaults: Defaults,
+    /// `steps:`.
+    pub steps: Vec<Step>,
+    /// `finally:`.
+    pub finally: Vec<Step>,
+    /// Every template in the file; `TemplateId` indexes it.
+    pub templates: Vec<TemplateSource>,
+    /// Every JSONPath in the file; `PathId` indexes it.
+    pub paths: Vec<Spanned<String>>,
+    /// Every regex in the file; `RegexId` indexes it.
+    pub regexes: Vec<Spanned<String>>,
+}
+
+/// Indexes `Workflow::templates`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TemplateId(pub u32);
+
+/// Indexes `Workflow::paths`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathId(pub u32);
+
+/// Indexes `Workflow::regexes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegexId(pub u32);
+
+/// The text of one template and where it was written.
+#[derive(Clone, Debug)]
+pub struct TemplateSource {
+    /// What the user wrote.
+    pub text: String,
+    /// Where the value starts.
+    pub span: Span,
+    /// How it is evaluated.
+    pub kind: TemplateKind,
+    /// How many characters the value's first line starts after `span.column` (1 for a quoted
+    /// string), or `None` when the value spans lines and offsets cannot be mapped back.
+    pub column_offset: Option<u32>,
+}
+
+/// How a template is evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplateKind {
+    /// Text with `{{ … }}` and `{% … %}` parts; renders to a string.
+    Text,
+    /// A bare minijinja expression (`checks`, `if`, `until`, `expr`); evaluates to a value.
+    Expression,
+    /// A string that is exactly one `{{ … }}`: evaluates to the expression's value, keeping its type.
+    Whole,
+}
+
+/// A string that may be templated.
+#[derive(Clone, Debug)]
+pub enum Text {
+    /// No template syntax: used as it is.
+    Literal(String),
+    /// Rendered by a template.
+    Template(TemplateId),
+}
+
+/// Any YAML value whose strings may be templated (JSON bodies, vars, expected values).
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// A value with no template in it.
+    Literal(serde_json::Value),
+    /// A string with template parts, or a lone `{{ … }}` that keeps its type.
+    Template(TemplateId),
+    /// A list with templated items.
+    List(Vec<Value>),
+    /// A mapping with templated values.
+    Map(Vec<(String, Value)>),
+}
+
+/// One entry of `inputs:`.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Its name.
+    pub name: Spanned<String>,
+    /// `default:`, which may use earlier inputs.
+    pub default: Option<Text>,
+    /// `env:`, the OS variable it is read from.
+    pub env: Option<Spanned<String>>,
+    /// `secret:` or a secret-sounding name.
+    pub secret: bool,
+    /// `description:`.
+    pub description: Option<String>,
+}
+
+/// One entry of `vars:`.
+#[derive(Clone, Debug)]
+pub struct Var {
+    /// Its name.
+    pub name: Spanned<String>,
+    /// Its value.
+    pub value: Value,
+    /// A secret-sounding name.
+    pub secret: bool,
+}
+
+/// `defaults:`, applied to every request unless the step says otherwise.
+#[derive(Clone, Debug, Default)]
+pub struct Defaults {
+    /// Headers sent on every request.
+    pub headers: Vec<(Spanned<String>, Text)>,
+    /// Time allowed for each request.
+    pub timeout: Option<Duration>,
+    /// Whether redirects are followed.
+    pub follow_redirects: Option<bool>,
+}
+
+/// One step: a request, what to expect of its response, and what to capture from it.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// `name:`.
+    pub name: Spanned<String>,
+    /// `if:`, an expression; the step is skipped when it is false.
+    pub condition: Option<TemplateId>,
+    /// `delay:`, a wait before the request.
+    pub delay: Option<Duration>,
+    /// `request:`.
+    pub request: Request,
+    /// `expect:`.
+    pub expect: Expect,
+    /// `extract:`, in order.
+    pub extract: Vec<Extract>,
+    /// `retry:`.
+    pub retry: Option<Retry>,
+}
+
+/// What to send.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Upper-case method.
+    pub method: Spanned<String>,
+    /// `url:`.
+    pub url: Spanned<Text>,
+    /// `query:` parameters appended to the URL.
+    pub query: Vec<(Spanned<String>, Text)>,
+    /// `headers:`.
+    pub headers: Vec<(Spanned<String>, Text)>,
+    /// `auth:`.
+    pub auth: Option<Auth>,
+    /// `json:`, `form:` or `body:`.
+    pub body: Option<Body>,
+    /// `follow_redirects:`.
+    pub follow_redirects: Option<bool>,
+    /// `max_redirects:`.
+    pub max_redirects: Option<u32>,
+    /// `timeout:`.
+    pub timeout: Option<Duration>,
+}
+
+/// How the request authenticates.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// HTTP Basic.
+    Basic {
+        /// The user name or client id.
+        username: Text,
+        /// The password or client secret.
+        password: Text,
+    },
+    /// A bearer token.
+    Bearer(Text),
+}
+
+/// The request body.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// JSON built from YAML, templated recursively.
+    Json(Value),
+    /// `application/x-www-form-urlencoded` fields.
+    Form(Vec<(Spanned<String>, Text)>),
+    /// Text sent as it is.
+    Text(Text),
+}
+
+/// What the response must look like.
+#[derive(Clone, Debug, Default)]
+pub struct Expect {
+    /// `status:`.
+    pub status: Option<Spanned<Vec<StatusPattern>>>,
+    /// `json:`: JSONPath to expected value.
+    pub json: Vec<JsonExpectation>,
+    /// `headers:`: header name to expected value.
+    pub headers: Vec<(Spanned<String>, Text)>,
+    /// `checks:`: expressions that must all be true.
+    pub checks: Vec<TemplateId>,
+}
+
+/// One acceptable status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusPattern {
+    /// One code.
+    Code(u16),
+    /// A class such as `2xx` (the digit).
+    Class(u16),
+}
+
+impl StatusPattern {
+    /// Tells whether a status code matches.
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusPattern::Code(code) => code == status,
+            StatusPattern::Class(class) => status / 100 == class,
+        }
+    }
+}
+
+impl std::fmt::Display for StatusPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusPattern::Code(code) => write!(f, "{code}"),
+            StatusPattern::Class(class) => write!(f, "{class}xx"),
+        }
+    }
+}
+
+/// An expected value at a JSONPath.
+#[derive(Clone, Debug)]
+pub struct JsonExpectation {
+    /// The path.
+    pub path: PathId,
+    /// The expected value.
+    pub value: Value,
+    /// Where the entry is written.
+    pub span: Span,
+}
+
+/// One capture: a name and where its value comes from.
+#[derive(Clone, Debug)]
+pub struct Extract {
+    /// The variable it defines.
+    pub name: Spanned<String>,
+    /// Where the value comes from.
+    pub kind: ExtractKind,
+    /// Whether the value is masked.
+    pub secret: bool,
+    /// Used when nothing matches.
+    pub default: Option<Value>,
+}
+
+/// Where a captured value comes from.
+#[derive(Clone, Debug)]
+pub enum ExtractKind {
+    /// A JSONPath over the JSON body.
+    Json {
+        /// The path.
+        path: PathId,
+        /// Take every match as a list.
+        all: bool,
+    },
+    /// A response header, or one query parameter of the URL it holds.
+    Header {
+        /// The header name, lower-case.
+        name: String,
+        /// A query parameter of the URL in the header.
+        query: Option<String>,
+    },
+    /// A cookie the response set, or that the jar holds for the URL.
+    Cookie(String),
+    /// The first group (or whole match) of a regex over the body or a header.
+    Regex {
+        /// The regex.
+        regex: RegexId,
+        /// What it searches.
+        from: RegexSource,
+    },
+    /// The status code.
+    Status,
+    /// The whole body as text.
+    Body,
+    /// An expression over the response, like a check.
+    Expr(TemplateId),
+}
+
+/// What a regex capture searches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegexSource {
+    /// The body text.
+    Body,
+    /// A header, lower-case.
+    Header(String),
+}
+
+/// `retry:`.
+#[derive(Clone, Debug)]
+pub struct Retry {
+    /// How many attempts in all.
+    pub attempts: u32,
+    /// Wait before the second attempt.
+    pub delay: Duration,
+    /// Factor applied to the wait after each attempt.
+    pub backoff: f64,
+    /// Repeat until this expression holds; without it, retry on connection errors and 5xx.
+    pub until: Option<TemplateId>,
+}

@@ -1,0 +1,186 @@
+//! The terminal reporter: one line per step, failures in detail, a summary; secrets masked.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use crate::duration::format_duration;
+use crate::event::{Event, Outcome, Reporter, RunReport, StepReport};
+use crate::http::Exchange;
+use crate::secret::Masker;
+
+/// How much of a body a failure shows.
+const FAILURE_BODY_LIMIT: usize = 2048;
+/// How much of a body `-v` shows.
+const VERBOSE_BODY_LIMIT: usize = 64 * 1024;
+
+/// Prints a run for people.
+pub struct Terminal<W: Write> {
+    out: W,
+    masker: Masker,
+    color: bool,
+    verbose: bool,
+    /// Replaces durations with `<t>`, for tests that compare output exactly.
+    stable: bool,
+}
+
+impl<W: Write> Terminal<W> {
+    /// Creates a terminal reporter writing to `out`.
+    pub fn new(out: W, color: bool, verbose: bool) -> Terminal<W> {
+        Terminal {
+            out,
+            masker: Masker::new(),
+            color,
+            verbose,
+            stable: false,
+        }
+    }
+
+    /// Prints `<t>` instead of durations, so output can be compared exactly.
+    #[must_use]
+    pub fn stable(mut self) -> Terminal<W> {
+        self.stable = true;
+        self
+    }
+
+    /// Returns the writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn time(&self, duration: std::time::Duration) -> String {
+        if self.stable { "<t>".to_owned() } else { format_duration(duration) }
+    }
+
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn write(&mut self, text: &str) {
+        let masked = self.masker.mask(text);
+        let _ = self.out.write_all(masked.as_bytes());
+    }
+
+    fn step(&mut self, step: &StepReport) {
+        let mut line = String::new();
+        let (mark, style) = match step.outcome {
+            Outcome::Passed => ("✓", GREEN),
+            Outcome::Failed | Outcome::Error => ("✗", RED),
+            Outcome::Skipped => ("-", DIM),
+        };
+        let _ = write!(line, "  {} {}", self.paint(style, mark), step.name);
+        if let (Some(first), Some(last)) = (step.exchanges.first(), step.exchanges.last()) {
+            let _ = write!(line, "  {} {}", first.request.method, first.request.url);
+            let status = last.response.status;
+            let hops = if step.exchanges.len() > 1 {
+                format!(" ({} redirects)", step.exchanges.len() - 1)
+            } else {
+                String::new()
+            };
+            let status_text = status.as_u16().to_string();
+            let painted = if status.is_success() || status.is_redirection() {
+                self.paint(GREEN, &status_text)
+            } else {
+                self.paint(RED, &status_text)
+            };
+            let _ = write!(line, " → {painted}{hops} {}", self.paint(DIM, &self.time(step.duration)));
+        }
+        if step.attempts > 1 {
+            let _ = write!(line, " [{} attempts]", step.attempts);
+        }
+        if let Some(reason) = &step.reason {
+            let _ = write!(line, " {}", self.paint(DIM, &format!("({reason})")));
+        }
+        line.push('\n');
+        self.write(&line);
+        if self.verbose {
+            for exchange in &step.exchanges {
+                let text = exchange_text(exchange, VERBOSE_BODY_LIMIT, "    ");
+                self.write(&text);
+            }
+        }
+        if matches!(step.outcome, Outcome::Failed | Outcome::Error) {
+            let mut text = String::new();
+            for failure in &step.failures {
+                text.push('\n');
+                text.push_str(&failure.render(self.color));
+            }
+            if !self.verbose {
+                if let Some(exchange) = step.exchanges.last() {
+                    text.push('\n');
+                    text.push_str(&exchange_text(exchange, FAILURE_BODY_LIMIT, "    "));
+                }
+            }
+            text.push('\n');
+            self.write(&text);
+        }
+    }
+
+    fn summary(&mut self, report: &RunReport) {
+        let (passed, failed, skipped) = report.counts();
+        let code = report.exit_code();
+        let mark = if code == 0 { self.paint(GREEN, "✓") } else { self.paint(RED, "✗") };
+        let mut line = format!(
+            "{mark} {}: {passed} passed, {failed} failed, {skipped} skipped in {}",
+            report.name,
+            self.time(report.duration)
+        );
+        if let Some(stopped) = &report.stopped {
+            let _ = write!(line, " ({stopped})");
+        }
+        line.push('\n');
+        self.write(&line);
+    }
+}
+
+/// Writes a request and its response the way `-v` and failures show them.
+pub fn exchange_text(exchange: &Exchange, limit: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let request = &exchange.request;
+    let _ = writeln!(out, "{indent}> {} {}", request.method, request.url);
+    for (name, value) in &request.headers {
+        let _ = writeln!(out, "{indent}> {name}: {}", String::from_utf8_lossy(value.as_bytes()));
+    }
+    if let Some(body) = &request.body {
+        let preview = super::body_preview(&request.headers, body, limit);
+        for line in preview.lines() {
+            let _ = writeln!(out, "{indent}> {line}");
+        }
+    }
+    let response = &exchange.response;
+    let reason = response.status.canonical_reason().unwrap_or("");
+    let _ = writeln!(out, "{indent}< {} {reason}", response.status.as_u16());
+    for (name, value) in &response.headers {
+        let _ = writeln!(out, "{indent}< {name}: {}", String::from_utf8_lossy(value.as_bytes()));
+    }
+    let preview = super::body_preview(&response.headers, &response.body, limit);
+    for line in preview.lines() {
+        let _ = writeln!(out, "{indent}< {line}");
+    }
+    out
+}
+
+impl<W: Write> Reporter for Terminal<W> {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Started { name, file, steps } => {
+                let line = format!("{} {name} ({file}, {steps} steps)\n", self.paint(BOLD, "▶"));
+                self.write(&line);
+            }
+            Event::Secret(value) => self.masker.add(value),
+            Event::StepStarted { .. } => {}
+            Event::Step(step) => self.step(step),
+            Event::Finally => self.write(&format!("  {}\n", self.paint(DIM, "finally"))),
+            Event::Finished(report) => self.summary(report),
+        }
+        let _ = self.out.flush();
+    }
+}
+
+const GREEN: &str = "\x1b[32m";
+const RED: &str = "\x1b[31m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";

@@ -1,0 +1,881 @@
+//! The runner: runs a validated plan step by step and emits events; it never prints.
+//!
+//! Inside a step the order is fixed: condition → delay → render the request → send (with
+//! redirects and retries) → `retry.until` → check the status → capture → check expectations.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use minijinja::Value as JinjaValue;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+use crate::diagnostic::Diagnostic;
+use crate::event::{Capture, Event, INTERRUPTED, Outcome, Reporter, RunReport, StepReport};
+use crate::http::{Client, DEFAULT_MAX_REDIRECTS, Exchange, Jar, Outgoing, SendError};
+use crate::model::{
+    Auth, Body, Extract, ExtractKind, RegexSource, Step, TemplateId, Text, Value,
+};
+use crate::scope::{ResponseView, Variables};
+use crate::secret::Masker;
+use crate::span::{Span, Spanned};
+use crate::validate::{Plan, span_in};
+
+/// Default time allowed for one request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Run-wide settings.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Time allowed for the whole run; `finally` steps still run after it.
+    pub run_timeout: Option<Duration>,
+    /// Set from outside (Ctrl-C) to stop sending; `finally` steps still run.
+    pub interrupt: Arc<AtomicBool>,
+    /// Wakes waits (delays, retries) when the run is interrupted.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+/// Runs a plan with resolved inputs and reports every step.
+pub async fn run(
+    plan: &Plan,
+    client: &Client,
+    inputs: Variables,
+    settings: &Settings,
+    reporter: &mut dyn Reporter,
+) -> Result<RunReport, Vec<Diagnostic>> {
+    let workflow = &plan.workflow;
+    let started = Instant::now();
+    reporter.event(&Event::Started {
+        name: &workflow.name.value,
+        file: &workflow.source.name,
+        steps: workflow.steps.len() + workflow.finally.len(),
+    });
+    let mut runner = Runner {
+        plan,
+        client,
+        settings,
+        jar: Jar::default(),
+        variables: Arc::new(inputs),
+        masker: Masker::new(),
+        reporter,
+        deadline: settings.run_timeout.map(|t| started + t),
+    };
+    let names: Vec<String> = runner.variables.names().map(str::to_owned).collect();
+    for name in names {
+        if runner.variables.is_secret(&name) {
+            if let Some(value) = runner.variables.get(&name).cloned() {
+                runner.secret_value(&value);
+            }
+        }
+    }
+    runner.compute_vars()?;
+    let mut steps = Vec::with_capacity(workflow.steps.len() + workflow.finally.len());
+    let mut stopped: Option<String> = None;
+    for step in &workflow.steps {
+        if stopped.is_none() {
+            stopped = runner.stop_reason();
+        }
+        if let Some(reason) = &stopped {
+            let report = skipped(step, false, format!("not run: {reason}"));
+            runner.reporter.event(&Event::Step(&report));
+            steps.push(report);
+            continue;
+        }
+        let report = runner.step(step, false).await;
+        let failed = matches!(report.outcome, Outcome::Failed | Outcome::Error);
+        runner.reporter.event(&Event::Step(&report));
+        steps.push(report);
+        if failed {
+            stopped = Some("an earlier step failed".into());
+        }
+    }
+    if !workflow.finally.is_empty() {
+        runner.reporter.event(&Event::Finally);
+        // Clean-up runs after a timeout too, but not after Ctrl-C has been pressed twice.
+        runner.deadline = None;
+        for step in &workflow.finally {
+            let report = runner.step(step, true).await;
+            runner.reporter.event(&Event::Step(&report));
+            steps.push(report);
+        }
+    }
+    let stopped = if settings.interrupt.load(Ordering::SeqCst) {
+        Some(INTERRUPTED.to_owned())
+    } else {
+        stopped.filter(|r| r.starts_with("the run took longer"))
+    };
+    let report = RunReport {
+        name: workflow.name.value.clone(),
+        file: workflow.source.name.clone(),
+        steps,
+        duration: started.elapsed(),
+        stopped,
+    };
+    runner.reporter.event(&Event::Finished(&report));
+    Ok(report)
+}
+
+fn skipped(step: &Step, finally: bool, reason: String) -> StepReport {
+    StepReport {
+        name: step.name.value.clone(),
+        finally,
+        outcome: Outcome::Skipped,
+        reason: Some(reason),
+        exchanges: Vec::new(),
+        attempts: 0,
+        failures: Vec::new(),
+        captures: Vec::new(),
+        duration: Duration::ZERO,
+    }
+}
+
+struct Runner<'a> {
+    plan: &'a Plan,
+    client: &'a Client,
+    settings: &'a Settings,
+    jar: Jar,
+    variables: Arc<Variables>,
+    masker: Masker,
+    reporter: &'a mut dyn Reporter,
+    deadline: Option<Instant>,
+}
+
+/// What one attempt produced.
+struct Attempt {
+    exchanges: Vec<Exchange>,
+    failures: Vec<Diagnostic>,
+    captures: Vec<(Capture, JinjaValue)>,
+    transport: Option<SendError>,
+    status: Option<u16>,
+    until_failed: bool,
+}
+
+impl Attempt {
+    fn failed(failure: Diagnostic) -> Attempt {
+        Attempt {
+            exchanges: Vec::new(),
+            failures: vec![failure],
+            captures: Vec::new(),
+            transport: None,
+            status: None,
+            until_failed: false,
+        }
+    }
+}
+
+impl Runner<'_> {
+    fn stop_reason(&self) -> Option<String> {
+        if self.settings.interrupt.load(Ordering::SeqCst) {
+            return Some(INTERRUPTED.to_owned());
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            let limit = self.settings.run_timeout.unwrap_or_default();
+            return Some(format!("the run took longer than `--timeout {}`", crate::duration::format_duration(limit)));
+        }
+        None
+    }
+
+    fn ctx(&self) -> JinjaValue {
+        JinjaValue::from_dyn_object(Arc::clone(&self.variables))
+    }
+
+    /// Learns a secret value (and each string inside a structured one).
+    fn secret_value(&mut self, value: &JinjaValue) {
+        if let Some(text) = value.as_str() {
+            self.secret_text(text);
+        } else if let Ok(json) = serde_json::to_value(value) {
+            self.secret_json(&json);
+        }
+    }
+
+    fn secret_json(&mut self, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => self.secret_text(s),
+            serde_json::Value::Number(n) => self.secret_text(&n.to_string()),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| self.secret_json(v)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| self.secret_json(v)),
+            serde_json::Value::Bool(_) | serde_json::Value::Null => {}
+        }
+    }
+
+    fn secret_text(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let before = self.masker.clone();
+        self.masker.add(text);
+        if before.mask(text) != self.masker.mask(text) || before.is_empty() {
+            self.reporter.event(&Event::Secret(text));
+        }
+    }
+
+    /// Tells whether a template reads a secret variable.
+    fn reads_secret(&self, id: TemplateId) -> bool {
+        self.plan
+            .templates
+            .variables(id)
+            .iter()
+            .any(|(name, _)| self.variables.is_secret(name))
+    }
+
+    /// A value computed from a secret that no longer contains the secret verbatim (encoded,
+    /// hashed, concatenated and encoded…) is itself a secret.
+    fn taint(&mut self, id: TemplateId, rendered: &str) {
+        if self.reads_secret(id) && self.masker.mask(rendered) == rendered {
+            self.secret_text(rendered);
+        }
+    }
+
+    fn render_error(&self, id: TemplateId, error: crate::template::TemplateError, step: &Step) -> Diagnostic {
+        let workflow = &self.plan.workflow;
+        let source = &workflow.templates[id.0 as usize];
+        Diagnostic::error(format!("cannot render a template: {}", error.message))
+            .at(&workflow.source, span_in(source, error.range), "here")
+            .in_step(Some(&step.name))
+    }
+
+    fn text(&mut self, text: &Text, step: &Step) -> Result<String, Diagnostic> {
+        match text {
+            Text::Literal(s) => Ok(s.clone()),
+            Text::Template(id) => {
+                let rendered = self
+                    .plan
+                    .templates
+                    .render(*id, &self.ctx())
+                    .map_err(|e| self.render_error(*id, e, step))?;
+                self.taint(*id, &rendered);
+                Ok(rendered)
+            }
+        }
+    }
+
+    fn value(&mut self, value: &Value, ctx: &JinjaValue, step: Option<&Step>) -> Result<serde_json::Value, Diagnostic> {
+        match value {
+            Value::Literal(json) => Ok(json.clone()),
+            Value::Template(id) => {
+                let evaluated = self.plan.templates.eval(*id, ctx).map_err(|e| {
+                    let workflow = &self.plan.workflow;
+                    let source = &workflow.templates[id.0 as usize];
+                    Diagnostic::error(format!("cannot render a template: {}", e.message))
+                        .at(&workflow.source, span_in(source, e.range), "here")
+                        .in_step(step.map(|s| &s.name))
+                })?;
+                if let Some(text) = evaluated.as_str() {
+                    let text = text.to_owned();
+                    self.taint(*id, &text);
+                }
+                serde_json::to_value(&evaluated).map_err(|e| {
+                    Diagnostic::error(format!("cannot turn a template's value into JSON: {e}")).in_step(step.map(|s| &s.name))
+                })
+            }
+            Value::List(items) => items.iter().map(|v| self.value(v, ctx, step)).collect(),
+            Value::Map(entries) => {
+                let mut map = serde_json::Map::with_capacity(entries.len());
+                for (key, v) in entries {
+                    map.insert(key.clone(), self.value(v, ctx, step)?);
+                }
+                Ok(serde_json::Value::Object(map))
+            }
+        }
+    }
+
+    fn compute_vars(&mut self) -> Result<(), Vec<Diagnostic>> {
+        let workflow = &self.plan.workflow;
+        for var in &workflow.vars {
+            let ctx = self.ctx();
+            let json = self.value(&var.value, &ctx, None).map_err(|d| vec![d])?;
+            let secret = var.secret || var_reads_secret(self, &var.value);
+            let value = JinjaValue::from(minijinja::value::Serde(&json));
+            if secret {
+                self.secret_json(&json);
+            }
+            Arc::make_mut(&mut self.variables).set(&var.name.value, value, secret);
+        }
+        Ok(())
+    }
+
+    async fn step(&mut self, step: &Step, finally: bool) -> StepReport {
+        let started = Instant::now();
+        self.reporter.event(&Event::StepStarted { name: &step.name.value });
+        if let Some(condition) = step.condition {
+            match self.plan.templates.eval(condition, &self.ctx()) {
+                Ok(value) if !value.is_true() => {
+                    let text = &self.plan.workflow.templates[condition.0 as usize].text;
+                    return skipped(step, finally, format!("`if: {text}` is false"));
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    let mut report = skipped(step, finally, String::new());
+                    report.outcome = Outcome::Failed;
+                    report.reason = None;
+                    report.failures.push(self.render_error(condition, error, step));
+                    return report;
+                }
+            }
+        }
+        if let Some(delay) = step.delay {
+            self.wait(delay).await;
+        }
+        let retry = step.retry.as_ref();
+        let attempts_allowed = retry.map_or(1, |r| r.attempts);
+        let mut wait = retry.map_or(Duration::ZERO, |r| r.delay);
+        let mut attempts = 0;
+        let attempt = loop {
+            attempts += 1;
+            let attempt = self.attempt(step, attempts == attempts_allowed).await;
+            let again = retry.is_some_and(|r| match r.until {
+                Some(_) => attempt.until_failed,
+                None => attempt.transport.is_some() || attempt.status.is_some_and(|s| s >= 500),
+            });
+            if !again || attempts >= attempts_allowed || self.stop_reason().is_some() {
+                break attempt;
+            }
+            self.wait(wait).await;
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let next = (wait.as_secs_f64() * retry.map_or(1.0, |r| r.backoff)).min(3600.0);
+            wait = Duration::from_secs_f64(next);
+        };
+        let outcome = if attempt.transport.is_some() {
+            Outcome::Error
+        } else if attempt.failures.is_empty() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        };
+        let mut captures = Vec::with_capacity(attempt.captures.len());
+        if outcome == Outcome::Passed || attempt.failures.iter().all(|_| true) {
+            for (capture, value) in attempt.captures {
+                Arc::make_mut(&mut self.variables).set(&capture.name, value, capture.secret);
+                captures.push(capture);
+            }
+        }
+        StepReport {
+            name: step.name.value.clone(),
+            finally,
+            outcome,
+            reason: attempt.transport.as_ref().map(ToString::to_string),
+            exchanges: attempt.exchanges,
+            attempts,
+            failures: attempt.failures,
+            captures,
+            duration: started.elapsed(),
+        }
+    }
+
+    /// Waits, but wakes early when the run is interrupted.
+    async fn wait(&self, duration: Duration) {
+        if duration.is_zero() || self.settings.interrupt.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(duration) => {}
+            () = self.settings.wake.notified() => {}
+        }
+    }
+
+    fn build(&mut self, step: &Step) -> Result<(Outgoing, bool, u32), Diagnostic> {
+        let workflow = &self.plan.workflow;
+        let request = &step.request;
+        let url_text = self.text(&request.url.value, step)?;
+        let mut url = Url::parse(&url_text).map_err(|e| {
+            Diagnostic::error(format!("invalid URL `{url_text}`: {e}"))
+                .at(&workflow.source, request.url.span, "rendered from here")
+                .in_step(Some(&step.name))
+                .help("a URL starts with `http://` or `https://`")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Diagnostic::error(format!("unsupported URL scheme `{}`", url.scheme()))
+                .at(&workflow.source, request.url.span, "rendered from here")
+                .in_step(Some(&step.name))
+                .help("apiflow sends `http` and `https` requests"));
+        }
+        if !request.query.is_empty() {
+            let mut pairs = Vec::with_capacity(request.query.len());
+            for (name, value) in &request.query {
+                pairs.push((name.value.clone(), self.text(value, step)?));
+            }
+            url.query_pairs_mut().extend_pairs(pairs);
+        }
+        let mut headers = HeaderMap::new();
+        let defaults = &workflow.defaults;
+        for (name, value) in defaults.headers.iter().chain(&request.headers) {
+            let rendered = self.text(value, step)?;
+            let header = header_name(name, step, &workflow.source)?;
+            let value = HeaderValue::from_str(&rendered).map_err(|_| {
+                Diagnostic::error(format!("the value of header `{}` cannot be sent", name.value))
+                    .at(&workflow.source, name.span, "this header")
+                    .in_step(Some(&step.name))
+                    .help("header values may not hold line breaks or control characters")
+            })?;
+            headers.insert(header, value);
+        }
+        match &request.auth {
+            Some(Auth::Basic { username, password }) => {
+                let user = self.text(username, step)?;
+                let pass = self.text(password, step)?;
+                let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+                // A credential is always a secret, whatever the names of its parts.
+                self.secret_text(&token);
+                if !pass.is_empty() {
+                    self.secret_text(&pass);
+                }
+                headers.insert(AUTHORIZATION, header_value(&format!("Basic {token}"))?);
+            }
+            Some(Auth::Bearer(token)) => {
+                let token = self.text(token, step)?;
+                self.secret_text(&token);
+                headers.insert(AUTHORIZATION, header_value(&format!("Bearer {token}"))?);
+            }
+            None => {}
+        }
+        if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+            let credential = value.split_once(' ').map_or(value, |(_, c)| c).to_owned();
+            self.secret_text(&credential);
+        }
+        let body = match &request.body {
+            None => None,
+            Some(Body::Json(value)) => {
+                let ctx = self.ctx();
+                let json = self.value(value, &ctx, Some(step))?;
+                headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static("application/json"));
+                Some(serde_json::to_vec(&json).unwrap_or_default())
+            }
+            Some(Body::Form(fields)) => {
+                let mut encoder = url::form_urlencoded::Serializer::new(String::new());
+                for (name, value) in fields {
+                    let value = self.text(value, step)?;
+                    encoder.append_pair(&name.value, &value);
+                }
+                headers
+                    .entry(CONTENT_TYPE)
+                    .or_insert(HeaderValue::from_static("application/x-www-form-urlencoded"));
+                Some(encoder.finish().into_bytes())
+            }
+            Some(Body::Text(text)) => Some(self.text(text, step)?.into_bytes()),
+        };
+        let method = Method::from_bytes(request.method.value.as_bytes()).unwrap_or(Method::GET);
+        let timeout = request.timeout.or(defaults.timeout).unwrap_or(DEFAULT_TIMEOUT);
+        let follow = request.follow_redirects.or(defaults.follow_redirects).unwrap_or(false);
+        let max_redirects = request.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS);
+        Ok((Outgoing { method, url, headers, body, timeout }, follow, max_redirects))
+    }
+
+    async fn attempt(&mut self, step: &Step, last: bool) -> Attempt {
+        let workflow = &self.plan.workflow;
+        let (outgoing, follow, max_redirects) = match self.build(step) {
+            Ok(built) => built,
+            Err(failure) => return Attempt::failed(failure),
+        };
+        let limit = outgoing.timeout;
+        let (exchanges, transport) = match self.client.send(outgoing, &self.jar, follow, max_redirects, None).await {
+            Ok(exchanges) => (exchanges, None),
+            Err((exchanges, error)) => (exchanges, Some(error)),
+        };
+        if let Some(error) = transport {
+            let title = match &error {
+                SendError::Timeout(_) => format!(
+                    "step `{}` timed out after {}",
+                    step.name.value,
+                    crate::duration::format_duration(limit)
+                ),
+                other => format!("step `{}` could not complete its request: {other}", step.name.value),
+            };
+            let help = match &error {
+                SendError::Timeout(_) => Some("raise `timeout:` on the step or in `defaults`".to_owned()),
+                SendError::Connect(_) => Some("is the server running, and is the URL right?".to_owned()),
+                SendError::TooManyRedirects(_) => Some("raise `max_redirects:` or stop following redirects".to_owned()),
+                _ => None,
+            };
+            let failure = Diagnostic::error(title)
+                .at(&workflow.source, step.request.url.span, "this request")
+                .in_step(Some(&step.name))
+                .maybe_help(help);
+            let is_transport = !matches!(error, SendError::BodyTooLarge(_) | SendError::TooManyRedirects(_) | SendError::BadRedirect(_));
+            return Attempt {
+                exchanges,
+                failures: vec![failure],
+                captures: Vec::new(),
+                transport: is_transport.then_some(error),
+                status: None,
+                until_failed: false,
+            };
+        }
+        let Some(last_exchange) = exchanges.last() else {
+            return Attempt::failed(Diagnostic::error("no response").in_step(Some(&step.name)));
+        };
+        let response = &last_exchange.response;
+        let status = response.status.as_u16();
+        let content_type = response
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = Arc::new(response.body.clone());
+        let json = parse_json(&content_type, &body);
+        let headers = header_pairs(&response.headers);
+        let url = last_exchange.request.url.clone();
+        let cookies = cookie_pairs(&response.headers, &self.jar, &url);
+        #[allow(clippy::cast_possible_truncation)]
+        let duration_ms = exchanges.iter().map(|e| e.response.elapsed.as_millis() as u64).sum();
+        let view = |variables: Arc<Variables>| {
+            Arc::new(ResponseView::new(
+                variables,
+                status,
+                headers.clone(),
+                cookies.clone(),
+                Arc::clone(&body),
+                json.clone(),
+                duration_ms,
+            ))
+        };
+        let mut attempt = Attempt {
+            exchanges: Vec::new(),
+            failures: Vec::new(),
+            captures: Vec::new(),
+            transport: None,
+            status: Some(status),
+            until_failed: false,
+        };
+        if let Some(until) = step.retry.as_ref().and_then(|r| r.until) {
+            let ctx = JinjaValue::from_dyn_object(view(Arc::clone(&self.variables)));
+            let held = self.plan.templates.eval(until, &ctx).is_ok_and(|v| v.is_true());
+            if !held {
+                attempt.until_failed = true;
+                if !last {
+                    attempt.exchanges = exchanges;
+                    return attempt;
+                }
+                let source = &workflow.templates[until.0 as usize];
+                let attempts = step.retry.as_ref().map_or(1, |r| r.attempts);
+                attempt.failures.push(
+                    Diagnostic::error(format!("`retry.until` still did not hold after {attempts} attempts"))
+                        .at(&workflow.source, span_in(source, None), "still false")
+                        .in_step(Some(&step.name))
+                        .note(format!("the last response: {status}")),
+                );
+                attempt.exchanges = exchanges;
+                return attempt;
+            }
+        }
+        if let Some(expected) = &step.expect.status {
+            if !expected.value.iter().any(|p| p.matches(status)) {
+                let wanted = expected.value.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ");
+                attempt.failures.push(
+                    Diagnostic::error(format!("expected status {wanted}, got {status}"))
+                        .at(&workflow.source, expected.span, format!("got {status}"))
+                        .in_step(Some(&step.name)),
+                );
+                attempt.exchanges = exchanges;
+                return attempt;
+            }
+        }
+        // Captures run before checks, so checks can use them.
+        let mut variables = Arc::clone(&self.variables);
+        for extract in &step.extract {
+            let ctx_view = view(Arc::clone(&variables));
+            match self.capture(extract, step, &ctx_view, &url, &content_type) {
+                Ok(value) => {
+                    let json_value = serde_json::to_value(&value).unwrap_or(serde_json::Value::Null);
+                    if extract.secret {
+                        self.secret_json(&json_value);
+                    }
+                    Arc::make_mut(&mut variables).set(&extract.name.value, value.clone(), extract.secret);
+                    attempt.captures.push((
+                        Capture {
+                            name: extract.name.value.clone(),
+                            value: json_value,
+                            secret: extract.secret,
+                        },
+                        value,
+                    ));
+                }
+                Err(failure) => attempt.failures.push(failure),
+            }
+        }
+        let ctx = JinjaValue::from_dyn_object(view(Arc::clone(&variables)));
+        self.expectations(step, &ctx, json.as_deref(), &response.headers, &content_type, &body, &mut attempt.failures);
+        attempt.exchanges = exchanges;
+        attempt
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn expectations(
+        &mut self,
+        step: &Step,
+        ctx: &JinjaValue,
+        json: Option<&serde_json::Value>,
+        headers: &HeaderMap,
+        content_type: &str,
+        body: &[u8],
+        failures: &mut Vec<Diagnostic>,
+    ) {
+        let workflow = &self.plan.workflow;
+        for expectation in &step.expect.json {
+            let path = &self.plan.paths[expectation.path.0 as usize];
+            let expected = match self.value(&expectation.value, ctx, Some(step)) {
+                Ok(v) => v,
+                Err(d) => {
+                    failures.push(d);
+                    continue;
+                }
+            };
+            let Some(document) = json else {
+                failures.push(not_json(&workflow.source, expectation.span, step, path.as_str(), content_type, body));
+                continue;
+            };
+            let found = path.query(document);
+            let failure = match found.as_slice() {
+                [one] if values_equal(one, &expected) => None,
+                [one] => Some(format!("found {}", show(one))),
+                [] => Some("matched nothing".to_owned()),
+                many => Some(format!("matched {} values: {}", many.len(), show(&serde_json::Value::Array(many.iter().map(|v| (*v).clone()).collect())))),
+            };
+            if let Some(found) = failure {
+                failures.push(
+                    Diagnostic::error(format!("`{}` is not {}", path.as_str(), show(&expected)))
+                        .at(&workflow.source, expectation.span, found.clone())
+                        .in_step(Some(&step.name))
+                        .note(format!("expected: {}", show(&expected)))
+                        .note(format!("   found: {}", found.trim_start_matches("found "))),
+                );
+            }
+        }
+        for (name, value) in &step.expect.headers {
+            let expected = match self.text(value, step) {
+                Ok(v) => v,
+                Err(d) => {
+                    failures.push(d);
+                    continue;
+                }
+            };
+            let actual: Vec<&str> = headers.get_all(name.value.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
+            if !actual.contains(&expected.as_str()) {
+                let found = if actual.is_empty() { "no such header".to_owned() } else { format!("`{}`", actual.join(", ")) };
+                failures.push(
+                    Diagnostic::error(format!("header `{}` is not `{expected}`", name.value))
+                        .at(&workflow.source, name.span, found.clone())
+                        .in_step(Some(&step.name))
+                        .note(format!("expected: `{expected}`"))
+                        .note(format!("   found: {found}")),
+                );
+            }
+        }
+        for check in &step.expect.checks {
+            let source = &workflow.templates[check.0 as usize];
+            match self.plan.templates.eval(*check, ctx) {
+                Ok(value) if value.is_true() => {}
+                Ok(_) => {
+                    let mut diagnostic = Diagnostic::error(format!("check failed: `{}`", source.text))
+                        .at(&workflow.source, span_in(source, None), "is false")
+                        .in_step(Some(&step.name));
+                    for (operand, value) in self.plan.templates.operands(*check, ctx) {
+                        diagnostic = diagnostic.note(format!("{operand} = {value}"));
+                    }
+                    failures.push(diagnostic);
+                }
+                Err(error) => {
+                    let uses_json = self.plan.templates.variables(*check).iter().any(|(n, _)| n == "json");
+                    if json.is_none() && uses_json {
+                        failures.push(not_json(&workflow.source, span_in(source, None), step, &source.text, content_type, body));
+                    } else {
+                        failures.push(
+                            Diagnostic::error(format!("check `{}` could not be evaluated: {}", source.text, error.message))
+                                .at(&workflow.source, span_in(source, error.range), "here")
+                                .in_step(Some(&step.name)),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn capture(
+        &mut self,
+        extract: &Extract,
+        step: &Step,
+        view: &Arc<ResponseView>,
+        url: &Url,
+        content_type: &str,
+    ) -> Result<JinjaValue, Diagnostic> {
+        let workflow = &self.plan.workflow;
+        let name = &extract.name;
+        let fail = |message: String, label: &str| {
+            Diagnostic::error(format!("cannot capture `{}`: {message}", name.value))
+                .at(&workflow.source, name.span, label.to_owned())
+                .in_step(Some(&step.name))
+        };
+        let found: Option<JinjaValue> = match &extract.kind {
+            ExtractKind::Json { path, all } => {
+                let path = &self.plan.paths[path.0 as usize];
+                let Some(document) = view.json.as_deref() else {
+                    return Err(not_json(&workflow.source, name.span, step, path.as_str(), content_type, &view.body));
+                };
+                let matches = path.query(document);
+                match (matches.len(), all) {
+                    (_, true) => Some(JinjaValue::from(minijinja::value::Serde(&matches))),
+                    (0, false) => None,
+                    (1, false) => Some(JinjaValue::from(minijinja::value::Serde(matches[0]))),
+                    (n, false) => {
+                        return Err(fail(format!("`{}` matched {n} values", path.as_str()), "several matches")
+                            .help("add `all: true` to capture them as a list, or narrow the path"));
+                    }
+                }
+            }
+            ExtractKind::Header { name: header, query } => {
+                let value = view.headers.iter().find(|(k, _)| k == header).map(|(_, v)| v.clone());
+                match (value, query) {
+                    (None, _) => None,
+                    (Some(value), None) => Some(JinjaValue::from(value)),
+                    (Some(value), Some(param)) => {
+                        let target = url.join(&value).map_err(|e| {
+                            fail(format!("header `{header}` does not hold a URL: {e}"), "not a URL")
+                        })?;
+                        target
+                            .query_pairs()
+                            .find(|(k, _)| k == param)
+                            .or_else(|| fragment_pairs(&target).into_iter().find(|(k, _)| k == param))
+                            .map(|(_, v)| JinjaValue::from(v.into_owned()))
+                    }
+                }
+            }
+            ExtractKind::Cookie(cookie) => view
+                .cookies
+                .iter()
+                .find(|(k, _)| k == cookie)
+                .map(|(_, v)| JinjaValue::from(v.clone())),
+            ExtractKind::Regex { regex, from } => {
+                let regex = &self.plan.regexes[regex.0 as usize];
+                let haystack = match from {
+                    RegexSource::Body => Some(String::from_utf8_lossy(&view.body).into_owned()),
+                    RegexSource::Header(h) => view.headers.iter().find(|(k, _)| k == h).map(|(_, v)| v.clone()),
+                };
+                haystack.and_then(|text| {
+                    regex.captures(&text).map(|c| {
+                        let m = c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str());
+                        JinjaValue::from(m.to_owned())
+                    })
+                })
+            }
+            ExtractKind::Status => Some(JinjaValue::from(view.status)),
+            ExtractKind::Body => Some(JinjaValue::from(String::from_utf8_lossy(&view.body).into_owned())),
+            ExtractKind::Expr(id) => {
+                let ctx = JinjaValue::from_dyn_object(Arc::clone(view));
+                match self.plan.templates.eval(*id, &ctx) {
+                    Ok(value) => Some(value),
+                    Err(error) => return Err(self.render_error(*id, error, step)),
+                }
+            }
+        };
+        if let Some(value) = found {
+            return Ok(value);
+        }
+        if let Some(default) = &extract.default {
+            let ctx = self.ctx();
+            let json = self.value(default, &ctx, Some(step))?;
+            return Ok(JinjaValue::from(minijinja::value::Serde(&json)));
+        }
+        let what = match &extract.kind {
+            ExtractKind::Json { path, .. } => format!("`{}` matched nothing", self.plan.paths[path.0 as usize].as_str()),
+            ExtractKind::Header { name, query: None } => format!("the response has no `{name}` header"),
+            ExtractKind::Header { name, query: Some(q) } => format!("the URL in header `{name}` has no `{q}` parameter"),
+            ExtractKind::Cookie(c) => format!("no cookie `{c}` was set or is in the jar"),
+            ExtractKind::Regex { regex, .. } => format!("regex `{}` matched nothing", self.plan.regexes[regex.0 as usize].as_str()),
+            _ => "no value".to_owned(),
+        };
+        Err(fail(what, "nothing to capture").help("add `default:` to the capture if the value is optional"))
+    }
+}
+
+fn var_reads_secret(runner: &Runner<'_>, value: &Value) -> bool {
+    match value {
+        Value::Literal(_) => false,
+        Value::Template(id) => runner.reads_secret(*id),
+        Value::List(items) => items.iter().any(|v| var_reads_secret(runner, v)),
+        Value::Map(entries) => entries.iter().any(|(_, v)| var_reads_secret(runner, v)),
+    }
+}
+
+fn header_name(name: &Spanned<String>, step: &Step, source: &Arc<crate::span::Source>) -> Result<HeaderName, Diagnostic> {
+    HeaderName::from_bytes(name.value.as_bytes()).map_err(|_| {
+        Diagnostic::error(format!("invalid header name `{}`", name.value))
+            .at(source, name.span, "not a header name")
+            .in_step(Some(&step.name))
+            .help("header names use letters, digits and `-`")
+    })
+}
+
+fn header_value(text: &str) -> Result<HeaderValue, Diagnostic> {
+    HeaderValue::from_str(text).map_err(|_| Diagnostic::error("a credential holds characters a header cannot carry"))
+}
+
+fn parse_json(content_type: &str, body: &[u8]) -> Option<Arc<serde_json::Value>> {
+    let looks_json = content_type.contains("json") || matches!(body.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['));
+    if !looks_json || body.is_empty() {
+        return None;
+    }
+    serde_json::from_slice(body).ok().map(Arc::new)
+}
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(headers.keys_len());
+    for name in headers.keys() {
+        let value = headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        pairs.push((name.as_str().to_owned(), value));
+    }
+    pairs
+}
+
+fn cookie_pairs(headers: &HeaderMap, jar: &Jar, url: &Url) -> Vec<(String, String)> {
+    let mut pairs = jar.all_for(url);
+    for value in headers.get_all(reqwest::header::SET_COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        let Some((name, rest)) = text.split_once('=') else { continue };
+        let value = rest.split(';').next().unwrap_or("").trim().to_owned();
+        let name = name.trim().to_owned();
+        pairs.retain(|(n, _)| *n != name);
+        pairs.push((name, value));
+    }
+    pairs
+}
+
+/// Reads `a=b&c=d` from a URL fragment (implicit-flow style redirects put codes there).
+fn fragment_pairs(url: &Url) -> Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> {
+    url.fragment().map(|f| url::form_urlencoded::parse(f.as_bytes()).collect()).unwrap_or_default()
+}
+
+fn values_equal(actual: &serde_json::Value, expected: &serde_json::Value) -> bool {
+    match (actual, expected) {
+        (serde_json::Value::Number(a), serde_json::Value::Number(b)) => a.as_f64() == b.as_f64(),
+        _ => actual == expected,
+    }
+}
+
+/// Shows a JSON value compactly, cut when long.
+pub fn show(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 200 {
+        format!("{}…", text.chars().take(200).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn not_json(source: &Arc<crate::span::Source>, span: Span, step: &Step, what: &str, content_type: &str, body: &[u8]) -> Diagnostic {
+    let start: String = String::from_utf8_lossy(&body[..body.len().min(60)]).chars().filter(|c| !c.is_control()).collect();
+    let content_type = if content_type.is_empty() { "none" } else { content_type };
+    let start = if body.is_empty() { "the body is empty".to_owned() } else { format!("the body starts with `{start}`") };
+    Diagnostic::error(format!("`{what}` needs a JSON body, but the response is not JSON"))
+        .at(source, span, "needs JSON")
+        .in_step(Some(&step.name))
+        .note(format!("content-type: {content_type}"))
+        .note(start)
+}

@@ -1,0 +1,131 @@
+//! The values templates see: workflow variables, and the response for checks and captures.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use minijinja::Value;
+use minijinja::value::{Enumerator, Object, ObjectRepr};
+
+/// The workflow's variables: inputs, vars and captures, each with its visibility.
+#[derive(Clone, Debug, Default)]
+pub struct Variables {
+    values: HashMap<String, Value>,
+    secret: HashMap<String, bool>,
+}
+
+impl Variables {
+    /// Sets a variable; a secret one stays secret when a public value replaces it.
+    pub fn set(&mut self, name: &str, value: Value, secret: bool) {
+        let was_secret = self.secret.get(name).copied().unwrap_or(false);
+        self.secret.insert(name.to_owned(), secret || was_secret);
+        self.values.insert(name.to_owned(), value);
+    }
+
+    /// Returns a variable's value.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
+    /// Tells whether a variable is secret.
+    pub fn is_secret(&self, name: &str) -> bool {
+        self.secret.get(name).copied().unwrap_or(false)
+    }
+
+    /// Lists the variable names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+}
+
+impl Object for Variables {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.values.get(key.as_str()?).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<Value> = self.values.keys().map(|k| Value::from(k.as_str())).collect();
+        keys.sort();
+        Enumerator::Values(keys)
+    }
+}
+
+/// What a check sees of a response, computed lazily so unused parts cost nothing.
+#[derive(Debug)]
+pub struct ResponseView {
+    /// The variables at this point.
+    pub variables: Arc<Variables>,
+    /// Status code.
+    pub status: u16,
+    /// Headers, lower-case names; repeated headers joined with `, `.
+    pub headers: Vec<(String, String)>,
+    /// Cookies the response set, and the jar holds for the URL.
+    pub cookies: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Arc<Vec<u8>>,
+    /// Parsed JSON body, when it is JSON.
+    pub json: Option<Arc<serde_json::Value>>,
+    /// Time the exchange took.
+    pub duration_ms: u64,
+    headers_value: OnceLock<Value>,
+    json_value: OnceLock<Value>,
+}
+
+impl ResponseView {
+    /// Creates a view over a response.
+    pub fn new(
+        variables: Arc<Variables>,
+        status: u16,
+        headers: Vec<(String, String)>,
+        cookies: Vec<(String, String)>,
+        body: Arc<Vec<u8>>,
+        json: Option<Arc<serde_json::Value>>,
+        duration_ms: u64,
+    ) -> ResponseView {
+        ResponseView {
+            variables,
+            status,
+            headers,
+            cookies,
+            body,
+            json,
+            duration_ms,
+            headers_value: OnceLock::new(),
+            json_value: OnceLock::new(),
+        }
+    }
+}
+
+impl Object for ResponseView {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "status" => Some(Value::from(self.status)),
+            "headers" => Some(
+                self.headers_value
+                    .get_or_init(|| {
+                        Value::from_iter(self.headers.iter().map(|(k, v)| (k.clone(), v.clone())))
+                    })
+                    .clone(),
+            ),
+            "cookies" => Some(Value::from_iter(self.cookies.iter().map(|(k, v)| (k.clone(), v.clone())))),
+            "body" => Some(Value::from(String::from_utf8_lossy(&self.body).into_owned())),
+            "json" => {
+                let json = self.json.as_ref()?;
+                Some(self.json_value.get_or_init(|| Value::from(minijinja::value::Serde(&**json))).clone())
+            }
+            "duration_ms" => Some(Value::from(self.duration_ms)),
+            name => self.variables.get(name).cloned(),
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(&["status", "headers", "cookies", "body", "json", "duration_ms"])
+    }
+}

@@ -1,0 +1,345 @@
+//! Templates: one sandboxed minijinja environment per workflow, each template compiled once.
+
+use std::ops::Range;
+
+use minijinja::machinery::{Instruction, ast, get_compiled_template};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
+
+use crate::model::{TemplateId, TemplateKind, TemplateSource};
+
+/// Expressions are compiled as templates that store their value, so one table holds both.
+const EXPR_PREFIX: &str = "{% set __value = (";
+const EXPR_SUFFIX: &str = ") %}";
+const VALUE_NAME: &str = "__value";
+
+/// Instructions one render may execute: stops runaway loops in a workflow's templates.
+const FUEL: u64 = 5_000_000;
+
+/// What a template calls: a function, a filter or a test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallKind {
+    /// `name(…)`.
+    Function,
+    /// `value | name`.
+    Filter,
+    /// `value is name`.
+    Test,
+}
+
+/// A template failed to compile or to render.
+#[derive(Clone, Debug)]
+pub struct TemplateError {
+    /// Lower-case description.
+    pub message: String,
+    /// Byte range in the user's text, when known.
+    pub range: Option<Range<usize>>,
+}
+
+/// Every template of a workflow, compiled.
+pub struct Templates {
+    env: Environment<'static>,
+    names: Vec<String>,
+    kinds: Vec<TemplateKind>,
+    sources: Vec<String>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("count", &self.names.len()).finish()
+    }
+}
+
+/// Creates the sandboxed environment: strict undefined values, apiflow's helpers, bounded work.
+///
+/// minijinja has no file, process, network or environment access of its own, and no loader is
+/// set, so templates see only the values the runner passes in.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    crate::helpers::register(&mut env);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(100);
+    env
+}
+
+impl Templates {
+    /// Compiles every template, returning the table and the ones that failed.
+    pub fn compile(sources: &[TemplateSource]) -> (Templates, Vec<(TemplateId, TemplateError)>) {
+        let mut env = environment();
+        let mut names = Vec::with_capacity(sources.len());
+        let mut errors = Vec::new();
+        for (index, source) in sources.iter().enumerate() {
+            let name = index.to_string();
+            let text = wrap(source.kind, &source.text);
+            if let Err(error) = env.add_template_owned(name.clone(), text) {
+                let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
+                errors.push((id, convert(&error, source.kind, &source.text)));
+            }
+            names.push(name);
+        }
+        let templates = Templates {
+            env,
+            names,
+            kinds: sources.iter().map(|s| s.kind).collect(),
+            sources: sources.iter().map(|s| s.text.clone()).collect(),
+        };
+        (templates, errors)
+    }
+
+    fn get(&self, id: TemplateId) -> Result<minijinja::Template<'_, '_>, TemplateError> {
+        let name = self.names.get(id.0 as usize).map_or("", String::as_str);
+        self.env.get_template(name).map_err(|e| TemplateError {
+            message: format!("template `{}` is missing: {e}", id.0),
+            range: None,
+        })
+    }
+
+    /// Renders a template to text; an expression's value is turned into text.
+    pub fn render(&self, id: TemplateId, ctx: &Value) -> Result<String, TemplateError> {
+        match self.kind(id) {
+            TemplateKind::Text => self
+                .get(id)?
+                .render(ctx.clone())
+                .map_err(|e| convert(&e, TemplateKind::Text, self.source(id))),
+            TemplateKind::Expression | TemplateKind::Whole => {
+                let value = self.eval(id, ctx)?;
+                Ok(value.as_str().map_or_else(|| value.to_string(), str::to_owned))
+            }
+        }
+    }
+
+    /// Evaluates a template to a value: an expression's own value, or a text template's string.
+    pub fn eval(&self, id: TemplateId, ctx: &Value) -> Result<Value, TemplateError> {
+        let kind = self.kind(id);
+        if kind == TemplateKind::Text {
+            return self.render(id, ctx).map(Value::from);
+        }
+        let captured = self
+            .get(id)?
+            .render_captured(ctx.clone())
+            .map_err(|e| convert(&e, kind, self.source(id)))?;
+        let value = captured.state().lookup(VALUE_NAME).unwrap_or(Value::UNDEFINED);
+        if value.is_undefined() {
+            return Err(TemplateError {
+                message: "undefined value".into(),
+                range: None,
+            });
+        }
+        Ok(value)
+    }
+
+    /// Evaluates the operands of a failed check (`a > b`, `x is defined`, `not y`) to show what
+    /// they were: pairs of the operand's text and its value as JSON.
+    pub fn operands(&self, id: TemplateId, ctx: &Value) -> Vec<(String, String)> {
+        let text = self.source(id);
+        let Ok(expr) = minijinja::machinery::parse_expr(text) else {
+            return Vec::new();
+        };
+        let mut parts: Vec<&ast::Expr<'_>> = Vec::new();
+        collect_operands(&expr, &mut parts, 0);
+        let mut out: Vec<(String, String)> = Vec::new();
+        for part in parts {
+            if matches!(part, ast::Expr::Const(_)) {
+                continue;
+            }
+            let span = part.span();
+            let Some(slice) = text.get(span.start_offset as usize..span.end_offset as usize) else {
+                continue;
+            };
+            if out.iter().any(|(s, _)| s == slice) {
+                continue;
+            }
+            let shown = match self.env.compile_expression(slice).and_then(|e| e.eval(ctx.clone())) {
+                Ok(value) if value.is_undefined() => "undefined".to_owned(),
+                Ok(value) => serde_json::to_string(&value).unwrap_or_else(|_| value.to_string()),
+                Err(_) => "undefined".to_owned(),
+            };
+            let shown = if shown.chars().count() > 200 {
+                format!("{}…", shown.chars().take(200).collect::<String>())
+            } else {
+                shown
+            };
+            out.push((slice.to_owned(), shown));
+        }
+        out
+    }
+
+    fn kind(&self, id: TemplateId) -> TemplateKind {
+        self.kinds.get(id.0 as usize).copied().unwrap_or(TemplateKind::Text)
+    }
+
+    fn source(&self, id: TemplateId) -> &str {
+        self.sources.get(id.0 as usize).map_or("", String::as_str)
+    }
+
+    /// Lists the variables a template reads but does not define itself, with their positions.
+    pub fn variables(&self, id: TemplateId) -> Vec<(String, Option<Range<usize>>)> {
+        let Ok(template) = self.get(id) else {
+            return Vec::new();
+        };
+        let mut undeclared: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+        undeclared.sort();
+        let kind = self.kind(id);
+        let instructions = &get_compiled_template(&template).instructions;
+        undeclared
+            .into_iter()
+            .filter(|name| name != VALUE_NAME)
+            .map(|name| {
+                let range = (0..u32::MAX).map_while(|index| instructions.get(index).map(|i| (index, i))).find_map(|(index, instruction)| {
+                    match instruction {
+                        Instruction::Lookup(n) | Instruction::CallFunction(n, _) if *n == name => {
+                            instruction_range(instructions, index, kind)
+                        }
+                        _ => None,
+                    }
+                });
+                (name, range)
+            })
+            .collect()
+    }
+
+    /// Lists the functions, filters and tests a template calls, with their positions.
+    pub fn calls(&self, id: TemplateId) -> Vec<(CallKind, String, Option<Range<usize>>)> {
+        let Ok(template) = self.get(id) else {
+            return Vec::new();
+        };
+        let kind = self.kind(id);
+        let instructions = &get_compiled_template(&template).instructions;
+        let mut calls = Vec::new();
+        for index in 0..u32::MAX {
+            let call = match instructions.get(index) {
+                None => break,
+                Some(Instruction::CallFunction(name, _)) => (CallKind::Function, *name),
+                Some(Instruction::ApplyFilter(name, _, _)) => (CallKind::Filter, *name),
+                Some(Instruction::PerformTest(name, _, _)) => (CallKind::Test, *name),
+                _ => continue,
+            };
+            calls.push((call.0, call.1.to_owned(), instruction_range(instructions, index, kind)));
+        }
+        calls
+    }
+}
+
+fn collect_operands<'e>(expr: &'e ast::Expr<'e>, out: &mut Vec<&'e ast::Expr<'e>>, depth: u32) {
+    if depth > 4 {
+        return;
+    }
+    match expr {
+        ast::Expr::Compare(compare) => {
+            out.push(&compare.expr);
+            out.extend(compare.ops.iter().map(|op| &op.expr));
+        }
+        ast::Expr::BinOp(binop) if matches!(binop.op, ast::BinOpKind::ScAnd | ast::BinOpKind::ScOr) => {
+            collect_operands(&binop.left, out, depth + 1);
+            collect_operands(&binop.right, out, depth + 1);
+        }
+        ast::Expr::BinOp(binop) if matches!(binop.op, ast::BinOpKind::In) => {
+            out.push(&binop.left);
+            out.push(&binop.right);
+        }
+        ast::Expr::UnaryOp(unary) => collect_operands(&unary.expr, out, depth + 1),
+        ast::Expr::Test(test) => out.push(&test.expr),
+        other => out.push(other),
+    }
+}
+
+fn instruction_range(
+    instructions: &minijinja::machinery::Instructions<'_>,
+    index: u32,
+    kind: TemplateKind,
+) -> Option<Range<usize>> {
+    let span = instructions.get_span(index)?;
+    let shift = prefix_len(kind);
+    let start = (span.start_offset as usize).checked_sub(shift)?;
+    let end = (span.end_offset as usize).checked_sub(shift)?;
+    Some(start..end.max(start + 1))
+}
+
+fn wrap(kind: TemplateKind, text: &str) -> String {
+    match kind {
+        TemplateKind::Text => text.to_owned(),
+        TemplateKind::Expression => format!("{EXPR_PREFIX}{text}{EXPR_SUFFIX}"),
+        TemplateKind::Whole => {
+            let inner = crate::load::whole_expression(text.trim()).unwrap_or(text);
+            format!("{EXPR_PREFIX}{inner}{EXPR_SUFFIX}")
+        }
+    }
+}
+
+fn prefix_len(kind: TemplateKind) -> usize {
+    match kind {
+        TemplateKind::Text => 0,
+        TemplateKind::Expression | TemplateKind::Whole => EXPR_PREFIX.len(),
+    }
+}
+
+/// Turns a minijinja error into our message and a range in the user's text; never uses
+/// minijinja's debug view, which prints variable values.
+fn convert(error: &minijinja::Error, kind: TemplateKind, user_text: &str) -> TemplateError {
+    let mut message = match error.kind() {
+        ErrorKind::UndefinedError => "undefined value".to_owned(),
+        ErrorKind::SyntaxError => "template syntax error".to_owned(),
+        ErrorKind::UnknownFilter => "unknown filter".to_owned(),
+        ErrorKind::UnknownFunction => "unknown function".to_owned(),
+        ErrorKind::UnknownTest => "unknown test".to_owned(),
+        ErrorKind::OutOfFuel => "the template did too much work and was stopped".to_owned(),
+        other => other.to_string(),
+    };
+    if let Some(detail) = error.detail() {
+        message.push_str(": ");
+        message.push_str(detail);
+    }
+    let shift = prefix_len(kind);
+    let mut range = error.range().and_then(|r| {
+        let start = r.start.checked_sub(shift)?;
+        let end = r.end.saturating_sub(shift).min(user_text.len());
+        (start <= user_text.len()).then(|| start..end.max(start))
+    });
+    if kind != TemplateKind::Text && error.kind() == ErrorKind::SyntaxError && range.is_none() {
+        range = Some(user_text.len()..user_text.len());
+    }
+    TemplateError { message, range }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::Span;
+
+    fn source(text: &str, kind: TemplateKind) -> TemplateSource {
+        TemplateSource {
+            text: text.to_owned(),
+            span: Span::new(1, 1, 1),
+            kind,
+            column_offset: Some(0),
+        }
+    }
+
+    #[test]
+    fn whole_expressions_keep_their_type() {
+        let (templates, errors) = Templates::compile(&[source("{{ n + 1 }}", TemplateKind::Whole)]);
+        assert!(errors.is_empty());
+        let ctx = minijinja::context! { n => 41 };
+        assert_eq!(templates.eval(TemplateId(0), &ctx).unwrap(), Value::from(42));
+    }
+
+    #[test]
+    fn finds_variables_and_calls_with_positions() {
+        let text = "{{ base }}/x/{{ id | upper }}?{{ uuid() }}";
+        let (templates, _) = Templates::compile(&[source(text, TemplateKind::Text)]);
+        let vars = templates.variables(TemplateId(0));
+        let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["base", "id", "uuid"]);
+        let range = vars[1].1.clone().unwrap();
+        assert_eq!(&text[range], "id");
+        let calls = templates.calls(TemplateId(0));
+        assert!(calls.iter().any(|(k, n, _)| *k == CallKind::Filter && n == "upper"));
+    }
+
+    #[test]
+    fn strict_undefined_is_an_error() {
+        let (templates, _) = Templates::compile(&[source("{{ nope }}", TemplateKind::Text)]);
+        let error = templates.render(TemplateId(0), &minijinja::context! {}).unwrap_err();
+        assert_eq!(error.message, "undefined value");
+    }
+}

@@ -1,0 +1,483 @@
+//! Validation: compiles every template, JSONPath and regex once, and checks the data flow —
+//! every variable defined before it is used — reporting every problem together.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use regex::Regex;
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::jsonpath::JsonPath;
+use crate::model::{
+    Auth, Body, ExtractKind, Step, TemplateId, TemplateSource, Text, Value, Workflow,
+};
+use crate::span::{Span, Spanned};
+use crate::template::{CallKind, Templates};
+
+/// Names a check, `until` or `expr` capture can read about the response.
+pub const RESPONSE_NAMES: &[&str] = &["status", "headers", "json", "body", "cookies", "duration_ms"];
+
+/// A workflow that passed validation, with everything compiled and ready to run.
+#[derive(Debug)]
+pub struct Plan {
+    /// The model.
+    pub workflow: Workflow,
+    /// Its templates, compiled.
+    pub templates: Templates,
+    /// Its JSONPaths, compiled, indexed by `PathId`.
+    pub paths: Vec<JsonPath>,
+    /// Its regexes, compiled, indexed by `RegexId`.
+    pub regexes: Vec<Regex>,
+}
+
+/// Where a template is evaluated, which decides the names it may read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// Before the request: variables only.
+    Request,
+    /// After the response: variables, response names and this step's captures.
+    Response,
+}
+
+/// Compiles and checks a workflow; returns every problem found.
+pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
+    let (templates, template_errors) = Templates::compile(&workflow.templates);
+    let mut checker = Checker {
+        workflow: &workflow,
+        templates: &templates,
+        errors: Vec::new(),
+        owners: HashMap::new(),
+    };
+    checker.index_owners();
+    let broken: HashSet<TemplateId> = template_errors.iter().map(|(id, _)| *id).collect();
+    for (id, error) in &template_errors {
+        let source = &workflow.templates[id.0 as usize];
+        let span = span_in(source, error.range.clone());
+        let message = error.message.clone();
+        checker.push(*id, Diagnostic::error(message).at(&workflow.source, span, "here"));
+    }
+    let paths = checker.compile_paths();
+    let regexes = checker.compile_regexes();
+    checker.check_calls(&broken);
+    checker.check_flow(&broken);
+    let mut errors = checker.errors;
+    errors.sort_by_key(|d| (d.span.line, d.span.column));
+    if errors.is_empty() {
+        Ok(Plan {
+            workflow,
+            templates,
+            paths: paths.into_iter().flatten().collect(),
+            regexes: regexes.into_iter().flatten().collect(),
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+struct Checker<'a> {
+    workflow: &'a Workflow,
+    templates: &'a Templates,
+    errors: Vec<Diagnostic>,
+    owners: HashMap<TemplateId, Spanned<String>>,
+}
+
+/// Maps a byte range of a template's text to a span in the file, when the value can be mapped.
+pub(crate) fn span_in(source: &TemplateSource, range: Option<Range<usize>>) -> Span {
+    let whole = Span::new(source.span.line, source.span.column, source.span.len.max(1));
+    let (Some(offset), Some(range)) = (source.column_offset, range) else {
+        return whole;
+    };
+    let text = &source.text;
+    let (Some(before), Some(inside)) = (text.get(..range.start), text.get(range.clone())) else {
+        return whole;
+    };
+    let before = u32::try_from(before.chars().count()).unwrap_or(0);
+    let len = u32::try_from(inside.chars().count()).unwrap_or(1).max(1);
+    source.span.shifted(offset + before, len)
+}
+
+impl Checker<'_> {
+    fn push(&mut self, id: TemplateId, diagnostic: Diagnostic) {
+        let step = self.owners.get(&id);
+        self.errors.push(diagnostic.in_step(step));
+    }
+
+    fn index_owners(&mut self) {
+        for step in self.workflow.steps.iter().chain(&self.workflow.finally) {
+            for (id, _) in step_templates(step) {
+                self.owners.insert(id, step.name.clone());
+            }
+        }
+    }
+
+    fn compile_paths(&mut self) -> Vec<Option<JsonPath>> {
+        let source = &self.workflow.source;
+        let steps = self.step_of_spans();
+        self.workflow
+            .paths
+            .iter()
+            .map(|path| match JsonPath::parse(&path.value) {
+                Ok(compiled) => Some(compiled),
+                Err(error) => {
+                    let span = error.offset.map_or(path.span, |offset| {
+                        let before = path.value.get(..offset).map_or(0, |s| s.chars().count());
+                        path.span.shifted(u32::try_from(before).unwrap_or(0) + quote_shift(source, path.span), 1)
+                    });
+                    self.errors.push(
+                        Diagnostic::error(format!("invalid JSONPath `{}`", path.value))
+                            .at(source, span, error.message)
+                            .in_step(step_at(&steps, path.span)),
+                    );
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn compile_regexes(&mut self) -> Vec<Option<Regex>> {
+        let source = &self.workflow.source;
+        let steps = self.step_of_spans();
+        self.workflow
+            .regexes
+            .iter()
+            .map(|pattern| match regex::RegexBuilder::new(&pattern.value).size_limit(1 << 20).build() {
+                Ok(regex) => Some(regex),
+                Err(error) => {
+                    let detail = match &error {
+                        regex::Error::Syntax(text) => text
+                            .lines()
+                            .rev()
+                            .find_map(|l| l.strip_prefix("error: "))
+                            .unwrap_or("syntax error")
+                            .to_owned(),
+                        regex::Error::CompiledTooBig(_) => "the regex is too large".to_owned(),
+                        _ => error.to_string(),
+                    };
+                    self.errors.push(
+                        Diagnostic::error(format!("invalid regex `{}`", pattern.value))
+                            .at(source, pattern.span, detail)
+                            .in_step(step_at(&steps, pattern.span))
+                            .help("regexes use Rust's `regex` syntax; a capture takes group 1 when there is one"),
+                    );
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// Lists each step's name with the line range it covers, to name the step of a path or regex.
+    fn step_of_spans(&self) -> Vec<(u32, Spanned<String>)> {
+        self.workflow
+            .steps
+            .iter()
+            .chain(&self.workflow.finally)
+            .map(|s| (s.name.span.line, s.name.clone()))
+            .collect()
+    }
+
+    fn check_calls(&mut self, broken: &HashSet<TemplateId>) {
+        for index in 0..self.workflow.templates.len() {
+            let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
+            if broken.contains(&id) {
+                continue;
+            }
+            for (kind, name, range) in self.templates.calls(id) {
+                let (known, what) = match kind {
+                    CallKind::Function => (crate::helpers::FUNCTIONS, "function"),
+                    CallKind::Filter => (crate::helpers::FILTERS, "filter"),
+                    CallKind::Test => (crate::helpers::TESTS, "test"),
+                };
+                if kind == CallKind::Function && !known.contains(&name.as_str()) && self.is_variable(&name) {
+                    continue;
+                }
+                if !known.contains(&name.as_str()) {
+                    let source = &self.workflow.templates[index];
+                    let span = span_in(source, range);
+                    let help = did_you_mean(&name, known.iter().copied())
+                        .unwrap_or_else(|| format!("the README lists every {what} apiflow knows"));
+                    let diagnostic = Diagnostic::error(format!("unknown {what} `{name}`"))
+                        .at(&self.workflow.source, span, format!("no such {what}"))
+                        .help(help);
+                    self.push(id, diagnostic);
+                }
+            }
+        }
+    }
+
+    fn is_variable(&self, name: &str) -> bool {
+        let w = self.workflow;
+        w.inputs.iter().any(|i| i.name.value == name)
+            || w.vars.iter().any(|v| v.name.value == name)
+            || w.steps.iter().chain(&w.finally).any(|s| s.extract.iter().any(|e| e.name.value == name))
+    }
+
+    fn check_flow(&mut self, broken: &HashSet<TemplateId>) {
+        let workflow = self.workflow;
+        let mut scope = Scope::default();
+        for input in &workflow.inputs {
+            if let Some(Text::Template(id)) = &input.default {
+                self.check_template(*id, &scope, None, Context::Request, broken);
+            }
+            scope.define(&input.name.value, Origin::Input);
+        }
+        for var in &workflow.vars {
+            for id in value_templates(&var.value) {
+                self.check_template(id, &scope, None, Context::Request, broken);
+            }
+            scope.define(&var.name.value, Origin::Var);
+        }
+        let later: Vec<(&str, &Spanned<String>)> = workflow
+            .steps
+            .iter()
+            .chain(&workflow.finally)
+            .flat_map(|s| s.extract.iter().map(move |e| (e.name.value.as_str(), &s.name)))
+            .collect();
+        scope.later = later.iter().map(|(n, s)| ((*n).to_owned(), s.value.clone())).collect();
+        for step in &workflow.steps {
+            self.check_step(step, &scope, broken);
+            let maybe = step.condition.is_some();
+            for extract in &step.extract {
+                let origin = Origin::Step(step.name.value.clone());
+                if maybe {
+                    scope.maybe(&extract.name.value, origin);
+                } else {
+                    scope.define(&extract.name.value, origin);
+                }
+            }
+        }
+        // A clean-up step runs after a failure too, so anything a step captured may be missing.
+        scope.demote_steps();
+        for step in &workflow.finally {
+            self.check_step(step, &scope, broken);
+            for extract in &step.extract {
+                scope.maybe(&extract.name.value, Origin::Step(step.name.value.clone()));
+            }
+        }
+    }
+
+    fn check_step(&mut self, step: &Step, scope: &Scope, broken: &HashSet<TemplateId>) {
+        let guards: HashSet<String> = step
+            .condition
+            .map(|id| self.templates.variables(id).into_iter().map(|(n, _)| n).collect())
+            .unwrap_or_default();
+        let captures: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
+        for (id, context) in step_templates(step) {
+            let mut local = scope.clone();
+            if Some(id) != step.condition {
+                for guard in &guards {
+                    local.guard(guard);
+                }
+            } else {
+                // The condition itself may test a maybe-defined name (`x is defined`).
+                for guard in &guards {
+                    local.guard(guard);
+                }
+            }
+            if context == Context::Response {
+                for name in RESPONSE_NAMES {
+                    local.define(name, Origin::Response);
+                }
+                for name in &captures {
+                    local.define(name, Origin::Step(step.name.value.clone()));
+                }
+            }
+            self.check_template(id, &local, Some(step), context, broken);
+        }
+    }
+
+    fn check_template(
+        &mut self,
+        id: TemplateId,
+        scope: &Scope,
+        step: Option<&Step>,
+        context: Context,
+        broken: &HashSet<TemplateId>,
+    ) {
+        if broken.contains(&id) {
+            return;
+        }
+        let source = &self.workflow.templates[id.0 as usize];
+        for (name, range) in self.templates.variables(id) {
+            if crate::helpers::FUNCTIONS.contains(&name.as_str()) || scope.is_defined(&name) {
+                continue;
+            }
+            let span = span_in(source, range);
+            let diagnostic = match scope.state(&name) {
+                Some(Origin::Step(by)) => Diagnostic::error(format!("`{name}` may not be defined here"))
+                    .at(&self.workflow.source, span, "may be undefined")
+                    .help(format!(
+                        "`{name}` is captured by step `{by}`, which may not have run; guard this step with `if: {name} is defined`"
+                    )),
+                _ => {
+                    let mut help = scope.later.iter().find(|(n, _)| *n == name).map(|(_, by)| {
+                        format!("`{name}` is captured by step `{by}`, which runs later")
+                    });
+                    if help.is_none() && context == Context::Request && RESPONSE_NAMES.contains(&name.as_str()) {
+                        help = Some(format!(
+                            "`{name}` describes the response; use it in `expect.checks`, `retry.until` or an `expr` capture"
+                        ));
+                    }
+                    if help.is_none() {
+                        help = did_you_mean(&name, scope.names());
+                    }
+                    if help.is_none() && step.is_none() {
+                        help = Some("inputs and vars may only use inputs and vars defined above them".into());
+                    }
+                    Diagnostic::error(format!("undefined variable `{name}`"))
+                        .at(&self.workflow.source, span, "not defined here")
+                        .maybe_help(help)
+                }
+            };
+            self.push(id, diagnostic);
+        }
+    }
+}
+
+fn quote_shift(source: &crate::span::Source, span: Span) -> u32 {
+    let start = span.column.saturating_sub(1) as usize;
+    match source.line(span.line).and_then(|l| l.chars().nth(start)) {
+        Some('"' | '\'') => 1,
+        _ => 0,
+    }
+}
+
+fn step_at(steps: &[(u32, Spanned<String>)], span: Span) -> Option<&Spanned<String>> {
+    steps.iter().rev().find(|(line, _)| *line <= span.line).map(|(_, name)| name)
+}
+
+/// Who defines a name.
+#[derive(Clone, Debug, PartialEq)]
+enum Origin {
+    Input,
+    Var,
+    Response,
+    Step(String),
+}
+
+/// The names visible at one point of the workflow.
+#[derive(Clone, Default)]
+struct Scope {
+    defined: HashMap<String, Origin>,
+    maybe: HashMap<String, Origin>,
+    later: Vec<(String, String)>,
+}
+
+impl Scope {
+    fn define(&mut self, name: &str, origin: Origin) {
+        self.maybe.remove(name);
+        self.defined.insert(name.to_owned(), origin);
+    }
+
+    fn maybe(&mut self, name: &str, origin: Origin) {
+        if !self.defined.contains_key(name) {
+            self.maybe.insert(name.to_owned(), origin);
+        }
+    }
+
+    fn guard(&mut self, name: &str) {
+        if let Some(origin) = self.maybe.remove(name) {
+            self.defined.insert(name.to_owned(), origin);
+        }
+    }
+
+    fn demote_steps(&mut self) {
+        let steps: Vec<(String, Origin)> = self
+            .defined
+            .iter()
+            .filter(|(_, o)| matches!(o, Origin::Step(_)))
+            .map(|(n, o)| (n.clone(), o.clone()))
+            .collect();
+        for (name, origin) in steps {
+            self.defined.remove(&name);
+            self.maybe.insert(name, origin);
+        }
+    }
+
+    fn is_defined(&self, name: &str) -> bool {
+        self.defined.contains_key(name)
+    }
+
+    fn state(&self, name: &str) -> Option<&Origin> {
+        self.maybe.get(name)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.defined.keys().chain(self.maybe.keys()).map(String::as_str)
+    }
+}
+
+fn text_template(text: &Text) -> Option<TemplateId> {
+    match text {
+        Text::Template(id) => Some(*id),
+        Text::Literal(_) => None,
+    }
+}
+
+fn value_templates(value: &Value) -> Vec<TemplateId> {
+    let mut out = Vec::new();
+    collect_value(value, &mut out);
+    out
+}
+
+fn collect_value(value: &Value, out: &mut Vec<TemplateId>) {
+    match value {
+        Value::Literal(_) => {}
+        Value::Template(id) => out.push(*id),
+        Value::List(items) => items.iter().for_each(|v| collect_value(v, out)),
+        Value::Map(entries) => entries.iter().for_each(|(_, v)| collect_value(v, out)),
+    }
+}
+
+/// Lists every template of a step with the context it is evaluated in.
+fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
+    let mut out = Vec::new();
+    let mut request = |text: &Text| {
+        if let Some(id) = text_template(text) {
+            out.push((id, Context::Request));
+        }
+    };
+    let r = &step.request;
+    request(&r.url.value);
+    r.query.iter().for_each(|(_, t)| request(t));
+    r.headers.iter().for_each(|(_, t)| request(t));
+    match &r.auth {
+        Some(Auth::Basic { username, password }) => {
+            request(username);
+            request(password);
+        }
+        Some(Auth::Bearer(token)) => request(token),
+        None => {}
+    }
+    match &r.body {
+        Some(Body::Form(fields)) => fields.iter().for_each(|(_, t)| request(t)),
+        Some(Body::Text(text)) => request(text),
+        Some(Body::Json(value)) => {
+            out.extend(value_templates(value).into_iter().map(|id| (id, Context::Request)));
+        }
+        None => {}
+    }
+    if let Some(id) = step.condition {
+        out.push((id, Context::Request));
+    }
+    for extract in &step.extract {
+        if let Some(default) = &extract.default {
+            out.extend(value_templates(default).into_iter().map(|id| (id, Context::Request)));
+        }
+        if let ExtractKind::Expr(id) = extract.kind {
+            out.push((id, Context::Response));
+        }
+    }
+    for expectation in &step.expect.json {
+        out.extend(value_templates(&expectation.value).into_iter().map(|id| (id, Context::Response)));
+    }
+    for (_, text) in &step.expect.headers {
+        if let Some(id) = text_template(text) {
+            out.push((id, Context::Response));
+        }
+    }
+    out.extend(step.expect.checks.iter().map(|id| (*id, Context::Response)));
+    if let Some(until) = step.retry.as_ref().and_then(|r| r.until) {
+        out.push((until, Context::Response));
+    }
+    out
+}
