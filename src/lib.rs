@@ -1,1 +1,3 @@
 //! apiflow: load, validate and run YAML workflows of HTTP steps.
+
+pub mod emulator;
