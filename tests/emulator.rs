@@ -1421,3 +1421,13 @@ async fn info_lists_the_workflow_inputs() {
     assert_eq!(h.info.auth_base, format!("http://{addr}"));
     assert_eq!(h.info.api_base, format!("http://{addr}/v1"));
 }
+
+#[tokio::test]
+async fn shutdown_stops_serving() {
+    let h = Harness::start().await;
+    let url = h.auth("/as/jwks");
+    let client = reqwest::Client::new();
+    assert!(client.get(&url).send().await.unwrap().status().is_success());
+    h.emulator.shutdown().await;
+    assert!(client.get(&url).send().await.is_err());
+}

@@ -34,14 +34,14 @@ pub use clock::Clock;
 
 use state::Shared;
 
-/// Settings of an emulated environment.
+/// Configures an emulated environment.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Makes every id, secret, code and token reproducible; `None` uses OS randomness.
     pub seed: Option<u64>,
-    /// Time source for expiry of tokens, flows, codes and sessions.
+    /// Decides when tokens, flows, codes and sessions expire.
     pub clock: Clock,
-    /// How many reads of a new application's secret answer 404 before it "exists",
+    /// Counts the reads of a new application's secret that answer 404 before it "exists",
     /// emulating PingOne's documented eventual consistency.
     pub secret_not_ready_reads: u32,
 }
@@ -59,12 +59,15 @@ impl Default for Options {
 /// Identifies the emulated environment and the worker credentials for using it.
 #[derive(Clone, Debug)]
 pub struct Info {
+    /// Names the environment in every path (`envID`).
     pub env_id: String,
-    /// Management API root, e.g. `http://127.0.0.1:8080/v1`.
+    /// Locates the management API, e.g. `http://127.0.0.1:8080/v1`.
     pub api_base: String,
-    /// Auth API root, e.g. `http://127.0.0.1:8080`.
+    /// Locates the auth API, e.g. `http://127.0.0.1:8080`.
     pub auth_base: String,
+    /// Identifies the seeded worker application (client credentials).
     pub worker_client_id: String,
+    /// Authenticates the seeded worker application.
     pub worker_client_secret: String,
 }
 
@@ -116,7 +119,7 @@ async fn not_found(ctx: http::Ctx) -> axum::response::Response {
     error::not_found(&ctx)
 }
 
-/// A running emulator; stops when shut down or dropped.
+/// Serves an emulated environment until shut down or dropped.
 pub struct Emulator {
     info: Info,
     addr: SocketAddr,
