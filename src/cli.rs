@@ -128,7 +128,9 @@ impl ColorChoice {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            ColorChoice::Auto => {
+                terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
         }
     }
 }
@@ -142,7 +144,10 @@ pub fn main() -> i32 {
             return if error.use_stderr() { EXIT_INVALID } else { 0 };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -154,9 +159,15 @@ pub fn main() -> i32 {
 
 async fn dispatch(cli: Cli) -> i32 {
     match cli.command {
-        Command::Validate { files, color } => validate_command(&files, color.enabled(std::io::stderr().is_terminal())),
+        Command::Validate { files, color } => {
+            validate_command(&files, color.enabled(std::io::stderr().is_terminal()))
+        }
         Command::Run(args) => run_command(args).await,
-        Command::Emulate { api: EmulatedApi::Pingone, port, seed } => emulate_command(port, seed).await,
+        Command::Emulate {
+            api: EmulatedApi::Pingone,
+            port,
+            seed,
+        } => emulate_command(port, seed).await,
     }
 }
 
@@ -172,16 +183,20 @@ pub fn check_file(path: &std::path::Path) -> Result<Plan, Vec<Diagnostic>> {
                 _ if path.is_dir() => "it is a directory".to_owned(),
                 _ => error.to_string(),
             };
-            return Err(vec![Diagnostic::error(format!("cannot read `{name}`: {why}"))]);
+            return Err(vec![Diagnostic::error(format!(
+                "cannot read `{name}`: {why}"
+            ))]);
         }
     };
     if bytes.len() > crate::yaml::MAX_FILE_SIZE {
-        return Err(vec![Diagnostic::error(format!(
-            "`{name}` is too large: {} bytes, the limit is {} bytes",
-            bytes.len(),
-            crate::yaml::MAX_FILE_SIZE
-        ))
-        .help("split the workflow into smaller files")]);
+        return Err(vec![
+            Diagnostic::error(format!(
+                "`{name}` is too large: {} bytes, the limit is {} bytes",
+                bytes.len(),
+                crate::yaml::MAX_FILE_SIZE
+            ))
+            .help("split the workflow into smaller files"),
+        ]);
     }
     let text = crate::yaml::decode(&name, bytes).map_err(|d| vec![d])?;
     crate::check_source(&crate::span::Source::new(name, text))
@@ -211,7 +226,11 @@ fn validate_command(files: &[PathBuf], color: bool) -> i32 {
             Err(diagnostics) => {
                 print_diagnostics(&diagnostics, color);
                 let count = diagnostics.len();
-                eprintln!("✗ {}: {count} problem{}", file.display(), if count == 1 { "" } else { "s" });
+                eprintln!(
+                    "✗ {}: {count} problem{}",
+                    file.display(),
+                    if count == 1 { "" } else { "s" }
+                );
                 code = EXIT_INVALID;
             }
         }
@@ -262,13 +281,19 @@ async fn run_command(args: RunArgs) -> i32 {
         },
     };
     if args.insecure {
-        eprintln!("warning: `--insecure`: TLS certificates are not verified; anyone on the network path can read and change this traffic");
+        eprintln!(
+            "warning: `--insecure`: TLS certificates are not verified; anyone on the network path can read and change this traffic"
+        );
     }
     let client = match Client::new(&ClientOptions {
         insecure: args.insecure,
         ca_pem,
         connect_timeout: args.connect_timeout,
-        max_body: if args.max_body == 0 { DEFAULT_MAX_BODY } else { args.max_body },
+        max_body: if args.max_body == 0 {
+            DEFAULT_MAX_BODY
+        } else {
+            args.max_body
+        },
     }) {
         Ok(client) => client,
         Err(message) => {
@@ -277,18 +302,26 @@ async fn run_command(args: RunArgs) -> i32 {
         }
     };
     let emulator = match args.emulate {
-        Some(EmulatedApi::Pingone) => match crate::emulator::Emulator::start(0, crate::emulator::Options::default()).await {
-            Ok(emulator) => Some(emulator),
-            Err(error) => {
-                eprintln!("error: cannot start the PingOne emulator: {error}");
-                return EXIT_INVALID;
+        Some(EmulatedApi::Pingone) => {
+            match crate::emulator::Emulator::start(0, crate::emulator::Options::default()).await {
+                Ok(emulator) => Some(emulator),
+                Err(error) => {
+                    eprintln!("error: cannot start the PingOne emulator: {error}");
+                    return EXIT_INVALID;
+                }
             }
-        },
+        }
         None => None,
     };
     let supplied: Vec<(String, String)> = emulator
         .as_ref()
-        .map(|e| e.info().inputs().into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        .map(|e| {
+            e.info()
+                .inputs()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect()
+        })
         .unwrap_or_default();
     let settings = Settings {
         run_timeout: args.timeout,
@@ -300,7 +333,9 @@ async fn run_command(args: RunArgs) -> i32 {
         if tokio::signal::ctrl_c().await.is_ok() {
             interrupt.store(true, Ordering::SeqCst);
             wake.notify_waiters();
-            eprintln!("\ninterrupted: running the `finally` steps (press Ctrl-C again to quit now)");
+            eprintln!(
+                "\ninterrupted: running the `finally` steps (press Ctrl-C again to quit now)"
+            );
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
             }
@@ -320,7 +355,8 @@ async fn run_command(args: RunArgs) -> i32 {
             .filter(|(k, _)| plan.workflow.inputs.iter().any(|i| &i.name.value == k))
             .cloned()
             .collect();
-        let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
+        let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok())
+        {
             Ok(inputs) => inputs,
             Err(diagnostics) => {
                 print_diagnostics(&diagnostics, color_err);

@@ -114,7 +114,12 @@ impl Diagnostic {
         let located = self.source.as_ref().filter(|_| self.span.is_known());
         let Some(source) = located else {
             if let Some(step) = &self.step {
-                let _ = writeln!(out, "  {} in step `{}`", paint.wrap(BLUE, "-->"), step.value);
+                let _ = writeln!(
+                    out,
+                    "  {} in step `{}`",
+                    paint.wrap(BLUE, "-->"),
+                    step.value
+                );
             }
             self.render_tail(&mut out, paint, 2);
             return out;
@@ -156,12 +161,7 @@ impl Diagnostic {
         let len = usize::try_from(self.span.len.max(1))
             .unwrap_or(1)
             .min(available.saturating_sub(start).max(1));
-        let carets = format!(
-            "{}{} {}",
-            " ".repeat(start),
-            "^".repeat(len),
-            self.label
-        );
+        let carets = format!("{}{} {}", " ".repeat(start), "^".repeat(len), self.label);
         let _ = writeln!(
             out,
             "{pad} {} {}",
@@ -176,7 +176,12 @@ impl Diagnostic {
         let pad = " ".repeat(width);
         if self.step.is_some() && self.source.is_some() && self.span.is_known() {
             if let Some(step) = &self.step {
-                let _ = writeln!(out, "{pad} {} in step `{}`", paint.wrap(BLUE, "="), step.value);
+                let _ = writeln!(
+                    out,
+                    "{pad} {} in step `{}`",
+                    paint.wrap(BLUE, "="),
+                    step.value
+                );
             }
         }
         for note in &self.notes {

@@ -3,7 +3,9 @@
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderName, HeaderValue, LOCATION, SET_COOKIE};
+use reqwest::header::{
+    AUTHORIZATION, COOKIE, HeaderMap, HeaderName, HeaderValue, LOCATION, SET_COOKIE,
+};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
@@ -93,9 +95,16 @@ pub enum SendError {
 impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SendError::Timeout(limit) => write!(f, "no response within {}", crate::duration::format_duration(*limit)),
+            SendError::Timeout(limit) => write!(
+                f,
+                "no response within {}",
+                crate::duration::format_duration(*limit)
+            ),
             SendError::Connect(why) => write!(f, "could not connect: {why}"),
-            SendError::BodyTooLarge(limit) => write!(f, "the response body is larger than {limit} bytes (raise it with `--max-body`)"),
+            SendError::BodyTooLarge(limit) => write!(
+                f,
+                "the response body is larger than {limit} bytes (raise it with `--max-body`)"
+            ),
             SendError::TooManyRedirects(limit) => write!(f, "more than {limit} redirects"),
             SendError::BadRedirect(why) => write!(f, "bad redirect: {why}"),
             SendError::Other(why) => f.write_str(why),
@@ -144,7 +153,12 @@ impl Jar {
     pub fn all_for(&self, url: &Url) -> Vec<(String, String)> {
         self.0.lock().map_or_else(
             |_| Vec::new(),
-            |store| store.get_request_values(url).map(|(n, v)| (n.to_owned(), v.to_owned())).collect(),
+            |store| {
+                store
+                    .get_request_values(url)
+                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                    .collect()
+            },
         )
     }
 }
@@ -183,7 +197,9 @@ impl Client {
                 builder = builder.add_root_certificate(certificate);
             }
         }
-        let inner = builder.build().map_err(|e| format!("cannot build the HTTP client: {}", describe(&e)))?;
+        let inner = builder
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {}", describe(&e)))?;
         Ok(Client {
             inner,
             max_body: options.max_body,
@@ -225,7 +241,10 @@ impl Client {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let status = response.status;
-            hops.push(Exchange { request: sent, response });
+            hops.push(Exchange {
+                request: sent,
+                response,
+            });
             if !follow || !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 return Ok(hops);
             }
@@ -234,7 +253,12 @@ impl Client {
             };
             let target = match next.url.join(&location) {
                 Ok(url) => url,
-                Err(e) => return Err((hops, SendError::BadRedirect(format!("`Location` is not a URL: {e}")))),
+                Err(e) => {
+                    return Err((
+                        hops,
+                        SendError::BadRedirect(format!("`Location` is not a URL: {e}")),
+                    ));
+                }
             };
             if stop_at.is_some_and(|prefix| target.as_str().starts_with(prefix)) {
                 return Ok(hops);
@@ -246,9 +270,16 @@ impl Client {
         }
     }
 
-    async fn once(&self, request: &Outgoing, remaining: Duration, total: Duration) -> Result<Incoming, SendError> {
+    async fn once(
+        &self,
+        request: &Outgoing,
+        remaining: Duration,
+        total: Duration,
+    ) -> Result<Incoming, SendError> {
         let started = Instant::now();
-        let mut builder = self.inner.request(request.method.clone(), request.url.clone());
+        let mut builder = self
+            .inner
+            .request(request.method.clone(), request.url.clone());
         builder = builder.headers(request.headers.clone());
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
@@ -283,7 +314,8 @@ impl Client {
 fn redirect(previous: Outgoing, status: StatusCode, target: Url) -> Outgoing {
     let mut next = previous;
     let to_get = status == StatusCode::SEE_OTHER
-        || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND) && next.method == Method::POST);
+        || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
+            && next.method == Method::POST);
     if to_get {
         if next.method != Method::HEAD {
             next.method = Method::GET;
@@ -293,7 +325,11 @@ fn redirect(previous: Outgoing, status: StatusCode, target: Url) -> Outgoing {
         next.headers.remove(reqwest::header::CONTENT_LENGTH);
     }
     if next.url.origin() != target.origin() {
-        for name in [AUTHORIZATION, COOKIE, HeaderName::from_static("proxy-authorization")] {
+        for name in [
+            AUTHORIZATION,
+            COOKIE,
+            HeaderName::from_static("proxy-authorization"),
+        ] {
             next.headers.remove(name);
         }
     }

@@ -37,18 +37,34 @@ pub fn resolve(
                     } else {
                         format!(
                             "the inputs are {}",
-                            workflow.inputs.iter().map(|i| format!("`{}`", i.name.value)).collect::<Vec<_>>().join(", ")
+                            workflow
+                                .inputs
+                                .iter()
+                                .map(|i| format!("`{}`", i.name.value))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )
                     }
                 });
-            errors.push(Diagnostic::error(format!("`--var {name}` does not name an input of `{}`", workflow.source.name)).help(help));
+            errors.push(
+                Diagnostic::error(format!(
+                    "`--var {name}` does not name an input of `{}`",
+                    workflow.source.name
+                ))
+                .help(help),
+            );
         }
     }
     let mut variables = Variables::default();
     for input in &workflow.inputs {
         let name = input.name.value.as_str();
         let env_name = input.env.as_ref().map(|e| e.value.as_str());
-        let lookup = |list: &[(String, String)], key: &str| list.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let lookup = |list: &[(String, String)], key: &str| {
+            list.iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
         let value = lookup(&sources.vars, name)
             .or_else(|| lookup(&sources.supplied, name))
             .or_else(|| lookup(&sources.env_file, name))
@@ -60,14 +76,25 @@ pub fn resolve(
             (None, Some(Text::Literal(text))) => text.clone(),
             (None, Some(Text::Template(id))) => {
                 let ctx = Value::from_dyn_object(Arc::new(variables.clone()));
-                secret |= plan.templates.variables(*id).iter().any(|(n, _)| variables.is_secret(n));
+                secret |= plan
+                    .templates
+                    .variables(*id)
+                    .iter()
+                    .any(|(n, _)| variables.is_secret(n));
                 match plan.templates.render(*id, &ctx) {
                     Ok(text) => text,
                     Err(error) => {
                         let source = &workflow.templates[id.0 as usize];
                         errors.push(
-                            Diagnostic::error(format!("cannot compute the default of input `{name}`: {}", error.message))
-                                .at(&workflow.source, crate::validate::span_in(source, error.range), "here"),
+                            Diagnostic::error(format!(
+                                "cannot compute the default of input `{name}`: {}",
+                                error.message
+                            ))
+                            .at(
+                                &workflow.source,
+                                crate::validate::span_in(source, error.range),
+                                "here",
+                            ),
                         );
                         continue;
                     }
@@ -81,7 +108,11 @@ pub fn resolve(
                 ways.push("an `--env-file`".into());
                 errors.push(
                     Diagnostic::error(format!("missing input `{name}`"))
-                        .at(&workflow.source, input.name.span, "declared here without a default")
+                        .at(
+                            &workflow.source,
+                            input.name.span,
+                            "declared here without a default",
+                        )
                         .help(format!("give it with {}", ways.join(", or "))),
                 );
                 continue;
@@ -89,7 +120,11 @@ pub fn resolve(
         };
         variables.set(name, Value::from(value), secret);
     }
-    if errors.is_empty() { Ok(variables) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(variables)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Parses `NAME=VALUE` from `--var`.
@@ -98,10 +133,15 @@ pub fn parse_var(text: &str) -> Result<(String, String), String> {
         return Err(format!("`--var {text}` needs the form NAME=VALUE"));
     };
     let name = name.trim();
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
-        return Err(format!("`--var {text}`: `{name}` is not a valid input name (letters, digits and `_`)"));
+        return Err(format!(
+            "`--var {text}`: `{name}` is not a valid input name (letters, digits and `_`)"
+        ));
     }
     Ok((name.to_owned(), value.to_owned()))
 }
@@ -117,27 +157,46 @@ pub fn parse_env_file(name: &str, text: &str) -> Result<Vec<(String, String)>, D
         let line = line.strip_prefix("export ").unwrap_or(line);
         let number = index + 1;
         let Some((key, value)) = line.split_once('=') else {
-            return Err(Diagnostic::error(format!("{name}:{number}: expected NAME=VALUE, found `{}`", first_chars(line)))
-                .help("each line of an env file is NAME=VALUE or a `#` comment"));
+            return Err(Diagnostic::error(format!(
+                "{name}:{number}: expected NAME=VALUE, found `{}`",
+                first_chars(line)
+            ))
+            .help("each line of an env file is NAME=VALUE or a `#` comment"));
         };
         let key = key.trim();
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-            return Err(Diagnostic::error(format!("{name}:{number}: invalid variable name `{key}`"))
-                .help("names use letters, digits and `_`"));
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            return Err(Diagnostic::error(format!(
+                "{name}:{number}: invalid variable name `{key}`"
+            ))
+            .help("names use letters, digits and `_`"));
         }
         let value = value.trim();
         let value = match value.chars().next() {
             Some(quote @ ('"' | '\'')) => {
                 let Some(inner) = value[1..].strip_suffix(quote) else {
-                    return Err(Diagnostic::error(format!("{name}:{number}: the value of `{key}` opens a quote it does not close")));
+                    return Err(Diagnostic::error(format!(
+                        "{name}:{number}: the value of `{key}` opens a quote it does not close"
+                    )));
                 };
                 if quote == '"' {
-                    inner.replace("\\n", "\n").replace("\\\"", "\"").replace("\\\\", "\\")
+                    inner
+                        .replace("\\n", "\n")
+                        .replace("\\\"", "\"")
+                        .replace("\\\\", "\\")
                 } else {
                     inner.to_owned()
                 }
             }
-            _ => value.split(" #").next().unwrap_or(value).trim_end().to_owned(),
+            _ => value
+                .split(" #")
+                .next()
+                .unwrap_or(value)
+                .trim_end()
+                .to_owned(),
         };
         out.push((key.to_owned(), value));
     }
@@ -147,7 +206,11 @@ pub fn parse_env_file(name: &str, text: &str) -> Result<Vec<(String, String)>, D
 fn first_chars(line: &str) -> String {
     // Keep the message short, and do not echo a long value that may be a secret.
     let short: String = line.chars().take(20).collect();
-    if short.len() < line.len() { format!("{short}…") } else { short }
+    if short.len() < line.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
 }
 
 #[cfg(test)]
@@ -158,7 +221,10 @@ mod tests {
     fn parses_vars() {
         assert_eq!(parse_var("a=b=c").unwrap(), ("a".into(), "b=c".into()));
         assert_eq!(parse_var("a=").unwrap(), ("a".into(), String::new()));
-        assert_eq!(parse_var("novalue").unwrap_err(), "`--var novalue` needs the form NAME=VALUE");
+        assert_eq!(
+            parse_var("novalue").unwrap_err(),
+            "`--var novalue` needs the form NAME=VALUE"
+        );
         assert!(parse_var("1a=x").is_err());
     }
 
@@ -175,6 +241,9 @@ mod tests {
                 ("D".into(), "plain".into())
             ]
         );
-        assert_eq!(parse_env_file("e", "oops\n").unwrap_err().title, "e:1: expected NAME=VALUE, found `oops`");
+        assert_eq!(
+            parse_env_file("e", "oops\n").unwrap_err().title,
+            "e:1: expected NAME=VALUE, found `oops`"
+        );
     }
 }

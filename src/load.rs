@@ -13,10 +13,20 @@ use crate::model::{
 use crate::span::{Source, Span, Spanned};
 use crate::yaml::{self, Key, Node, NodeKind};
 
-const TOP_KEYS: &[&str] = &["name", "description", "inputs", "vars", "defaults", "steps", "finally"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "inputs",
+    "vars",
+    "defaults",
+    "steps",
+    "finally",
+];
 const INPUT_KEYS: &[&str] = &["default", "env", "secret", "description"];
 const DEFAULTS_KEYS: &[&str] = &["headers", "timeout", "follow_redirects"];
-const STEP_KEYS: &[&str] = &["name", "if", "delay", "request", "expect", "extract", "retry"];
+const STEP_KEYS: &[&str] = &[
+    "name", "if", "delay", "request", "expect", "extract", "retry",
+];
 const REQUEST_KEYS: &[&str] = &[
     "method",
     "url",
@@ -33,13 +43,17 @@ const REQUEST_KEYS: &[&str] = &[
 const AUTH_KEYS: &[&str] = &["basic", "bearer"];
 const BASIC_KEYS: &[&str] = &["username", "password"];
 const EXPECT_KEYS: &[&str] = &["status", "json", "headers", "checks"];
-const EXTRACT_KINDS: &[&str] = &["json", "header", "cookie", "regex", "status", "body", "expr"];
+const EXTRACT_KINDS: &[&str] = &[
+    "json", "header", "cookie", "regex", "status", "body", "expr",
+];
 const EXTRACT_KEYS: &[&str] = &[
     "json", "header", "cookie", "regex", "status", "body", "expr", "all", "query", "from",
     "secret", "default",
 ];
 const RETRY_KEYS: &[&str] = &["attempts", "delay", "backoff", "until"];
-const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"];
+const METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
+];
 
 /// Words that make a variable secret when its name contains them.
 const SECRET_WORDS: &[&str] = &["token", "secret", "password", "code"];
@@ -96,7 +110,12 @@ impl<'n> Fields<'n> {
 }
 
 impl Loader {
-    fn error(&mut self, title: impl Into<String>, span: Span, label: impl Into<String>) -> &mut Diagnostic {
+    fn error(
+        &mut self,
+        title: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> &mut Diagnostic {
         let diagnostic = Diagnostic::error(title)
             .at(&self.source, span, label)
             .in_step(self.step.as_ref());
@@ -109,7 +128,11 @@ impl Loader {
             NodeKind::Str(s) if s.chars().count() <= 40 => format!("found `{s}`"),
             _ => format!("found {}", node.describe()),
         };
-        self.error(format!("invalid `{what}`: expected {expected}"), node.span, found);
+        self.error(
+            format!("invalid `{what}`: expected {expected}"),
+            node.span,
+            found,
+        );
     }
 
     fn fields<'n>(&mut self, node: &'n Node, what: &str) -> Option<Fields<'n>> {
@@ -139,15 +162,29 @@ impl Loader {
                         .join(", ")
                 )
             });
-            self.error(format!("unknown key `{}` in `{what}`", key.name), key.span, "unknown key")
-                .help = Some(help);
+            self.error(
+                format!("unknown key `{}` in `{what}`", key.name),
+                key.span,
+                "unknown key",
+            )
+            .help = Some(help);
         }
     }
 
-    fn required<'n>(&mut self, fields: &mut Fields<'n>, key: &str, what: &str, at: Span) -> Option<&'n Node> {
+    fn required<'n>(
+        &mut self,
+        fields: &mut Fields<'n>,
+        key: &str,
+        what: &str,
+        at: Span,
+    ) -> Option<&'n Node> {
         let node = fields.get(key);
         if node.is_none() {
-            self.error(format!("`{what}` needs `{key}`"), at, format!("no `{key}` here"));
+            self.error(
+                format!("`{what}` needs `{key}`"),
+                at,
+                format!("no `{key}` here"),
+            );
         }
         node
     }
@@ -178,7 +215,11 @@ impl Loader {
                 match parse_duration(&text) {
                     Ok(duration) => Some(duration),
                     Err(message) => {
-                        self.error(format!("invalid `{what}`: {message}"), node.span, "not a duration");
+                        self.error(
+                            format!("invalid `{what}`: {message}"),
+                            node.span,
+                            "not a duration",
+                        );
                         None
                     }
                 }
@@ -249,7 +290,9 @@ impl Loader {
             let span = node.span;
             let id = self.template(inner, span, TemplateKind::Expression);
             if let Some(source) = self.templates.last_mut() {
-                source.column_offset = source.column_offset.map(|o| o + u32::try_from(offset).unwrap_or(0));
+                source.column_offset = source
+                    .column_offset
+                    .map(|o| o + u32::try_from(offset).unwrap_or(0));
             }
             return Some(id);
         }
@@ -313,20 +356,29 @@ impl Loader {
             .get("description")
             .and_then(|n| self.string(n, "description"))
             .map(|s| s.value);
-        let inputs = fields.get("inputs").map(|n| self.inputs(n)).unwrap_or_default();
+        let inputs = fields
+            .get("inputs")
+            .map(|n| self.inputs(n))
+            .unwrap_or_default();
         let vars = fields.get("vars").map(|n| self.vars(n)).unwrap_or_default();
-        let defaults = fields.get("defaults").map(|n| self.defaults(n)).unwrap_or_default();
+        let defaults = fields
+            .get("defaults")
+            .map(|n| self.defaults(n))
+            .unwrap_or_default();
         let steps = match self.required(&mut fields, "steps", "workflow", whole) {
             Some(node) => self.steps(node, "steps"),
             None => Vec::new(),
         };
         if let (Some(node), true) = (fields.get("steps"), steps.is_empty()) {
             if matches!(&node.kind, NodeKind::Seq(items) if items.is_empty()) {
-                self.error("`steps` is empty", node.span, "no steps")
-                    .help = Some("add at least one step with `name:` and `request:`".into());
+                self.error("`steps` is empty", node.span, "no steps").help =
+                    Some("add at least one step with `name:` and `request:`".into());
             }
         }
-        let finally = fields.get("finally").map(|n| self.steps(n, "finally")).unwrap_or_default();
+        let finally = fields
+            .get("finally")
+            .map(|n| self.steps(n, "finally"))
+            .unwrap_or_default();
         self.finish(&fields, TOP_KEYS, "workflow");
         self.check_unique_names(&steps, &finally);
         Some(Workflow {
@@ -347,7 +399,10 @@ impl Loader {
     fn check_unique_names(&mut self, steps: &[Step], finally: &[Step]) {
         let all: Vec<&Step> = steps.iter().chain(finally).collect();
         for (index, step) in all.iter().enumerate() {
-            if let Some(first) = all[..index].iter().find(|s| s.name.value == step.name.value) {
+            if let Some(first) = all[..index]
+                .iter()
+                .find(|s| s.name.value == step.name.value)
+            {
                 let line = first.name.span.line;
                 self.step = None;
                 self.error(
@@ -355,7 +410,10 @@ impl Loader {
                     step.name.span,
                     "used again here",
                 )
-                .help = Some(format!("step names must be unique; the first `{}` is on line {line}", step.name.value));
+                .help = Some(format!(
+                    "step names must be unique; the first `{}` is on line {line}",
+                    step.name.value
+                ));
             }
         }
     }
@@ -383,7 +441,9 @@ impl Loader {
                     if let Some(mut fields) = self.fields(value, &what) {
                         input.default = fields.get("default").and_then(|n| self.text(n, "default"));
                         input.env = fields.get("env").and_then(|n| self.string(n, "env"));
-                        if let Some(secret) = fields.get("secret").and_then(|n| self.bool(n, "secret")) {
+                        if let Some(secret) =
+                            fields.get("secret").and_then(|n| self.bool(n, "secret"))
+                        {
                             input.secret = secret;
                         }
                         input.description = fields
@@ -419,11 +479,22 @@ impl Loader {
     }
 
     fn check_identifier(&mut self, key: &Key, what: &str) {
-        let valid = key.name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && key.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid = key
+            .name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            self.error(format!("invalid {what} name `{}`", key.name), key.span, "not a name templates can use")
-                .help = Some("use letters, digits and `_`, starting with a letter or `_`".into());
+            self.error(
+                format!("invalid {what} name `{}`", key.name),
+                key.span,
+                "not a name templates can use",
+            )
+            .help = Some("use letters, digits and `_`, starting with a letter or `_`".into());
         }
     }
 
@@ -432,9 +503,16 @@ impl Loader {
             return Defaults::default();
         };
         let defaults = Defaults {
-            headers: fields.get("headers").map(|n| self.text_map(n, "headers")).unwrap_or_default(),
-            timeout: fields.get("timeout").and_then(|n| self.duration(n, "timeout")),
-            follow_redirects: fields.get("follow_redirects").and_then(|n| self.bool(n, "follow_redirects")),
+            headers: fields
+                .get("headers")
+                .map(|n| self.text_map(n, "headers"))
+                .unwrap_or_default(),
+            timeout: fields
+                .get("timeout")
+                .and_then(|n| self.duration(n, "timeout")),
+            follow_redirects: fields
+                .get("follow_redirects")
+                .and_then(|n| self.bool(n, "follow_redirects")),
         };
         self.finish(&fields, DEFAULTS_KEYS, "defaults");
         defaults
@@ -462,8 +540,14 @@ impl Loader {
         let request = self
             .required(&mut fields, "request", "step", node.span)
             .and_then(|n| self.request(n));
-        let expect = fields.get("expect").map(|n| self.expect(n)).unwrap_or_default();
-        let extract = fields.get("extract").map(|n| self.extracts(n)).unwrap_or_default();
+        let expect = fields
+            .get("expect")
+            .map(|n| self.expect(n))
+            .unwrap_or_default();
+        let extract = fields
+            .get("extract")
+            .map(|n| self.extracts(n))
+            .unwrap_or_default();
         let retry = fields.get("retry").and_then(|n| self.retry(n));
         self.finish(&fields, STEP_KEYS, "step");
         Some(Step {
@@ -486,8 +570,14 @@ impl Loader {
         let url = self
             .required(&mut fields, "url", "request", node.span)
             .and_then(|n| Some(Spanned::new(self.text(n, "url")?, n.span)));
-        let query = fields.get("query").map(|n| self.text_map(n, "query")).unwrap_or_default();
-        let headers = fields.get("headers").map(|n| self.text_map(n, "headers")).unwrap_or_default();
+        let query = fields
+            .get("query")
+            .map(|n| self.text_map(n, "query"))
+            .unwrap_or_default();
+        let headers = fields
+            .get("headers")
+            .map(|n| self.text_map(n, "headers"))
+            .unwrap_or_default();
         let auth = fields.get("auth").and_then(|n| self.auth(n));
         let mut bodies = Vec::new();
         if let Some(n) = fields.get("json") {
@@ -506,16 +596,25 @@ impl Loader {
             if let Some(key) = bodies[1].0 {
                 let first = bodies[0].0.map_or("", |k| k.name.as_str()).to_owned();
                 self.error(
-                    format!("a request has one body, but `{first}` and `{}` are both given", key.name),
+                    format!(
+                        "a request has one body, but `{first}` and `{}` are both given",
+                        key.name
+                    ),
                     key.span,
                     "second body",
                 )
                 .help = Some("keep one of `json`, `form` and `body`".into());
             }
         }
-        let follow_redirects = fields.get("follow_redirects").and_then(|n| self.bool(n, "follow_redirects"));
-        let max_redirects = fields.get("max_redirects").and_then(|n| self.count(n, "max_redirects", 0, 100));
-        let timeout = fields.get("timeout").and_then(|n| self.duration(n, "timeout"));
+        let follow_redirects = fields
+            .get("follow_redirects")
+            .and_then(|n| self.bool(n, "follow_redirects"));
+        let max_redirects = fields
+            .get("max_redirects")
+            .and_then(|n| self.count(n, "max_redirects", 0, 100));
+        let timeout = fields
+            .get("timeout")
+            .and_then(|n| self.duration(n, "timeout"));
         self.finish(&fields, REQUEST_KEYS, "request");
         Some(Request {
             method: method?,
@@ -536,15 +635,22 @@ impl Loader {
         if METHODS.contains(&upper.as_str()) {
             return Some(Spanned::new(upper, text.span));
         }
-        let valid_token = !upper.is_empty() && upper.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
+        let valid_token = !upper.is_empty()
+            && upper
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
         if valid_token && did_you_mean(&upper, METHODS.iter().copied()).is_none() {
             // Extension methods (PROPFIND, …) are allowed.
             return Some(Spanned::new(upper, text.span));
         }
         let help = did_you_mean(&upper, METHODS.iter().copied())
             .unwrap_or_else(|| "use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS".into());
-        self.error(format!("invalid HTTP method `{}`", text.value), text.span, "not a method")
-            .help = Some(help);
+        self.error(
+            format!("invalid HTTP method `{}`", text.value),
+            text.span,
+            "not a method",
+        )
+        .help = Some(help);
         None
     }
 
@@ -576,12 +682,20 @@ impl Loader {
         } else if let Some(bearer) = fields.get("bearer") {
             self.text(bearer, "bearer").map(Auth::Bearer)
         } else {
-            self.error("`auth` needs `basic` or `bearer`", node.span, "no method here");
+            self.error(
+                "`auth` needs `basic` or `bearer`",
+                node.span,
+                "no method here",
+            );
             None
         };
         if fields.get("basic").is_some() && fields.get("bearer").is_some() {
             if let Some(key) = fields.key("bearer") {
-                self.error("`auth` takes one of `basic` and `bearer`, not both", key.span, "second method");
+                self.error(
+                    "`auth` takes one of `basic` and `bearer`, not both",
+                    key.span,
+                    "second method",
+                );
             }
         }
         self.finish(&fields, AUTH_KEYS, "auth");
@@ -593,10 +707,19 @@ impl Loader {
             return Expect::default();
         };
         let status = fields.get("status").and_then(|n| self.status(n));
-        let json = fields.get("json").map(|n| self.json_expectations(n)).unwrap_or_default();
-        let headers = fields.get("headers").map(|n| self.text_map(n, "expect.headers")).unwrap_or_default();
+        let json = fields
+            .get("json")
+            .map(|n| self.json_expectations(n))
+            .unwrap_or_default();
+        let headers = fields
+            .get("headers")
+            .map(|n| self.text_map(n, "expect.headers"))
+            .unwrap_or_default();
         let checks = match fields.get("checks") {
-            Some(Node { kind: NodeKind::Seq(items), .. }) => items
+            Some(Node {
+                kind: NodeKind::Seq(items),
+                ..
+            }) => items
                 .iter()
                 .filter_map(|item| self.expression(item, "checks"))
                 .collect(),
@@ -627,13 +750,19 @@ impl Loader {
         let mut patterns = Vec::with_capacity(items.len());
         for item in items {
             let pattern = match &item.kind {
-                NodeKind::Int(code) if (100..=599).contains(code) => u16::try_from(*code).ok().map(StatusPattern::Code),
+                NodeKind::Int(code) if (100..=599).contains(code) => {
+                    u16::try_from(*code).ok().map(StatusPattern::Code)
+                }
                 NodeKind::Str(s) => parse_status_class(s),
                 _ => None,
             };
             match pattern {
                 Some(pattern) => patterns.push(pattern),
-                None => self.expected("status", "a status from 100 to 599 or a class like `2xx`", item),
+                None => self.expected(
+                    "status",
+                    "a status from 100 to 599 or a class like `2xx`",
+                    item,
+                ),
             }
         }
         Some(Spanned::new(patterns, node.span))
@@ -641,7 +770,11 @@ impl Loader {
 
     fn json_expectations(&mut self, node: &Node) -> Vec<JsonExpectation> {
         let NodeKind::Map(entries) = &node.kind else {
-            self.expected("expect.json", "a mapping of JSONPaths to expected values", node);
+            self.expected(
+                "expect.json",
+                "a mapping of JSONPaths to expected values",
+                node,
+            );
             return Vec::new();
         };
         entries
@@ -690,7 +823,11 @@ impl Loader {
         }
         let what = format!("extract.{}", key.name);
         let NodeKind::Map(entries) = &node.kind else {
-            self.expected(&what, "a JSONPath such as `$.id` or a mapping such as `{ header: Location }`", node);
+            self.expected(
+                &what,
+                "a JSONPath such as `$.id` or a mapping such as `{ header: Location }`",
+                node,
+            );
             return None;
         };
         let kinds: Vec<&Key> = entries
@@ -702,7 +839,10 @@ impl Loader {
             let title = if kinds.is_empty() {
                 format!("`{what}` does not say where to capture from")
             } else {
-                format!("`{what}` names {} sources; a capture takes one", kinds.len())
+                format!(
+                    "`{what}` names {} sources; a capture takes one",
+                    kinds.len()
+                )
             };
             let span = kinds.get(1).map_or(node.span, |k| k.span);
             let help = kinds
@@ -713,10 +853,19 @@ impl Loader {
                         .find_map(|(k, _)| did_you_mean(&k.name, EXTRACT_KINDS.iter().copied()))
                 })
                 .flatten()
-                .unwrap_or_else(|| "use one of `json`, `header`, `cookie`, `regex`, `status`, `body` or `expr`".into());
+                .unwrap_or_else(|| {
+                    "use one of `json`, `header`, `cookie`, `regex`, `status`, `body` or `expr`"
+                        .into()
+                });
             self.error(title, span, "here").help = Some(help);
             // Report unknown keys too, then give up on this capture.
-            let fields = Fields { entries, used: entries.iter().map(|(k, _)| EXTRACT_KEYS.contains(&k.name.as_str())).collect() };
+            let fields = Fields {
+                entries,
+                used: entries
+                    .iter()
+                    .map(|(k, _)| EXTRACT_KEYS.contains(&k.name.as_str()))
+                    .collect(),
+            };
             self.finish(&fields, EXTRACT_KEYS, &what);
             return None;
         }
@@ -727,12 +876,18 @@ impl Loader {
             "json" => {
                 let text = self.string(kind_node, "json")?;
                 let path = self.path(&text.value, text.span);
-                let all = fields.get("all").and_then(|n| self.bool(n, "all")).unwrap_or(false);
+                let all = fields
+                    .get("all")
+                    .and_then(|n| self.bool(n, "all"))
+                    .unwrap_or(false);
                 ExtractKind::Json { path, all }
             }
             "header" => {
                 let header = self.string(kind_node, "header")?;
-                let query = fields.get("query").and_then(|n| self.string(n, "query")).map(|s| s.value);
+                let query = fields
+                    .get("query")
+                    .and_then(|n| self.string(n, "query"))
+                    .map(|s| s.value);
                 ExtractKind::Header {
                     name: header.value.to_ascii_lowercase(),
                     query,
@@ -752,11 +907,19 @@ impl Loader {
             "status" | "body" => {
                 if self.bool(kind_node, kind_key) != Some(true) {
                     if matches!(kind_node.kind, NodeKind::Bool(false)) {
-                        self.error(format!("`{kind_key}: false` captures nothing"), kind_node.span, "write `true`");
+                        self.error(
+                            format!("`{kind_key}: false` captures nothing"),
+                            kind_node.span,
+                            "write `true`",
+                        );
                     }
                     return None;
                 }
-                if kind_key == "status" { ExtractKind::Status } else { ExtractKind::Body }
+                if kind_key == "status" {
+                    ExtractKind::Status
+                } else {
+                    ExtractKind::Body
+                }
             }
             _ => ExtractKind::Expr(self.expression(kind_node, "expr")?),
         };
@@ -765,7 +928,11 @@ impl Loader {
             if owner != kind_key {
                 if let Some(k) = fields.key(modifier) {
                     fields.get(modifier);
-                    self.error(format!("`{modifier}` only goes with `{owner}` captures"), k.span, "not used here");
+                    self.error(
+                        format!("`{modifier}` only goes with `{owner}` captures"),
+                        k.span,
+                        "not used here",
+                    );
                 }
             }
         }
@@ -793,8 +960,12 @@ impl Loader {
                 return Some(RegexSource::Header(header.trim().to_ascii_lowercase()));
             }
         }
-        self.error(format!("invalid `from`: `{}`", text.value), text.span, "expected `body` or `header:NAME`")
-            .help = Some("for example `from: header:Location`".into());
+        self.error(
+            format!("invalid `from`: `{}`", text.value),
+            text.span,
+            "expected `body` or `header:NAME`",
+        )
+        .help = Some("for example `from: header:Location`".into());
         None
     }
 
@@ -816,7 +987,9 @@ impl Loader {
             },
             None => Some(1.0),
         };
-        let until = fields.get("until").and_then(|n| self.expression(n, "until"));
+        let until = fields
+            .get("until")
+            .and_then(|n| self.expression(n, "until"));
         self.finish(&fields, RETRY_KEYS, "retry");
         Some(Retry {
             attempts: attempts?,
@@ -830,8 +1003,15 @@ impl Loader {
 fn parse_status_class(text: &str) -> Option<StatusPattern> {
     let bytes = text.trim().as_bytes();
     match bytes {
-        [digit @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => Some(StatusPattern::Class(u16::from(digit - b'0'))),
-        _ => text.trim().parse::<u16>().ok().filter(|c| (100..=599).contains(c)).map(StatusPattern::Code),
+        [digit @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => {
+            Some(StatusPattern::Class(u16::from(digit - b'0')))
+        }
+        _ => text
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (100..=599).contains(c))
+            .map(StatusPattern::Code),
     }
 }
 
@@ -845,12 +1025,17 @@ pub fn whole_expression(text: &str) -> Option<&str> {
     let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
     let inner = inner.strip_prefix('-').unwrap_or(inner);
     let inner = inner.strip_suffix('-').unwrap_or(inner);
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#") {
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#")
+    {
         return None;
     }
     Some(inner.trim()).filter(|s| !s.is_empty())
 }
 
 fn span_of_text(span: Span, text: &str) -> Span {
-    Span::new(span.line, span.column, u32::try_from(text.chars().count()).unwrap_or(1).max(1))
+    Span::new(
+        span.line,
+        span.column,
+        u32::try_from(text.chars().count()).unwrap_or(1).max(1),
+    )
 }

@@ -16,9 +16,7 @@ use url::Url;
 use crate::diagnostic::Diagnostic;
 use crate::event::{Capture, Event, INTERRUPTED, Outcome, Reporter, RunReport, StepReport};
 use crate::http::{Client, DEFAULT_MAX_REDIRECTS, Exchange, Jar, Outgoing, SendError};
-use crate::model::{
-    Auth, Body, Extract, ExtractKind, RegexSource, Step, TemplateId, Text, Value,
-};
+use crate::model::{Auth, Body, Extract, ExtractKind, RegexSource, Step, TemplateId, Text, Value};
 use crate::scope::{ResponseView, Variables};
 use crate::secret::Masker;
 use crate::span::{Span, Spanned};
@@ -173,7 +171,10 @@ impl Runner<'_> {
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             let limit = self.settings.run_timeout.unwrap_or_default();
-            return Some(format!("the run took longer than `--timeout {}`", crate::duration::format_duration(limit)));
+            return Some(format!(
+                "the run took longer than `--timeout {}`",
+                crate::duration::format_duration(limit)
+            ));
         }
         None
     }
@@ -229,7 +230,12 @@ impl Runner<'_> {
         }
     }
 
-    fn render_error(&self, id: TemplateId, error: crate::template::TemplateError, step: &Step) -> Diagnostic {
+    fn render_error(
+        &self,
+        id: TemplateId,
+        error: crate::template::TemplateError,
+        step: &Step,
+    ) -> Diagnostic {
         let workflow = &self.plan.workflow;
         let source = &workflow.templates[id.0 as usize];
         Diagnostic::error(format!("cannot render a template: {}", error.message))
@@ -252,7 +258,12 @@ impl Runner<'_> {
         }
     }
 
-    fn value(&mut self, value: &Value, ctx: &JinjaValue, step: Option<&Step>) -> Result<serde_json::Value, Diagnostic> {
+    fn value(
+        &mut self,
+        value: &Value,
+        ctx: &JinjaValue,
+        step: Option<&Step>,
+    ) -> Result<serde_json::Value, Diagnostic> {
         match value {
             Value::Literal(json) => Ok(json.clone()),
             Value::Template(id) => {
@@ -268,7 +279,8 @@ impl Runner<'_> {
                     self.taint(*id, &text);
                 }
                 serde_json::to_value(&evaluated).map_err(|e| {
-                    Diagnostic::error(format!("cannot turn a template's value into JSON: {e}")).in_step(step.map(|s| &s.name))
+                    Diagnostic::error(format!("cannot turn a template's value into JSON: {e}"))
+                        .in_step(step.map(|s| &s.name))
                 })
             }
             Value::List(items) => items.iter().map(|v| self.value(v, ctx, step)).collect(),
@@ -299,7 +311,9 @@ impl Runner<'_> {
 
     async fn step(&mut self, step: &Step, finally: bool) -> StepReport {
         let started = Instant::now();
-        self.reporter.event(&Event::StepStarted { name: &step.name.value });
+        self.reporter.event(&Event::StepStarted {
+            name: &step.name.value,
+        });
         if let Some(condition) = step.condition {
             match self.plan.templates.eval(condition, &self.ctx()) {
                 Ok(value) if !value.is_true() => {
@@ -311,7 +325,9 @@ impl Runner<'_> {
                     let mut report = skipped(step, finally, String::new());
                     report.outcome = Outcome::Failed;
                     report.reason = None;
-                    report.failures.push(self.render_error(condition, error, step));
+                    report
+                        .failures
+                        .push(self.render_error(condition, error, step));
                     return report;
                 }
             }
@@ -387,10 +403,12 @@ impl Runner<'_> {
                 .help("a URL starts with `http://` or `https://`")
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(Diagnostic::error(format!("unsupported URL scheme `{}`", url.scheme()))
-                .at(&workflow.source, request.url.span, "rendered from here")
-                .in_step(Some(&step.name))
-                .help("apiflow sends `http` and `https` requests"));
+            return Err(
+                Diagnostic::error(format!("unsupported URL scheme `{}`", url.scheme()))
+                    .at(&workflow.source, request.url.span, "rendered from here")
+                    .in_step(Some(&step.name))
+                    .help("apiflow sends `http` and `https` requests"),
+            );
         }
         if !request.query.is_empty() {
             let mut pairs = Vec::with_capacity(request.query.len());
@@ -405,10 +423,13 @@ impl Runner<'_> {
             let rendered = self.text(value, step)?;
             let header = header_name(name, step, &workflow.source)?;
             let value = HeaderValue::from_str(&rendered).map_err(|_| {
-                Diagnostic::error(format!("the value of header `{}` cannot be sent", name.value))
-                    .at(&workflow.source, name.span, "this header")
-                    .in_step(Some(&step.name))
-                    .help("header values may not hold line breaks or control characters")
+                Diagnostic::error(format!(
+                    "the value of header `{}` cannot be sent",
+                    name.value
+                ))
+                .at(&workflow.source, name.span, "this header")
+                .in_step(Some(&step.name))
+                .help("header values may not hold line breaks or control characters")
             })?;
             headers.insert(header, value);
         }
@@ -416,7 +437,8 @@ impl Runner<'_> {
             Some(Auth::Basic { username, password }) => {
                 let user = self.text(username, step)?;
                 let pass = self.text(password, step)?;
-                let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+                let token =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
                 // A credential is always a secret, whatever the names of its parts.
                 self.secret_text(&token);
                 if !pass.is_empty() {
@@ -440,7 +462,9 @@ impl Runner<'_> {
             Some(Body::Json(value)) => {
                 let ctx = self.ctx();
                 let json = self.value(value, &ctx, Some(step))?;
-                headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static("application/json"));
+                headers
+                    .entry(CONTENT_TYPE)
+                    .or_insert(HeaderValue::from_static("application/json"));
                 Some(serde_json::to_vec(&json).unwrap_or_default())
             }
             Some(Body::Form(fields)) => {
@@ -451,16 +475,34 @@ impl Runner<'_> {
                 }
                 headers
                     .entry(CONTENT_TYPE)
-                    .or_insert(HeaderValue::from_static("application/x-www-form-urlencoded"));
+                    .or_insert(HeaderValue::from_static(
+                        "application/x-www-form-urlencoded",
+                    ));
                 Some(encoder.finish().into_bytes())
             }
             Some(Body::Text(text)) => Some(self.text(text, step)?.into_bytes()),
         };
         let method = Method::from_bytes(request.method.value.as_bytes()).unwrap_or(Method::GET);
-        let timeout = request.timeout.or(defaults.timeout).unwrap_or(DEFAULT_TIMEOUT);
-        let follow = request.follow_redirects.or(defaults.follow_redirects).unwrap_or(false);
+        let timeout = request
+            .timeout
+            .or(defaults.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let follow = request
+            .follow_redirects
+            .or(defaults.follow_redirects)
+            .unwrap_or(false);
         let max_redirects = request.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS);
-        Ok((Outgoing { method, url, headers, body, timeout }, follow, max_redirects))
+        Ok((
+            Outgoing {
+                method,
+                url,
+                headers,
+                body,
+                timeout,
+            },
+            follow,
+            max_redirects,
+        ))
     }
 
     async fn attempt(&mut self, step: &Step, last: bool) -> Attempt {
@@ -470,7 +512,11 @@ impl Runner<'_> {
             Err(failure) => return Attempt::failed(failure),
         };
         let limit = outgoing.timeout;
-        let (exchanges, transport) = match self.client.send(outgoing, &self.jar, follow, max_redirects, None).await {
+        let (exchanges, transport) = match self
+            .client
+            .send(outgoing, &self.jar, follow, max_redirects, None)
+            .await
+        {
             Ok(exchanges) => (exchanges, None),
             Err((exchanges, error)) => (exchanges, Some(error)),
         };
@@ -481,19 +527,33 @@ impl Runner<'_> {
                     step.name.value,
                     crate::duration::format_duration(limit)
                 ),
-                other => format!("step `{}` could not complete its request: {other}", step.name.value),
+                other => format!(
+                    "step `{}` could not complete its request: {other}",
+                    step.name.value
+                ),
             };
             let help = match &error {
-                SendError::Timeout(_) => Some("raise `timeout:` on the step or in `defaults`".to_owned()),
-                SendError::Connect(_) => Some("is the server running, and is the URL right?".to_owned()),
-                SendError::TooManyRedirects(_) => Some("raise `max_redirects:` or stop following redirects".to_owned()),
+                SendError::Timeout(_) => {
+                    Some("raise `timeout:` on the step or in `defaults`".to_owned())
+                }
+                SendError::Connect(_) => {
+                    Some("is the server running, and is the URL right?".to_owned())
+                }
+                SendError::TooManyRedirects(_) => {
+                    Some("raise `max_redirects:` or stop following redirects".to_owned())
+                }
                 _ => None,
             };
             let failure = Diagnostic::error(title)
                 .at(&workflow.source, step.request.url.span, "this request")
                 .in_step(Some(&step.name))
                 .maybe_help(help);
-            let is_transport = !matches!(error, SendError::BodyTooLarge(_) | SendError::TooManyRedirects(_) | SendError::BadRedirect(_));
+            let is_transport = !matches!(
+                error,
+                SendError::BodyTooLarge(_)
+                    | SendError::TooManyRedirects(_)
+                    | SendError::BadRedirect(_)
+            );
             return Attempt {
                 exchanges,
                 failures: vec![failure],
@@ -520,7 +580,10 @@ impl Runner<'_> {
         let url = last_exchange.request.url.clone();
         let cookies = cookie_pairs(&response.headers, &self.jar, &url);
         #[allow(clippy::cast_possible_truncation)]
-        let duration_ms = exchanges.iter().map(|e| e.response.elapsed.as_millis() as u64).sum();
+        let duration_ms = exchanges
+            .iter()
+            .map(|e| e.response.elapsed.as_millis() as u64)
+            .sum();
         let view = |variables: Arc<Variables>| {
             Arc::new(ResponseView::new(
                 variables,
@@ -542,7 +605,11 @@ impl Runner<'_> {
         };
         if let Some(until) = step.retry.as_ref().and_then(|r| r.until) {
             let ctx = JinjaValue::from_dyn_object(view(Arc::clone(&self.variables)));
-            let held = self.plan.templates.eval(until, &ctx).is_ok_and(|v| v.is_true());
+            let held = self
+                .plan
+                .templates
+                .eval(until, &ctx)
+                .is_ok_and(|v| v.is_true());
             if !held {
                 attempt.until_failed = true;
                 if !last {
@@ -552,10 +619,12 @@ impl Runner<'_> {
                 let source = &workflow.templates[until.0 as usize];
                 let attempts = step.retry.as_ref().map_or(1, |r| r.attempts);
                 attempt.failures.push(
-                    Diagnostic::error(format!("`retry.until` still did not hold after {attempts} attempts"))
-                        .at(&workflow.source, span_in(source, None), "still false")
-                        .in_step(Some(&step.name))
-                        .note(format!("the last response: {status}")),
+                    Diagnostic::error(format!(
+                        "`retry.until` still did not hold after {attempts} attempts"
+                    ))
+                    .at(&workflow.source, span_in(source, None), "still false")
+                    .in_step(Some(&step.name))
+                    .note(format!("the last response: {status}")),
                 );
                 attempt.exchanges = exchanges;
                 return attempt;
@@ -563,7 +632,12 @@ impl Runner<'_> {
         }
         if let Some(expected) = &step.expect.status {
             if !expected.value.iter().any(|p| p.matches(status)) {
-                let wanted = expected.value.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ");
+                let wanted = expected
+                    .value
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or ");
                 attempt.failures.push(
                     Diagnostic::error(format!("expected status {wanted}, got {status}"))
                         .at(&workflow.source, expected.span, format!("got {status}"))
@@ -579,11 +653,16 @@ impl Runner<'_> {
             let ctx_view = view(Arc::clone(&variables));
             match self.capture(extract, step, &ctx_view, &url, &content_type) {
                 Ok(value) => {
-                    let json_value = serde_json::to_value(&value).unwrap_or(serde_json::Value::Null);
+                    let json_value =
+                        serde_json::to_value(&value).unwrap_or(serde_json::Value::Null);
                     if extract.secret {
                         self.secret_json(&json_value);
                     }
-                    Arc::make_mut(&mut variables).set(&extract.name.value, value.clone(), extract.secret);
+                    Arc::make_mut(&mut variables).set(
+                        &extract.name.value,
+                        value.clone(),
+                        extract.secret,
+                    );
                     attempt.captures.push((
                         Capture {
                             name: extract.name.value.clone(),
@@ -597,7 +676,15 @@ impl Runner<'_> {
             }
         }
         let ctx = JinjaValue::from_dyn_object(view(Arc::clone(&variables)));
-        self.expectations(step, &ctx, json.as_deref(), &response.headers, &content_type, &body, &mut attempt.failures);
+        self.expectations(
+            step,
+            &ctx,
+            json.as_deref(),
+            &response.headers,
+            &content_type,
+            &body,
+            &mut attempt.failures,
+        );
         attempt.exchanges = exchanges;
         attempt
     }
@@ -624,7 +711,14 @@ impl Runner<'_> {
                 }
             };
             let Some(document) = json else {
-                failures.push(not_json(&workflow.source, expectation.span, step, path.as_str(), content_type, body));
+                failures.push(not_json(
+                    &workflow.source,
+                    expectation.span,
+                    step,
+                    path.as_str(),
+                    content_type,
+                    body,
+                ));
                 continue;
             };
             let found = path.query(document);
@@ -632,7 +726,13 @@ impl Runner<'_> {
                 [one] if values_equal(one, &expected) => None,
                 [one] => Some(format!("found {}", show(one))),
                 [] => Some("matched nothing".to_owned()),
-                many => Some(format!("matched {} values: {}", many.len(), show(&serde_json::Value::Array(many.iter().map(|v| (*v).clone()).collect())))),
+                many => Some(format!(
+                    "matched {} values: {}",
+                    many.len(),
+                    show(&serde_json::Value::Array(
+                        many.iter().map(|v| (*v).clone()).collect()
+                    ))
+                )),
             };
             if let Some(found) = failure {
                 failures.push(
@@ -652,9 +752,17 @@ impl Runner<'_> {
                     continue;
                 }
             };
-            let actual: Vec<&str> = headers.get_all(name.value.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
+            let actual: Vec<&str> = headers
+                .get_all(name.value.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
             if !actual.contains(&expected.as_str()) {
-                let found = if actual.is_empty() { "no such header".to_owned() } else { format!("`{}`", actual.join(", ")) };
+                let found = if actual.is_empty() {
+                    "no such header".to_owned()
+                } else {
+                    format!("`{}`", actual.join(", "))
+                };
                 failures.push(
                     Diagnostic::error(format!("header `{}` is not `{expected}`", name.value))
                         .at(&workflow.source, name.span, found.clone())
@@ -669,23 +777,39 @@ impl Runner<'_> {
             match self.plan.templates.eval(*check, ctx) {
                 Ok(value) if value.is_true() => {}
                 Ok(_) => {
-                    let mut diagnostic = Diagnostic::error(format!("check failed: `{}`", source.text))
-                        .at(&workflow.source, span_in(source, None), "is false")
-                        .in_step(Some(&step.name));
+                    let mut diagnostic =
+                        Diagnostic::error(format!("check failed: `{}`", source.text))
+                            .at(&workflow.source, span_in(source, None), "is false")
+                            .in_step(Some(&step.name));
                     for (operand, value) in self.plan.templates.operands(*check, ctx) {
                         diagnostic = diagnostic.note(format!("{operand} = {value}"));
                     }
                     failures.push(diagnostic);
                 }
                 Err(error) => {
-                    let uses_json = self.plan.templates.variables(*check).iter().any(|(n, _)| n == "json");
+                    let uses_json = self
+                        .plan
+                        .templates
+                        .variables(*check)
+                        .iter()
+                        .any(|(n, _)| n == "json");
                     if json.is_none() && uses_json {
-                        failures.push(not_json(&workflow.source, span_in(source, None), step, &source.text, content_type, body));
+                        failures.push(not_json(
+                            &workflow.source,
+                            span_in(source, None),
+                            step,
+                            &source.text,
+                            content_type,
+                            body,
+                        ));
                     } else {
                         failures.push(
-                            Diagnostic::error(format!("check `{}` could not be evaluated: {}", source.text, error.message))
-                                .at(&workflow.source, span_in(source, error.range), "here")
-                                .in_step(Some(&step.name)),
+                            Diagnostic::error(format!(
+                                "check `{}` could not be evaluated: {}",
+                                source.text, error.message
+                            ))
+                            .at(&workflow.source, span_in(source, error.range), "here")
+                            .in_step(Some(&step.name)),
                         );
                     }
                 }
@@ -712,7 +836,14 @@ impl Runner<'_> {
             ExtractKind::Json { path, all } => {
                 let path = &self.plan.paths[path.0 as usize];
                 let Some(document) = view.json.as_deref() else {
-                    return Err(not_json(&workflow.source, name.span, step, path.as_str(), content_type, &view.body));
+                    return Err(not_json(
+                        &workflow.source,
+                        name.span,
+                        step,
+                        path.as_str(),
+                        content_type,
+                        &view.body,
+                    ));
                 };
                 let matches = path.query(document);
                 match (matches.len(), all) {
@@ -720,24 +851,41 @@ impl Runner<'_> {
                     (0, false) => None,
                     (1, false) => Some(JinjaValue::from(minijinja::value::Serde(matches[0]))),
                     (n, false) => {
-                        return Err(fail(format!("`{}` matched {n} values", path.as_str()), "several matches")
-                            .help("add `all: true` to capture them as a list, or narrow the path"));
+                        return Err(fail(
+                            format!("`{}` matched {n} values", path.as_str()),
+                            "several matches",
+                        )
+                        .help("add `all: true` to capture them as a list, or narrow the path"));
                     }
                 }
             }
-            ExtractKind::Header { name: header, query } => {
-                let value = view.headers.iter().find(|(k, _)| k == header).map(|(_, v)| v.clone());
+            ExtractKind::Header {
+                name: header,
+                query,
+            } => {
+                let value = view
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == header)
+                    .map(|(_, v)| v.clone());
                 match (value, query) {
                     (None, _) => None,
                     (Some(value), None) => Some(JinjaValue::from(value)),
                     (Some(value), Some(param)) => {
                         let target = url.join(&value).map_err(|e| {
-                            fail(format!("header `{header}` does not hold a URL: {e}"), "not a URL")
+                            fail(
+                                format!("header `{header}` does not hold a URL: {e}"),
+                                "not a URL",
+                            )
                         })?;
                         target
                             .query_pairs()
                             .find(|(k, _)| k == param)
-                            .or_else(|| fragment_pairs(&target).into_iter().find(|(k, _)| k == param))
+                            .or_else(|| {
+                                fragment_pairs(&target)
+                                    .into_iter()
+                                    .find(|(k, _)| k == param)
+                            })
                             .map(|(_, v)| JinjaValue::from(v.into_owned()))
                     }
                 }
@@ -751,7 +899,11 @@ impl Runner<'_> {
                 let regex = &self.plan.regexes[regex.0 as usize];
                 let haystack = match from {
                     RegexSource::Body => Some(String::from_utf8_lossy(&view.body).into_owned()),
-                    RegexSource::Header(h) => view.headers.iter().find(|(k, _)| k == h).map(|(_, v)| v.clone()),
+                    RegexSource::Header(h) => view
+                        .headers
+                        .iter()
+                        .find(|(k, _)| k == h)
+                        .map(|(_, v)| v.clone()),
                 };
                 haystack.and_then(|text| {
                     regex.captures(&text).map(|c| {
@@ -761,7 +913,9 @@ impl Runner<'_> {
                 })
             }
             ExtractKind::Status => Some(JinjaValue::from(view.status)),
-            ExtractKind::Body => Some(JinjaValue::from(String::from_utf8_lossy(&view.body).into_owned())),
+            ExtractKind::Body => Some(JinjaValue::from(
+                String::from_utf8_lossy(&view.body).into_owned(),
+            )),
             ExtractKind::Expr(id) => {
                 let ctx = JinjaValue::from_dyn_object(Arc::clone(view));
                 match self.plan.templates.eval(*id, &ctx) {
@@ -779,14 +933,26 @@ impl Runner<'_> {
             return Ok(JinjaValue::from(minijinja::value::Serde(&json)));
         }
         let what = match &extract.kind {
-            ExtractKind::Json { path, .. } => format!("`{}` matched nothing", self.plan.paths[path.0 as usize].as_str()),
-            ExtractKind::Header { name, query: None } => format!("the response has no `{name}` header"),
-            ExtractKind::Header { name, query: Some(q) } => format!("the URL in header `{name}` has no `{q}` parameter"),
+            ExtractKind::Json { path, .. } => format!(
+                "`{}` matched nothing",
+                self.plan.paths[path.0 as usize].as_str()
+            ),
+            ExtractKind::Header { name, query: None } => {
+                format!("the response has no `{name}` header")
+            }
+            ExtractKind::Header {
+                name,
+                query: Some(q),
+            } => format!("the URL in header `{name}` has no `{q}` parameter"),
             ExtractKind::Cookie(c) => format!("no cookie `{c}` was set or is in the jar"),
-            ExtractKind::Regex { regex, .. } => format!("regex `{}` matched nothing", self.plan.regexes[regex.0 as usize].as_str()),
+            ExtractKind::Regex { regex, .. } => format!(
+                "regex `{}` matched nothing",
+                self.plan.regexes[regex.0 as usize].as_str()
+            ),
             _ => "no value".to_owned(),
         };
-        Err(fail(what, "nothing to capture").help("add `default:` to the capture if the value is optional"))
+        Err(fail(what, "nothing to capture")
+            .help("add `default:` to the capture if the value is optional"))
     }
 }
 
@@ -799,7 +965,11 @@ fn var_reads_secret(runner: &Runner<'_>, value: &Value) -> bool {
     }
 }
 
-fn header_name(name: &Spanned<String>, step: &Step, source: &Arc<crate::span::Source>) -> Result<HeaderName, Diagnostic> {
+fn header_name(
+    name: &Spanned<String>,
+    step: &Step,
+    source: &Arc<crate::span::Source>,
+) -> Result<HeaderName, Diagnostic> {
     HeaderName::from_bytes(name.value.as_bytes()).map_err(|_| {
         Diagnostic::error(format!("invalid header name `{}`", name.value))
             .at(source, name.span, "not a header name")
@@ -809,11 +979,16 @@ fn header_name(name: &Spanned<String>, step: &Step, source: &Arc<crate::span::So
 }
 
 fn header_value(text: &str) -> Result<HeaderValue, Diagnostic> {
-    HeaderValue::from_str(text).map_err(|_| Diagnostic::error("a credential holds characters a header cannot carry"))
+    HeaderValue::from_str(text)
+        .map_err(|_| Diagnostic::error("a credential holds characters a header cannot carry"))
 }
 
 fn parse_json(content_type: &str, body: &[u8]) -> Option<Arc<serde_json::Value>> {
-    let looks_json = content_type.contains("json") || matches!(body.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['));
+    let looks_json = content_type.contains("json")
+        || matches!(
+            body.iter().find(|b| !b.is_ascii_whitespace()),
+            Some(b'{' | b'[')
+        );
     if !looks_json || body.is_empty() {
         return None;
     }
@@ -838,7 +1013,9 @@ fn cookie_pairs(headers: &HeaderMap, jar: &Jar, url: &Url) -> Vec<(String, Strin
     let mut pairs = jar.all_for(url);
     for value in headers.get_all(reqwest::header::SET_COOKIE) {
         let Ok(text) = value.to_str() else { continue };
-        let Some((name, rest)) = text.split_once('=') else { continue };
+        let Some((name, rest)) = text.split_once('=') else {
+            continue;
+        };
         let value = rest.split(';').next().unwrap_or("").trim().to_owned();
         let name = name.trim().to_owned();
         pairs.retain(|(n, _)| *n != name);
@@ -849,7 +1026,9 @@ fn cookie_pairs(headers: &HeaderMap, jar: &Jar, url: &Url) -> Vec<(String, Strin
 
 /// Reads `a=b&c=d` from a URL fragment (implicit-flow style redirects put codes there).
 fn fragment_pairs(url: &Url) -> Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> {
-    url.fragment().map(|f| url::form_urlencoded::parse(f.as_bytes()).collect()).unwrap_or_default()
+    url.fragment()
+        .map(|f| url::form_urlencoded::parse(f.as_bytes()).collect())
+        .unwrap_or_default()
 }
 
 fn values_equal(actual: &serde_json::Value, expected: &serde_json::Value) -> bool {
@@ -869,13 +1048,33 @@ pub fn show(value: &serde_json::Value) -> String {
     }
 }
 
-fn not_json(source: &Arc<crate::span::Source>, span: Span, step: &Step, what: &str, content_type: &str, body: &[u8]) -> Diagnostic {
-    let start: String = String::from_utf8_lossy(&body[..body.len().min(60)]).chars().filter(|c| !c.is_control()).collect();
-    let content_type = if content_type.is_empty() { "none" } else { content_type };
-    let start = if body.is_empty() { "the body is empty".to_owned() } else { format!("the body starts with `{start}`") };
-    Diagnostic::error(format!("`{what}` needs a JSON body, but the response is not JSON"))
-        .at(source, span, "needs JSON")
-        .in_step(Some(&step.name))
-        .note(format!("content-type: {content_type}"))
-        .note(start)
+fn not_json(
+    source: &Arc<crate::span::Source>,
+    span: Span,
+    step: &Step,
+    what: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Diagnostic {
+    let start: String = String::from_utf8_lossy(&body[..body.len().min(60)])
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let content_type = if content_type.is_empty() {
+        "none"
+    } else {
+        content_type
+    };
+    let start = if body.is_empty() {
+        "the body is empty".to_owned()
+    } else {
+        format!("the body starts with `{start}`")
+    };
+    Diagnostic::error(format!(
+        "`{what}` needs a JSON body, but the response is not JSON"
+    ))
+    .at(source, span, "needs JSON")
+    .in_step(Some(&step.name))
+    .note(format!("content-type: {content_type}"))
+    .note(start)
 }

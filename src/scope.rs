@@ -1,6 +1,6 @@
 //! The values templates see: workflow variables, and the response for checks and captures.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use minijinja::Value;
@@ -47,7 +47,11 @@ impl Object for Variables {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let mut keys: Vec<Value> = self.values.keys().map(|k| Value::from(k.as_str())).collect();
+        let mut keys: Vec<Value> = self
+            .values
+            .keys()
+            .map(|k| Value::from(k.as_str()))
+            .collect();
         keys.sort();
         Enumerator::Values(keys)
     }
@@ -110,15 +114,31 @@ impl Object for ResponseView {
             "headers" => Some(
                 self.headers_value
                     .get_or_init(|| {
-                        Value::from_iter(self.headers.iter().map(|(k, v)| (k.clone(), v.clone())))
+                        Value::from(
+                            self.headers
+                                .iter()
+                                .cloned()
+                                .collect::<BTreeMap<String, String>>(),
+                        )
                     })
                     .clone(),
             ),
-            "cookies" => Some(Value::from_iter(self.cookies.iter().map(|(k, v)| (k.clone(), v.clone())))),
-            "body" => Some(Value::from(String::from_utf8_lossy(&self.body).into_owned())),
+            "cookies" => Some(Value::from(
+                self.cookies
+                    .iter()
+                    .cloned()
+                    .collect::<BTreeMap<String, String>>(),
+            )),
+            "body" => Some(Value::from(
+                String::from_utf8_lossy(&self.body).into_owned(),
+            )),
             "json" => {
                 let json = self.json.as_ref()?;
-                Some(self.json_value.get_or_init(|| Value::from(minijinja::value::Serde(&**json))).clone())
+                Some(
+                    self.json_value
+                        .get_or_init(|| Value::from(minijinja::value::Serde(&**json)))
+                        .clone(),
+                )
             }
             "duration_ms" => Some(Value::from(self.duration_ms)),
             name => self.variables.get(name).cloned(),
@@ -126,6 +146,13 @@ impl Object for ResponseView {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Str(&["status", "headers", "cookies", "body", "json", "duration_ms"])
+        Enumerator::Str(&[
+            "status",
+            "headers",
+            "cookies",
+            "body",
+            "json",
+            "duration_ms",
+        ])
     }
 }

@@ -57,7 +57,9 @@ impl Masker {
             return;
         }
         let mut forms = vec![value.to_owned()];
-        let encoded = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let encoded =
+            percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
         forms.push(encoded.clone());
         forms.push(encoded.replace("%20", "+"));
         forms.push(form_encode(value));
@@ -90,7 +92,11 @@ impl Masker {
         let mut values: Vec<&String> = self.values.iter().collect();
         // Longer forms first, so a secret inside a longer one is masked whole.
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        let alternation = values.iter().map(|v| regex::escape(v)).collect::<Vec<_>>().join("|");
+        let alternation = values
+            .iter()
+            .map(|v| regex::escape(v))
+            .collect::<Vec<_>>()
+            .join("|");
         self.pattern = Regex::new(&alternation).ok();
     }
 

@@ -45,7 +45,9 @@ pub struct Templates {
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Templates").field("count", &self.names.len()).finish()
+        f.debug_struct("Templates")
+            .field("count", &self.names.len())
+            .finish()
     }
 }
 
@@ -57,6 +59,8 @@ pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     crate::helpers::register(&mut env);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Python-style string, list and dict methods (`.startswith`, `.split`, `.items`, …).
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(100);
     env
@@ -103,7 +107,9 @@ impl Templates {
                 .map_err(|e| convert(&e, TemplateKind::Text, self.source(id))),
             TemplateKind::Expression | TemplateKind::Whole => {
                 let value = self.eval(id, ctx)?;
-                Ok(value.as_str().map_or_else(|| value.to_string(), str::to_owned))
+                Ok(value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned))
             }
         }
     }
@@ -118,7 +124,10 @@ impl Templates {
             .get(id)?
             .render_captured(ctx.clone())
             .map_err(|e| convert(&e, kind, self.source(id)))?;
-        let value = captured.state().lookup(VALUE_NAME).unwrap_or(Value::UNDEFINED);
+        let value = captured
+            .state()
+            .lookup(VALUE_NAME)
+            .unwrap_or(Value::UNDEFINED);
         if value.is_undefined() {
             return Err(TemplateError {
                 message: "undefined value".into(),
@@ -149,7 +158,11 @@ impl Templates {
             if out.iter().any(|(s, _)| s == slice) {
                 continue;
             }
-            let shown = match self.env.compile_expression(slice).and_then(|e| e.eval(ctx.clone())) {
+            let shown = match self
+                .env
+                .compile_expression(slice)
+                .and_then(|e| e.eval(ctx.clone()))
+            {
                 Ok(value) if value.is_undefined() => "undefined".to_owned(),
                 Ok(value) => serde_json::to_string(&value).unwrap_or_else(|_| value.to_string()),
                 Err(_) => "undefined".to_owned(),
@@ -165,7 +178,10 @@ impl Templates {
     }
 
     fn kind(&self, id: TemplateId) -> TemplateKind {
-        self.kinds.get(id.0 as usize).copied().unwrap_or(TemplateKind::Text)
+        self.kinds
+            .get(id.0 as usize)
+            .copied()
+            .unwrap_or(TemplateKind::Text)
     }
 
     fn source(&self, id: TemplateId) -> &str {
@@ -177,7 +193,8 @@ impl Templates {
         let Ok(template) = self.get(id) else {
             return Vec::new();
         };
-        let mut undeclared: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+        let mut undeclared: Vec<String> =
+            template.undeclared_variables(false).into_iter().collect();
         undeclared.sort();
         let kind = self.kind(id);
         let instructions = &get_compiled_template(&template).instructions;
@@ -185,14 +202,14 @@ impl Templates {
             .into_iter()
             .filter(|name| name != VALUE_NAME)
             .map(|name| {
-                let range = (0..u32::MAX).map_while(|index| instructions.get(index).map(|i| (index, i))).find_map(|(index, instruction)| {
-                    match instruction {
+                let range = (0..u32::MAX)
+                    .map_while(|index| instructions.get(index).map(|i| (index, i)))
+                    .find_map(|(index, instruction)| match instruction {
                         Instruction::Lookup(n) | Instruction::CallFunction(n, _) if *n == name => {
                             instruction_range(instructions, index, kind)
                         }
                         _ => None,
-                    }
-                });
+                    });
                 (name, range)
             })
             .collect()
@@ -214,7 +231,11 @@ impl Templates {
                 Some(Instruction::PerformTest(name, _, _)) => (CallKind::Test, *name),
                 _ => continue,
             };
-            calls.push((call.0, call.1.to_owned(), instruction_range(instructions, index, kind)));
+            calls.push((
+                call.0,
+                call.1.to_owned(),
+                instruction_range(instructions, index, kind),
+            ));
         }
         calls
     }
@@ -229,7 +250,9 @@ fn collect_operands<'e>(expr: &'e ast::Expr<'e>, out: &mut Vec<&'e ast::Expr<'e>
             out.push(&compare.expr);
             out.extend(compare.ops.iter().map(|op| &op.expr));
         }
-        ast::Expr::BinOp(binop) if matches!(binop.op, ast::BinOpKind::ScAnd | ast::BinOpKind::ScOr) => {
+        ast::Expr::BinOp(binop)
+            if matches!(binop.op, ast::BinOpKind::ScAnd | ast::BinOpKind::ScOr) =>
+        {
             collect_operands(&binop.left, out, depth + 1);
             collect_operands(&binop.right, out, depth + 1);
         }
@@ -320,7 +343,10 @@ mod tests {
         let (templates, errors) = Templates::compile(&[source("{{ n + 1 }}", TemplateKind::Whole)]);
         assert!(errors.is_empty());
         let ctx = minijinja::context! { n => 41 };
-        assert_eq!(templates.eval(TemplateId(0), &ctx).unwrap(), Value::from(42));
+        assert_eq!(
+            templates.eval(TemplateId(0), &ctx).unwrap(),
+            Value::from(42)
+        );
     }
 
     #[test]
@@ -333,13 +359,19 @@ mod tests {
         let range = vars[1].1.clone().unwrap();
         assert_eq!(&text[range], "id");
         let calls = templates.calls(TemplateId(0));
-        assert!(calls.iter().any(|(k, n, _)| *k == CallKind::Filter && n == "upper"));
+        assert!(
+            calls
+                .iter()
+                .any(|(k, n, _)| *k == CallKind::Filter && n == "upper")
+        );
     }
 
     #[test]
     fn strict_undefined_is_an_error() {
         let (templates, _) = Templates::compile(&[source("{{ nope }}", TemplateKind::Text)]);
-        let error = templates.render(TemplateId(0), &minijinja::context! {}).unwrap_err();
+        let error = templates
+            .render(TemplateId(0), &minijinja::context! {})
+            .unwrap_err();
         assert_eq!(error.message, "undefined value");
     }
 }

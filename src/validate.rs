@@ -15,7 +15,14 @@ use crate::span::{Span, Spanned};
 use crate::template::{CallKind, Templates};
 
 /// Names a check, `until` or `expr` capture can read about the response.
-pub const RESPONSE_NAMES: &[&str] = &["status", "headers", "json", "body", "cookies", "duration_ms"];
+pub const RESPONSE_NAMES: &[&str] = &[
+    "status",
+    "headers",
+    "json",
+    "body",
+    "cookies",
+    "duration_ms",
+];
 
 /// A workflow that passed validation, with everything compiled and ready to run.
 #[derive(Debug)]
@@ -54,7 +61,10 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
         let source = &workflow.templates[id.0 as usize];
         let span = span_in(source, error.range.clone());
         let message = error.message.clone();
-        checker.push(*id, Diagnostic::error(message).at(&workflow.source, span, "here"));
+        checker.push(
+            *id,
+            Diagnostic::error(message).at(&workflow.source, span, "here"),
+        );
     }
     let paths = checker.compile_paths();
     let regexes = checker.compile_regexes();
@@ -121,7 +131,10 @@ impl Checker<'_> {
                 Err(error) => {
                     let span = error.offset.map_or(path.span, |offset| {
                         let before = path.value.get(..offset).map_or(0, |s| s.chars().count());
-                        path.span.shifted(u32::try_from(before).unwrap_or(0) + quote_shift(source, path.span), 1)
+                        path.span.shifted(
+                            u32::try_from(before).unwrap_or(0) + quote_shift(source, path.span),
+                            1,
+                        )
                     });
                     self.errors.push(
                         Diagnostic::error(format!("invalid JSONPath `{}`", path.value))
@@ -187,7 +200,10 @@ impl Checker<'_> {
                     CallKind::Filter => (crate::helpers::FILTERS, "filter"),
                     CallKind::Test => (crate::helpers::TESTS, "test"),
                 };
-                if kind == CallKind::Function && !known.contains(&name.as_str()) && self.is_variable(&name) {
+                if kind == CallKind::Function
+                    && !known.contains(&name.as_str())
+                    && self.is_variable(&name)
+                {
                     continue;
                 }
                 if !known.contains(&name.as_str()) {
@@ -208,7 +224,10 @@ impl Checker<'_> {
         let w = self.workflow;
         w.inputs.iter().any(|i| i.name.value == name)
             || w.vars.iter().any(|v| v.name.value == name)
-            || w.steps.iter().chain(&w.finally).any(|s| s.extract.iter().any(|e| e.name.value == name))
+            || w.steps
+                .iter()
+                .chain(&w.finally)
+                .any(|s| s.extract.iter().any(|e| e.name.value == name))
     }
 
     fn check_flow(&mut self, broken: &HashSet<TemplateId>) {
@@ -230,9 +249,16 @@ impl Checker<'_> {
             .steps
             .iter()
             .chain(&workflow.finally)
-            .flat_map(|s| s.extract.iter().map(move |e| (e.name.value.as_str(), &s.name)))
+            .flat_map(|s| {
+                s.extract
+                    .iter()
+                    .map(move |e| (e.name.value.as_str(), &s.name))
+            })
             .collect();
-        scope.later = later.iter().map(|(n, s)| ((*n).to_owned(), s.value.clone())).collect();
+        scope.later = later
+            .iter()
+            .map(|(n, s)| ((*n).to_owned(), s.value.clone()))
+            .collect();
         for step in &workflow.steps {
             self.check_step(step, &scope, broken);
             let maybe = step.condition.is_some();
@@ -258,7 +284,13 @@ impl Checker<'_> {
     fn check_step(&mut self, step: &Step, scope: &Scope, broken: &HashSet<TemplateId>) {
         let guards: HashSet<String> = step
             .condition
-            .map(|id| self.templates.variables(id).into_iter().map(|(n, _)| n).collect())
+            .map(|id| {
+                self.templates
+                    .variables(id)
+                    .into_iter()
+                    .map(|(n, _)| n)
+                    .collect()
+            })
             .unwrap_or_default();
         let captures: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
         for (id, context) in step_templates(step) {
@@ -342,7 +374,11 @@ fn quote_shift(source: &crate::span::Source, span: Span) -> u32 {
 }
 
 fn step_at(steps: &[(u32, Spanned<String>)], span: Span) -> Option<&Spanned<String>> {
-    steps.iter().rev().find(|(line, _)| *line <= span.line).map(|(_, name)| name)
+    steps
+        .iter()
+        .rev()
+        .find(|(line, _)| *line <= span.line)
+        .map(|(_, name)| name)
 }
 
 /// Who defines a name.
@@ -402,7 +438,10 @@ impl Scope {
     }
 
     fn names(&self) -> impl Iterator<Item = &str> {
-        self.defined.keys().chain(self.maybe.keys()).map(String::as_str)
+        self.defined
+            .keys()
+            .chain(self.maybe.keys())
+            .map(String::as_str)
     }
 }
 
@@ -452,7 +491,11 @@ fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
         Some(Body::Form(fields)) => fields.iter().for_each(|(_, t)| request(t)),
         Some(Body::Text(text)) => request(text),
         Some(Body::Json(value)) => {
-            out.extend(value_templates(value).into_iter().map(|id| (id, Context::Request)));
+            out.extend(
+                value_templates(value)
+                    .into_iter()
+                    .map(|id| (id, Context::Request)),
+            );
         }
         None => {}
     }
@@ -461,14 +504,22 @@ fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
     }
     for extract in &step.extract {
         if let Some(default) = &extract.default {
-            out.extend(value_templates(default).into_iter().map(|id| (id, Context::Request)));
+            out.extend(
+                value_templates(default)
+                    .into_iter()
+                    .map(|id| (id, Context::Request)),
+            );
         }
         if let ExtractKind::Expr(id) = extract.kind {
             out.push((id, Context::Response));
         }
     }
     for expectation in &step.expect.json {
-        out.extend(value_templates(&expectation.value).into_iter().map(|id| (id, Context::Response)));
+        out.extend(
+            value_templates(&expectation.value)
+                .into_iter()
+                .map(|id| (id, Context::Response)),
+        );
     }
     for (_, text) in &step.expect.headers {
         if let Some(id) = text_template(text) {

@@ -112,7 +112,9 @@ pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
     match parsed {
         Ok(root) => Ok(convert(root)),
         Err(error) => {
-            let span = error.location().map_or(Span::new(1, 1, 1), |l| span_of(l, 1));
+            let span = error
+                .location()
+                .map_or(Span::new(1, 1, 1), |l| span_of(l, 1));
             let message = clean_message(&error.without_snippet().to_string());
             let (title, help) = explain(&message);
             Err(Diagnostic::error(title)
@@ -178,11 +180,17 @@ fn explain(message: &str) -> (String, Option<String>) {
 }
 
 fn span_of(location: Location, len: u32) -> Span {
-    Span::new(location.line().try_into().unwrap_or(u32::MAX), location.column().try_into().unwrap_or(u32::MAX), len)
+    Span::new(
+        location.line().try_into().unwrap_or(u32::MAX),
+        location.column().try_into().unwrap_or(u32::MAX),
+        len,
+    )
 }
 
 fn convert(value: YamlSpanned<Raw>) -> Node {
-    let len = u32::try_from(value.referenced.span().len()).unwrap_or(1).max(1);
+    let len = u32::try_from(value.referenced.span().len())
+        .unwrap_or(1)
+        .max(1);
     let span = span_of(value.referenced, len);
     let kind = match value.value {
         Raw::Null => NodeKind::Null,
@@ -196,8 +204,14 @@ fn convert(value: YamlSpanned<Raw>) -> Node {
                 .into_iter()
                 .map(|(k, v)| {
                     let key = convert(k);
-                    let name = key.scalar_text().unwrap_or_else(|| key.describe().to_owned());
-                    let span = Span::new(key.span.line, key.span.column, u32::try_from(name.chars().count()).unwrap_or(1).max(1));
+                    let name = key
+                        .scalar_text()
+                        .unwrap_or_else(|| key.describe().to_owned());
+                    let span = Span::new(
+                        key.span.line,
+                        key.span.column,
+                        u32::try_from(name.chars().count()).unwrap_or(1).max(1),
+                    );
                     (Key { name, span }, convert(v))
                 })
                 .collect(),
@@ -247,7 +261,9 @@ impl<'de> Visitor<'de> for RawVisitor {
         Ok(Raw::Int(i))
     }
     fn visit_u64<E: de::Error>(self, u: u64) -> Result<Raw, E> {
-        i64::try_from(u).map(Raw::Int).or(Ok(Raw::Str(u.to_string())))
+        i64::try_from(u)
+            .map(Raw::Int)
+            .or(Ok(Raw::Str(u.to_string())))
     }
     fn visit_i128<E>(self, i: i128) -> Result<Raw, E> {
         Ok(i64::try_from(i).map_or_else(|_| Raw::Str(i.to_string()), Raw::Int))
@@ -295,24 +311,34 @@ mod tests {
     #[test]
     fn keeps_positions_of_keys_and_values() {
         let node = parse_text("name: demo\nsteps:\n  - url: x\n").unwrap();
-        let NodeKind::Map(entries) = &node.kind else { panic!("not a map") };
+        let NodeKind::Map(entries) = &node.kind else {
+            panic!("not a map")
+        };
         assert_eq!(entries[0].0.name, "name");
         assert_eq!(entries[0].0.span, Span::new(1, 1, 4));
         assert_eq!(entries[0].1.span.line, 1);
         assert_eq!(entries[0].1.span.column, 7);
-        let NodeKind::Seq(steps) = &entries[1].1.kind else { panic!("not a seq") };
+        let NodeKind::Seq(steps) = &entries[1].1.kind else {
+            panic!("not a seq")
+        };
         assert_eq!(steps[0].span.line, 3);
     }
 
     #[test]
     fn reports_duplicate_keys_where_they_are() {
         let text = parse_text("a: 1\na: 2\n").unwrap_err();
-        assert!(text.starts_with("error: duplicate key `a`\n --> t.yaml:2:1\n"), "{text}");
+        assert!(
+            text.starts_with("error: duplicate key `a`\n --> t.yaml:2:1\n"),
+            "{text}"
+        );
     }
 
     #[test]
     fn names_the_first_byte_that_is_not_utf8() {
         let error = decode("x.yaml", b"name: a\nb: \xff\n".to_vec()).unwrap_err();
-        assert_eq!(error.title, "`x.yaml` is not valid UTF-8: byte 0xff at line 2, column 4");
+        assert_eq!(
+            error.title,
+            "`x.yaml` is not valid UTF-8: byte 0xff at line 2, column 4"
+        );
     }
 }

@@ -37,5 +37,9 @@ fn cut(text: &str, limit: usize) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}\n… ({} more bytes)", text[..end].trim_end(), text.len() - end)
+    format!(
+        "{}\n… ({} more bytes)",
+        text[..end].trim_end(),
+        text.len() - end
+    )
 }

@@ -48,7 +48,11 @@ impl<W: Write> Terminal<W> {
     }
 
     fn time(&self, duration: std::time::Duration) -> String {
-        if self.stable { "<t>".to_owned() } else { format_duration(duration) }
+        if self.stable {
+            "<t>".to_owned()
+        } else {
+            format_duration(duration)
+        }
     }
 
     fn paint(&self, style: &str, text: &str) -> String {
@@ -86,7 +90,11 @@ impl<W: Write> Terminal<W> {
             } else {
                 self.paint(RED, &status_text)
             };
-            let _ = write!(line, " → {painted}{hops} {}", self.paint(DIM, &self.time(step.duration)));
+            let _ = write!(
+                line,
+                " → {painted}{hops} {}",
+                self.paint(DIM, &self.time(step.duration))
+            );
         }
         if step.attempts > 1 {
             let _ = write!(line, " [{} attempts]", step.attempts);
@@ -122,7 +130,11 @@ impl<W: Write> Terminal<W> {
     fn summary(&mut self, report: &RunReport) {
         let (passed, failed, skipped) = report.counts();
         let code = report.exit_code();
-        let mark = if code == 0 { self.paint(GREEN, "✓") } else { self.paint(RED, "✗") };
+        let mark = if code == 0 {
+            self.paint(GREEN, "✓")
+        } else {
+            self.paint(RED, "✗")
+        };
         let mut line = format!(
             "{mark} {}: {passed} passed, {failed} failed, {skipped} skipped in {}",
             report.name,
@@ -142,7 +154,11 @@ pub fn exchange_text(exchange: &Exchange, limit: usize, indent: &str) -> String 
     let request = &exchange.request;
     let _ = writeln!(out, "{indent}> {} {}", request.method, request.url);
     for (name, value) in &request.headers {
-        let _ = writeln!(out, "{indent}> {name}: {}", String::from_utf8_lossy(value.as_bytes()));
+        let _ = writeln!(
+            out,
+            "{indent}> {name}: {}",
+            String::from_utf8_lossy(value.as_bytes())
+        );
     }
     if let Some(body) = &request.body {
         let preview = super::body_preview(&request.headers, body, limit);
@@ -154,7 +170,11 @@ pub fn exchange_text(exchange: &Exchange, limit: usize, indent: &str) -> String 
     let reason = response.status.canonical_reason().unwrap_or("");
     let _ = writeln!(out, "{indent}< {} {reason}", response.status.as_u16());
     for (name, value) in &response.headers {
-        let _ = writeln!(out, "{indent}< {name}: {}", String::from_utf8_lossy(value.as_bytes()));
+        let _ = writeln!(
+            out,
+            "{indent}< {name}: {}",
+            String::from_utf8_lossy(value.as_bytes())
+        );
     }
     let preview = super::body_preview(&response.headers, &response.body, limit);
     for line in preview.lines() {
