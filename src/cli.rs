@@ -99,7 +99,7 @@ enum ColorChoice {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum EmulatedApi {
-    /// PingOne's management, flows and OAuth endpoints.
+    /// `PingOne`'s management, flows and OAuth endpoints.
     Pingone,
 }
 

@@ -174,15 +174,17 @@ impl Diagnostic {
 
     fn render_tail(&self, out: &mut String, paint: Paint, width: usize) {
         let pad = " ".repeat(width);
-        if self.step.is_some() && self.source.is_some() && self.span.is_known() {
-            if let Some(step) = &self.step {
-                let _ = writeln!(
-                    out,
-                    "{pad} {} in step `{}`",
-                    paint.wrap(BLUE, "="),
-                    step.value
-                );
-            }
+        if self.step.is_some()
+            && self.source.is_some()
+            && self.span.is_known()
+            && let Some(step) = &self.step
+        {
+            let _ = writeln!(
+                out,
+                "{pad} {} in step `{}`",
+                paint.wrap(BLUE, "="),
+                step.value
+            );
         }
         for note in &self.notes {
             let mut first = true;

@@ -77,10 +77,8 @@ impl RunReport {
         let outcomes = || self.steps.iter().map(|s| s.outcome);
         if outcomes().any(|o| o == Outcome::Error) {
             3
-        } else if outcomes().any(|o| o == Outcome::Failed) || self.stopped.is_some() {
-            1
         } else {
-            0
+            i32::from(outcomes().any(|o| o == Outcome::Failed) || self.stopped.is_some())
         }
     }
 

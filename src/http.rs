@@ -225,10 +225,10 @@ impl Client {
         loop {
             let remaining = total.saturating_sub(started.elapsed());
             let mut sent = next.clone();
-            if let Some(cookie) = jar.header_for(&sent.url) {
-                if let Ok(value) = HeaderValue::from_str(&cookie) {
-                    sent.headers.insert(COOKIE, value);
-                }
+            if let Some(cookie) = jar.header_for(&sent.url)
+                && let Ok(value) = HeaderValue::from_str(&cookie)
+            {
+                sent.headers.insert(COOKIE, value);
             }
             let response = match self.once(&sent, remaining, total).await {
                 Ok(response) => response,

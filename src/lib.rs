@@ -1,7 +1,7 @@
 //! apiflow: load, validate and run declarative YAML workflows of HTTP steps.
 //!
 //! Data flows one way: YAML text → [`yaml`] nodes with positions → [`load`] into the typed
-//! [`model`] → [`validate`] (templates, JSONPaths and regexes compiled; data flow checked) →
+//! [`model`] → [`validate`] (templates, `JSONPaths` and regexes compiled; data flow checked) →
 //! [`runner`] (render, send, check status, capture, check) → [`event`]s → [`report`]ers.
 
 pub mod cli;
@@ -32,6 +32,17 @@ pub use validate::Plan;
 
 /// Loads and validates a workflow from its text.
 pub fn check_source(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
-    let workflow = load::load(source)?;
-    validate::validate(workflow)
+    let (workflow, mut errors) = load::load_partial(source);
+    let Some(workflow) = workflow else {
+        return Err(errors);
+    };
+    match validate::validate(workflow) {
+        Ok(plan) if errors.is_empty() => Ok(plan),
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.extend(more);
+            errors.sort_by_key(|d| (d.span.line, d.span.column));
+            Err(errors)
+        }
+    }
 }

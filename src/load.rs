@@ -66,7 +66,19 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// Loads a workflow file's text into the typed model, or returns every problem found.
 pub fn load(source: &Arc<Source>) -> Result<Workflow, Vec<Diagnostic>> {
-    let root = yaml::parse(source).map_err(|d| vec![d])?;
+    match load_partial(source) {
+        (Some(workflow), errors) if errors.is_empty() => Ok(workflow),
+        (_, errors) => Err(errors),
+    }
+}
+
+/// Loads as much of a workflow as is well-formed, with every problem found; validation can then
+/// look at the parts that loaded, so all problems are reported together.
+pub fn load_partial(source: &Arc<Source>) -> (Option<Workflow>, Vec<Diagnostic>) {
+    let root = match yaml::parse(source) {
+        Ok(root) => root,
+        Err(diagnostic) => return (None, vec![diagnostic]),
+    };
     let mut loader = Loader {
         source: Arc::clone(source),
         errors: Vec::new(),
@@ -76,10 +88,7 @@ pub fn load(source: &Arc<Source>) -> Result<Workflow, Vec<Diagnostic>> {
         step: None,
     };
     let workflow = loader.workflow(&root);
-    match workflow {
-        Some(workflow) if loader.errors.is_empty() => Ok(workflow),
-        _ => Err(loader.errors),
-    }
+    (workflow, loader.errors)
 }
 
 struct Loader {
@@ -190,12 +199,11 @@ impl Loader {
     }
 
     fn string(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
-        match &node.kind {
-            NodeKind::Str(s) => Some(Spanned::new(s.clone(), span_of_text(node.span, s))),
-            _ => {
-                self.expected(what, "a string", node);
-                None
-            }
+        if let NodeKind::Str(s) = &node.kind {
+            Some(Spanned::new(s.clone(), span_of_text(node.span, s)))
+        } else {
+            self.expected(what, "a string", node);
+            None
         }
     }
 
@@ -210,24 +218,23 @@ impl Loader {
 
     fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
         let text = node.scalar_text();
-        match (text, &node.kind) {
-            (Some(text), NodeKind::Str(_) | NodeKind::Int(_) | NodeKind::Float(_)) => {
-                match parse_duration(&text) {
-                    Ok(duration) => Some(duration),
-                    Err(message) => {
-                        self.error(
-                            format!("invalid `{what}`: {message}"),
-                            node.span,
-                            "not a duration",
-                        );
-                        None
-                    }
+        if let (Some(text), NodeKind::Str(_) | NodeKind::Int(_) | NodeKind::Float(_)) =
+            (text, &node.kind)
+        {
+            match parse_duration(&text) {
+                Ok(duration) => Some(duration),
+                Err(message) => {
+                    self.error(
+                        format!("invalid `{what}`: {message}"),
+                        node.span,
+                        "not a duration",
+                    );
+                    None
                 }
             }
-            _ => {
-                self.expected(what, "a duration such as `500ms`, `10s` or `2m`", node);
-                None
-            }
+        } else {
+            self.expected(what, "a duration such as `500ms`, `10s` or `2m`", node);
+            None
         }
     }
 
@@ -369,11 +376,11 @@ impl Loader {
             Some(node) => self.steps(node, "steps"),
             None => Vec::new(),
         };
-        if let (Some(node), true) = (fields.get("steps"), steps.is_empty()) {
-            if matches!(&node.kind, NodeKind::Seq(items) if items.is_empty()) {
-                self.error("`steps` is empty", node.span, "no steps").help =
-                    Some("add at least one step with `name:` and `request:`".into());
-            }
+        if let (Some(node), true) = (fields.get("steps"), steps.is_empty())
+            && matches!(&node.kind, NodeKind::Seq(items) if items.is_empty())
+        {
+            self.error("`steps` is empty", node.span, "no steps").help =
+                Some("add at least one step with `name:` and `request:`".into());
         }
         let finally = fields
             .get("finally")
@@ -587,24 +594,24 @@ impl Loader {
             let form = self.text_map(n, "form");
             bodies.push((fields.key("form"), Body::Form(form)));
         }
-        if let Some(n) = fields.get("body") {
-            if let Some(text) = self.text(n, "body") {
-                bodies.push((fields.key("body"), Body::Text(text)));
-            }
+        if let Some(n) = fields.get("body")
+            && let Some(text) = self.text(n, "body")
+        {
+            bodies.push((fields.key("body"), Body::Text(text)));
         }
-        if bodies.len() > 1 {
-            if let Some(key) = bodies[1].0 {
-                let first = bodies[0].0.map_or("", |k| k.name.as_str()).to_owned();
-                self.error(
-                    format!(
-                        "a request has one body, but `{first}` and `{}` are both given",
-                        key.name
-                    ),
-                    key.span,
-                    "second body",
-                )
-                .help = Some("keep one of `json`, `form` and `body`".into());
-            }
+        if bodies.len() > 1
+            && let Some(key) = bodies[1].0
+        {
+            let first = bodies[0].0.map_or("", |k| k.name.as_str()).to_owned();
+            self.error(
+                format!(
+                    "a request has one body, but `{first}` and `{}` are both given",
+                    key.name
+                ),
+                key.span,
+                "second body",
+            )
+            .help = Some("keep one of `json`, `form` and `body`".into());
         }
         let follow_redirects = fields
             .get("follow_redirects")
@@ -689,14 +696,15 @@ impl Loader {
             );
             None
         };
-        if fields.get("basic").is_some() && fields.get("bearer").is_some() {
-            if let Some(key) = fields.key("bearer") {
-                self.error(
-                    "`auth` takes one of `basic` and `bearer`, not both",
-                    key.span,
-                    "second method",
-                );
-            }
+        if fields.get("basic").is_some()
+            && fields.get("bearer").is_some()
+            && let Some(key) = fields.key("bearer")
+        {
+            self.error(
+                "`auth` takes one of `basic` and `bearer`, not both",
+                key.span,
+                "second method",
+            );
         }
         self.finish(&fields, AUTH_KEYS, "auth");
         auth
@@ -925,15 +933,15 @@ impl Loader {
         };
         let misplaced = [("all", "json"), ("query", "header"), ("from", "regex")];
         for (modifier, owner) in misplaced {
-            if owner != kind_key {
-                if let Some(k) = fields.key(modifier) {
-                    fields.get(modifier);
-                    self.error(
-                        format!("`{modifier}` only goes with `{owner}` captures"),
-                        k.span,
-                        "not used here",
-                    );
-                }
+            if owner != kind_key
+                && let Some(k) = fields.key(modifier)
+            {
+                fields.get(modifier);
+                self.error(
+                    format!("`{modifier}` only goes with `{owner}` captures"),
+                    k.span,
+                    "not used here",
+                );
             }
         }
         let secret = match fields.get("secret") {
@@ -955,10 +963,10 @@ impl Loader {
         if text.value == "body" {
             return Some(RegexSource::Body);
         }
-        if let Some(header) = text.value.strip_prefix("header:") {
-            if !header.trim().is_empty() {
-                return Some(RegexSource::Header(header.trim().to_ascii_lowercase()));
-            }
+        if let Some(header) = text.value.strip_prefix("header:")
+            && !header.trim().is_empty()
+        {
+            return Some(RegexSource::Header(header.trim().to_ascii_lowercase()));
         }
         self.error(
             format!("invalid `from`: `{}`", text.value),

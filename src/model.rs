@@ -1,6 +1,6 @@
 //! The typed workflow model: what a workflow file says, with the position of every value.
 //!
-//! Templates, JSONPaths and regexes are written as ids into tables held by the workflow, so
+//! Templates, `JSONPaths` and regexes are written as ids into tables held by the workflow, so
 //! validation can compile each one once and the runner can use them without parsing anything.
 
 use std::sync::Arc;
@@ -29,7 +29,7 @@ pub struct Workflow {
     pub finally: Vec<Step>,
     /// Every template in the file; `TemplateId` indexes it.
     pub templates: Vec<TemplateSource>,
-    /// Every JSONPath in the file; `PathId` indexes it.
+    /// Every `JSONPath` in the file; `PathId` indexes it.
     pub paths: Vec<Spanned<String>>,
     /// Every regex in the file; `RegexId` indexes it.
     pub regexes: Vec<Spanned<String>>,
@@ -203,7 +203,7 @@ pub enum Body {
 pub struct Expect {
     /// `status:`.
     pub status: Option<Spanned<Vec<StatusPattern>>>,
-    /// `json:`: JSONPath to expected value.
+    /// `json:`: `JSONPath` to expected value.
     pub json: Vec<JsonExpectation>,
     /// `headers:`: header name to expected value.
     pub headers: Vec<(Spanned<String>, Text)>,
@@ -239,7 +239,7 @@ impl std::fmt::Display for StatusPattern {
     }
 }
 
-/// An expected value at a JSONPath.
+/// An expected value at a `JSONPath`.
 #[derive(Clone, Debug)]
 pub struct JsonExpectation {
     /// The path.
@@ -266,7 +266,7 @@ pub struct Extract {
 /// Where a captured value comes from.
 #[derive(Clone, Debug)]
 pub enum ExtractKind {
-    /// A JSONPath over the JSON body.
+    /// A `JSONPath` over the JSON body.
     Json {
         /// The path.
         path: PathId,

@@ -63,10 +63,10 @@ pub async fn run(
     };
     let names: Vec<String> = runner.variables.names().map(str::to_owned).collect();
     for name in names {
-        if runner.variables.is_secret(&name) {
-            if let Some(value) = runner.variables.get(&name).cloned() {
-                runner.secret_value(&value);
-            }
+        if runner.variables.is_secret(&name)
+            && let Some(value) = runner.variables.get(&name).cloned()
+        {
+            runner.secret_value(&value);
         }
     }
     runner.compute_vars()?;
@@ -630,22 +630,22 @@ impl Runner<'_> {
                 return attempt;
             }
         }
-        if let Some(expected) = &step.expect.status {
-            if !expected.value.iter().any(|p| p.matches(status)) {
-                let wanted = expected
-                    .value
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" or ");
-                attempt.failures.push(
-                    Diagnostic::error(format!("expected status {wanted}, got {status}"))
-                        .at(&workflow.source, expected.span, format!("got {status}"))
-                        .in_step(Some(&step.name)),
-                );
-                attempt.exchanges = exchanges;
-                return attempt;
-            }
+        if let Some(expected) = &step.expect.status
+            && !expected.value.iter().any(|p| p.matches(status))
+        {
+            let wanted = expected
+                .value
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ");
+            attempt.failures.push(
+                Diagnostic::error(format!("expected status {wanted}, got {status}"))
+                    .at(&workflow.source, expected.span, format!("got {status}"))
+                    .in_step(Some(&step.name)),
+            );
+            attempt.exchanges = exchanges;
+            return attempt;
         }
         // Captures run before checks, so checks can use them.
         let mut variables = Arc::clone(&self.variables);

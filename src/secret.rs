@@ -72,10 +72,8 @@ impl Masker {
         }
         let before = self.values.len();
         for form in forms {
-            if form.chars().count() >= 3 || form == value {
-                if !self.values.contains(&form) {
-                    self.values.push(form);
-                }
+            if (form.chars().count() >= 3 || form == value) && !self.values.contains(&form) {
+                self.values.push(form);
             }
         }
         if self.values.len() != before {

@@ -47,7 +47,7 @@ impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Templates")
             .field("count", &self.names.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -196,20 +196,12 @@ impl Templates {
         let mut undeclared: Vec<String> =
             template.undeclared_variables(false).into_iter().collect();
         undeclared.sort();
-        let kind = self.kind(id);
-        let instructions = &get_compiled_template(&template).instructions;
+        let text = self.source(id);
         undeclared
             .into_iter()
             .filter(|name| name != VALUE_NAME)
             .map(|name| {
-                let range = (0..u32::MAX)
-                    .map_while(|index| instructions.get(index).map(|i| (index, i)))
-                    .find_map(|(index, instruction)| match instruction {
-                        Instruction::Lookup(n) | Instruction::CallFunction(n, _) if *n == name => {
-                            instruction_range(instructions, index, kind)
-                        }
-                        _ => None,
-                    });
+                let range = find_identifier(text, &name, self.kind(id) != TemplateKind::Text);
                 (name, range)
             })
             .collect()
@@ -239,6 +231,67 @@ impl Templates {
         }
         calls
     }
+}
+
+/// Finds the first place a name is used as a whole identifier inside template code, skipping
+/// text outside `{{ }}`/`{% %}` (for text templates) and string literals.
+fn find_identifier(text: &str, name: &str, all_code: bool) -> Option<Range<usize>> {
+    let bytes = text.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut start = 0;
+    while let Some(found) = text[start..].find(name) {
+        let at = start + found;
+        let end = at + name.len();
+        let before_ok = at == 0 || !is_ident(bytes[at - 1]) && bytes[at - 1] != b'.';
+        let after_ok = end >= bytes.len() || !is_ident(bytes[end]);
+        if before_ok
+            && after_ok
+            && (all_code || inside_code(&text[..at]))
+            && !inside_string(&text[..at])
+        {
+            return Some(at..end);
+        }
+        start = end;
+    }
+    None
+}
+
+/// Tells whether the end of `prefix` is inside `{{ … }}` or `{% … %}`.
+fn inside_code(prefix: &str) -> bool {
+    let open = prefix
+        .rfind("{{")
+        .into_iter()
+        .chain(prefix.rfind("{%"))
+        .max();
+    let close = prefix
+        .rfind("}}")
+        .into_iter()
+        .chain(prefix.rfind("%}"))
+        .max();
+    match (open, close) {
+        (Some(o), Some(c)) => o > c,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// Tells whether the end of `prefix` is inside a quoted string of template code.
+fn inside_string(prefix: &str) -> bool {
+    let code_start = prefix
+        .rfind("{{")
+        .into_iter()
+        .chain(prefix.rfind("{%"))
+        .max()
+        .unwrap_or(0);
+    let mut quote: Option<char> = None;
+    for c in prefix[code_start..].chars() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+    }
+    quote.is_some()
 }
 
 fn collect_operands<'e>(expr: &'e ast::Expr<'e>, out: &mut Vec<&'e ast::Expr<'e>>, depth: u32) {
@@ -318,8 +371,12 @@ fn convert(error: &minijinja::Error, kind: TemplateKind, user_text: &str) -> Tem
         let end = r.end.saturating_sub(shift).min(user_text.len());
         (start <= user_text.len()).then(|| start..end.max(start))
     });
-    if kind != TemplateKind::Text && error.kind() == ErrorKind::SyntaxError && range.is_none() {
-        range = Some(user_text.len()..user_text.len());
+    if kind != TemplateKind::Text && error.kind() == ErrorKind::SyntaxError {
+        // An error at or past the end of the user's text is about the wrapper we added.
+        if range.as_ref().is_none_or(|r| r.start >= user_text.len()) {
+            range = Some(user_text.len()..user_text.len());
+            message = "template syntax error: unexpected end of expression".to_owned();
+        }
     }
     TemplateError { message, range }
 }
@@ -351,13 +408,13 @@ mod tests {
 
     #[test]
     fn finds_variables_and_calls_with_positions() {
-        let text = "{{ base }}/x/{{ id | upper }}?{{ uuid() }}";
+        let text = "{{ base }}/id/{{ id | upper }}?{{ uuid() }}";
         let (templates, _) = Templates::compile(&[source(text, TemplateKind::Text)]);
         let vars = templates.variables(TemplateId(0));
         let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["base", "id", "uuid"]);
         let range = vars[1].1.clone().unwrap();
-        assert_eq!(&text[range], "id");
+        assert_eq!(range, 17..19);
         let calls = templates.calls(TemplateId(0));
         assert!(
             calls
@@ -372,6 +429,6 @@ mod tests {
         let error = templates
             .render(TemplateId(0), &minijinja::context! {})
             .unwrap_err();
-        assert_eq!(error.message, "undefined value");
+        assert_eq!(error.message, "undefined value: `nope` is undefined");
     }
 }

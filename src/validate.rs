@@ -1,4 +1,4 @@
-//! Validation: compiles every template, JSONPath and regex once, and checks the data flow —
+//! Validation: compiles every template, `JSONPath` and regex once, and checks the data flow —
 //! every variable defined before it is used — reporting every problem together.
 
 use std::collections::{HashMap, HashSet};
@@ -31,7 +31,7 @@ pub struct Plan {
     pub workflow: Workflow,
     /// Its templates, compiled.
     pub templates: Templates,
-    /// Its JSONPaths, compiled, indexed by `PathId`.
+    /// Its `JSONPaths`, compiled, indexed by `PathId`.
     pub paths: Vec<JsonPath>,
     /// Its regexes, compiled, indexed by `RegexId`.
     pub regexes: Vec<Regex>,
@@ -295,12 +295,12 @@ impl Checker<'_> {
         let captures: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
         for (id, context) in step_templates(step) {
             let mut local = scope.clone();
-            if Some(id) != step.condition {
+            if Some(id) == step.condition {
+                // The condition itself may test a maybe-defined name (`x is defined`).
                 for guard in &guards {
                     local.guard(guard);
                 }
             } else {
-                // The condition itself may test a maybe-defined name (`x is defined`).
                 for guard in &guards {
                     local.guard(guard);
                 }
@@ -334,31 +334,35 @@ impl Checker<'_> {
                 continue;
             }
             let span = span_in(source, range);
-            let diagnostic = match scope.state(&name) {
-                Some(Origin::Step(by)) => Diagnostic::error(format!("`{name}` may not be defined here"))
-                    .at(&self.workflow.source, span, "may be undefined")
-                    .help(format!(
-                        "`{name}` is captured by step `{by}`, which may not have run; guard this step with `if: {name} is defined`"
-                    )),
-                _ => {
-                    let mut help = scope.later.iter().find(|(n, _)| *n == name).map(|(_, by)| {
-                        format!("`{name}` is captured by step `{by}`, which runs later")
-                    });
-                    if help.is_none() && context == Context::Request && RESPONSE_NAMES.contains(&name.as_str()) {
-                        help = Some(format!(
-                            "`{name}` describes the response; use it in `expect.checks`, `retry.until` or an `expr` capture"
-                        ));
-                    }
-                    if help.is_none() {
-                        help = did_you_mean(&name, scope.names());
-                    }
-                    if help.is_none() && step.is_none() {
-                        help = Some("inputs and vars may only use inputs and vars defined above them".into());
-                    }
-                    Diagnostic::error(format!("undefined variable `{name}`"))
-                        .at(&self.workflow.source, span, "not defined here")
-                        .maybe_help(help)
+            let diagnostic = if let Some(Origin::Step(by)) = scope.state(&name) {
+                Diagnostic::error(format!("`{name}` may not be defined here"))
+            .at(&self.workflow.source, span, "may be undefined")
+            .help(format!(
+                "`{name}` is captured by step `{by}`, which may not have run; guard this step with `if: {name} is defined`"
+            ))
+            } else {
+                let mut help = scope.later.iter().find(|(n, _)| *n == name).map(|(_, by)| {
+                    format!("`{name}` is captured by step `{by}`, which runs later")
+                });
+                if help.is_none()
+                    && context == Context::Request
+                    && RESPONSE_NAMES.contains(&name.as_str())
+                {
+                    help = Some(format!(
+                        "`{name}` describes the response; use it in `expect.checks`, `retry.until` or an `expr` capture"
+                    ));
                 }
+                if help.is_none() {
+                    help = did_you_mean(&name, scope.names());
+                }
+                if help.is_none() && step.is_none() {
+                    help = Some(
+                        "inputs and vars may only use inputs and vars defined above them".into(),
+                    );
+                }
+                Diagnostic::error(format!("undefined variable `{name}`"))
+                    .at(&self.workflow.source, span, "not defined here")
+                    .maybe_help(help)
             };
             self.push(id, diagnostic);
         }

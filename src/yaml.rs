@@ -146,10 +146,10 @@ fn clean_message(raw: &str) -> String {
         message = rest;
     }
     // serde-saphyr prefixes `line N column M: `; the diagnostic shows the place itself.
-    if message.starts_with("line ") {
-        if let Some((_, rest)) = message.split_once(": ") {
-            message = rest;
-        }
+    if message.starts_with("line ")
+        && let Some((_, rest)) = message.split_once(": ")
+    {
+        message = rest;
     }
     let message = message.lines().next().unwrap_or(message);
     message

@@ -13,12 +13,11 @@ pub fn body_preview(headers: &HeaderMap, body: &[u8], limit: usize) -> String {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if content_type.contains("json") || matches!(body.first(), Some(b'{' | b'[')) {
-        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-            if let Ok(pretty) = serde_json::to_string_pretty(&value) {
-                return cut(&pretty, limit);
-            }
-        }
+    if (content_type.contains("json") || matches!(body.first(), Some(b'{' | b'[')))
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(body)
+        && let Ok(pretty) = serde_json::to_string_pretty(&value)
+    {
+        return cut(&pretty, limit);
     }
     match std::str::from_utf8(body) {
         Ok(text) => cut(text, limit),

@@ -116,11 +116,11 @@ impl<W: Write> Terminal<W> {
                 text.push('\n');
                 text.push_str(&failure.render(self.color));
             }
-            if !self.verbose {
-                if let Some(exchange) = step.exchanges.last() {
-                    text.push('\n');
-                    text.push_str(&exchange_text(exchange, FAILURE_BODY_LIMIT, "    "));
-                }
+            if !self.verbose
+                && let Some(exchange) = step.exchanges.last()
+            {
+                text.push('\n');
+                text.push_str(&exchange_text(exchange, FAILURE_BODY_LIMIT, "    "));
             }
             text.push('\n');
             self.write(&text);
