@@ -375,7 +375,7 @@ fn convert(error: &minijinja::Error, kind: TemplateKind, user_text: &str) -> Tem
         // An error at or past the end of the user's text is about the wrapper we added.
         if range.as_ref().is_none_or(|r| r.start >= user_text.len()) {
             range = Some(user_text.len()..user_text.len());
-            message = "template syntax error: unexpected end of expression".to_owned();
+            "template syntax error: unexpected end of expression".clone_into(&mut message);
         }
     }
     TemplateError { message, range }
