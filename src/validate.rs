@@ -342,7 +342,11 @@ impl Checker<'_> {
             ))
             } else {
                 let mut help = scope.later.iter().find(|(n, _)| *n == name).map(|(_, by)| {
-                    format!("`{name}` is captured by step `{by}`, which runs later")
+                    if step.is_some_and(|s| &s.name.value == by) {
+                        format!("`{name}` is captured by this step, from its response; its request cannot use it")
+                    } else {
+                        format!("`{name}` is captured by step `{by}`, which runs later")
+                    }
                 });
                 if help.is_none()
                     && context == Context::Request
