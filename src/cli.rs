@@ -97,9 +97,11 @@ enum ColorChoice {
     Never,
 }
 
+// "PingOne" is a product name shown in `--help`, not code.
+#[allow(clippy::doc_markdown)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum EmulatedApi {
-    /// `PingOne`'s management, flows and OAuth endpoints.
+    /// PingOne's management, flows and OAuth endpoints.
     Pingone,
 }
 
