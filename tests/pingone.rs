@@ -1,4 +1,4 @@
-//! The shipped PingOne workflow runs end to end against the built-in emulator, through the
+//! The shipped refresh-token workflow runs end to end against the built-in emulator, through the
 //! library and through the binary, and leaves nothing behind.
 
 use std::path::Path;
@@ -157,7 +157,7 @@ async fn the_refresh_token_workflow_passes_against_the_emulator_and_cleans_up() 
     // Only the seeded worker application remains.
     assert_eq!(
         ids(&http, &emulator, token, "applications").await,
-        [info.worker_client_id.clone()]
+        std::slice::from_ref(&info.worker_client_id)
     );
     emulator.shutdown().await;
 }
