@@ -206,9 +206,7 @@ impl Runner<'_> {
         if text.is_empty() {
             return;
         }
-        let before = self.masker.clone();
-        self.masker.add(text);
-        if before.mask(text) != self.masker.mask(text) || before.is_empty() {
+        if self.masker.add(text) {
             self.reporter.event(&Event::Secret(text));
         }
     }
@@ -217,9 +215,9 @@ impl Runner<'_> {
     fn reads_secret(&self, id: TemplateId) -> bool {
         self.plan
             .templates
-            .variables(id)
+            .reads(id)
             .iter()
-            .any(|(name, _)| self.variables.is_secret(name))
+            .any(|name| self.variables.is_secret(name))
     }
 
     /// A value computed from a secret that no longer contains the secret verbatim (encoded,
@@ -361,12 +359,11 @@ impl Runner<'_> {
         } else {
             Outcome::Failed
         };
+        // Captures are kept even when a later check fails: clean-up steps may need them.
         let mut captures = Vec::with_capacity(attempt.captures.len());
-        if outcome == Outcome::Passed || attempt.failures.iter().all(|_| true) {
-            for (capture, value) in attempt.captures {
-                Arc::make_mut(&mut self.variables).set(&capture.name, value, capture.secret);
-                captures.push(capture);
-            }
+        for (capture, value) in attempt.captures {
+            Arc::make_mut(&mut self.variables).set(&capture.name, value, capture.secret);
+            captures.push(capture);
         }
         StepReport {
             name: step.name.value.clone(),
@@ -584,8 +581,8 @@ impl Runner<'_> {
             .iter()
             .map(|e| e.response.elapsed.as_millis() as u64)
             .sum();
-        let view = |variables: Arc<Variables>| {
-            Arc::new(ResponseView::new(
+        let view = |variables: Arc<Variables>, captures: &[(Capture, JinjaValue)]| {
+            let mut view = ResponseView::new(
                 variables,
                 status,
                 headers.clone(),
@@ -593,7 +590,12 @@ impl Runner<'_> {
                 Arc::clone(&body),
                 json.clone(),
                 duration_ms,
-            ))
+            );
+            view.captures = captures
+                .iter()
+                .map(|(c, v)| (c.name.clone(), v.clone()))
+                .collect();
+            Arc::new(view)
         };
         let mut attempt = Attempt {
             exchanges: Vec::new(),
@@ -604,7 +606,7 @@ impl Runner<'_> {
             until_failed: false,
         };
         if let Some(until) = step.retry.as_ref().and_then(|r| r.until) {
-            let ctx = JinjaValue::from_dyn_object(view(Arc::clone(&self.variables)));
+            let ctx = JinjaValue::from_dyn_object(view(Arc::clone(&self.variables), &[]));
             let held = self
                 .plan
                 .templates
@@ -648,9 +650,8 @@ impl Runner<'_> {
             return attempt;
         }
         // Captures run before checks, so checks can use them.
-        let mut variables = Arc::clone(&self.variables);
         for extract in &step.extract {
-            let ctx_view = view(Arc::clone(&variables));
+            let ctx_view = view(Arc::clone(&self.variables), &attempt.captures);
             match self.capture(extract, step, &ctx_view, &url, &content_type) {
                 Ok(value) => {
                     let json_value =
@@ -658,11 +659,6 @@ impl Runner<'_> {
                     if extract.secret {
                         self.secret_json(&json_value);
                     }
-                    Arc::make_mut(&mut variables).set(
-                        &extract.name.value,
-                        value.clone(),
-                        extract.secret,
-                    );
                     attempt.captures.push((
                         Capture {
                             name: extract.name.value.clone(),
@@ -675,7 +671,7 @@ impl Runner<'_> {
                 Err(failure) => attempt.failures.push(failure),
             }
         }
-        let ctx = JinjaValue::from_dyn_object(view(Arc::clone(&variables)));
+        let ctx = JinjaValue::from_dyn_object(view(Arc::clone(&self.variables), &attempt.captures));
         self.expectations(
             step,
             &ctx,

@@ -74,6 +74,8 @@ pub struct ResponseView {
     pub json: Option<Arc<serde_json::Value>>,
     /// Time the exchange took.
     pub duration_ms: u64,
+    /// This step's captures so far, read before `variables`.
+    pub captures: Vec<(String, Value)>,
     headers_value: OnceLock<Value>,
     json_value: OnceLock<Value>,
 }
@@ -97,6 +99,7 @@ impl ResponseView {
             body,
             json,
             duration_ms,
+            captures: Vec::new(),
             headers_value: OnceLock::new(),
             json_value: OnceLock::new(),
         }
@@ -141,7 +144,13 @@ impl Object for ResponseView {
                 )
             }
             "duration_ms" => Some(Value::from(self.duration_ms)),
-            name => self.variables.get(name).cloned(),
+            name => self
+                .captures
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| self.variables.get(name).cloned()),
         }
     }
 

@@ -51,10 +51,10 @@ impl Masker {
         Masker::default()
     }
 
-    /// Learns a secret value and the forms it takes on the wire.
-    pub fn add(&mut self, value: &str) {
+    /// Learns a secret value and the forms it takes on the wire; tells whether it was new.
+    pub fn add(&mut self, value: &str) -> bool {
         if value.is_empty() || self.values.iter().any(|v| v == value) {
-            return;
+            return false;
         }
         let mut forms = vec![value.to_owned()];
         let encoded =
@@ -76,9 +76,11 @@ impl Masker {
                 self.values.push(form);
             }
         }
-        if self.values.len() != before {
-            self.rebuild();
+        if self.values.len() == before {
+            return false;
         }
+        self.rebuild();
+        true
     }
 
     /// Tells whether any secret is known.

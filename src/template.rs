@@ -41,6 +41,8 @@ pub struct Templates {
     names: Vec<String>,
     kinds: Vec<TemplateKind>,
     sources: Vec<String>,
+    /// The variables each template reads, found once at compile time.
+    reads: Vec<Vec<String>>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -81,12 +83,24 @@ impl Templates {
             }
             names.push(name);
         }
-        let templates = Templates {
+        let mut templates = Templates {
             env,
             names,
             kinds: sources.iter().map(|s| s.kind).collect(),
             sources: sources.iter().map(|s| s.text.clone()).collect(),
+            reads: Vec::new(),
         };
+        templates.reads = (0..sources.len())
+            .map(|index| {
+                let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
+                templates
+                    .variables(id)
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .filter(|name| !crate::helpers::FUNCTIONS.contains(&name.as_str()))
+                    .collect()
+            })
+            .collect();
         (templates, errors)
     }
 
@@ -186,6 +200,11 @@ impl Templates {
 
     fn source(&self, id: TemplateId) -> &str {
         self.sources.get(id.0 as usize).map_or("", String::as_str)
+    }
+
+    /// Returns the variables a template reads (helpers excluded), computed at compile time.
+    pub fn reads(&self, id: TemplateId) -> &[String] {
+        self.reads.get(id.0 as usize).map_or(&[], Vec::as_slice)
     }
 
     /// Lists the variables a template reads but does not define itself, with their positions.

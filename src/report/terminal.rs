@@ -190,7 +190,9 @@ impl<W: Write> Reporter for Terminal<W> {
                 let line = format!("{} {name} ({file}, {steps} steps)\n", self.paint(BOLD, "▶"));
                 self.write(&line);
             }
-            Event::Secret(value) => self.masker.add(value),
+            Event::Secret(value) => {
+                self.masker.add(value);
+            }
             Event::StepStarted { .. } => {}
             Event::Step(step) => self.step(step),
             Event::Finally => self.write(&format!("  {}\n", self.paint(DIM, "finally"))),
