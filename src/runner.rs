@@ -909,9 +909,18 @@ impl Runner<'_> {
                 })
             }
             ExtractKind::Status => Some(JinjaValue::from(view.status)),
-            ExtractKind::Body => Some(JinjaValue::from(
-                String::from_utf8_lossy(&view.body).into_owned(),
-            )),
+            ExtractKind::Body => match std::str::from_utf8(&view.body) {
+                Ok(text) => Some(JinjaValue::from(text)),
+                Err(_) => {
+                    return Err(not_text(
+                        &workflow.source,
+                        name.span,
+                        step,
+                        content_type,
+                        &view.body,
+                    ));
+                }
+            },
             ExtractKind::Expr(id) => {
                 let ctx = JinjaValue::from_dyn_object(Arc::clone(view));
                 match self.plan.templates.eval(*id, &ctx) {
@@ -1042,6 +1051,32 @@ pub fn show(value: &serde_json::Value) -> String {
     } else {
         text
     }
+}
+
+fn not_text(
+    source: &Arc<crate::span::Source>,
+    span: Span,
+    step: &Step,
+    content_type: &str,
+    body: &[u8],
+) -> Diagnostic {
+    let valid = std::str::from_utf8(body).map_or_else(|e| e.valid_up_to(), |_| body.len());
+    let content_type = if content_type.is_empty() {
+        "none"
+    } else {
+        content_type
+    };
+    let first: Vec<String> = body.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    Diagnostic::error("`body` is not UTF-8 text")
+        .at(source, span, "needs text")
+        .in_step(Some(&step.name))
+        .note(format!("content-type: {content_type}"))
+        .note(format!(
+            "{} bytes, the first invalid one at offset {valid}; first bytes: {}",
+            body.len(),
+            first.join(" ")
+        ))
+        .help("capture binary bodies with a `regex`, or check `headers` and `status` instead")
 }
 
 fn not_json(
