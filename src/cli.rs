@@ -12,6 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
 use crate::inputs::{InputSources, parse_env_file, parse_var};
 use crate::report::terminal::Terminal;
+use crate::report::{Files, Format, Tee};
 use crate::runner::Settings;
 use crate::validate::Plan;
 
@@ -30,6 +31,28 @@ pub struct Cli {
 enum Command {
     /// Validate workflows, then run them.
     Run(RunArgs),
+    /// Print each step's request as far as it can be rendered, and the data flow; sends nothing.
+    Plan {
+        /// The workflow file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Set an input: NAME=VALUE.
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+    },
+    /// Print the JSON Schema of the workflow format.
+    Schema,
+    /// Write a commented starter workflow to NAME.yaml.
+    Init {
+        /// The new workflow's name (file NAME.yaml unless it ends in .yaml/.yml).
+        name: String,
+    },
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Check workflows without sending anything.
     Validate {
         /// Workflow files.
@@ -88,6 +111,21 @@ struct RunArgs {
     /// When to colour output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Write a report: junit=PATH, json=PATH or html=PATH (repeatable).
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    reports: Vec<(Format, PathBuf)>,
+    /// Print each request as an equivalent `curl` command.
+    #[arg(long)]
+    curl: bool,
+    /// Show secrets in `--curl` commands (they are masked otherwise).
+    #[arg(long, requires = "curl")]
+    show_secrets: bool,
+    /// Run up to N workflow files at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: u16,
+    /// Run only shard I of N (1-based) of the files, a stable split for parallel CI machines.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -103,6 +141,36 @@ enum ColorChoice {
 enum EmulatedApi {
     /// PingOne's management, flows and OAuth endpoints.
     Pingone,
+}
+
+fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {
+    let Some((format, path)) = text.split_once('=') else {
+        return Err(format!(
+            "`--report {text}` needs the form FORMAT=PATH, e.g. `junit=report.xml`"
+        ));
+    };
+    let format = Format::parse(format).ok_or_else(|| {
+        format!("unknown report format `{format}`: use `junit`, `json` or `html`")
+    })?;
+    if path.is_empty() {
+        return Err(format!("`--report {text}` needs a path after `=`"));
+    }
+    Ok((format, PathBuf::from(path)))
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text.split_once('/').and_then(|(i, n)| {
+        Some((
+            i.trim().parse::<usize>().ok()?,
+            n.trim().parse::<usize>().ok()?,
+        ))
+    });
+    match parsed {
+        Some((i, n)) if n >= 1 && (1..=n).contains(&i) => Ok((i, n)),
+        _ => Err(format!(
+            "invalid shard `{text}`: expected I/N with 1 ≤ I ≤ N, e.g. `2/4`"
+        )),
+    }
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -165,6 +233,22 @@ async fn dispatch(cli: Cli) -> i32 {
             validate_command(&files, color.enabled(std::io::stderr().is_terminal()))
         }
         Command::Run(args) => run_command(args).await,
+        Command::Plan { file, vars } => plan_command(&file, vars),
+        Command::Schema => {
+            print!("{}", crate::schema::json_schema());
+            0
+        }
+        Command::Init { name } => init_command(&name),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "apiflow",
+                &mut std::io::stdout(),
+            );
+            0
+        }
         Command::Emulate {
             api: EmulatedApi::Pingone,
             port,
@@ -240,11 +324,147 @@ fn validate_command(files: &[PathBuf], color: bool) -> i32 {
     code
 }
 
+/// Expands directories into the workflow files below them, sorted, and applies `--shard`.
+fn workflow_files(
+    paths: &[PathBuf],
+    shard: Option<(usize, usize)>,
+) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect_yaml(path, &mut found)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            if found.is_empty() {
+                return Err(format!(
+                    "`{}` holds no `.yaml` or `.yml` file",
+                    path.display()
+                ));
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    if let Some((index, count)) = shard {
+        // By position in the sorted list: balanced, and the same split on every machine.
+        files = files
+            .into_iter()
+            .enumerate()
+            .filter(|(position, _)| position % count == index - 1)
+            .map(|(_, file)| file)
+            .collect();
+    }
+    Ok(files)
+}
+
+fn collect_yaml(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_yaml(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Everything one workflow's run needs that does not change between workflows.
+struct Shared<'a> {
+    client: &'a Client,
+    settings: &'a Settings,
+    sources: &'a InputSources,
+    emulated: &'a [(String, String)],
+    color: bool,
+    verbose: bool,
+    curl: bool,
+    show_secrets: bool,
+    live: bool,
+}
+
+/// Runs one workflow: its terminal output (buffered unless `live`), its exit code, its report.
+async fn run_one(
+    plan: &Plan,
+    shared: &Shared<'_>,
+    files: &mut Files,
+) -> (i32, Vec<u8>, Vec<Diagnostic>) {
+    let mut sources = shared.sources.clone();
+    // Only inputs the workflow declares are supplied by an emulator.
+    sources.supplied = shared
+        .emulated
+        .iter()
+        .filter(|(k, _)| plan.workflow.inputs.iter().any(|i| &i.name.value == k))
+        .cloned()
+        .collect();
+    let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
+        Ok(inputs) => inputs,
+        Err(diagnostics) => return (EXIT_INVALID, Vec::new(), diagnostics),
+    };
+    let sink = if shared.live {
+        Sink::Live(std::io::stdout())
+    } else {
+        Sink::Buffer(Vec::new())
+    };
+    let mut terminal = Terminal::new(sink, shared.color, shared.verbose);
+    if shared.curl {
+        terminal = terminal.curl(shared.show_secrets);
+    }
+    let result = {
+        let mut tee = Tee(&mut terminal, files);
+        crate::runner::run(plan, shared.client, inputs, shared.settings, &mut tee).await
+    };
+    let output = terminal.into_inner().into_buffer();
+    match result {
+        Ok(report) => (report.exit_code(), output, Vec::new()),
+        Err(diagnostics) => (EXIT_INVALID, output, diagnostics),
+    }
+}
+
+/// Where a workflow's terminal output goes: straight to stdout, or a buffer printed when the
+/// run ends (parallel runs, so outputs do not interleave).
+enum Sink {
+    Live(std::io::Stdout),
+    Buffer(Vec<u8>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Live(out) => out.write(buf),
+            Sink::Buffer(buffer) => buffer.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Live(out) => out.flush(),
+            Sink::Buffer(_) => Ok(()),
+        }
+    }
+}
+
+impl Sink {
+    fn into_buffer(self) -> Vec<u8> {
+        match self {
+            Sink::Live(_) => Vec::new(),
+            Sink::Buffer(buffer) => buffer,
+        }
+    }
+}
+
 async fn run_command(args: RunArgs) -> i32 {
     let color_err = args.color.enabled(std::io::stderr().is_terminal());
-    let mut plans = Vec::with_capacity(args.files.len());
+    let files = match workflow_files(&args.files, args.shard) {
+        Ok(files) => files,
+        Err(message) => {
+            print_diagnostics(&[Diagnostic::error(message)], color_err);
+            return EXIT_INVALID;
+        }
+    };
+    let mut plans = Vec::with_capacity(files.len());
     let mut invalid = false;
-    for file in &args.files {
+    for file in &files {
         match check_file(file) {
             Ok(plan) => plans.push(plan),
             Err(diagnostics) => {
@@ -315,7 +535,7 @@ async fn run_command(args: RunArgs) -> i32 {
         }
         None => None,
     };
-    let supplied: Vec<(String, String)> = emulator
+    let emulated: Vec<(String, String)> = emulator
         .as_ref()
         .map(|e| {
             e.info()
@@ -343,46 +563,128 @@ async fn run_command(args: RunArgs) -> i32 {
             }
         }
     });
-    let color_out = args.color.enabled(std::io::stdout().is_terminal());
-    let mut worst = 0;
-    for plan in &plans {
-        let mut sources = InputSources {
-            vars: args.vars.clone(),
-            env_file: env_file.clone(),
-            supplied: Vec::new(),
-        };
-        // Only inputs the workflow declares are supplied by the emulator.
-        sources.supplied = supplied
-            .iter()
-            .filter(|(k, _)| plan.workflow.inputs.iter().any(|i| &i.name.value == k))
-            .cloned()
-            .collect();
-        let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok())
-        {
-            Ok(inputs) => inputs,
-            Err(diagnostics) => {
-                print_diagnostics(&diagnostics, color_err);
-                worst = worst.max(EXIT_INVALID);
-                continue;
-            }
-        };
-        let mut reporter = Terminal::new(std::io::stdout().lock(), color_out, args.verbose);
-        match crate::runner::run(plan, &client, inputs, &settings, &mut reporter).await {
-            Ok(report) => worst = worse(worst, report.exit_code()),
-            Err(diagnostics) => {
-                drop(reporter);
-                print_diagnostics(&diagnostics, color_err);
-                worst = worse(worst, EXIT_INVALID);
-            }
+    let sources = InputSources {
+        vars: args.vars.clone(),
+        env_file,
+        supplied: Vec::new(),
+    };
+    let parallel = args.jobs > 1 && plans.len() > 1;
+    let shared = Shared {
+        client: &client,
+        settings: &settings,
+        sources: &sources,
+        emulated: &emulated,
+        color: args.color.enabled(std::io::stdout().is_terminal()),
+        verbose: args.verbose,
+        curl: args.curl,
+        show_secrets: args.show_secrets,
+        live: !parallel,
+    };
+    let mut results: Vec<(usize, i32)> = Vec::with_capacity(plans.len());
+    let mut reports = Files::new(args.reports.clone());
+    if parallel {
+        use futures_util::StreamExt as _;
+        // Each workflow gets its own variables and cookie jar; they share the connection pool.
+        let mut stream =
+            futures_util::stream::iter(plans.iter().enumerate().map(|(index, plan)| {
+                let shared = &shared;
+                async move {
+                    let mut files = Files::default();
+                    let (code, output, diagnostics) = run_one(plan, shared, &mut files).await;
+                    (index, code, output, diagnostics, files)
+                }
+            }))
+            .buffer_unordered(usize::from(args.jobs));
+        while let Some((index, code, output, diagnostics, files)) = stream.next().await {
+            let _ = std::io::stdout().write_all(&output);
+            print_diagnostics(&diagnostics, color_err);
+            reports.absorb(files);
+            results.push((index, code));
         }
-        if settings.interrupt.load(Ordering::SeqCst) {
-            break;
+    } else {
+        for (index, plan) in plans.iter().enumerate() {
+            let (code, _, diagnostics) = run_one(plan, &shared, &mut reports).await;
+            print_diagnostics(&diagnostics, color_err);
+            results.push((index, code));
+            if settings.interrupt.load(Ordering::SeqCst) {
+                break;
+            }
         }
     }
     if let Some(emulator) = emulator {
         emulator.shutdown().await;
     }
+    let mut worst = results.iter().fold(0, |w, (_, code)| worse(w, *code));
+    if let Err(message) = reports.write() {
+        eprintln!("error: {message}");
+        worst = worse(worst, EXIT_INVALID);
+    }
+    if plans.len() > 1 {
+        results.sort_by_key(|(index, _)| *index);
+        let failed = results.iter().filter(|(_, code)| *code != 0).count();
+        println!(
+            "\n{} files: {} passed, {failed} failed",
+            results.len(),
+            results.len() - failed
+        );
+        for (index, code) in &results {
+            let mark = if *code == 0 { "✓" } else { "✗" };
+            let note = if *code == 0 {
+                String::new()
+            } else {
+                format!(" (exit {code})")
+            };
+            println!("  {mark} {}{note}", plans[*index].workflow.source.name);
+        }
+    }
     worst
+}
+
+fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> i32 {
+    let color = std::io::stderr().is_terminal();
+    let plan = match check_file(file) {
+        Ok(plan) => plan,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics, color);
+            return EXIT_INVALID;
+        }
+    };
+    let sources = InputSources {
+        vars,
+        ..InputSources::default()
+    };
+    let inputs = crate::inputs::resolve_lenient(&plan, &sources, &|name| std::env::var(name).ok());
+    print!("{}", crate::plan::render(&plan, inputs));
+    0
+}
+
+/// The starter workflow `apiflow init` writes.
+const STARTER: &str = include_str!("starter.yaml");
+
+fn init_command(name: &str) -> i32 {
+    let has_extension = std::path::Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let file = if has_extension {
+        name.to_owned()
+    } else {
+        format!("{name}.yaml")
+    };
+    let path = std::path::Path::new(&file);
+    if path.exists() {
+        eprintln!("error: `{file}` already exists; apiflow init never overwrites a file");
+        return EXIT_INVALID;
+    }
+    let title = path
+        .file_stem()
+        .map_or_else(|| name.to_owned(), |s| s.to_string_lossy().into_owned());
+    let text = STARTER.replace("NAME", &title);
+    if let Err(error) = std::fs::write(path, text) {
+        eprintln!("error: cannot write `{file}`: {error}");
+        return EXIT_INVALID;
+    }
+    println!("wrote {file}; run it with: apiflow run {file}");
+    0
 }
 
 /// Orders exit codes by how bad they are: interrupted, invalid, unreachable, failed, passed.

@@ -29,6 +29,15 @@ pub struct Capture {
     pub secret: bool,
 }
 
+/// One expectation and whether it held.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    /// What was expected, as written: `status 200`, `$.id == "x"`, `json.expires_in > 0`.
+    pub what: String,
+    /// Whether it held.
+    pub passed: bool,
+}
+
 /// Everything about one step's run.
 #[derive(Clone, Debug)]
 pub struct StepReport {
@@ -48,6 +57,8 @@ pub struct StepReport {
     pub failures: Vec<Diagnostic>,
     /// What was captured.
     pub captures: Vec<Capture>,
+    /// Every expectation checked, passed or not.
+    pub checks: Vec<CheckResult>,
     /// Wall time of the step, attempts and waits included.
     pub duration: Duration,
 }
@@ -59,6 +70,10 @@ pub struct RunReport {
     pub name: String,
     /// The file it came from.
     pub file: String,
+    /// The inputs the run used.
+    pub inputs: Vec<Capture>,
+    /// When the run started.
+    pub started_at: std::time::SystemTime,
     /// Each step, in the order run.
     pub steps: Vec<StepReport>,
     /// Wall time of the run.

@@ -26,6 +26,25 @@ pub fn resolve(
     sources: &InputSources,
     os_env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Variables, Vec<Diagnostic>> {
+    resolve_with(plan, sources, os_env, false)
+}
+
+/// Resolves what it can; an input with no value becomes the placeholder `<input "NAME">`
+/// (for `apiflow plan`, which sends nothing).
+pub fn resolve_lenient(
+    plan: &Plan,
+    sources: &InputSources,
+    os_env: &dyn Fn(&str) -> Option<String>,
+) -> Variables {
+    resolve_with(plan, sources, os_env, true).unwrap_or_default()
+}
+
+fn resolve_with(
+    plan: &Plan,
+    sources: &InputSources,
+    os_env: &dyn Fn(&str) -> Option<String>,
+    lenient: bool,
+) -> Result<Variables, Vec<Diagnostic>> {
     let workflow = &plan.workflow;
     let mut errors = Vec::new();
     for (name, _) in &sources.vars {
@@ -83,6 +102,7 @@ pub fn resolve(
                     .any(|(n, _)| variables.is_secret(n));
                 match plan.templates.render(*id, &ctx) {
                     Ok(text) => text,
+                    Err(_) if lenient => format!("<input \"{name}\">"),
                     Err(error) => {
                         let source = &workflow.templates[id.0 as usize];
                         errors.push(
@@ -100,6 +120,7 @@ pub fn resolve(
                     }
                 }
             }
+            (None, None) if lenient => format!("<input \"{name}\">"),
             (None, None) => {
                 let mut ways = vec![format!("`--var {name}=…`")];
                 if let Some(env) = env_name {
@@ -120,7 +141,7 @@ pub fn resolve(
         };
         variables.set(name, Value::from(value), secret);
     }
-    if errors.is_empty() {
+    if errors.is_empty() || lenient {
         Ok(variables)
     } else {
         Err(errors)

@@ -13,7 +13,7 @@ use crate::model::{
 use crate::span::{Source, Span, Spanned};
 use crate::yaml::{self, Key, Node, NodeKind};
 
-const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "name",
     "description",
     "inputs",
@@ -22,12 +22,12 @@ const TOP_KEYS: &[&str] = &[
     "steps",
     "finally",
 ];
-const INPUT_KEYS: &[&str] = &["default", "env", "secret", "description"];
-const DEFAULTS_KEYS: &[&str] = &["headers", "timeout", "follow_redirects"];
-const STEP_KEYS: &[&str] = &[
+pub(crate) const INPUT_KEYS: &[&str] = &["default", "env", "secret", "description"];
+pub(crate) const DEFAULTS_KEYS: &[&str] = &["headers", "timeout", "follow_redirects"];
+pub(crate) const STEP_KEYS: &[&str] = &[
     "name", "if", "delay", "request", "expect", "extract", "retry",
 ];
-const REQUEST_KEYS: &[&str] = &[
+pub(crate) const REQUEST_KEYS: &[&str] = &[
     "method",
     "url",
     "query",
@@ -40,17 +40,17 @@ const REQUEST_KEYS: &[&str] = &[
     "max_redirects",
     "timeout",
 ];
-const AUTH_KEYS: &[&str] = &["basic", "bearer"];
-const BASIC_KEYS: &[&str] = &["username", "password"];
-const EXPECT_KEYS: &[&str] = &["status", "json", "headers", "checks"];
+pub(crate) const AUTH_KEYS: &[&str] = &["basic", "bearer"];
+pub(crate) const BASIC_KEYS: &[&str] = &["username", "password"];
+pub(crate) const EXPECT_KEYS: &[&str] = &["status", "json", "headers", "checks"];
 const EXTRACT_KINDS: &[&str] = &[
     "json", "header", "cookie", "regex", "status", "body", "expr",
 ];
-const EXTRACT_KEYS: &[&str] = &[
+pub(crate) const EXTRACT_KEYS: &[&str] = &[
     "json", "header", "cookie", "regex", "status", "body", "expr", "all", "query", "from",
     "secret", "default",
 ];
-const RETRY_KEYS: &[&str] = &["attempts", "delay", "backoff", "until"];
+pub(crate) const RETRY_KEYS: &[&str] = &["attempts", "delay", "backoff", "until"];
 const METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
 ];

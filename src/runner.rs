@@ -14,7 +14,9 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, Header
 use url::Url;
 
 use crate::diagnostic::Diagnostic;
-use crate::event::{Capture, Event, INTERRUPTED, Outcome, Reporter, RunReport, StepReport};
+use crate::event::{
+    Capture, CheckResult, Event, INTERRUPTED, Outcome, Reporter, RunReport, StepReport,
+};
 use crate::http::{Client, DEFAULT_MAX_REDIRECTS, Exchange, Jar, Outgoing, SendError};
 use crate::model::{Auth, Body, Extract, ExtractKind, RegexSource, Step, TemplateId, Text, Value};
 use crate::scope::{ResponseView, Variables};
@@ -46,6 +48,19 @@ pub async fn run(
 ) -> Result<RunReport, Vec<Diagnostic>> {
     let workflow = &plan.workflow;
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
+    let input_values: Vec<Capture> = workflow
+        .inputs
+        .iter()
+        .filter_map(|input| {
+            let value = inputs.get(&input.name.value)?;
+            Some(Capture {
+                name: input.name.value.clone(),
+                value: serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+                secret: inputs.is_secret(&input.name.value),
+            })
+        })
+        .collect();
     reporter.event(&Event::Started {
         name: &workflow.name.value,
         file: &workflow.source.name,
@@ -108,6 +123,8 @@ pub async fn run(
     let report = RunReport {
         name: workflow.name.value.clone(),
         file: workflow.source.name.clone(),
+        inputs: input_values,
+        started_at,
         steps,
         duration: started.elapsed(),
         stopped,
@@ -126,6 +143,7 @@ fn skipped(step: &Step, finally: bool, reason: String) -> StepReport {
         attempts: 0,
         failures: Vec::new(),
         captures: Vec::new(),
+        checks: Vec::new(),
         duration: Duration::ZERO,
     }
 }
@@ -146,6 +164,7 @@ struct Attempt {
     exchanges: Vec<Exchange>,
     failures: Vec<Diagnostic>,
     captures: Vec<(Capture, JinjaValue)>,
+    checks: Vec<CheckResult>,
     transport: Option<SendError>,
     status: Option<u16>,
     until_failed: bool,
@@ -157,6 +176,7 @@ impl Attempt {
             exchanges: Vec::new(),
             failures: vec![failure],
             captures: Vec::new(),
+            checks: Vec::new(),
             transport: None,
             status: None,
             until_failed: false,
@@ -374,6 +394,7 @@ impl Runner<'_> {
             attempts,
             failures: attempt.failures,
             captures,
+            checks: attempt.checks,
             duration: started.elapsed(),
         }
     }
@@ -555,6 +576,7 @@ impl Runner<'_> {
                 exchanges,
                 failures: vec![failure],
                 captures: Vec::new(),
+                checks: Vec::new(),
                 transport: is_transport.then_some(error),
                 status: None,
                 until_failed: false,
@@ -601,6 +623,7 @@ impl Runner<'_> {
             exchanges: Vec::new(),
             failures: Vec::new(),
             captures: Vec::new(),
+            checks: Vec::new(),
             transport: None,
             status: Some(status),
             until_failed: false,
@@ -632,22 +655,27 @@ impl Runner<'_> {
                 return attempt;
             }
         }
-        if let Some(expected) = &step.expect.status
-            && !expected.value.iter().any(|p| p.matches(status))
-        {
+        if let Some(expected) = &step.expect.status {
             let wanted = expected
                 .value
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(" or ");
-            attempt.failures.push(
-                Diagnostic::error(format!("expected status {wanted}, got {status}"))
-                    .at(&workflow.source, expected.span, format!("got {status}"))
-                    .in_step(Some(&step.name)),
-            );
-            attempt.exchanges = exchanges;
-            return attempt;
+            let passed = expected.value.iter().any(|p| p.matches(status));
+            attempt.checks.push(CheckResult {
+                what: format!("status {wanted}"),
+                passed,
+            });
+            if !passed {
+                attempt.failures.push(
+                    Diagnostic::error(format!("expected status {wanted}, got {status}"))
+                        .at(&workflow.source, expected.span, format!("got {status}"))
+                        .in_step(Some(&step.name)),
+                );
+                attempt.exchanges = exchanges;
+                return attempt;
+            }
         }
         // Captures run before checks, so checks can use them.
         for extract in &step.extract {
@@ -679,7 +707,7 @@ impl Runner<'_> {
             &response.headers,
             &content_type,
             &body,
-            &mut attempt.failures,
+            &mut attempt,
         );
         attempt.exchanges = exchanges;
         attempt
@@ -694,9 +722,12 @@ impl Runner<'_> {
         headers: &HeaderMap,
         content_type: &str,
         body: &[u8],
-        failures: &mut Vec<Diagnostic>,
+        attempt: &mut Attempt,
     ) {
         let workflow = &self.plan.workflow;
+        let Attempt {
+            failures, checks, ..
+        } = attempt;
         for expectation in &step.expect.json {
             let path = &self.plan.paths[expectation.path.0 as usize];
             let expected = match self.value(&expectation.value, ctx, Some(step)) {
@@ -730,6 +761,10 @@ impl Runner<'_> {
                     ))
                 )),
             };
+            checks.push(CheckResult {
+                what: format!("{} == {}", path.as_str(), show(&expected)),
+                passed: failure.is_none(),
+            });
             if let Some(found) = failure {
                 failures.push(
                     Diagnostic::error(format!("`{}` is not {}", path.as_str(), show(&expected)))
@@ -753,7 +788,12 @@ impl Runner<'_> {
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .collect();
-            if !actual.contains(&expected.as_str()) {
+            let passed = actual.contains(&expected.as_str());
+            checks.push(CheckResult {
+                what: format!("header {} == {expected}", name.value),
+                passed,
+            });
+            if !passed {
                 let found = if actual.is_empty() {
                     "no such header".to_owned()
                 } else {
@@ -770,7 +810,12 @@ impl Runner<'_> {
         }
         for check in &step.expect.checks {
             let source = &workflow.templates[check.0 as usize];
-            match self.plan.templates.eval(*check, ctx) {
+            let result = self.plan.templates.eval(*check, ctx);
+            checks.push(CheckResult {
+                what: source.text.clone(),
+                passed: result.as_ref().is_ok_and(minijinja::Value::is_true),
+            });
+            match result {
                 Ok(value) if value.is_true() => {}
                 Ok(_) => {
                     let mut diagnostic =

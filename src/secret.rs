@@ -70,6 +70,8 @@ impl Masker {
         if let Ok(json) = serde_json::to_string(value) {
             forms.push(json[1..json.len() - 1].to_owned());
         }
+        // Reports escape text for XML and HTML.
+        forms.push(crate::report::escape_xml(value));
         let before = self.values.len();
         for form in forms {
             if (form.chars().count() >= 3 || form == value) && !self.values.contains(&form) {

@@ -39,7 +39,7 @@ pub struct Plan {
 
 /// Where a template is evaluated, which decides the names it may read.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Context {
+pub(crate) enum Context {
     /// Before the request: variables only.
     Request,
     /// After the response: variables, response names and this step's captures.
@@ -460,7 +460,7 @@ fn text_template(text: &Text) -> Option<TemplateId> {
     }
 }
 
-fn value_templates(value: &Value) -> Vec<TemplateId> {
+pub(crate) fn value_templates(value: &Value) -> Vec<TemplateId> {
     let mut out = Vec::new();
     collect_value(value, &mut out);
     out
@@ -476,7 +476,7 @@ fn collect_value(value: &Value, out: &mut Vec<TemplateId>) {
 }
 
 /// Lists every template of a step with the context it is evaluated in.
-fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
+pub(crate) fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
     let mut out = Vec::new();
     let mut request = |text: &Text| {
         if let Some(id) = text_template(text) {

@@ -1,6 +1,131 @@
 //! Reporters: turn run events into output; every one masks secrets the same way.
 
+pub mod curl;
+pub mod html;
+pub mod json;
+pub mod junit;
 pub mod terminal;
+
+use std::path::PathBuf;
+
+use crate::event::{Event, Reporter, RunReport};
+use crate::secret::Masker;
+
+/// A report written to a file at the end of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// JUnit XML.
+    Junit,
+    /// The JSON report.
+    Json,
+    /// One self-contained HTML page.
+    Html,
+}
+
+impl Format {
+    /// Parses `junit`, `json` or `html`.
+    pub fn parse(name: &str) -> Option<Format> {
+        match name {
+            "junit" => Some(Format::Junit),
+            "json" => Some(Format::Json),
+            "html" => Some(Format::Html),
+            _ => None,
+        }
+    }
+}
+
+/// Collects the runs of every workflow and writes the file reports, masked, at the end.
+#[derive(Default)]
+pub struct Files {
+    targets: Vec<(Format, PathBuf)>,
+    masker: Masker,
+    secrets: Vec<String>,
+    reports: Vec<RunReport>,
+}
+
+impl Files {
+    /// Creates a collector for the given reports.
+    pub fn new(targets: Vec<(Format, PathBuf)>) -> Files {
+        Files {
+            targets,
+            ..Files::default()
+        }
+    }
+
+    /// Takes over the runs and secrets another collector saw (parallel runs).
+    pub fn absorb(&mut self, other: Files) {
+        for value in other.secrets {
+            if self.masker.add(&value) {
+                self.secrets.push(value);
+            }
+        }
+        self.reports.extend(other.reports);
+    }
+
+    /// Renders one format, masked.
+    pub fn render(&self, format: Format) -> String {
+        let text = match format {
+            Format::Junit => junit::render(&self.reports),
+            Format::Json => json::render(&self.reports),
+            Format::Html => html::render(&self.reports),
+        };
+        self.masker.mask(&text).into_owned()
+    }
+
+    /// Writes every report file; returns the first error as a message.
+    pub fn write(&self) -> Result<(), String> {
+        for (format, path) in &self.targets {
+            let text = self.render(*format);
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+            }
+            std::fs::write(path, text)
+                .map_err(|e| format!("cannot write the report `{}`: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Reporter for Files {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Secret(value) if self.masker.add(value) => {
+                self.secrets.push((*value).to_owned());
+            }
+            Event::Finished(report) => self.reports.push((*report).clone()),
+            _ => {}
+        }
+    }
+}
+
+/// Sends each event to two reporters.
+pub struct Tee<'a>(pub &'a mut dyn Reporter, pub &'a mut dyn Reporter);
+
+impl Reporter for Tee<'_> {
+    fn event(&mut self, event: &Event<'_>) {
+        self.0.event(event);
+        self.1.event(event);
+    }
+}
+
+/// Escapes text for XML and HTML attribute and element content.
+pub fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Control characters other than tab and newlines are not allowed in XML 1.0.
+            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 use reqwest::header::HeaderMap;
 

@@ -21,6 +21,10 @@ pub struct Terminal<W: Write> {
     verbose: bool,
     /// Replaces durations with `<t>`, for tests that compare output exactly.
     stable: bool,
+    /// Prints each request as a `curl` command.
+    curl: bool,
+    /// Leaves secrets in the `curl` commands.
+    show_secrets: bool,
 }
 
 impl<W: Write> Terminal<W> {
@@ -32,7 +36,17 @@ impl<W: Write> Terminal<W> {
             color,
             verbose,
             stable: false,
+            curl: false,
+            show_secrets: false,
         }
+    }
+
+    /// Prints each request as a `curl` command; secrets stay masked unless `show_secrets`.
+    #[must_use]
+    pub fn curl(mut self, show_secrets: bool) -> Terminal<W> {
+        self.curl = true;
+        self.show_secrets = show_secrets;
+        self
     }
 
     /// Prints `<t>` instead of durations, so output can be compared exactly.
@@ -104,6 +118,16 @@ impl<W: Write> Terminal<W> {
         }
         line.push('\n');
         self.write(&line);
+        if self.curl {
+            for exchange in &step.exchanges {
+                let command = format!("    $ {}\n", super::curl::command(&exchange.request));
+                if self.show_secrets {
+                    let _ = self.out.write_all(command.as_bytes());
+                } else {
+                    self.write(&command);
+                }
+            }
+        }
         if self.verbose {
             for exchange in &step.exchanges {
                 let text = exchange_text(exchange, VERBOSE_BODY_LIMIT, "    ");

@@ -1,0 +1,266 @@
+//! `apiflow plan`: every step's request rendered as far as it can be without sending anything,
+//! and the data flow — which step defines each variable and which steps use it.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use minijinja::Value as JinjaValue;
+
+use crate::model::{Auth, Body, Step, Text, Value};
+use crate::scope::Variables;
+use crate::secret::Masker;
+use crate::validate::{Plan, RESPONSE_NAMES, step_templates, value_templates};
+
+/// Where a name comes from.
+enum Definer {
+    Input,
+    Var,
+    Step(String),
+}
+
+/// Renders the plan of a validated workflow; secrets are masked.
+pub fn render(plan: &Plan, inputs: Variables) -> String {
+    let workflow = &plan.workflow;
+    let mut masker = Masker::new();
+    let mut variables = inputs;
+    for input in &workflow.inputs {
+        let value = variables
+            .get(&input.name.value)
+            .and_then(|v| v.as_str().map(str::to_owned));
+        if let Some(text) = value.filter(|t| !t.starts_with("<input "))
+            && variables.is_secret(&input.name.value)
+        {
+            masker.add(&text);
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "plan: {} ({})",
+        workflow.name.value, workflow.source.name
+    );
+    if !workflow.inputs.is_empty() {
+        let width = workflow
+            .inputs
+            .iter()
+            .map(|i| i.name.value.len())
+            .max()
+            .unwrap_or(0);
+        out.push_str("\ninputs\n");
+        for input in &workflow.inputs {
+            let value = variables
+                .get(&input.name.value)
+                .map(show)
+                .unwrap_or_default();
+            let from = input
+                .env
+                .as_ref()
+                .map(|e| format!("  (env {})", e.value))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {:<width$} = {value}{from}", input.name.value);
+        }
+    }
+    let mut definers: Vec<(String, Definer)> = workflow
+        .inputs
+        .iter()
+        .map(|i| (i.name.value.clone(), Definer::Input))
+        .collect();
+    if !workflow.vars.is_empty() {
+        out.push_str("\nvars\n");
+        for var in &workflow.vars {
+            let ctx = JinjaValue::from_dyn_object(Arc::new(variables.clone()));
+            let value = render_value(plan, &var.value, &ctx);
+            let reads_secret = value_templates(&var.value).iter().any(|id| {
+                plan.templates
+                    .reads(*id)
+                    .iter()
+                    .any(|n| variables.is_secret(n))
+            });
+            let secret = var.secret || reads_secret;
+            if let Some(text) = value.as_str().filter(|_| secret) {
+                masker.add(text);
+            }
+            let _ = writeln!(
+                out,
+                "  {} = {}",
+                var.name.value,
+                show(&JinjaValue::from(minijinja::value::Serde(&value)))
+            );
+            variables.set(
+                &var.name.value,
+                JinjaValue::from(minijinja::value::Serde(&value)),
+                secret,
+            );
+            definers.push((var.name.value.clone(), Definer::Var));
+        }
+    }
+    out.push_str("\nsteps\n");
+    let mut number = 0;
+    for (finally, step) in workflow
+        .steps
+        .iter()
+        .map(|s| (false, s))
+        .chain(workflow.finally.iter().map(|s| (true, s)))
+    {
+        if finally && std::ptr::eq(step, &raw const workflow.finally[0]) {
+            out.push_str("\nfinally\n");
+        }
+        number += 1;
+        let ctx = JinjaValue::from_dyn_object(Arc::new(variables.clone()));
+        step_text(&mut out, plan, step, number, &ctx);
+        for extract in &step.extract {
+            let placeholder = format!("<from step \"{}\">", step.name.value);
+            variables.set(
+                &extract.name.value,
+                JinjaValue::from(placeholder),
+                extract.secret,
+            );
+            definers.push((
+                extract.name.value.clone(),
+                Definer::Step(step.name.value.clone()),
+            ));
+        }
+    }
+    out.push_str("\ndata flow\n");
+    let all: Vec<&Step> = workflow.steps.iter().chain(&workflow.finally).collect();
+    let width = definers.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    for (name, definer) in &definers {
+        let users: Vec<&str> = all
+            .iter()
+            .filter(|s| step_reads(plan, s).iter().any(|n| n == name))
+            .map(|s| s.name.value.as_str())
+            .collect();
+        let by = match definer {
+            Definer::Input => "input".to_owned(),
+            Definer::Var => "var".to_owned(),
+            Definer::Step(step) => format!("step \"{step}\""),
+        };
+        let used = if users.is_empty() {
+            "unused".to_owned()
+        } else {
+            format!(
+                "used by {}",
+                users
+                    .iter()
+                    .map(|u| format!("\"{u}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let _ = writeln!(out, "  {name:<width$}  from {by}; {used}");
+    }
+    masker.mask(&out).into_owned()
+}
+
+fn show(value: &JinjaValue) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
+fn text(plan: &Plan, text: &Text, ctx: &JinjaValue) -> String {
+    match text {
+        Text::Literal(s) => s.clone(),
+        Text::Template(id) => plan
+            .templates
+            .render(*id, ctx)
+            .unwrap_or_else(|e| format!("<cannot render: {}>", e.message)),
+    }
+}
+
+fn render_value(plan: &Plan, value: &Value, ctx: &JinjaValue) -> serde_json::Value {
+    match value {
+        Value::Literal(json) => json.clone(),
+        Value::Template(id) => match plan.templates.eval(*id, ctx) {
+            Ok(v) => serde_json::to_value(&v).unwrap_or(serde_json::Value::Null),
+            Err(e) => serde_json::Value::String(format!("<cannot render: {}>", e.message)),
+        },
+        Value::List(items) => items.iter().map(|v| render_value(plan, v, ctx)).collect(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| (k.clone(), render_value(plan, v, ctx)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    }
+}
+
+fn step_text(out: &mut String, plan: &Plan, step: &Step, number: usize, ctx: &JinjaValue) {
+    let request = &step.request;
+    let _ = writeln!(out, "  {number}. {}", step.name.value);
+    if let Some(condition) = step.condition {
+        let _ = writeln!(
+            out,
+            "     if {}",
+            plan.workflow.templates[condition.0 as usize].text
+        );
+    }
+    let mut url = text(plan, &request.url.value, ctx);
+    if !request.query.is_empty() {
+        let pairs: Vec<String> = request
+            .query
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.value, text(plan, v, ctx)))
+            .collect();
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&pairs.join("&"));
+    }
+    let _ = writeln!(out, "     {} {url}", request.method.value);
+    for (name, value) in plan
+        .workflow
+        .defaults
+        .headers
+        .iter()
+        .chain(&request.headers)
+    {
+        let _ = writeln!(out, "     {}: {}", name.value, text(plan, value, ctx));
+    }
+    match &request.auth {
+        Some(Auth::Basic { username, password }) => {
+            let user = text(plan, username, ctx);
+            let pass = text(plan, password, ctx);
+            let _ = writeln!(out, "     authorization: Basic base64({user}:{pass})");
+        }
+        Some(Auth::Bearer(token)) => {
+            let _ = writeln!(out, "     authorization: Bearer {}", text(plan, token, ctx));
+        }
+        None => {}
+    }
+    match &request.body {
+        Some(Body::Json(value)) => {
+            let json = render_value(plan, value, ctx);
+            let pretty = serde_json::to_string_pretty(&json).unwrap_or_default();
+            for line in pretty.lines() {
+                let _ = writeln!(out, "     {line}");
+            }
+        }
+        Some(Body::Form(fields)) => {
+            let pairs: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{}={}", k.value, text(plan, v, ctx)))
+                .collect();
+            let _ = writeln!(out, "     {}", pairs.join("&"));
+        }
+        Some(Body::Text(body)) => {
+            for line in text(plan, body, ctx).lines() {
+                let _ = writeln!(out, "     {line}");
+            }
+        }
+        None => {}
+    }
+    if !step.extract.is_empty() {
+        let names: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
+        let _ = writeln!(out, "     defines {}", names.join(", "));
+    }
+}
+
+/// Lists the names a step reads, response names excluded.
+fn step_reads(plan: &Plan, step: &Step) -> Vec<String> {
+    let mut names: Vec<String> = step_templates(step)
+        .iter()
+        .flat_map(|(id, _)| plan.templates.reads(*id).iter().cloned())
+        .filter(|n| !RESPONSE_NAMES.contains(&n.as_str()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}

@@ -1,0 +1,146 @@
+//! The JSON report: a documented, stable schema (see the README) for tools to read.
+
+use std::time::UNIX_EPOCH;
+
+use serde_json::{Map, Value, json};
+
+use crate::event::{Capture, Outcome, RunReport, StepReport};
+use crate::http::Exchange;
+use crate::secret::MASK;
+
+/// The version of the report's schema; bumped only on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Renders runs as the JSON report. Secret values are already replaced by the mask here;
+/// the caller still masks the whole text, so encoded forms inside bodies are caught too.
+pub fn render(reports: &[RunReport]) -> String {
+    let workflows: Vec<Value> = reports.iter().map(workflow).collect();
+    let document = json!({
+        "apiflow": env!("CARGO_PKG_VERSION"),
+        "schema": SCHEMA_VERSION,
+        "workflows": workflows,
+    });
+    serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+}
+
+/// Names an outcome the way every report does.
+pub fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Error => "error",
+        Outcome::Skipped => "skipped",
+    }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn named(values: &[Capture]) -> Value {
+    let mut map = Map::new();
+    for value in values {
+        let shown = if value.secret {
+            Value::String(MASK.to_owned())
+        } else {
+            value.value.clone()
+        };
+        map.insert(value.name.clone(), shown);
+    }
+    Value::Object(map)
+}
+
+fn workflow(report: &RunReport) -> Value {
+    let (passed, failed, skipped) = report.counts();
+    let started = report
+        .started_at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+    json!({
+        "name": report.name,
+        "file": report.file,
+        "outcome": match report.exit_code() { 0 => "passed", 1 => "failed", 3 => "error", _ => "interrupted" },
+        "exit_code": report.exit_code(),
+        "started_at_ms": started,
+        "duration_ms": millis(report.duration),
+        "stopped": report.stopped,
+        "counts": { "passed": passed, "failed": failed, "skipped": skipped },
+        "inputs": named(&report.inputs),
+        "steps": report.steps.iter().map(step).collect::<Vec<_>>(),
+    })
+}
+
+fn step(step: &StepReport) -> Value {
+    json!({
+        "name": step.name,
+        "finally": step.finally,
+        "outcome": outcome_name(step.outcome),
+        "reason": step.reason,
+        "attempts": step.attempts,
+        "duration_ms": millis(step.duration),
+        "exchanges": step.exchanges.iter().map(exchange).collect::<Vec<_>>(),
+        "captures": named(&step.captures),
+        "checks": step.checks.iter().map(|c| json!({ "check": c.what, "passed": c.passed })).collect::<Vec<_>>(),
+        "failures": step.failures.iter().map(|f| {
+            let location = f.source.as_ref().filter(|_| f.span.is_known()).map(|s| format!("{}:{}", s.name, f.span));
+            json!({
+                "message": f.title,
+                "location": location,
+                "notes": f.notes,
+                "help": f.help,
+                "text": f.render(false),
+            })
+        }).collect::<Vec<_>>(),
+    })
+}
+
+fn headers(map: &reqwest::header::HeaderMap) -> Value {
+    let mut out = Map::new();
+    for name in map.keys() {
+        let values: Vec<String> = map
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        out.insert(name.as_str().to_owned(), Value::String(values.join(", ")));
+    }
+    Value::Object(out)
+}
+
+fn body(headers: &reqwest::header::HeaderMap, bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let is_json = headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.contains("json"));
+            if is_json && let Ok(value) = serde_json::from_str::<Value>(text) {
+                return json!({ "json": value });
+            }
+            json!({ "text": text })
+        }
+        Err(_) => json!({ "binary_bytes": bytes.len() }),
+    }
+}
+
+fn exchange(exchange: &Exchange) -> Value {
+    let request = &exchange.request;
+    let response = &exchange.response;
+    json!({
+        "request": {
+            "method": request.method.as_str(),
+            "url": request.url.as_str(),
+            "headers": headers(&request.headers),
+            "body": request.body.as_deref().map_or(Value::Null, |b| body(&request.headers, b)),
+        },
+        "response": {
+            "status": response.status.as_u16(),
+            "headers": headers(&response.headers),
+            "body": body(&response.headers, &response.body),
+            "duration_ms": millis(response.elapsed),
+        },
+    })
+}

@@ -1,0 +1,122 @@
+//! The JUnit XML report: one testsuite per workflow, one testcase per step, as CI systems read it.
+
+use std::fmt::Write as _;
+use std::time::UNIX_EPOCH;
+
+use crate::event::{Outcome, RunReport};
+
+use super::{escape_xml, terminal::exchange_text};
+
+/// How much of each body the report keeps in `system-out`.
+const BODY_LIMIT: usize = 4096;
+
+/// Renders runs as JUnit XML (the common Jenkins/Surefire shape: `testsuites` › `testsuite` ›
+/// `testcase` with `failure`, `error` or `skipped`).
+pub fn render(reports: &[RunReport]) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+    let mut time = 0.0;
+    for report in reports {
+        tests += report.steps.len();
+        failures += count(report, Outcome::Failed);
+        errors += count(report, Outcome::Error);
+        skipped += count(report, Outcome::Skipped);
+        time += report.duration.as_secs_f64();
+    }
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"apiflow\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{time:.3}\">"
+    );
+    for (index, report) in reports.iter().enumerate() {
+        suite(&mut out, index, report);
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn count(report: &RunReport, outcome: Outcome) -> usize {
+    report.steps.iter().filter(|s| s.outcome == outcome).count()
+}
+
+fn timestamp(report: &RunReport) -> String {
+    let seconds = report
+        .started_at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let formatted =
+        humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+            .to_string();
+    // JUnit's timestamp has no zone designator.
+    formatted.trim_end_matches('Z').to_owned()
+}
+
+fn suite(out: &mut String, index: usize, report: &RunReport) {
+    let name = escape_xml(&report.name);
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{name}\" id=\"{index}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\" timestamp=\"{}\" hostname=\"localhost\" file=\"{}\">",
+        report.steps.len(),
+        count(report, Outcome::Failed),
+        count(report, Outcome::Error),
+        count(report, Outcome::Skipped),
+        report.duration.as_secs_f64(),
+        timestamp(report),
+        escape_xml(&report.file),
+    );
+    for step in &report.steps {
+        let case_name = if step.finally {
+            format!("finally: {}", step.name)
+        } else {
+            step.name.clone()
+        };
+        let _ = write!(
+            out,
+            "    <testcase name=\"{}\" classname=\"{name}\" time=\"{:.3}\"",
+            escape_xml(&case_name),
+            step.duration.as_secs_f64()
+        );
+        let mut body = String::new();
+        match step.outcome {
+            Outcome::Passed => {}
+            Outcome::Skipped => {
+                let reason = step.reason.as_deref().unwrap_or("skipped");
+                let _ = writeln!(body, "      <skipped message=\"{}\"/>", escape_xml(reason));
+            }
+            Outcome::Failed | Outcome::Error => {
+                let (tag, kind) = if step.outcome == Outcome::Error {
+                    ("error", "request")
+                } else {
+                    ("failure", "expectation")
+                };
+                let message = step.failures.first().map_or("failed", |f| f.title.as_str());
+                let text: Vec<String> = step.failures.iter().map(|f| f.render(false)).collect();
+                let _ = writeln!(
+                    body,
+                    "      <{tag} message=\"{}\" type=\"{kind}\">{}</{tag}>",
+                    escape_xml(message),
+                    escape_xml(&text.join("\n"))
+                );
+            }
+        }
+        if !step.exchanges.is_empty() {
+            let exchanges: String = step
+                .exchanges
+                .iter()
+                .map(|e| exchange_text(e, BODY_LIMIT, ""))
+                .collect();
+            let _ = writeln!(
+                body,
+                "      <system-out>{}</system-out>",
+                escape_xml(&exchanges)
+            );
+        }
+        if body.is_empty() {
+            out.push_str("/>\n");
+        } else {
+            out.push_str(">\n");
+            out.push_str(&body);
+            out.push_str("    </testcase>\n");
+        }
+    }
+    out.push_str("  </testsuite>\n");
+}

@@ -1,0 +1,344 @@
+//! The JSON Schema of the workflow format, generated from these types for editors
+//! (yaml-language-server) and kept in sync with the loader by a test.
+//!
+//! The loader reads YAML by hand to keep positions and collect every error; these types only
+//! describe the same format for the schema.
+
+// The types only describe the format; nothing builds them, and their sizes do not matter.
+#![allow(dead_code, clippy::large_enum_variant)]
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+
+/// A templated string (minijinja syntax).
+type Template = String;
+/// A minijinja expression such as `status == 200`.
+type Expression = String;
+/// A duration such as `500ms`, `10s`, `2m` or `1m30s`.
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+struct Duration(#[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))] String);
+
+/// An apiflow workflow: HTTP steps with templated variables, captures and checks.
+#[derive(JsonSchema)]
+#[schemars(title = "apiflow workflow", deny_unknown_fields)]
+struct Workflow {
+    /// The workflow's name, shown in output.
+    name: String,
+    /// Free text.
+    description: Option<String>,
+    /// Values the caller supplies: `--var`, `--env-file`, the `env:` variable, or `default:`.
+    inputs: Option<BTreeMap<String, Input>>,
+    /// Values computed once, in order, before the first step; templated recursively.
+    vars: Option<BTreeMap<String, serde_json::Value>>,
+    /// Applied to every request unless a step overrides it.
+    defaults: Option<Defaults>,
+    /// The steps, run in order; the run stops at the first failing one.
+    #[schemars(length(min = 1))]
+    steps: Vec<Step>,
+    /// Steps that always run afterwards, even after a failure (clean-up).
+    finally: Option<Vec<Step>>,
+}
+
+/// An input: a mapping, a default value, or null (required).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Input {
+    /// Full form.
+    Spec(InputSpec),
+    /// A default value.
+    Default(Scalar),
+    /// Required, with no default.
+    Required(()),
+}
+
+/// A scalar value.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Scalar {
+    /// Text (may be a template).
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// An input's settings.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct InputSpec {
+    /// Used when no other source gives a value; may use earlier inputs.
+    default: Option<Scalar>,
+    /// The OS environment variable it is read from.
+    env: Option<String>,
+    /// Mask the value in all output.
+    secret: Option<bool>,
+    /// Free text.
+    description: Option<String>,
+}
+
+/// Settings for every request.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Defaults {
+    /// Headers sent on every request.
+    headers: Option<BTreeMap<String, Scalar>>,
+    /// Time allowed for each request.
+    timeout: Option<Duration>,
+    /// Follow redirects by default.
+    follow_redirects: Option<bool>,
+}
+
+/// One step: a request, what to expect of its response, and what to capture from it.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Step {
+    /// Unique name.
+    name: String,
+    /// Run the step only when this expression is true.
+    #[serde(rename = "if")]
+    condition: Option<Expression>,
+    /// Wait before sending.
+    delay: Option<Duration>,
+    /// What to send.
+    request: Request,
+    /// What the response must look like.
+    expect: Option<Expect>,
+    /// Variables captured from the response.
+    extract: Option<BTreeMap<String, Extract>>,
+    /// Repeat the step.
+    retry: Option<Retry>,
+}
+
+/// An HTTP method.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Method {
+    /// A standard method.
+    Standard(StandardMethod),
+    /// An extension method.
+    Other(String),
+}
+
+/// A standard HTTP method.
+#[derive(JsonSchema)]
+enum StandardMethod {
+    /// GET
+    #[serde(rename = "GET")]
+    Get,
+    /// POST
+    #[serde(rename = "POST")]
+    Post,
+    /// PUT
+    #[serde(rename = "PUT")]
+    Put,
+    /// PATCH
+    #[serde(rename = "PATCH")]
+    Patch,
+    /// DELETE
+    #[serde(rename = "DELETE")]
+    Delete,
+    /// HEAD
+    #[serde(rename = "HEAD")]
+    Head,
+    /// OPTIONS
+    #[serde(rename = "OPTIONS")]
+    Options,
+}
+
+/// What to send; at most one of `json`, `form` and `body`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Request {
+    /// Default `GET`.
+    method: Option<Method>,
+    /// An `http://` or `https://` URL.
+    url: Template,
+    /// Query parameters appended to the URL.
+    query: Option<BTreeMap<String, Scalar>>,
+    /// Request headers.
+    headers: Option<BTreeMap<String, Scalar>>,
+    /// Authentication.
+    auth: Option<Auth>,
+    /// A JSON body, templated recursively.
+    json: Option<serde_json::Value>,
+    /// A form-encoded body.
+    form: Option<BTreeMap<String, Scalar>>,
+    /// A text body.
+    body: Option<Template>,
+    /// Follow redirects (default false: a 3xx is returned to the workflow).
+    follow_redirects: Option<bool>,
+    /// Redirects followed at most.
+    #[schemars(range(min = 0, max = 100))]
+    max_redirects: Option<u32>,
+    /// Time allowed for the exchange.
+    timeout: Option<Duration>,
+}
+
+/// `basic` or `bearer`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Auth {
+    /// HTTP Basic.
+    basic: Option<Basic>,
+    /// A bearer token.
+    bearer: Option<Template>,
+}
+
+/// HTTP Basic credentials.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Basic {
+    /// User name or client id.
+    username: Template,
+    /// Password or client secret.
+    password: Template,
+}
+
+/// Expectations on the response.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Expect {
+    /// `200`, `"2xx"` or a list of them.
+    status: Option<StatusSpec>,
+    /// JSONPath → expected value.
+    json: Option<BTreeMap<String, serde_json::Value>>,
+    /// Header name → expected value.
+    headers: Option<BTreeMap<String, Scalar>>,
+    /// Expressions that must all be true.
+    checks: Option<Vec<Expression>>,
+}
+
+/// One status or several.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum StatusSpec {
+    /// One.
+    One(Status),
+    /// Any of these.
+    Any(Vec<Status>),
+}
+
+/// A status code or a class.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Status {
+    /// A code.
+    Code(#[schemars(range(min = 100, max = 599))] u16),
+    /// A class such as `2xx`.
+    Class(#[schemars(regex(pattern = r"^[1-5][xX][xX]$"))] String),
+}
+
+/// A capture: a JSONPath, or a mapping naming one source.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Extract {
+    /// A JSONPath such as `$.access_token`.
+    Path(#[schemars(regex(pattern = r"^\$"))] String),
+    /// A mapping.
+    Spec(ExtractSpec),
+}
+
+/// Where a capture comes from: exactly one of `json`, `header`, `cookie`, `regex`, `status`,
+/// `body`, `expr`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct ExtractSpec {
+    /// A JSONPath over the JSON body.
+    json: Option<String>,
+    /// A response header.
+    header: Option<String>,
+    /// A cookie.
+    cookie: Option<String>,
+    /// A regex; group 1 or the whole match.
+    regex: Option<String>,
+    /// The status code.
+    status: Option<bool>,
+    /// The body as text.
+    body: Option<bool>,
+    /// An expression over the response.
+    expr: Option<Expression>,
+    /// With `json`: every match as a list.
+    all: Option<bool>,
+    /// With `header`: a query parameter of the URL in the header.
+    query: Option<String>,
+    /// With `regex`: `body` or `header:NAME`.
+    from: Option<String>,
+    /// Mask the value.
+    secret: Option<bool>,
+    /// Used when nothing matches.
+    default: Option<serde_json::Value>,
+}
+
+/// Repeating a step.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Retry {
+    /// Attempts in all.
+    #[schemars(range(min = 1, max = 1000))]
+    attempts: u32,
+    /// Wait before the second attempt.
+    delay: Option<Duration>,
+    /// Factor applied to the wait after each attempt.
+    #[schemars(range(min = 1.0, max = 10.0))]
+    backoff: Option<f64>,
+    /// Repeat until this holds; without it, on connection errors and 5xx.
+    until: Option<Expression>,
+}
+
+/// Returns the JSON Schema of the workflow format, pretty-printed.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Workflow);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load;
+
+    fn properties(schema: &serde_json::Value, definition: Option<&str>) -> Vec<String> {
+        let node = match definition {
+            None => schema,
+            Some(name) => &schema["$defs"][name],
+        };
+        let mut keys: Vec<String> = node["properties"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+
+    fn sorted(keys: &[&str]) -> Vec<String> {
+        let mut keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn the_schema_has_exactly_the_keys_the_loader_reads() {
+        let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+        let pairs: [(Option<&str>, &[&str]); 10] = [
+            (None, load::TOP_KEYS),
+            (Some("InputSpec"), load::INPUT_KEYS),
+            (Some("Defaults"), load::DEFAULTS_KEYS),
+            (Some("Step"), load::STEP_KEYS),
+            (Some("Request"), load::REQUEST_KEYS),
+            (Some("Auth"), load::AUTH_KEYS),
+            (Some("Basic"), load::BASIC_KEYS),
+            (Some("Expect"), load::EXPECT_KEYS),
+            (Some("ExtractSpec"), load::EXTRACT_KEYS),
+            (Some("Retry"), load::RETRY_KEYS),
+        ];
+        for (definition, keys) in pairs {
+            assert_eq!(
+                properties(&schema, definition),
+                sorted(keys),
+                "{definition:?}"
+            );
+        }
+    }
+}
