@@ -79,10 +79,10 @@ impl<W: Write> Terminal<W> {
         if let (Some(first), Some(last)) = (step.exchanges.first(), step.exchanges.last()) {
             let _ = write!(line, "  {} {}", first.request.method, first.request.url);
             let status = last.response.status;
-            let hops = if step.exchanges.len() > 1 {
-                format!(" ({} redirects)", step.exchanges.len() - 1)
-            } else {
-                String::new()
+            let hops = match step.exchanges.len() {
+                0 | 1 => String::new(),
+                2 => " (1 redirect)".to_owned(),
+                n => format!(" ({} redirects)", n - 1),
             };
             let status_text = status.as_u16().to_string();
             let painted = if status.is_success() || status.is_redirection() {
