@@ -106,7 +106,7 @@ pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
     }
     if source.text.trim().is_empty() {
         return Err(Diagnostic::error(format!("`{}` is empty", source.name))
-            .help("a workflow needs at least `name:` and `steps:`; `apiflow init NAME` writes a starter"));
+            .help("a workflow needs at least `name:` and `steps:`"));
     }
     // YAML 1.2 booleans only: `n`, `y`, `no`, `on`, `off`… are text (names, country codes).
     let options = serde_saphyr::options! { strict_booleans: true };
