@@ -154,7 +154,16 @@ fn clean_message(raw: &str) -> String {
     {
         message = rest;
     }
-    let message = message.lines().next().unwrap_or(message);
+    let mut message = message.lines().next().unwrap_or(message);
+    // Some messages end with ` at line N, column M`, which the diagnostic shows already.
+    if let Some((head, place)) = message.rsplit_once(" at line ")
+        && let Some((line, column)) = place.split_once(", column ")
+        && [line, column]
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    {
+        message = head;
+    }
     message
         .split(", set DuplicateKeyPolicy")
         .next()
