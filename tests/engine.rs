@@ -243,3 +243,86 @@ async fn redirects_are_followed_only_when_asked() {
         &[(server.port, "<port>"), (other.port, "<other-port>")]
     ));
 }
+
+/// Declares one test per invalid fixture: validation fails and its text matches the snapshot.
+macro_rules! invalid_fixtures {
+    ($($name:ident),* $(,)?) => {
+        const INVALID_FIXTURES: &[&str] = &[$(stringify!($name)),*];
+        $(
+            #[test]
+            fn $name() {
+                let file = concat!("invalid/", stringify!($name), ".yaml");
+                let text = common::check(file).err().unwrap_or_else(|| panic!("{file} is valid"));
+                insta::assert_snapshot!(concat!("invalid__", stringify!($name)), text);
+            }
+        )*
+    };
+}
+
+invalid_fixtures!(
+    bad_duration,
+    bad_status,
+    duplicate_key,
+    duplicate_step,
+    empty,
+    finally_unguarded,
+    invalid_jsonpath,
+    invalid_regex,
+    missing_name_and_steps,
+    missing_url,
+    several_problems,
+    tabs,
+    template_syntax,
+    two_bodies,
+    undefined_variable,
+    unknown_filter,
+    unknown_function,
+    unknown_key,
+    used_before_capture,
+    wrong_type,
+);
+
+#[test]
+fn every_invalid_fixture_has_a_test() {
+    let mut files: Vec<String> =
+        std::fs::read_dir(format!("{}/tests/fixtures/invalid", common::ROOT))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    files.sort();
+    let expected: Vec<String> = INVALID_FIXTURES
+        .iter()
+        .map(|n| format!("{n}.yaml"))
+        .collect();
+    assert_eq!(files, expected);
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let source = apiflow::Source::new(
+        "tests/fixtures/invalid/several_problems.yaml",
+        common::fixture_text("invalid/several_problems.yaml"),
+    );
+    let titles: Vec<String> = apiflow::check_source(&source)
+        .unwrap_err()
+        .into_iter()
+        .map(|d| d.title)
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "unknown key `metod` in `request`",
+            "invalid `status`: expected a status from 100 to 599 or a class like `2xx`",
+            "undefined variable `limit`",
+            "invalid JSONPath `$.items[0`",
+            "duplicate step name `fetch`",
+            "invalid `delay`: invalid duration `soon`: expected a number followed by `ms`, `s`, `m` or `h`, e.g. `500ms`, `10s`, `2m`",
+            "unknown filter `lowr`",
+        ]
+    );
+}
+
+#[test]
+fn a_guarded_capture_in_finally_is_accepted() {
+    common::plan("finally_guarded.yaml");
+}
