@@ -187,7 +187,11 @@ impl<W: Write> Reporter for Terminal<W> {
     fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::Started { name, file, steps } => {
-                let line = format!("{} {name} ({file}, {steps} steps)\n", self.paint(BOLD, "▶"));
+                let plural = if *steps == 1 { "" } else { "s" };
+                let line = format!(
+                    "{} {name} ({file}, {steps} step{plural})\n",
+                    self.paint(BOLD, "▶")
+                );
                 self.write(&line);
             }
             Event::Secret(value) => self.masker.add(value),
