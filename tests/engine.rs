@@ -326,3 +326,80 @@ fn several_problems_are_reported_together() {
 fn a_guarded_capture_in_finally_is_accepted() {
     common::plan("finally_guarded.yaml");
 }
+
+#[tokio::test]
+async fn a_failed_step_shows_expected_and_found_then_finally_runs() {
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/token" => Reply::json(
+            200,
+            &json!({ "token_type": "Bearer", "expires_in": -1, "scope": ["read"] }),
+        ),
+        "/session" => Reply::status(204),
+        _ => Reply::status(404),
+    });
+    let run = run("failures.yaml", &[("base_url", &server.url)], false).await;
+    assert_eq!(run.report.exit_code(), 1);
+    let outcomes: Vec<(&str, Outcome, bool)> = run
+        .report
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.outcome, s.finally))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("get a token", Outcome::Failed, false),
+            ("use the token", Outcome::Skipped, false),
+            ("clean up", Outcome::Passed, true),
+        ]
+    );
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/token", "/session"]);
+    insta::assert_snapshot!(normalize(&run.output, &[(server.port, "<port>")]));
+}
+
+#[tokio::test]
+async fn a_wrong_status_stops_before_captures() {
+    let server =
+        Server::start(|_: &Recorded| Reply::json(404, &json!({ "error": "not found", "id": 42 })));
+    let run = run("status_mismatch.yaml", &[("base_url", &server.url)], false).await;
+    assert_eq!(run.report.exit_code(), 1);
+    let step = run.step("read a missing item");
+    assert_eq!(step.failures.len(), 1);
+    assert!(step.captures.is_empty());
+    insta::assert_snapshot!(normalize(&run.output, &[(server.port, "<port>")]));
+}
+
+#[tokio::test]
+async fn retries_until_the_condition_holds_and_skips_on_a_false_if() {
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/eventually" if request.nth < 2 => Reply::status(404),
+        "/flaky" if request.nth == 0 => Reply::status(503),
+        "/never" => Reply::json(200, &json!({ "ready": false })),
+        _ => Reply::json(200, &json!({ "ready": true })),
+    });
+    let run = run("retry.yaml", &[("base_url", &server.url)], false).await;
+    assert_eq!(run.step("wait until ready").attempts, 3);
+    assert_eq!(run.step("wait until ready").outcome, Outcome::Passed);
+    assert_eq!(run.step("ride out a 503").attempts, 2);
+    assert_eq!(run.step("ride out a 503").outcome, Outcome::Passed);
+    assert_eq!(run.step("only when slow").outcome, Outcome::Skipped);
+    assert_eq!(run.step("only when slow").attempts, 0);
+    assert_eq!(run.step("give up").attempts, 2);
+    assert_eq!(run.step("give up").outcome, Outcome::Failed);
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/eventually",
+            "/eventually",
+            "/eventually",
+            "/flaky",
+            "/flaky",
+            "/never",
+            "/never"
+        ]
+    );
+    assert_eq!(run.report.exit_code(), 1);
+    insta::assert_snapshot!(normalize(&run.output, &[(server.port, "<port>")]));
+}
