@@ -322,9 +322,38 @@ fn several_problems_are_reported_together() {
     );
 }
 
-#[test]
-fn a_guarded_capture_in_finally_is_accepted() {
-    common::plan("finally_guarded.yaml");
+#[tokio::test]
+async fn a_guarded_clean_up_runs_only_when_its_capture_exists() {
+    for created in [true, false] {
+        let server = Server::start(move |request: &Recorded| {
+            match (request.method.as_str(), request.path.as_str()) {
+                ("POST", "/items") if created => Reply::json(201, &json!({ "id": "i-1" })),
+                ("POST", "/items") => Reply::json(500, &json!({ "error": "full" })),
+                ("DELETE", "/items/i-1") => Reply::status(204),
+                _ => Reply::status(500),
+            }
+        });
+        let run = run("finally_guarded.yaml", &[("base_url", &server.url)], false).await;
+        assert_eq!(run.report.exit_code(), 1);
+        let sent: Vec<String> = server
+            .requests()
+            .into_iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        let delete = run.step("delete the item");
+        if created {
+            assert_eq!(sent, ["POST /items", "GET /broken", "DELETE /items/i-1"]);
+            assert_eq!(delete.outcome, Outcome::Passed);
+        } else {
+            assert_eq!(sent, ["POST /items"]);
+            assert_eq!(delete.outcome, Outcome::Skipped);
+            assert_eq!(
+                delete.reason.as_deref(),
+                Some("`if: item_id is defined` is false")
+            );
+        }
+        assert_eq!(run.step("never runs").outcome, Outcome::Skipped);
+    }
 }
 
 #[tokio::test]
