@@ -121,7 +121,8 @@ impl Diagnostic {
                     step.value
                 );
             }
-            self.render_tail(&mut out, paint, 2);
+            // Notes and help line up with `-->`: two spaces in.
+            self.render_tail(&mut out, paint, 1);
             return out;
         };
         let mut lines: Vec<u32> = Vec::new();
@@ -292,6 +293,24 @@ mod tests {
              |       ^^^^^ unknown key\n  \
              = in step `one`\n  \
              = help: did you mean `method`?\n"
+        );
+    }
+
+    #[test]
+    fn renders_a_diagnostic_without_a_place() {
+        let step = Spanned::new("one".to_owned(), Span::new(3, 5, 4));
+        let text = Diagnostic::error("no response")
+            .in_step(Some(&step))
+            .note("a note")
+            .help("try again")
+            .render(false);
+        assert_eq!(
+            text,
+            "error: no response
+  --> in step `one`
+  = a note
+  = help: try again
+"
         );
     }
 

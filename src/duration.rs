@@ -32,7 +32,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(invalid("a duration cannot be negative"));
     }
     if text.contains(char::is_whitespace) {
-        return Err(invalid("remove the spaces, e.g. `1m30s`"));
+        // Suggest removing the spaces only when that gives a duration.
+        let joined: String = text.split_whitespace().collect();
+        return Err(match parse_duration(&joined) {
+            Ok(_) => invalid(&format!("remove the spaces: `{joined}`")),
+            Err(_) => invalid(EXPECTED),
+        });
     }
 
     let mut total: u128 = 0;
@@ -200,7 +205,11 @@ mod tests {
         );
         assert_eq!(
             err("1m 30s"),
-            "invalid duration `1m 30s`: remove the spaces, e.g. `1m30s`"
+            "invalid duration `1m 30s`: remove the spaces: `1m30s`"
+        );
+        assert_eq!(
+            err("5 parsecs"),
+            "invalid duration `5 parsecs`: expected a number followed by `ms`, `s`, `m` or `h`, e.g. `500ms`, `10s`, `2m`"
         );
         assert_eq!(
             err("30s1m"),

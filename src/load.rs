@@ -135,6 +135,9 @@ impl Loader {
     fn expected(&mut self, what: &str, expected: &str, node: &Node) {
         let found = match &node.kind {
             NodeKind::Str(s) if s.chars().count() <= 40 => format!("found `{s}`"),
+            NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => {
+                format!("found `{}`", node.scalar_text().unwrap_or_default())
+            }
             _ => format!("found {}", node.describe()),
         };
         self.error(

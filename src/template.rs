@@ -328,7 +328,19 @@ fn collect_operands<'e>(expr: &'e ast::Expr<'e>, out: &mut Vec<&'e ast::Expr<'e>
             collect_operands(&binop.left, out, depth + 1);
             collect_operands(&binop.right, out, depth + 1);
         }
-        ast::Expr::BinOp(binop) if matches!(binop.op, ast::BinOpKind::In) => {
+        // minijinja parses a single comparison (`a > b`) as a `BinOp`; only chains are `Compare`.
+        ast::Expr::BinOp(binop)
+            if matches!(
+                binop.op,
+                ast::BinOpKind::Eq
+                    | ast::BinOpKind::Ne
+                    | ast::BinOpKind::Lt
+                    | ast::BinOpKind::Lte
+                    | ast::BinOpKind::Gt
+                    | ast::BinOpKind::Gte
+                    | ast::BinOpKind::In
+            ) =>
+        {
             out.push(&binop.left);
             out.push(&binop.right);
         }
@@ -422,6 +434,28 @@ mod tests {
         assert_eq!(
             templates.eval(TemplateId(0), &ctx).unwrap(),
             Value::from(42)
+        );
+    }
+
+    #[test]
+    fn shows_the_operands_of_a_comparison() {
+        let checks = [
+            source("json.expires_in > 0", TemplateKind::Expression),
+            source("a == b and 'x' not in c", TemplateKind::Expression),
+        ];
+        let (templates, _) = Templates::compile(&checks);
+        let ctx = minijinja::context! {
+            json => minijinja::context! { expires_in => -1 }, a => 1, b => 2, c => vec!["x"]
+        };
+        let shown = |id| templates.operands(TemplateId(id), &ctx);
+        assert_eq!(shown(0), [("json.expires_in".to_owned(), "-1".to_owned())]);
+        assert_eq!(
+            shown(1),
+            [
+                ("a".to_owned(), "1".to_owned()),
+                ("b".to_owned(), "2".to_owned()),
+                ("c".to_owned(), r#"["x"]"#.to_owned()),
+            ]
         );
     }
 

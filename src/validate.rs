@@ -329,8 +329,19 @@ impl Checker<'_> {
             return;
         }
         let source = &self.workflow.templates[id.0 as usize];
+        // `check_calls` already reported a call of an unknown function that is no variable.
+        let unknown_calls: HashSet<String> = self
+            .templates
+            .calls(id)
+            .into_iter()
+            .filter(|(kind, name, _)| *kind == CallKind::Function && !self.is_variable(name))
+            .map(|(_, name, _)| name)
+            .collect();
         for (name, range) in self.templates.variables(id) {
-            if crate::helpers::FUNCTIONS.contains(&name.as_str()) || scope.is_defined(&name) {
+            if crate::helpers::FUNCTIONS.contains(&name.as_str())
+                || scope.is_defined(&name)
+                || unknown_calls.contains(&name)
+            {
                 continue;
             }
             let span = span_in(source, range);

@@ -106,9 +106,12 @@ pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
     }
     if source.text.trim().is_empty() {
         return Err(Diagnostic::error(format!("`{}` is empty", source.name))
-            .help("a workflow needs at least `name:` and `steps:`; `apiflow init NAME` writes a starter"));
+            .help("a workflow needs at least `name:` and `steps:`"));
     }
-    let parsed: Result<YamlSpanned<Raw>, _> = serde_saphyr::from_str(&source.text);
+    // YAML 1.2 booleans only: `n`, `y`, `no`, `on`, `off`… are text (names, country codes).
+    let options = serde_saphyr::options! { strict_booleans: true };
+    let parsed: Result<YamlSpanned<Raw>, _> =
+        serde_saphyr::from_str_with_options(&source.text, options);
     match parsed {
         Ok(root) => Ok(convert(root)),
         Err(error) => {
@@ -151,7 +154,16 @@ fn clean_message(raw: &str) -> String {
     {
         message = rest;
     }
-    let message = message.lines().next().unwrap_or(message);
+    let mut message = message.lines().next().unwrap_or(message);
+    // Some messages end with ` at line N, column M`, which the diagnostic shows already.
+    if let Some((head, place)) = message.rsplit_once(" at line ")
+        && let Some((line, column)) = place.split_once(", column ")
+        && [line, column]
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    {
+        message = head;
+    }
     message
         .split(", set DuplicateKeyPolicy")
         .next()
@@ -322,6 +334,27 @@ mod tests {
             panic!("not a seq")
         };
         assert_eq!(steps[0].span.line, 3);
+    }
+
+    #[test]
+    fn reads_yes_no_on_off_as_text() {
+        let node = parse_text("n: no\ny: on\nt: true\nf: False\n").unwrap();
+        let NodeKind::Map(entries) = &node.kind else {
+            panic!("not a map")
+        };
+        let pairs: Vec<(&str, &NodeKind)> = entries
+            .iter()
+            .map(|(k, v)| (k.name.as_str(), &v.kind))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("n", &NodeKind::Str("no".into())),
+                ("y", &NodeKind::Str("on".into())),
+                ("t", &NodeKind::Bool(true)),
+                ("f", &NodeKind::Bool(false)),
+            ]
+        );
     }
 
     #[test]

@@ -93,10 +93,10 @@ impl<W: Write> Terminal<W> {
         if let (Some(first), Some(last)) = (step.exchanges.first(), step.exchanges.last()) {
             let _ = write!(line, "  {} {}", first.request.method, first.request.url);
             let status = last.response.status;
-            let hops = if step.exchanges.len() > 1 {
-                format!(" ({} redirects)", step.exchanges.len() - 1)
-            } else {
-                String::new()
+            let hops = match step.exchanges.len() {
+                0 | 1 => String::new(),
+                2 => " (1 redirect)".to_owned(),
+                n => format!(" ({} redirects)", n - 1),
             };
             let status_text = status.as_u16().to_string();
             let painted = if status.is_success() || status.is_redirection() {
@@ -211,7 +211,11 @@ impl<W: Write> Reporter for Terminal<W> {
     fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::Started { name, file, steps } => {
-                let line = format!("{} {name} ({file}, {steps} steps)\n", self.paint(BOLD, "▶"));
+                let plural = if *steps == 1 { "" } else { "s" };
+                let line = format!(
+                    "{} {name} ({file}, {steps} step{plural})\n",
+                    self.paint(BOLD, "▶")
+                );
                 self.write(&line);
             }
             Event::Secret(value) => {
