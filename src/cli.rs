@@ -302,10 +302,10 @@ fn validate_command(files: &[PathBuf], color: bool) -> i32 {
             Ok(plan) => {
                 let w = &plan.workflow;
                 println!(
-                    "✓ {}: `{}` is valid ({} steps, {} finally)",
+                    "✓ {}: `{}` is valid ({}, {} finally)",
                     file.display(),
                     w.name.value,
-                    w.steps.len(),
+                    plural(w.steps.len(), "step"),
                     w.finally.len()
                 );
             }
@@ -685,6 +685,15 @@ fn init_command(name: &str) -> i32 {
     }
     println!("wrote {file}; run it with: apiflow run {file}");
     0
+}
+
+/// Writes a count with its noun, plural when needed: `1 step`, `2 steps`.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 /// Orders exit codes by how bad they are: interrupted, invalid, unreachable, failed, passed.

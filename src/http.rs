@@ -343,9 +343,19 @@ fn classify(error: &reqwest::Error) -> SendError {
         return SendError::Other("timed out".into());
     }
     if error.is_connect() {
-        return SendError::Connect(describe(error));
+        // The innermost cause is the one people can act on: "Connection refused (os error 111)".
+        let text = describe(error);
+        let last = text.rsplit(": ").next().unwrap_or(&text);
+        return SendError::Connect(lower_first(last));
     }
     SendError::Other(describe(error))
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
 /// Describes an error by its innermost causes, without the URL (which may hold secrets).

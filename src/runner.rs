@@ -530,6 +530,7 @@ impl Runner<'_> {
             Err(failure) => return Attempt::failed(failure),
         };
         let limit = outgoing.timeout;
+        let target = format!("{} {}", outgoing.method, outgoing.url);
         let (exchanges, transport) = match self
             .client
             .send(outgoing, &self.jar, follow, max_redirects, None)
@@ -565,6 +566,7 @@ impl Runner<'_> {
             let failure = Diagnostic::error(title)
                 .at(&workflow.source, step.request.url.span, "this request")
                 .in_step(Some(&step.name))
+                .note(format!("request: {target}"))
                 .maybe_help(help);
             let is_transport = !matches!(
                 error,

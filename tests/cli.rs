@@ -152,7 +152,7 @@ fn validate_checks_every_file_it_is_given() {
     assert_eq!(out.code, 2);
     assert_eq!(
         out.stdout,
-        "✓ tests/fixtures/passing.yaml: `a passing workflow` is valid (1 steps, 0 finally)\n\
+        "✓ tests/fixtures/passing.yaml: `a passing workflow` is valid (1 step, 0 finally)\n\
          ✓ tests/fixtures/extract.yaml: `every kind of capture` is valid (4 steps, 0 finally)\n"
     );
     insta::assert_snapshot!(out.stderr);
