@@ -59,6 +59,10 @@ pub struct StepReport {
     pub captures: Vec<Capture>,
     /// Every expectation checked, passed or not.
     pub checks: Vec<CheckResult>,
+    /// Steps run inside this one: a `uses` workflow's steps, or one per `for_each` element.
+    pub children: Vec<StepReport>,
+    /// How deep the step is nested (0 at the top).
+    pub depth: u32,
     /// Wall time of the step, attempts and waits included.
     pub duration: Duration,
 }
@@ -129,6 +133,10 @@ pub enum Event<'a> {
     StepStarted {
         /// Its name.
         name: &'a str,
+        /// How deep it is nested.
+        depth: u32,
+        /// Whether steps will be reported inside it (`uses`, `for_each`).
+        nested: bool,
     },
     /// A step ended.
     Step(&'a StepReport),

@@ -5,11 +5,13 @@
 //! [`runner`] (render, send, check status, capture, check) → [`event`]s → [`report`]ers.
 
 pub mod cli;
+pub mod compose;
 pub mod diagnostic;
 pub mod duration;
 pub mod emulator;
 pub mod event;
 pub mod helpers;
+pub mod html;
 pub mod http;
 pub mod inputs;
 pub mod jsonpath;
@@ -39,7 +41,17 @@ pub fn check_source(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
         return Err(errors);
     };
     match validate::validate(workflow) {
-        Ok(plan) if errors.is_empty() => Ok(plan),
+        Ok(mut plan) if errors.is_empty() => {
+            let own = std::path::Path::new(&source.name)
+                .canonicalize()
+                .unwrap_or_else(|_| std::path::PathBuf::from(&source.name));
+            let problems = compose::resolve(&mut plan, &mut vec![own]);
+            if problems.is_empty() {
+                Ok(plan)
+            } else {
+                Err(problems)
+            }
+        }
         Ok(_) => Err(errors),
         Err(more) => {
             errors.extend(more);

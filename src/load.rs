@@ -6,9 +6,9 @@ use std::time::Duration;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::duration::parse_duration;
 use crate::model::{
-    Auth, Body, Defaults, Expect, Extract, ExtractKind, Input, JsonExpectation, PathId, RegexId,
-    RegexSource, Request, Retry, StatusPattern, Step, TemplateId, TemplateKind, TemplateSource,
-    Text, Value, Var, Workflow,
+    Action, Auth, Body, Defaults, Expect, Extract, ExtractKind, FormFrom, Input, JsonExpectation,
+    PathId, RegexId, RegexSource, Request, Retry, StatusPattern, Step, TemplateId, TemplateKind,
+    TemplateSource, Text, Uses, Value, Var, Workflow,
 };
 use crate::span::{Source, Span, Spanned};
 use crate::yaml::{self, Key, Node, NodeKind};
@@ -21,11 +21,13 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "defaults",
     "steps",
     "finally",
+    "outputs",
 ];
 pub(crate) const INPUT_KEYS: &[&str] = &["default", "env", "secret", "description"];
 pub(crate) const DEFAULTS_KEYS: &[&str] = &["headers", "timeout", "follow_redirects"];
 pub(crate) const STEP_KEYS: &[&str] = &[
-    "name", "if", "delay", "request", "expect", "extract", "retry",
+    "name", "if", "delay", "for_each", "as", "request", "uses", "with", "expect", "extract",
+    "retry",
 ];
 pub(crate) const REQUEST_KEYS: &[&str] = &[
     "method",
@@ -36,19 +38,22 @@ pub(crate) const REQUEST_KEYS: &[&str] = &[
     "json",
     "form",
     "body",
+    "form_from",
     "follow_redirects",
     "max_redirects",
+    "stop_at",
     "timeout",
 ];
+pub(crate) const FORM_FROM_KEYS: &[&str] = &["step", "selector", "fields"];
 pub(crate) const AUTH_KEYS: &[&str] = &["basic", "bearer"];
 pub(crate) const BASIC_KEYS: &[&str] = &["username", "password"];
 pub(crate) const EXPECT_KEYS: &[&str] = &["status", "json", "headers", "checks"];
 const EXTRACT_KINDS: &[&str] = &[
-    "json", "header", "cookie", "regex", "status", "body", "expr",
+    "json", "header", "cookie", "regex", "status", "body", "expr", "css", "output",
 ];
 pub(crate) const EXTRACT_KEYS: &[&str] = &[
-    "json", "header", "cookie", "regex", "status", "body", "expr", "all", "query", "from",
-    "secret", "default",
+    "json", "header", "cookie", "regex", "status", "body", "expr", "css", "output", "all", "query",
+    "from", "attr", "secret", "default",
 ];
 pub(crate) const RETRY_KEYS: &[&str] = &["attempts", "delay", "backoff", "until"];
 const METHODS: &[&str] = &[
@@ -62,6 +67,14 @@ const SECRET_WORDS: &[&str] = &["token", "secret", "password", "code"];
 pub fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     SECRET_WORDS.iter().any(|word| lower.contains(word))
+}
+
+/// Tells whether a name can be used as a variable in templates.
+pub fn is_identifier(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Loads a workflow file's text into the typed model, or returns every problem found.
@@ -389,6 +402,10 @@ impl Loader {
             .get("finally")
             .map(|n| self.steps(n, "finally"))
             .unwrap_or_default();
+        let outputs = fields
+            .get("outputs")
+            .map(|n| self.outputs(n))
+            .unwrap_or_default();
         self.finish(&fields, TOP_KEYS, "workflow");
         self.check_unique_names(&steps, &finally);
         Some(Workflow {
@@ -400,6 +417,7 @@ impl Loader {
             defaults,
             steps,
             finally,
+            outputs,
             templates: std::mem::take(&mut self.templates),
             paths: std::mem::take(&mut self.paths),
             regexes: std::mem::take(&mut self.regexes),
@@ -538,6 +556,20 @@ impl Loader {
         steps
     }
 
+    fn outputs(&mut self, node: &Node) -> Vec<(Spanned<String>, Value)> {
+        let NodeKind::Map(entries) = &node.kind else {
+            self.expected("outputs", "a mapping of output names to values", node);
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .map(|(key, value)| {
+                self.check_identifier(key, "output");
+                (Spanned::new(key.name.clone(), key.span), self.value(value))
+            })
+            .collect()
+    }
+
     fn step(&mut self, node: &Node) -> Option<Step> {
         self.step = None;
         let mut fields = self.fields(node, "step")?;
@@ -547,9 +579,58 @@ impl Loader {
         self.step.clone_from(&name);
         let condition = fields.get("if").and_then(|n| self.expression(n, "if"));
         let delay = fields.get("delay").and_then(|n| self.duration(n, "delay"));
-        let request = self
-            .required(&mut fields, "request", "step", node.span)
-            .and_then(|n| self.request(n));
+        let for_each = fields
+            .get("for_each")
+            .and_then(|n| self.expression(n, "for_each"));
+        let each_as = match fields.get("as") {
+            Some(n) => {
+                if for_each.is_none()
+                    && let Some(key) = fields.key("as")
+                {
+                    self.error("`as` only goes with `for_each`", key.span, "not used here");
+                }
+                if let NodeKind::Str(text) = &n.kind {
+                    let key = Key {
+                        name: text.clone(),
+                        span: span_of_text(n.span, text),
+                    };
+                    self.check_identifier(&key, "loop variable");
+                    Spanned::new(text.clone(), key.span)
+                } else {
+                    self.expected("as", "a variable name", n);
+                    Spanned::new("item".to_owned(), n.span)
+                }
+            }
+            None => Spanned::new("item".to_owned(), node.span),
+        };
+        let action = match (fields.get("request"), fields.get("uses")) {
+            (Some(request), None) => {
+                if let Some(key) = fields.key("with") {
+                    fields.get("with");
+                    self.error("`with` only goes with `uses`", key.span, "not used here");
+                }
+                self.request(request).map(|r| Action::Request(Box::new(r)))
+            }
+            (None, Some(uses)) => self.uses(uses, fields.get("with")).map(Action::Uses),
+            (Some(_), Some(_)) => {
+                let span = fields.key("uses").map_or(node.span, |k| k.span);
+                self.error(
+                    "a step either sends a `request` or `uses` a workflow, not both",
+                    span,
+                    "second action",
+                )
+                .help = Some("split it into two steps".into());
+                None
+            }
+            (None, None) => {
+                self.error(
+                    "`step` needs `request` or `uses`",
+                    node.span,
+                    "no `request` here",
+                );
+                None
+            }
+        };
         let expect = fields
             .get("expect")
             .map(|n| self.expect(n))
@@ -564,7 +645,9 @@ impl Loader {
             name: name?,
             condition,
             delay,
-            request: request?,
+            for_each,
+            each_as,
+            action: action?,
             expect,
             extract,
             retry,
@@ -577,9 +660,14 @@ impl Loader {
             Some(n) => self.method(n),
             None => Some(Spanned::new("GET".to_owned(), node.span)),
         };
-        let url = self
-            .required(&mut fields, "url", "request", node.span)
-            .and_then(|n| Some(Spanned::new(self.text(n, "url")?, n.span)));
+        let form_from = fields.get("form_from").and_then(|n| self.form_from(n));
+        // With `form_from`, the form's `action` is the URL unless one is given.
+        let url = if form_from.is_some() && fields.key("url").is_none() {
+            Some(Spanned::new(Text::Literal(String::new()), node.span))
+        } else {
+            self.required(&mut fields, "url", "request", node.span)
+                .and_then(|n| Some(Spanned::new(self.text(n, "url")?, n.span)))
+        };
         let query = fields
             .get("query")
             .map(|n| self.text_map(n, "query"))
@@ -625,6 +713,17 @@ impl Loader {
         let timeout = fields
             .get("timeout")
             .and_then(|n| self.duration(n, "timeout"));
+        let stop_at = fields.get("stop_at").and_then(|n| self.text(n, "stop_at"));
+        if form_from.is_some()
+            && !bodies.is_empty()
+            && let Some(key) = fields.key("form_from")
+        {
+            self.error(
+                "`form_from` builds the body, so `json`, `form` and `body` cannot be given too",
+                key.span,
+                "here",
+            );
+        }
         self.finish(&fields, REQUEST_KEYS, "request");
         Some(Request {
             method: method?,
@@ -635,7 +734,60 @@ impl Loader {
             body: bodies.into_iter().next().map(|(_, body)| body),
             follow_redirects,
             max_redirects,
+            stop_at,
+            form_from,
             timeout,
+        })
+    }
+
+    fn uses(&mut self, node: &Node, with: Option<&Node>) -> Option<Uses> {
+        let path = self.string(node, "uses")?;
+        let is_yaml = std::path::Path::new(&path.value)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        if !is_yaml {
+            self.error(
+                format!("`uses: {}` does not name a workflow file", path.value),
+                path.span,
+                "not a .yaml file",
+            )
+            .help = Some("give the path of a `.yaml` workflow, relative to this file".into());
+        }
+        let with = match with {
+            None => Vec::new(),
+            Some(Node {
+                kind: NodeKind::Map(entries),
+                ..
+            }) => entries
+                .iter()
+                .map(|(key, value)| (Spanned::new(key.name.clone(), key.span), self.value(value)))
+                .collect(),
+            Some(other) => {
+                self.expected("with", "a mapping of input names to values", other);
+                Vec::new()
+            }
+        };
+        Some(Uses { path, with })
+    }
+
+    fn form_from(&mut self, node: &Node) -> Option<FormFrom> {
+        let mut fields = self.fields(node, "form_from")?;
+        let step = self
+            .required(&mut fields, "step", "form_from", node.span)
+            .and_then(|n| self.string(n, "step"));
+        let selector = match fields.get("selector") {
+            Some(n) => self.string(n, "selector"),
+            None => Some(Spanned::new("form".to_owned(), node.span)),
+        };
+        let form_fields = fields
+            .get("fields")
+            .map(|n| self.text_map(n, "fields"))
+            .unwrap_or_default();
+        self.finish(&fields, FORM_FROM_KEYS, "form_from");
+        Some(FormFrom {
+            step: step?,
+            selector: selector?,
+            fields: form_fields,
         })
     }
 
@@ -865,7 +1017,7 @@ impl Loader {
                 })
                 .flatten()
                 .unwrap_or_else(|| {
-                    "use one of `json`, `header`, `cookie`, `regex`, `status`, `body` or `expr`"
+                    "use one of `json`, `header`, `cookie`, `regex`, `css`, `status`, `body`, `expr` or `output`"
                         .into()
                 });
             self.error(title, span, "here").help = Some(help);
@@ -915,6 +1067,23 @@ impl Loader {
                 self.regexes.push(pattern);
                 ExtractKind::Regex { regex: id, from }
             }
+            "css" => {
+                let selector = self.string(kind_node, "css")?;
+                let attr = fields
+                    .get("attr")
+                    .and_then(|n| self.string(n, "attr"))
+                    .map(|s| s.value);
+                let all = fields
+                    .get("all")
+                    .and_then(|n| self.bool(n, "all"))
+                    .unwrap_or(false);
+                ExtractKind::Css {
+                    selector,
+                    attr,
+                    all,
+                }
+            }
+            "output" => ExtractKind::Output(self.string(kind_node, "output")?.value),
             "status" | "body" => {
                 if self.bool(kind_node, kind_key) != Some(true) {
                     if matches!(kind_node.kind, NodeKind::Bool(false)) {
@@ -934,11 +1103,15 @@ impl Loader {
             }
             _ => ExtractKind::Expr(self.expression(kind_node, "expr")?),
         };
-        let misplaced = [("all", "json"), ("query", "header"), ("from", "regex")];
+        let misplaced = [
+            ("all", "json"),
+            ("query", "header"),
+            ("from", "regex"),
+            ("attr", "css"),
+        ];
         for (modifier, owner) in misplaced {
-            if owner != kind_key
-                && let Some(k) = fields.key(modifier)
-            {
+            let allowed = owner == kind_key || (modifier == "all" && kind_key == "css");
+            if !allowed && let Some(k) = fields.key(modifier) {
                 fields.get(modifier);
                 self.error(
                     format!("`{modifier}` only goes with `{owner}` captures"),

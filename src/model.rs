@@ -27,6 +27,8 @@ pub struct Workflow {
     pub steps: Vec<Step>,
     /// `finally:`.
     pub finally: Vec<Step>,
+    /// `outputs:`: values a calling workflow can read, evaluated after the last step.
+    pub outputs: Vec<(Spanned<String>, Value)>,
     /// Every template in the file; `TemplateId` indexes it.
     pub templates: Vec<TemplateSource>,
     /// Every `JSONPath` in the file; `PathId` indexes it.
@@ -140,14 +142,57 @@ pub struct Step {
     pub condition: Option<TemplateId>,
     /// `delay:`, a wait before the request.
     pub delay: Option<Duration>,
-    /// `request:`.
-    pub request: Request,
+    /// `for_each:`, a list expression: the step runs once per element.
+    pub for_each: Option<TemplateId>,
+    /// `as:`, the name each element gets (default `item`).
+    pub each_as: Spanned<String>,
+    /// `request:` or `uses:`.
+    pub action: Action,
     /// `expect:`.
     pub expect: Expect,
     /// `extract:`, in order.
     pub extract: Vec<Extract>,
     /// `retry:`.
     pub retry: Option<Retry>,
+}
+
+/// What a step does.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Sends a request.
+    Request(Box<Request>),
+    /// Runs another workflow.
+    Uses(Uses),
+}
+
+impl Step {
+    /// Returns the step's request, when it sends one.
+    pub fn request(&self) -> Option<&Request> {
+        match &self.action {
+            Action::Request(request) => Some(request),
+            Action::Uses(_) => None,
+        }
+    }
+}
+
+/// `uses:` and `with:`: another workflow run as one step.
+#[derive(Clone, Debug)]
+pub struct Uses {
+    /// The path as written, relative to the calling file.
+    pub path: Spanned<String>,
+    /// Inputs given to the called workflow.
+    pub with: Vec<(Spanned<String>, Value)>,
+}
+
+/// `form_from:`: submit an HTML form from an earlier step's response.
+#[derive(Clone, Debug)]
+pub struct FormFrom {
+    /// The step whose response holds the form.
+    pub step: Spanned<String>,
+    /// A CSS selector for the form (default `form`).
+    pub selector: Spanned<String>,
+    /// Fields set or overridden.
+    pub fields: Vec<(Spanned<String>, Text)>,
 }
 
 /// What to send.
@@ -169,6 +214,10 @@ pub struct Request {
     pub follow_redirects: Option<bool>,
     /// `max_redirects:`.
     pub max_redirects: Option<u32>,
+    /// `stop_at:`: stop following before a URL that starts with this prefix.
+    pub stop_at: Option<Text>,
+    /// `form_from:`: the body (and URL and method) come from an HTML form.
+    pub form_from: Option<FormFrom>,
     /// `timeout:`.
     pub timeout: Option<Duration>,
 }
@@ -295,6 +344,17 @@ pub enum ExtractKind {
     Body,
     /// An expression over the response, like a check.
     Expr(TemplateId),
+    /// Text (or an attribute) of the HTML elements a CSS selector matches.
+    Css {
+        /// The selector, as written (compiled at validation).
+        selector: Spanned<String>,
+        /// An attribute to read instead of the text.
+        attr: Option<String>,
+        /// Take every match as a list.
+        all: bool,
+    },
+    /// An output of the workflow a `uses` step ran.
+    Output(String),
 }
 
 /// What a regex capture searches.

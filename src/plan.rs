@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use minijinja::Value as JinjaValue;
 
-use crate::model::{Auth, Body, Step, Text, Value};
+use crate::model::{Action, Auth, Body, Step, Text, Value};
 use crate::scope::Variables;
 use crate::secret::Masker;
 use crate::validate::{Plan, RESPONSE_NAMES, step_templates, value_templates};
@@ -185,15 +185,35 @@ fn render_value(plan: &Plan, value: &Value, ctx: &JinjaValue) -> serde_json::Val
 }
 
 fn step_text(out: &mut String, plan: &Plan, step: &Step, number: usize, ctx: &JinjaValue) {
-    let request = &step.request;
     let _ = writeln!(out, "  {number}. {}", step.name.value);
+    let source_of =
+        |id: crate::model::TemplateId| plan.workflow.templates[id.0 as usize].text.as_str();
     if let Some(condition) = step.condition {
+        let _ = writeln!(out, "     if {}", source_of(condition));
+    }
+    if let Some(each) = step.for_each {
         let _ = writeln!(
             out,
-            "     if {}",
-            plan.workflow.templates[condition.0 as usize].text
+            "     for each {} in {}",
+            step.each_as.value,
+            source_of(each)
         );
     }
+    let request = match &step.action {
+        Action::Request(request) => request,
+        Action::Uses(uses) => {
+            let _ = writeln!(out, "     uses {}", uses.path.value);
+            for (name, value) in &uses.with {
+                let rendered = render_value(plan, value, ctx);
+                let shown = rendered
+                    .as_str()
+                    .map_or_else(|| rendered.to_string(), str::to_owned);
+                let _ = writeln!(out, "     with {} = {shown}", name.value);
+            }
+            defines(out, step);
+            return;
+        }
+    };
     let mut url = text(plan, &request.url.value, ctx);
     if !request.query.is_empty() {
         let pairs: Vec<String> = request
@@ -247,6 +267,10 @@ fn step_text(out: &mut String, plan: &Plan, step: &Step, number: usize, ctx: &Ji
         }
         None => {}
     }
+    defines(out, step);
+}
+
+fn defines(out: &mut String, step: &Step) {
     if !step.extract.is_empty() {
         let names: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
         let _ = writeln!(out, "     defines {}", names.join(", "));

@@ -3,6 +3,9 @@
 //! Inside a step the order is fixed: condition → delay → render the request → send (with
 //! redirects and retries) → `retry.until` → check the status → capture → check expectations.
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,7 +21,10 @@ use crate::event::{
     Capture, CheckResult, Event, INTERRUPTED, Outcome, Reporter, RunReport, StepReport,
 };
 use crate::http::{Client, DEFAULT_MAX_REDIRECTS, Exchange, Jar, Outgoing, SendError};
-use crate::model::{Auth, Body, Extract, ExtractKind, RegexSource, Step, TemplateId, Text, Value};
+use crate::model::{
+    Action, Auth, Body, Extract, ExtractKind, FormFrom, RegexSource, Request, Step, TemplateId,
+    Text, Uses, Value,
+};
 use crate::scope::{ResponseView, Variables};
 use crate::secret::Masker;
 use crate::span::{Span, Spanned};
@@ -66,15 +72,18 @@ pub async fn run(
         file: &workflow.source.name,
         steps: workflow.steps.len() + workflow.finally.len(),
     });
+    let jar = Jar::default();
     let mut runner = Runner {
         plan,
         client,
         settings,
-        jar: Jar::default(),
+        jar: &jar,
         variables: Arc::new(inputs),
         masker: Masker::new(),
         reporter,
         deadline: settings.run_timeout.map(|t| started + t),
+        depth: 0,
+        pages: HashMap::new(),
     };
     let names: Vec<String> = runner.variables.names().map(str::to_owned).collect();
     for name in names {
@@ -85,36 +94,7 @@ pub async fn run(
         }
     }
     runner.compute_vars()?;
-    let mut steps = Vec::with_capacity(workflow.steps.len() + workflow.finally.len());
-    let mut stopped: Option<String> = None;
-    for step in &workflow.steps {
-        if stopped.is_none() {
-            stopped = runner.stop_reason();
-        }
-        if let Some(reason) = &stopped {
-            let report = skipped(step, false, format!("not run: {reason}"));
-            runner.reporter.event(&Event::Step(&report));
-            steps.push(report);
-            continue;
-        }
-        let report = runner.step(step, false).await;
-        let failed = matches!(report.outcome, Outcome::Failed | Outcome::Error);
-        runner.reporter.event(&Event::Step(&report));
-        steps.push(report);
-        if failed {
-            stopped = Some("an earlier step failed".into());
-        }
-    }
-    if !workflow.finally.is_empty() {
-        runner.reporter.event(&Event::Finally);
-        // Clean-up runs after a timeout too, but not after Ctrl-C has been pressed twice.
-        runner.deadline = None;
-        for step in &workflow.finally {
-            let report = runner.step(step, true).await;
-            runner.reporter.event(&Event::Step(&report));
-            steps.push(report);
-        }
-    }
+    let (steps, stopped) = runner.run_steps().await;
     let stopped = if settings.interrupt.load(Ordering::SeqCst) {
         Some(INTERRUPTED.to_owned())
     } else {
@@ -144,19 +124,30 @@ fn skipped(step: &Step, finally: bool, reason: String) -> StepReport {
         failures: Vec::new(),
         captures: Vec::new(),
         checks: Vec::new(),
+        children: Vec::new(),
+        depth: 0,
         duration: Duration::ZERO,
     }
+}
+
+/// The last HTML page a step received, for `form_from`.
+struct Page {
+    url: Url,
+    body: Vec<u8>,
 }
 
 struct Runner<'a> {
     plan: &'a Plan,
     client: &'a Client,
     settings: &'a Settings,
-    jar: Jar,
+    /// One jar per top-level run, shared with the workflows it `uses`.
+    jar: &'a Jar,
     variables: Arc<Variables>,
     masker: Masker,
     reporter: &'a mut dyn Reporter,
     deadline: Option<Instant>,
+    depth: u32,
+    pages: HashMap<String, Page>,
 }
 
 /// What one attempt produced.
@@ -235,9 +226,9 @@ impl Runner<'_> {
     fn reads_secret(&self, id: TemplateId) -> bool {
         self.plan
             .templates
-            .reads(id)
+            .dotted(id)
             .iter()
-            .any(|name| self.variables.is_secret(name))
+            .any(|path| self.variables.is_secret_path(path))
     }
 
     /// A value computed from a secret that no longer contains the secret verbatim (encoded,
@@ -317,7 +308,7 @@ impl Runner<'_> {
         for var in &workflow.vars {
             let ctx = self.ctx();
             let json = self.value(&var.value, &ctx, None).map_err(|d| vec![d])?;
-            let secret = var.secret || var_reads_secret(self, &var.value);
+            let secret = var.secret || value_reads_secret(self, &var.value);
             let value = JinjaValue::from(minijinja::value::Serde(&json));
             if secret {
                 self.secret_json(&json);
@@ -327,22 +318,67 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// Runs `steps` until one fails, then `finally`; returns the reports and why it stopped.
+    async fn run_steps(&mut self) -> (Vec<StepReport>, Option<String>) {
+        let workflow = &self.plan.workflow;
+        let mut steps = Vec::with_capacity(workflow.steps.len() + workflow.finally.len());
+        let mut stopped: Option<String> = None;
+        for step in &workflow.steps {
+            if stopped.is_none() {
+                stopped = self.stop_reason();
+            }
+            if let Some(reason) = &stopped {
+                let mut report = skipped(step, false, format!("not run: {reason}"));
+                report.depth = self.depth;
+                self.reporter.event(&Event::Step(&report));
+                steps.push(report);
+                continue;
+            }
+            let report = self.step(step, false).await;
+            let failed = matches!(report.outcome, Outcome::Failed | Outcome::Error);
+            self.reporter.event(&Event::Step(&report));
+            steps.push(report);
+            if failed {
+                stopped = Some("an earlier step failed".into());
+            }
+        }
+        if !workflow.finally.is_empty() {
+            if self.depth == 0 {
+                self.reporter.event(&Event::Finally);
+            }
+            // Clean-up runs after a timeout too.
+            let deadline = self.deadline.take();
+            for step in &workflow.finally {
+                let report = self.step(step, true).await;
+                self.reporter.event(&Event::Step(&report));
+                steps.push(report);
+            }
+            self.deadline = deadline;
+        }
+        (steps, stopped)
+    }
+
     async fn step(&mut self, step: &Step, finally: bool) -> StepReport {
         let started = Instant::now();
         self.reporter.event(&Event::StepStarted {
             name: &step.name.value,
+            depth: self.depth,
+            nested: step.for_each.is_some() || matches!(step.action, Action::Uses(_)),
         });
         if let Some(condition) = step.condition {
             match self.plan.templates.eval(condition, &self.ctx()) {
                 Ok(value) if !value.is_true() => {
                     let text = &self.plan.workflow.templates[condition.0 as usize].text;
-                    return skipped(step, finally, format!("`if: {text}` is false"));
+                    let mut report = skipped(step, finally, format!("`if: {text}` is false"));
+                    report.depth = self.depth;
+                    return report;
                 }
                 Ok(_) => {}
                 Err(error) => {
                     let mut report = skipped(step, finally, String::new());
                     report.outcome = Outcome::Failed;
                     report.reason = None;
+                    report.depth = self.depth;
                     report
                         .failures
                         .push(self.render_error(condition, error, step));
@@ -350,16 +386,112 @@ impl Runner<'_> {
                 }
             }
         }
+        let mut report = match step.for_each {
+            Some(list) => self.each(step, finally, list).await,
+            None => self.single(step, finally).await,
+        };
+        report.depth = self.depth;
+        report.duration = started.elapsed();
+        report
+    }
+
+    /// Runs a `for_each` step once per element; captures become lists.
+    async fn each(&mut self, step: &Step, finally: bool, list: TemplateId) -> StepReport {
+        let mut report = skipped(step, finally, String::new());
+        report.reason = None;
+        let items: Vec<JinjaValue> = match self.plan.templates.eval(list, &self.ctx()) {
+            Ok(value) => {
+                if let Ok(items) = value.try_iter() {
+                    items.collect()
+                } else {
+                    let source = &self.plan.workflow.templates[list.0 as usize];
+                    report.outcome = Outcome::Failed;
+                    report.failures.push(
+                        Diagnostic::error(format!(
+                            "`for_each` needs a list, but `{}` is {}",
+                            source.text,
+                            value.kind()
+                        ))
+                        .at(
+                            &self.plan.workflow.source,
+                            span_in(source, None),
+                            "not a list",
+                        )
+                        .in_step(Some(&step.name)),
+                    );
+                    return report;
+                }
+            }
+            Err(error) => {
+                report.outcome = Outcome::Failed;
+                report.failures.push(self.render_error(list, error, step));
+                return report;
+            }
+        };
+        let name = &step.each_as.value;
+        let mut lists: Vec<(String, Vec<serde_json::Value>, Vec<JinjaValue>, bool)> = step
+            .extract
+            .iter()
+            .map(|e| (e.name.value.clone(), Vec::new(), Vec::new(), e.secret))
+            .collect();
+        report.outcome = Outcome::Passed;
+        for (index, item) in items.into_iter().enumerate() {
+            if self.stop_reason().is_some() {
+                break;
+            }
+            Arc::make_mut(&mut self.variables).set(name, item, false);
+            let mut child = self.single(step, finally).await;
+            child.name = format!("{} [{}]", step.name.value, index + 1);
+            child.depth = self.depth + 1;
+            self.reporter.event(&Event::Step(&child));
+            for capture in &child.captures {
+                if let Some(entry) = lists.iter_mut().find(|(n, ..)| *n == capture.name) {
+                    entry.1.push(capture.value.clone());
+                    entry
+                        .2
+                        .push(JinjaValue::from(minijinja::value::Serde(&capture.value)));
+                }
+            }
+            let failed = matches!(child.outcome, Outcome::Failed | Outcome::Error);
+            if failed {
+                report.outcome = child.outcome;
+            }
+            report.attempts += child.attempts;
+            report.children.push(child);
+            if failed {
+                break;
+            }
+        }
+        Arc::make_mut(&mut self.variables).remove(name);
+        for (capture, json, values, secret) in lists {
+            Arc::make_mut(&mut self.variables).set(&capture, JinjaValue::from(values), secret);
+            report.captures.push(Capture {
+                name: capture,
+                value: serde_json::Value::Array(json),
+                secret,
+            });
+        }
+        report
+    }
+
+    /// Runs one request step (with retries) or one `uses` step.
+    async fn single(&mut self, step: &Step, finally: bool) -> StepReport {
         if let Some(delay) = step.delay {
             self.wait(delay).await;
         }
+        let request = match &step.action {
+            Action::Request(request) => request,
+            Action::Uses(uses) => return self.uses(step, uses, finally).await,
+        };
         let retry = step.retry.as_ref();
         let attempts_allowed = retry.map_or(1, |r| r.attempts);
         let mut wait = retry.map_or(Duration::ZERO, |r| r.delay);
         let mut attempts = 0;
         let attempt = loop {
             attempts += 1;
-            let attempt = self.attempt(step, attempts == attempts_allowed).await;
+            let attempt = self
+                .attempt(step, request, attempts == attempts_allowed)
+                .await;
             let again = retry.is_some_and(|r| match r.until {
                 Some(_) => attempt.until_failed,
                 None => attempt.transport.is_some() || attempt.status.is_some_and(|s| s >= 500),
@@ -368,7 +500,6 @@ impl Runner<'_> {
                 break attempt;
             }
             self.wait(wait).await;
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let next = (wait.as_secs_f64() * retry.map_or(1.0, |r| r.backoff)).min(3600.0);
             wait = Duration::from_secs_f64(next);
         };
@@ -395,7 +526,209 @@ impl Runner<'_> {
             failures: attempt.failures,
             captures,
             checks: attempt.checks,
-            duration: started.elapsed(),
+            children: Vec::new(),
+            depth: self.depth,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// Runs another workflow as one step: its own variables, the same cookie jar and
+    /// connection pool, its secrets kept secret; its outputs become this step's captures.
+    fn uses<'s>(
+        &'s mut self,
+        step: &'s Step,
+        uses: &'s Uses,
+        finally: bool,
+    ) -> Pin<Box<dyn Future<Output = StepReport> + 's>> {
+        Box::pin(async move {
+            let mut report = skipped(step, finally, String::new());
+            report.reason = None;
+            report.outcome = Outcome::Failed;
+            let Some(sub) = self.plan.subplans.get(&uses.path.value).cloned() else {
+                report.failures.push(
+                    Diagnostic::error(format!("`{}` was not loaded", uses.path.value))
+                        .at(&self.plan.workflow.source, uses.path.span, "here")
+                        .in_step(Some(&step.name)),
+                );
+                return report;
+            };
+            let inputs = match self.sub_inputs(step, uses, &sub) {
+                Ok(inputs) => inputs,
+                Err(failures) => {
+                    report.failures = failures;
+                    return report;
+                }
+            };
+            let mut child = Runner {
+                plan: &sub,
+                client: self.client,
+                settings: self.settings,
+                jar: self.jar,
+                variables: Arc::new(inputs),
+                masker: self.masker.clone(),
+                reporter: &mut *self.reporter,
+                deadline: self.deadline,
+                depth: self.depth + 1,
+                pages: HashMap::new(),
+            };
+            if let Err(failures) = child.compute_vars() {
+                report.failures = failures;
+                return report;
+            }
+            let (children, _) = child.run_steps().await;
+            let mut outputs: Vec<(String, serde_json::Value, bool)> = Vec::new();
+            let mut failures = Vec::new();
+            let passed = !children
+                .iter()
+                .any(|c| matches!(c.outcome, Outcome::Failed | Outcome::Error));
+            // After a failure, the outputs that can still be computed are returned, so the
+            // caller's clean-up can use them.
+            for (name, value) in &sub.workflow.outputs {
+                let ctx = child.ctx();
+                match child.value(value, &ctx, None) {
+                    Ok(json) => {
+                        let secret = crate::load::is_secret_name(&name.value)
+                            || value_reads_secret(&child, value);
+                        if secret {
+                            child.secret_json(&json);
+                        }
+                        outputs.push((name.value.clone(), json, secret));
+                    }
+                    Err(failure) if passed => failures.push(failure),
+                    Err(_) => {}
+                }
+            }
+            self.masker = std::mem::take(&mut child.masker);
+            drop(child);
+            report.outcome = children
+                .iter()
+                .map(|c| c.outcome)
+                .find(|o| matches!(o, Outcome::Error))
+                .or_else(|| {
+                    children
+                        .iter()
+                        .map(|c| c.outcome)
+                        .find(|o| matches!(o, Outcome::Failed))
+                })
+                .unwrap_or(Outcome::Passed);
+            report.attempts = 1;
+            report.children = children;
+            if !failures.is_empty() {
+                report.outcome = Outcome::Failed;
+                report.failures = failures;
+            }
+            // The outputs as a map named after the step, when the name is an identifier.
+            if crate::load::is_identifier(&step.name.value) {
+                let map: serde_json::Map<String, serde_json::Value> = outputs
+                    .iter()
+                    .map(|(n, v, _)| (n.clone(), v.clone()))
+                    .collect();
+                let secret_fields = outputs
+                    .iter()
+                    .filter(|(_, _, secret)| *secret)
+                    .map(|(name, ..)| name.clone())
+                    .collect();
+                Arc::make_mut(&mut self.variables).set_with_secret_fields(
+                    &step.name.value,
+                    JinjaValue::from(minijinja::value::Serde(&map)),
+                    secret_fields,
+                );
+            }
+            for extract in &step.extract {
+                let ExtractKind::Output(output) = &extract.kind else {
+                    continue;
+                };
+                match outputs.iter().find(|(n, ..)| n == output) {
+                    Some((_, json, secret)) => {
+                        let secret = *secret || extract.secret;
+                        Arc::make_mut(&mut self.variables).set(
+                            &extract.name.value,
+                            JinjaValue::from(minijinja::value::Serde(json)),
+                            secret,
+                        );
+                        report.captures.push(Capture {
+                            name: extract.name.value.clone(),
+                            value: json.clone(),
+                            secret,
+                        });
+                    }
+                    None if report.outcome != Outcome::Passed => {}
+                    None => {
+                        report.outcome = Outcome::Failed;
+                        report.failures.push(
+                            Diagnostic::error(format!(
+                                "cannot capture `{}`: `{}` has no output `{output}`",
+                                extract.name.value, uses.path.value
+                            ))
+                            .at(
+                                &self.plan.workflow.source,
+                                extract.name.span,
+                                "no such output",
+                            )
+                            .in_step(Some(&step.name)),
+                        );
+                    }
+                }
+            }
+            report
+        })
+    }
+
+    /// Builds the called workflow's inputs from `with:` and its own defaults.
+    fn sub_inputs(
+        &mut self,
+        step: &Step,
+        uses: &Uses,
+        sub: &Plan,
+    ) -> Result<Variables, Vec<Diagnostic>> {
+        let ctx = self.ctx();
+        let mut variables = Variables::default();
+        let mut failures = Vec::new();
+        for input in &sub.workflow.inputs {
+            let name = &input.name.value;
+            if let Some((_, value)) = uses.with.iter().find(|(n, _)| &n.value == name) {
+                match self.value(value, &ctx, Some(step)) {
+                    Ok(json) => {
+                        // A secret stays secret across the boundary, either way.
+                        let secret = input.secret || value_reads_secret(self, value);
+                        variables.set(
+                            name,
+                            JinjaValue::from(minijinja::value::Serde(&json)),
+                            secret,
+                        );
+                    }
+                    Err(failure) => failures.push(failure),
+                }
+                continue;
+            }
+            let secret = input.secret;
+            let value = match &input.default {
+                Some(Text::Literal(text)) => Some(text.clone()),
+                Some(Text::Template(id)) => {
+                    let sub_ctx = JinjaValue::from_dyn_object(Arc::new(variables.clone()));
+                    sub.templates.render(*id, &sub_ctx).ok()
+                }
+                None => input
+                    .env
+                    .as_ref()
+                    .and_then(|env| std::env::var(&env.value).ok()),
+            };
+            match value {
+                Some(value) => variables.set(name, JinjaValue::from(value), secret),
+                None => failures.push(
+                    Diagnostic::error(format!(
+                        "`{}` needs input `{name}`, and `with:` does not give it",
+                        uses.path.value
+                    ))
+                    .at(&self.plan.workflow.source, uses.path.span, "here")
+                    .in_step(Some(&step.name)),
+                ),
+            }
+        }
+        if failures.is_empty() {
+            Ok(variables)
+        } else {
+            Err(failures)
         }
     }
 
@@ -410,10 +743,47 @@ impl Runner<'_> {
         }
     }
 
-    fn build(&mut self, step: &Step) -> Result<(Outgoing, bool, u32), Diagnostic> {
+    /// Reads the form `form_from` names from an earlier step's page and applies `fields`.
+    fn form(&mut self, step: &Step, form_from: &FormFrom) -> Result<crate::html::Form, Diagnostic> {
         let workflow = &self.plan.workflow;
-        let request = &step.request;
-        let url_text = self.text(&request.url.value, step)?;
+        let Some(page) = self.pages.get(&form_from.step.value) else {
+            return Err(Diagnostic::error(format!(
+                "step `{}` has no HTML page to take a form from",
+                form_from.step.value
+            ))
+            .at(&workflow.source, form_from.step.span, "no HTML response")
+            .in_step(Some(&step.name))
+            .help("`form_from.step` names an earlier step whose response is an HTML page"));
+        };
+        let body = String::from_utf8_lossy(&page.body);
+        let mut form = crate::html::find_form(&page.url, &body, &form_from.selector.value)
+            .map_err(|message| {
+                Diagnostic::error(message)
+                    .at(&workflow.source, form_from.selector.span, "matches no form")
+                    .in_step(Some(&step.name))
+                    .note(format!("the page: {}", page.url))
+            })?;
+        for (name, value) in &form_from.fields {
+            let value = self.text(value, step)?;
+            crate::html::set_field(&mut form.fields, &name.value, value);
+        }
+        Ok(form)
+    }
+
+    fn build(
+        &mut self,
+        step: &Step,
+        request: &Request,
+    ) -> Result<(Outgoing, bool, u32), Diagnostic> {
+        let workflow = &self.plan.workflow;
+        let form = match &request.form_from {
+            Some(form_from) => Some(self.form(step, form_from)?),
+            None => None,
+        };
+        let mut url_text = self.text(&request.url.value, step)?;
+        if let (Some(form), true) = (&form, url_text.is_empty()) {
+            url_text = form.action.to_string();
+        }
         let mut url = Url::parse(&url_text).map_err(|e| {
             Diagnostic::error(format!("invalid URL `{url_text}`: {e}"))
                 .at(&workflow.source, request.url.span, "rendered from here")
@@ -476,6 +846,18 @@ impl Runner<'_> {
             self.secret_text(&credential);
         }
         let body = match &request.body {
+            None if form.as_ref().is_some_and(|f| f.method != Method::GET) => {
+                let mut encoder = url::form_urlencoded::Serializer::new(String::new());
+                for (name, value) in form.as_ref().map_or(&[][..], |f| &f.fields[..]) {
+                    encoder.append_pair(name, value);
+                }
+                headers
+                    .entry(CONTENT_TYPE)
+                    .or_insert(HeaderValue::from_static(
+                        "application/x-www-form-urlencoded",
+                    ));
+                Some(encoder.finish().into_bytes())
+            }
             None => None,
             Some(Body::Json(value)) => {
                 let ctx = self.ctx();
@@ -500,7 +882,13 @@ impl Runner<'_> {
             }
             Some(Body::Text(text)) => Some(self.text(text, step)?.into_bytes()),
         };
-        let method = Method::from_bytes(request.method.value.as_bytes()).unwrap_or(Method::GET);
+        let method = match &form {
+            Some(form) => form.method.clone(),
+            None => Method::from_bytes(request.method.value.as_bytes()).unwrap_or(Method::GET),
+        };
+        if let Some(form) = form.as_ref().filter(|f| f.method == Method::GET) {
+            url.query_pairs_mut().extend_pairs(&form.fields);
+        }
         let timeout = request
             .timeout
             .or(defaults.timeout)
@@ -523,17 +911,30 @@ impl Runner<'_> {
         ))
     }
 
-    async fn attempt(&mut self, step: &Step, last: bool) -> Attempt {
+    async fn attempt(&mut self, step: &Step, request: &Request, last: bool) -> Attempt {
         let workflow = &self.plan.workflow;
-        let (outgoing, follow, max_redirects) = match self.build(step) {
+        let (outgoing, follow, max_redirects) = match self.build(step, request) {
             Ok(built) => built,
             Err(failure) => return Attempt::failed(failure),
+        };
+        let stop_at = match &request.stop_at {
+            Some(text) => match self.text(text, step) {
+                Ok(prefix) => Some(prefix),
+                Err(failure) => return Attempt::failed(failure),
+            },
+            None => None,
         };
         let limit = outgoing.timeout;
         let target = format!("{} {}", outgoing.method, outgoing.url);
         let (exchanges, transport) = match self
             .client
-            .send(outgoing, &self.jar, follow, max_redirects, None)
+            .send(
+                outgoing,
+                self.jar,
+                follow,
+                max_redirects,
+                stop_at.as_deref(),
+            )
             .await
         {
             Ok(exchanges) => (exchanges, None),
@@ -558,13 +959,17 @@ impl Runner<'_> {
                 SendError::Connect(_) => {
                     Some("is the server running, and is the URL right?".to_owned())
                 }
+                SendError::TooManyRedirects(_) if stop_at.is_some() => Some(format!(
+                    "`stop_at: {}` was never reached; check the prefix against the redirects above",
+                    stop_at.as_deref().unwrap_or_default()
+                )),
                 SendError::TooManyRedirects(_) => {
                     Some("raise `max_redirects:` or stop following redirects".to_owned())
                 }
                 _ => None,
             };
             let failure = Diagnostic::error(title)
-                .at(&workflow.source, step.request.url.span, "this request")
+                .at(&workflow.source, request.url.span, "this request")
                 .in_step(Some(&step.name))
                 .note(format!("request: {target}"))
                 .maybe_help(help);
@@ -595,11 +1000,35 @@ impl Runner<'_> {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        if content_type.contains("html") {
+            self.pages.insert(
+                step.name.value.clone(),
+                Page {
+                    url: last_exchange.request.url.clone(),
+                    body: response.body.clone(),
+                },
+            );
+        }
+        if let (Some(prefix), true) = (&stop_at, follow && !response.status.is_redirection()) {
+            let ended = format!("{status} {}", last_exchange.request.url);
+            let mut failed = Attempt::failed(
+                Diagnostic::error(format!("`stop_at: {prefix}` was never reached"))
+                    .at(&workflow.source, request.url.span, "this request")
+                    .in_step(Some(&step.name))
+                    .note(format!("the redirects ended at {ended}"))
+                    .help(
+                        "the prefix must match the start of a `Location` the server redirects to",
+                    ),
+            );
+            failed.status = Some(status);
+            failed.exchanges = exchanges;
+            return failed;
+        }
         let body = Arc::new(response.body.clone());
         let json = parse_json(&content_type, &body);
         let headers = header_pairs(&response.headers);
         let url = last_exchange.request.url.clone();
-        let cookies = cookie_pairs(&response.headers, &self.jar, &url);
+        let cookies = cookie_pairs(&response.headers, self.jar, &url);
         #[allow(clippy::cast_possible_truncation)]
         let duration_ms = exchanges
             .iter()
@@ -975,6 +1404,26 @@ impl Runner<'_> {
                     Err(error) => return Err(self.render_error(*id, error, step)),
                 }
             }
+            ExtractKind::Css {
+                selector,
+                attr,
+                all,
+            } => {
+                let text = String::from_utf8_lossy(&view.body);
+                let found = crate::html::select(&text, &selector.value, attr.as_deref())
+                    .map_err(|message| fail(message, "bad selector"))?;
+                match (found.len(), all) {
+                    (_, true) => Some(JinjaValue::from(found)),
+                    (0, false) => None,
+                    (_, false) => found.into_iter().next().map(JinjaValue::from),
+                }
+            }
+            ExtractKind::Output(output) => {
+                return Err(fail(
+                    format!("`output: {output}` only works in a step that `uses` a workflow"),
+                    "not a `uses` step",
+                ));
+            }
         };
         if let Some(value) = found {
             return Ok(value);
@@ -1001,6 +1450,9 @@ impl Runner<'_> {
                 "regex `{}` matched nothing",
                 self.plan.regexes[regex.0 as usize].as_str()
             ),
+            ExtractKind::Css { selector, .. } => {
+                format!("CSS selector `{}` matched nothing", selector.value)
+            }
             _ => "no value".to_owned(),
         };
         Err(fail(what, "nothing to capture")
@@ -1008,12 +1460,12 @@ impl Runner<'_> {
     }
 }
 
-fn var_reads_secret(runner: &Runner<'_>, value: &Value) -> bool {
+fn value_reads_secret(runner: &Runner<'_>, value: &Value) -> bool {
     match value {
         Value::Literal(_) => false,
         Value::Template(id) => runner.reads_secret(*id),
-        Value::List(items) => items.iter().any(|v| var_reads_secret(runner, v)),
-        Value::Map(entries) => entries.iter().any(|(_, v)| var_reads_secret(runner, v)),
+        Value::List(items) => items.iter().any(|v| value_reads_secret(runner, v)),
+        Value::Map(entries) => entries.iter().any(|(_, v)| value_reads_secret(runner, v)),
     }
 }
 

@@ -39,6 +39,8 @@ struct Workflow {
     steps: Vec<Step>,
     /// Steps that always run afterwards, even after a failure (clean-up).
     finally: Option<Vec<Step>>,
+    /// Values a workflow that `uses` this one can read, computed after the steps.
+    outputs: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 /// An input: a mapping, a default value, or null (required).
@@ -102,8 +104,17 @@ struct Step {
     condition: Option<Expression>,
     /// Wait before sending.
     delay: Option<Duration>,
-    /// What to send.
-    request: Request,
+    /// Run the step once per element of this list expression.
+    for_each: Option<Expression>,
+    /// The name each element gets in `for_each` (default `item`).
+    #[serde(rename = "as")]
+    each_as: Option<String>,
+    /// What to send (or `uses`).
+    request: Option<Request>,
+    /// Run another workflow, relative to this file (or `request`).
+    uses: Option<String>,
+    /// Inputs for the `uses` workflow.
+    with: Option<BTreeMap<String, serde_json::Value>>,
     /// What the response must look like.
     expect: Option<Expect>,
     /// Variables captured from the response.
@@ -154,8 +165,8 @@ enum StandardMethod {
 struct Request {
     /// Default `GET`.
     method: Option<Method>,
-    /// An `http://` or `https://` URL.
-    url: Template,
+    /// An `http://` or `https://` URL (with `form_from`, the form's action by default).
+    url: Option<Template>,
     /// Query parameters appended to the URL.
     query: Option<BTreeMap<String, Scalar>>,
     /// Request headers.
@@ -168,6 +179,10 @@ struct Request {
     form: Option<BTreeMap<String, Scalar>>,
     /// A text body.
     body: Option<Template>,
+    /// Submit an HTML form from an earlier step's page.
+    form_from: Option<FormFrom>,
+    /// With `follow_redirects`: stop before requesting a URL that starts with this.
+    stop_at: Option<Template>,
     /// Follow redirects (default false: a 3xx is returned to the workflow).
     follow_redirects: Option<bool>,
     /// Redirects followed at most.
@@ -175,6 +190,18 @@ struct Request {
     max_redirects: Option<u32>,
     /// Time allowed for the exchange.
     timeout: Option<Duration>,
+}
+
+/// An HTML form to submit.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct FormFrom {
+    /// The earlier step whose response holds the form.
+    step: String,
+    /// A CSS selector for the form (default `form`).
+    selector: Option<String>,
+    /// Fields to set or override.
+    fields: Option<BTreeMap<String, Scalar>>,
 }
 
 /// `basic` or `bearer`.
@@ -260,12 +287,18 @@ struct ExtractSpec {
     body: Option<bool>,
     /// An expression over the response.
     expr: Option<Expression>,
-    /// With `json`: every match as a list.
+    /// A CSS selector over an HTML body: the text of the first match.
+    css: Option<String>,
+    /// An output of the workflow a `uses` step ran.
+    output: Option<String>,
+    /// With `json` or `css`: every match as a list.
     all: Option<bool>,
     /// With `header`: a query parameter of the URL in the header.
     query: Option<String>,
     /// With `regex`: `body` or `header:NAME`.
     from: Option<String>,
+    /// With `css`: read this attribute instead of the text.
+    attr: Option<String>,
     /// Mask the value.
     secret: Option<bool>,
     /// Used when nothing matches.
@@ -321,7 +354,8 @@ mod tests {
     #[test]
     fn the_schema_has_exactly_the_keys_the_loader_reads() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
-        let pairs: [(Option<&str>, &[&str]); 10] = [
+        let pairs: [(Option<&str>, &[&str]); 11] = [
+            (Some("FormFrom"), load::FORM_FROM_KEYS),
             (None, load::TOP_KEYS),
             (Some("InputSpec"), load::INPUT_KEYS),
             (Some("Defaults"), load::DEFAULTS_KEYS),

@@ -11,14 +11,51 @@ use minijinja::value::{Enumerator, Object, ObjectRepr};
 pub struct Variables {
     values: HashMap<String, Value>,
     secret: HashMap<String, bool>,
+    /// For a map whose fields differ in secrecy (a `uses` step's outputs): the secret fields.
+    secret_fields: HashMap<String, Vec<String>>,
 }
 
 impl Variables {
     /// Sets a variable; a secret one stays secret when a public value replaces it.
     pub fn set(&mut self, name: &str, value: Value, secret: bool) {
+        self.secret_fields.remove(name);
         let was_secret = self.secret.get(name).copied().unwrap_or(false);
         self.secret.insert(name.to_owned(), secret || was_secret);
         self.values.insert(name.to_owned(), value);
+    }
+
+    /// Sets a map variable whose named fields are secret and the others public.
+    pub fn set_with_secret_fields(&mut self, name: &str, value: Value, fields: Vec<String>) {
+        self.set(name, value, false);
+        self.secret_fields.insert(name.to_owned(), fields);
+    }
+
+    /// Tells whether a dotted path a template reads (`setup.app_secret`) is secret: the
+    /// variable is, or the field is, or — for the whole map — any field is.
+    pub fn is_secret_path(&self, path: &str) -> bool {
+        let (name, field) = path
+            .split_once('.')
+            .map_or((path, None), |(n, f)| (n, Some(f)));
+        if self.is_secret(name) {
+            return true;
+        }
+        let Some(fields) = self.secret_fields.get(name) else {
+            return false;
+        };
+        match field {
+            None => !fields.is_empty(),
+            Some(field) => {
+                let field = field.split('.').next().unwrap_or(field);
+                fields.iter().any(|f| f == field)
+            }
+        }
+    }
+
+    /// Removes a variable (a `for_each` loop variable after the loop).
+    pub fn remove(&mut self, name: &str) {
+        self.values.remove(name);
+        self.secret.remove(name);
+        self.secret_fields.remove(name);
     }
 
     /// Returns a variable's value.

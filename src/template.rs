@@ -43,6 +43,8 @@ pub struct Templates {
     sources: Vec<String>,
     /// The variables each template reads, found once at compile time.
     reads: Vec<Vec<String>>,
+    /// The dotted paths each template reads (`setup.app_id`), found once at compile time.
+    dotted: Vec<Vec<String>>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -89,6 +91,7 @@ impl Templates {
             kinds: sources.iter().map(|s| s.kind).collect(),
             sources: sources.iter().map(|s| s.text.clone()).collect(),
             reads: Vec::new(),
+            dotted: Vec::new(),
         };
         templates.reads = (0..sources.len())
             .map(|index| {
@@ -98,6 +101,17 @@ impl Templates {
                     .into_iter()
                     .map(|(name, _)| name)
                     .filter(|name| !crate::helpers::FUNCTIONS.contains(&name.as_str()))
+                    .collect()
+            })
+            .collect();
+        templates.dotted = (0..sources.len())
+            .map(|index| {
+                let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
+                templates
+                    .dotted_reads(id)
+                    .into_iter()
+                    .map(|(path, _)| path)
+                    .filter(|path| !crate::helpers::FUNCTIONS.contains(&path.as_str()))
                     .collect()
             })
             .collect();
@@ -202,9 +216,33 @@ impl Templates {
         self.sources.get(id.0 as usize).map_or("", String::as_str)
     }
 
+    /// Returns the dotted paths a template reads (helpers excluded), computed at compile time.
+    pub fn dotted(&self, id: TemplateId) -> &[String] {
+        self.dotted.get(id.0 as usize).map_or(&[], Vec::as_slice)
+    }
+
     /// Returns the variables a template reads (helpers excluded), computed at compile time.
     pub fn reads(&self, id: TemplateId) -> &[String] {
         self.reads.get(id.0 as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// Lists the dotted paths a template reads (`sign_in.access_token`), for checking that a
+    /// caller only reads outputs a called workflow declares.
+    pub fn dotted_reads(&self, id: TemplateId) -> Vec<(String, Option<Range<usize>>)> {
+        let Ok(template) = self.get(id) else {
+            return Vec::new();
+        };
+        let mut paths: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+        paths.sort();
+        let text = self.source(id);
+        let all_code = self.kind(id) != TemplateKind::Text;
+        paths
+            .into_iter()
+            .map(|path| {
+                let range = find_identifier(text, &path, all_code);
+                (path, range)
+            })
+            .collect()
     }
 
     /// Lists the variables a template reads but does not define itself, with their positions.

@@ -9,7 +9,7 @@ use regex::Regex;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::jsonpath::JsonPath;
 use crate::model::{
-    Auth, Body, ExtractKind, Step, TemplateId, TemplateSource, Text, Value, Workflow,
+    Action, Auth, Body, ExtractKind, Step, TemplateId, TemplateSource, Text, Value, Workflow,
 };
 use crate::span::{Span, Spanned};
 use crate::template::{CallKind, Templates};
@@ -35,6 +35,8 @@ pub struct Plan {
     pub paths: Vec<JsonPath>,
     /// Its regexes, compiled, indexed by `RegexId`.
     pub regexes: Vec<Regex>,
+    /// The workflows its `uses` steps run, by the path as written.
+    pub subplans: HashMap<String, std::sync::Arc<Plan>>,
 }
 
 /// Where a template is evaluated, which decides the names it may read.
@@ -78,6 +80,7 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
             templates,
             paths: paths.into_iter().flatten().collect(),
             regexes: regexes.into_iter().flatten().collect(),
+            subplans: HashMap::new(),
         })
     } else {
         Err(errors)
@@ -259,25 +262,64 @@ impl Checker<'_> {
             .iter()
             .map(|(n, s)| ((*n).to_owned(), s.value.clone()))
             .collect();
+        let mut earlier: Vec<&Spanned<String>> = Vec::new();
         for step in &workflow.steps {
             self.check_step(step, &scope, broken);
+            self.check_form_from(step, &earlier);
+            earlier.push(&step.name);
             let maybe = step.condition.is_some();
-            for extract in &step.extract {
+            for name in defined_by(step) {
                 let origin = Origin::Step(step.name.value.clone());
                 if maybe {
-                    scope.maybe(&extract.name.value, origin);
+                    scope.maybe(&name, origin);
                 } else {
-                    scope.define(&extract.name.value, origin);
+                    scope.define(&name, origin);
                 }
+            }
+        }
+        // Outputs are computed after the steps, when every step has run.
+        for (_, value) in &workflow.outputs {
+            for id in value_templates(value) {
+                self.check_template(id, &scope, None, Context::Request, broken);
             }
         }
         // A clean-up step runs after a failure too, so anything a step captured may be missing.
         scope.demote_steps();
         for step in &workflow.finally {
             self.check_step(step, &scope, broken);
-            for extract in &step.extract {
-                scope.maybe(&extract.name.value, Origin::Step(step.name.value.clone()));
+            self.check_form_from(step, &earlier);
+            earlier.push(&step.name);
+            for name in defined_by(step) {
+                scope.maybe(&name, Origin::Step(step.name.value.clone()));
             }
+        }
+    }
+
+    fn check_form_from(&mut self, step: &Step, earlier: &[&Spanned<String>]) {
+        let Some(form) = step.request().and_then(|r| r.form_from.as_ref()) else {
+            return;
+        };
+        if !earlier.iter().any(|s| s.value == form.step.value) {
+            let help = did_you_mean(&form.step.value, earlier.iter().map(|s| s.value.as_str()))
+                .unwrap_or_else(|| {
+                    "`form_from.step` names an earlier step whose response is an HTML page".into()
+                });
+            self.errors.push(
+                Diagnostic::error(format!(
+                    "`form_from.step` names no earlier step: `{}`",
+                    form.step.value
+                ))
+                .at(&self.workflow.source, form.step.span, "not an earlier step")
+                .in_step(Some(&step.name))
+                .help(help),
+            );
+        }
+        if let Err(message) = crate::html::check_selector(&form.selector.value) {
+            self.errors.push(
+                Diagnostic::error(message)
+                    .at(&self.workflow.source, form.selector.span, "here")
+                    .in_step(Some(&step.name)),
+            );
         }
     }
 
@@ -293,17 +335,51 @@ impl Checker<'_> {
             })
             .unwrap_or_default();
         let captures: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
+        for extract in &step.extract {
+            match &extract.kind {
+                ExtractKind::Css { selector, .. } => {
+                    if let Err(message) = crate::html::check_selector(&selector.value) {
+                        self.errors.push(
+                            Diagnostic::error(message)
+                                .at(&self.workflow.source, selector.span, "here")
+                                .in_step(Some(&step.name)),
+                        );
+                    }
+                }
+                ExtractKind::Output(_) if step.request().is_some() => {
+                    self.errors.push(
+                        Diagnostic::error(
+                            "`output` captures only work in a step that `uses` a workflow",
+                        )
+                        .at(
+                            &self.workflow.source,
+                            extract.name.span,
+                            "not a `uses` step",
+                        )
+                        .in_step(Some(&step.name))
+                        .help("capture from the response with `json`, `header`, … instead"),
+                    );
+                }
+                ExtractKind::Output(_) => {}
+                _ if step.request().is_none() => {
+                    self.errors.push(
+                        Diagnostic::error("a `uses` step captures only `output`s of the workflow it runs")
+                            .at(&self.workflow.source, extract.name.span, "not an output")
+                            .in_step(Some(&step.name))
+                            .help("write `{ output: NAME }`, with NAME from the called workflow's `outputs:`"),
+                    );
+                }
+                _ => {}
+            }
+        }
         for (id, context) in step_templates(step) {
             let mut local = scope.clone();
-            if Some(id) == step.condition {
-                // The condition itself may test a maybe-defined name (`x is defined`).
-                for guard in &guards {
-                    local.guard(guard);
-                }
-            } else {
-                for guard in &guards {
-                    local.guard(guard);
-                }
+            // The condition guards the whole step, itself included (`x is defined`).
+            for guard in &guards {
+                local.guard(guard);
+            }
+            if step.for_each.is_some() && Some(id) != step.for_each && Some(id) != step.condition {
+                local.define(&step.each_as.value, Origin::Var);
             }
             if context == Context::Response {
                 for name in RESPONSE_NAMES {
@@ -382,6 +458,16 @@ impl Checker<'_> {
             self.push(id, diagnostic);
         }
     }
+}
+
+/// Lists the names a step defines: its captures, and for a `uses` step named like a variable,
+/// the map of the called workflow's outputs.
+fn defined_by(step: &Step) -> Vec<String> {
+    let mut names: Vec<String> = step.extract.iter().map(|e| e.name.value.clone()).collect();
+    if matches!(step.action, Action::Uses(_)) && crate::load::is_identifier(&step.name.value) {
+        names.push(step.name.value.clone());
+    }
+    names
 }
 
 fn quote_shift(source: &crate::span::Source, span: Span) -> u32 {
@@ -494,29 +580,50 @@ pub(crate) fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
             out.push((id, Context::Request));
         }
     };
-    let r = &step.request;
-    request(&r.url.value);
-    r.query.iter().for_each(|(_, t)| request(t));
-    r.headers.iter().for_each(|(_, t)| request(t));
-    match &r.auth {
-        Some(Auth::Basic { username, password }) => {
-            request(username);
-            request(password);
+    match &step.action {
+        Action::Request(r) => {
+            request(&r.url.value);
+            r.query.iter().for_each(|(_, t)| request(t));
+            r.headers.iter().for_each(|(_, t)| request(t));
+            match &r.auth {
+                Some(Auth::Basic { username, password }) => {
+                    request(username);
+                    request(password);
+                }
+                Some(Auth::Bearer(token)) => request(token),
+                None => {}
+            }
+            if let Some(stop_at) = &r.stop_at {
+                request(stop_at);
+            }
+            if let Some(form) = &r.form_from {
+                form.fields.iter().for_each(|(_, t)| request(t));
+            }
+            match &r.body {
+                Some(Body::Form(fields)) => fields.iter().for_each(|(_, t)| request(t)),
+                Some(Body::Text(text)) => request(text),
+                Some(Body::Json(value)) => {
+                    out.extend(
+                        value_templates(value)
+                            .into_iter()
+                            .map(|id| (id, Context::Request)),
+                    );
+                }
+                None => {}
+            }
         }
-        Some(Auth::Bearer(token)) => request(token),
-        None => {}
+        Action::Uses(uses) => {
+            for (_, value) in &uses.with {
+                out.extend(
+                    value_templates(value)
+                        .into_iter()
+                        .map(|id| (id, Context::Request)),
+                );
+            }
+        }
     }
-    match &r.body {
-        Some(Body::Form(fields)) => fields.iter().for_each(|(_, t)| request(t)),
-        Some(Body::Text(text)) => request(text),
-        Some(Body::Json(value)) => {
-            out.extend(
-                value_templates(value)
-                    .into_iter()
-                    .map(|id| (id, Context::Request)),
-            );
-        }
-        None => {}
+    if let Some(id) = step.for_each {
+        out.push((id, Context::Request));
     }
     if let Some(id) = step.condition {
         out.push((id, Context::Request));

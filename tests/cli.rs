@@ -165,7 +165,7 @@ fn validate_passes_the_shipped_workflow() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stdout,
-        format!("✓ {path}: `PingOne — exchange a refresh token` is valid (12 steps, 3 finally)\n")
+        format!("✓ {path}: `PingOne — exchange a refresh token` is valid (4 steps, 3 finally)\n")
     );
 }
 

@@ -79,42 +79,77 @@ async fn the_refresh_token_workflow_passes_against_the_emulator_and_cleans_up() 
         names,
         [
             "get a worker token",
-            "create the application",
-            "read the application secret",
-            "create a population",
-            "create a user",
-            "set the user's password",
-            "send the authorization request",
-            "get the flow",
-            "submit the credentials",
-            "resume the authorization",
-            "exchange the code for tokens",
-            "exchange the refresh token",
+            "setup",
+            "sign_on",
+            "tokens",
             "delete the user",
             "delete the population",
             "delete the application",
         ]
     );
-    assert!(report.steps.iter().all(|s| s.outcome == Outcome::Passed));
+    let nested = |index: usize| -> Vec<&str> {
+        report.steps[index]
+            .children
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect()
+    };
+    assert_eq!(
+        nested(1),
+        [
+            "create the application",
+            "read the application secret",
+            "create a population",
+            "create a user",
+            "set the user's password",
+        ]
+    );
+    assert_eq!(
+        nested(2),
+        [
+            "send the authorization request",
+            "get the flow",
+            "submit the credentials",
+            "resume the authorization",
+        ]
+    );
+    assert_eq!(
+        nested(3),
+        ["exchange the code for tokens", "exchange the refresh token"]
+    );
+    let all_passed =
+        |steps: &[apiflow::event::StepReport]| steps.iter().all(|s| s.outcome == Outcome::Passed);
+    assert!(all_passed(&report.steps));
+    assert!(report.steps.iter().all(|s| all_passed(&s.children)));
     // The emulator answers 404 to the first read of a new secret, as PingOne may.
-    assert_eq!(report.steps[2].attempts, 2);
-    let captured = |step: usize, name: &str| {
-        report.steps[step]
+    assert_eq!(report.steps[1].children[1].attempts, 2);
+    let captured = |parent: usize, child: usize, name: &str| {
+        report.steps[parent].children[child]
             .captures
             .iter()
             .find(|c| c.name == name)
             .map(|c| (c.value.as_str().unwrap_or_default().to_owned(), c.secret))
             .expect("captured")
     };
-    let (access, access_secret) = captured(10, "access_token");
-    let (new_access, _) = captured(11, "new_access_token");
-    let (refresh, refresh_secret) = captured(10, "refresh_token");
-    let (new_refresh, _) = captured(11, "new_refresh_token");
+    let (access, access_secret) = captured(3, 0, "access_token");
+    let (new_access, _) = captured(3, 1, "new_access_token");
+    let (refresh, refresh_secret) = captured(3, 0, "refresh_token");
+    let (new_refresh, _) = captured(3, 1, "new_refresh_token");
     assert!(access_secret && refresh_secret);
     assert_ne!(access, new_access);
     assert_ne!(refresh, new_refresh);
-    let (code, code_secret) = captured(9, "auth_code");
+    let (code, code_secret) = captured(2, 3, "auth_code");
     assert!(code_secret);
+    // The entry point captures two of the tokens workflow's outputs, still secret.
+    let outputs: Vec<(&str, bool)> = report.steps[3]
+        .captures
+        .iter()
+        .map(|c| (c.name.as_str(), c.secret))
+        .collect();
+    assert_eq!(
+        outputs,
+        [("access_token", true), ("new_access_token", true)]
+    );
 
     // Secrets never reach the output, even with every exchange printed.
     for secret in [
@@ -146,9 +181,9 @@ async fn the_refresh_token_workflow_passes_against_the_emulator_and_cleans_up() 
         .expect("token body");
     let token = token["access_token"].as_str().expect("worker token");
     let created = [
-        ("applications", captured(1, "app_id").0),
-        ("populations", captured(3, "population_id").0),
-        ("users", captured(4, "user_id").0),
+        ("applications", captured(1, 0, "app_id").0),
+        ("populations", captured(1, 2, "population_id").0),
+        ("users", captured(1, 3, "user_id").0),
     ];
     for (kind, id) in created {
         let left = ids(&http, &emulator, token, kind).await;
@@ -178,7 +213,7 @@ fn the_readme_command_runs_the_workflow_with_the_emulator() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("✓ PingOne — exchange a refresh token: 15 passed, 0 failed, 0 skipped in "),
+        stdout.contains("✓ PingOne — exchange a refresh token: 7 passed, 0 failed, 0 skipped in "),
         "{stdout}"
     );
 }

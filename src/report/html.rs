@@ -179,6 +179,9 @@ fn step(out: &mut String, step: &StepReport) {
         }
         out.push_str("</table>\n");
     }
+    for child in &step.children {
+        self::step(out, child);
+    }
     for exchange in &step.exchanges {
         let _ = writeln!(
             out,

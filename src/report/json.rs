@@ -81,6 +81,7 @@ fn step(step: &StepReport) -> Value {
         "exchanges": step.exchanges.iter().map(exchange).collect::<Vec<_>>(),
         "captures": named(&step.captures),
         "checks": step.checks.iter().map(|c| json!({ "check": c.what, "passed": c.passed })).collect::<Vec<_>>(),
+        "children": step.children.iter().map(self::step).collect::<Vec<_>>(),
         "failures": step.failures.iter().map(|f| {
             let location = f.source.as_ref().filter(|_| f.span.is_known()).map(|s| format!("{}:{}", s.name, f.span));
             json!({

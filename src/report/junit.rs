@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::UNIX_EPOCH;
 
-use crate::event::{Outcome, RunReport};
+use crate::event::{Outcome, RunReport, StepReport};
 
 use super::{escape_xml, terminal::exchange_text};
 
@@ -17,7 +17,7 @@ pub fn render(reports: &[RunReport]) -> String {
     let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
     let mut time = 0.0;
     for report in reports {
-        tests += report.steps.len();
+        tests += flatten(&report.steps).len();
         failures += count(report, Outcome::Failed);
         errors += count(report, Outcome::Error);
         skipped += count(report, Outcome::Skipped);
@@ -35,7 +35,28 @@ pub fn render(reports: &[RunReport]) -> String {
 }
 
 fn count(report: &RunReport, outcome: Outcome) -> usize {
-    report.steps.iter().filter(|s| s.outcome == outcome).count()
+    flatten(&report.steps)
+        .iter()
+        .filter(|(_, s)| s.outcome == outcome)
+        .count()
+}
+
+/// Lists steps and the steps nested in them (`uses`, `for_each`), each named by its path.
+fn flatten(steps: &[StepReport]) -> Vec<(String, &StepReport)> {
+    fn walk<'r>(prefix: &str, steps: &'r [StepReport], out: &mut Vec<(String, &'r StepReport)>) {
+        for step in steps {
+            let name = if prefix.is_empty() {
+                step.name.clone()
+            } else {
+                format!("{prefix} › {}", step.name)
+            };
+            out.push((name.clone(), step));
+            walk(&name, &step.children, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk("", steps, &mut out);
+    out
 }
 
 fn timestamp(report: &RunReport) -> String {
@@ -55,7 +76,7 @@ fn suite(out: &mut String, index: usize, report: &RunReport) {
     let _ = writeln!(
         out,
         "  <testsuite name=\"{name}\" id=\"{index}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\" timestamp=\"{}\" hostname=\"localhost\" file=\"{}\">",
-        report.steps.len(),
+        flatten(&report.steps).len(),
         count(report, Outcome::Failed),
         count(report, Outcome::Error),
         count(report, Outcome::Skipped),
@@ -63,11 +84,11 @@ fn suite(out: &mut String, index: usize, report: &RunReport) {
         timestamp(report),
         escape_xml(&report.file),
     );
-    for step in &report.steps {
+    for (path, step) in flatten(&report.steps) {
         let case_name = if step.finally {
-            format!("finally: {}", step.name)
+            format!("finally: {path}")
         } else {
-            step.name.clone()
+            path
         };
         let _ = write!(
             out,

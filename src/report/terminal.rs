@@ -89,7 +89,16 @@ impl<W: Write> Terminal<W> {
             Outcome::Failed | Outcome::Error => ("✗", RED),
             Outcome::Skipped => ("-", DIM),
         };
-        let _ = write!(line, "  {} {}", self.paint(style, mark), step.name);
+        let indent = "  ".repeat(step.depth as usize + 1);
+        let _ = write!(line, "{indent}{} {}", self.paint(style, mark), step.name);
+        if !step.children.is_empty() {
+            let count = step.children.len();
+            let _ = write!(
+                line,
+                "  ({count} step{})",
+                if count == 1 { "" } else { "s" }
+            );
+        }
         if let (Some(first), Some(last)) = (step.exchanges.first(), step.exchanges.last()) {
             let _ = write!(line, "  {} {}", first.request.method, first.request.url);
             let status = last.response.status;
@@ -220,6 +229,15 @@ impl<W: Write> Reporter for Terminal<W> {
             }
             Event::Secret(value) => {
                 self.masker.add(value);
+            }
+            Event::StepStarted {
+                name,
+                depth,
+                nested: true,
+            } => {
+                let indent = "  ".repeat(*depth as usize + 1);
+                let line = format!("{indent}{} {name}\n", self.paint(DIM, "▸"));
+                self.write(&line);
             }
             Event::StepStarted { .. } => {}
             Event::Step(step) => self.step(step),
