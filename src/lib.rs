@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod event;
 pub mod helpers;
 pub mod http;
+pub mod import;
 pub mod inputs;
 pub mod jsonpath;
 pub mod load;
