@@ -54,11 +54,6 @@ pub fn workflows(
     split: bool,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<Workflow>, Diagnostic> {
-    if collection.requests.is_empty() {
-        return Err(Diagnostic::error(format!(
-            "`{file_name}` has no requests to import"
-        )));
-    }
     for path in &collection.empty_items {
         warnings.push(Diagnostic::warning(format!(
             "`{path}` is neither a request nor a folder; it is skipped"
@@ -116,7 +111,22 @@ pub fn workflows(
             n += 1;
         }
         let count = steps.len();
-        let text = context.document(folder.as_deref(), steps);
+        let (text, required) = context.document(folder.as_deref(), steps);
+        if !required.is_empty() {
+            let list = required
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            warnings.push(
+                Diagnostic::warning(format!(
+                    "workflow `{}`: {list} {} used but not defined in the collection or the environment",
+                    workflow_name(&collection.name, folder.as_deref()),
+                    if required.len() == 1 { "is" } else { "are" }
+                ))
+                .help("they are required inputs: pass them with `--var NAME=VALUE` or `--env-file`"),
+            );
+        }
         out.push(Workflow {
             stem,
             text,
@@ -124,6 +134,13 @@ pub fn workflows(
         });
     }
     Ok(out)
+}
+
+fn workflow_name(collection: &str, folder: Option<&str>) -> String {
+    match folder {
+        Some(folder) => format!("{collection} / {folder}"),
+        None => collection.to_owned(),
+    }
 }
 
 fn script_kind(listen: &str) -> &'static str {
@@ -450,7 +467,8 @@ impl Context<'_> {
         }
         if request.strict_ssl == Some(false) {
             req_comments.push(
-                "Postman does not verify TLS certificates for this request: run with `--insecure` if the server's certificate is not trusted.".to_owned(),
+                "Postman skips TLS certificate checks here: run with `--insecure` if needed."
+                    .to_owned(),
             );
             warn(
                 "it turns off TLS certificate checks; run the workflow with `--insecure` if needed"
@@ -581,7 +599,8 @@ impl Context<'_> {
                     headers.remove(i);
                 }
                 comments.push(
-                    "Postman sends this body as multipart/form-data; apiflow sends its text fields as a form (application/x-www-form-urlencoded).".to_owned(),
+                    "Sent as a form (x-www-form-urlencoded); Postman sends multipart/form-data."
+                        .to_owned(),
                 );
                 warn(
                     "its form-data body is sent as `form:` (application/x-www-form-urlencoded)"
@@ -700,6 +719,32 @@ impl Context<'_> {
         self.json_value(&value, &restore, uses)
     }
 
+    /// Converts a JSON string of a body. A string that is one `{{variable}}` keeps its type in
+    /// apiflow but is text in Postman, so values that may not be text get `| string`: captures
+    /// (numbers, booleans, …) and the numeric dynamic variables.
+    fn json_string(&self, text: &str, uses: &mut Found) -> String {
+        let references = vars::references(text);
+        if let [only] = references.as_slice()
+            && only.range == (0..text.len())
+        {
+            let name = only.name.as_str();
+            let numeric = matches!(name, "$timestamp" | "$randomInt");
+            let captured = self
+                .translations
+                .iter()
+                .any(|t| t.captures.iter().any(|(n, _)| n == name));
+            if numeric || captured {
+                let expression = vars::expression(name, &self.names, uses);
+                return if expression.contains(' ') {
+                    format!("{{{{ ({expression}) | string }}}}")
+                } else {
+                    format!("{{{{ {expression} | string }}}}")
+                };
+            }
+        }
+        self.template(text, uses)
+    }
+
     fn json_value(
         &self,
         value: &serde_json::Value,
@@ -707,7 +752,7 @@ impl Context<'_> {
         uses: &mut Found,
     ) -> Option<Yaml> {
         Some(match value {
-            serde_json::Value::String(s) => Yaml::Str(self.template(&restore(s), uses)),
+            serde_json::Value::String(s) => Yaml::Str(self.json_string(&restore(s), uses)),
             serde_json::Value::Array(items) => {
                 let items = items
                     .iter()
@@ -792,8 +837,8 @@ impl Context<'_> {
         Yaml::Map(map)
     }
 
-    /// Assembles one workflow document from its steps.
-    fn document(&self, folder: Option<&str>, steps: Vec<Built>) -> String {
+    /// Assembles one workflow document from its steps; also returns its required inputs.
+    fn document(&self, folder: Option<&str>, steps: Vec<Built>) -> (String, Vec<String>) {
         let collection = self.collection;
         let mut header = vec![
             format!("Imported from the Postman collection `{}`", collection.name),
@@ -830,8 +875,12 @@ impl Context<'_> {
             }
             header.push(String::new());
             header.push(format!(
-                "The {} script of the {}, not translated (Postman runs it {} every request in it):",
-                script_kind(&shared.listen),
+                "{} script of the {} (run {} each request), not translated:",
+                if shared.listen == "prerequest" {
+                    "Pre-request"
+                } else {
+                    "Test"
+                },
                 shared.owner,
                 if shared.listen == "prerequest" {
                     "before"
@@ -843,14 +892,11 @@ impl Context<'_> {
             header.extend(script::dedent(&lines).into_iter().map(|l| format!("  {l}")));
         }
 
-        let inputs = self.inputs(&steps);
+        let (inputs, required) = self.inputs(&steps);
 
         let mut root = Map::block();
         root.spaced = true;
-        let name = match folder {
-            Some(folder) => format!("{} / {folder}", collection.name),
-            None => collection.name.clone(),
-        };
+        let name = workflow_name(&collection.name, folder);
         root.push("name", Yaml::Str(name));
         if let Some(description) = &collection.description {
             root.push("description", Yaml::Str(description.clone()));
@@ -896,12 +942,12 @@ impl Context<'_> {
             });
         }
         root.push("steps", Yaml::Seq(items));
-        yaml_out::document(&header, &root)
+        (yaml_out::document(&header, &root), required)
     }
 
     /// Lists the inputs a group of steps needs: every variable read before a step captures it,
     /// and the variables their defaults use; definitions first, in the collection's order.
-    fn inputs(&self, steps: &[Built]) -> Map {
+    fn inputs(&self, steps: &[Built]) -> (Map, Vec<String>) {
         let mut needed: Vec<String> = Vec::new();
         let mut captured: HashSet<&str> = HashSet::new();
         for step in steps {
@@ -934,10 +980,14 @@ impl Context<'_> {
             self.visit_input(name, &mut emitted, &mut visiting);
         }
         let mut map = Map::block();
+        let mut required = Vec::new();
         for (name, value, comments) in emitted {
+            if value == Yaml::Null {
+                required.push(name.clone());
+            }
             map.push_commented(comments, name, value);
         }
-        map
+        (map, required)
     }
 
     /// Emits an input after the inputs its default uses.
@@ -966,25 +1016,25 @@ impl Context<'_> {
         match definition {
             Some(d) if d.secret => {
                 fields.push("secret", Yaml::Bool(true));
-                comments.push(
-                    "A secret in Postman: supply it with `--var` or `--env-file`.".to_owned(),
-                );
+                comments
+                    .push("Secret in Postman: supply it with `--var` or `--env-file`.".to_owned());
             }
-            Some(_) => {
-                if let Some(default) = default {
-                    fields.push("default", Yaml::Str(default));
+            // Postman reads a variable without a value as empty text.
+            Some(_) => fields.push("default", Yaml::Str(default.unwrap_or_default())),
+            None => {
+                if !emitted.iter().any(|(_, v, _)| *v == Yaml::Null) {
+                    comments.push(
+                        "Used but not defined in the collection or the environment: required."
+                            .to_owned(),
+                    );
                 }
             }
-            None => comments.push("Not defined in the collection or the environment.".to_owned()),
         }
         if let Some(description) = definition.and_then(|d| d.description.as_ref()) {
             fields.push(
                 "description",
                 Yaml::Str(description.replace(['\r', '\n'], " ")),
             );
-        }
-        if name != id {
-            comments.push(format!("Postman: `{{{{{name}}}}}`"));
         }
         let value = if fields.is_empty() {
             Yaml::Null

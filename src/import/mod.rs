@@ -100,6 +100,12 @@ fn postman_import(
     let text = read(collection_path).map_err(|d| vec![d])?;
     let json = postman::parse_json(&name, &text).map_err(|d| vec![d])?;
     let collection = postman::collection(&name, &json).map_err(|d| vec![d])?;
+    if collection.requests.is_empty() {
+        return Err(vec![
+            Diagnostic::error(format!("`{name}` has no requests to import"))
+                .help("add requests to the collection in Postman, then export it again"),
+        ]);
+    }
     let environment = match environment_path {
         None => Vec::new(),
         Some(path) => {

@@ -185,7 +185,7 @@ fn is_block(value: &Yaml) -> bool {
 
 /// Writes `key: value` from the current position (the indentation is already written).
 fn write_entry(out: &mut String, entry: &Entry, indent: usize) {
-    out.push_str(&scalar(&entry.key, false));
+    out.push_str(&key(&entry.key, false));
     out.push(':');
     write_value_after(out, &entry.value, indent);
 }
@@ -283,7 +283,7 @@ fn as_flow(value: &Yaml, indent: usize) -> Option<String> {
                 } else {
                     as_flow(&entry.value, indent)?
                 };
-                parts.push(format!("{}: {value}", scalar(&entry.key, true)));
+                parts.push(format!("{}: {value}", key(&entry.key, true)));
             }
             format!("{{ {} }}", parts.join(", "))
         }
@@ -337,6 +337,15 @@ fn literal_block(text: &str) -> Option<(&'static str, Vec<&str>)> {
 /// Tells whether YAML can hold a character unescaped (YAML 1.2, `c-printable`), tab excluded.
 fn is_printable(c: char) -> bool {
     matches!(c, '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// Writes a mapping key; `JSONPath` keys (`"$.id"`) are quoted like the README's examples.
+fn key(text: &str, in_flow: bool) -> String {
+    if text.starts_with('$') {
+        double_quoted(text)
+    } else {
+        scalar(text, in_flow)
+    }
 }
 
 /// Writes a string as a plain scalar when YAML reads it back as the same string, otherwise
@@ -498,6 +507,186 @@ mod tests {
         assert_eq!(literal_block("a\r\nb"), None);
         assert_eq!(literal_block("a\n  "), None);
         assert_eq!(literal_block("one line"), None);
+    }
+
+    /// Strings YAML could misread, printed by the writer and read back by apiflow's loader.
+    const TRICKY: &[&str] = &[
+        "",
+        " ",
+        "plain",
+        "true",
+        "False",
+        "yes",
+        "off",
+        "null",
+        "~",
+        "NULL",
+        "0",
+        "007",
+        "1e3",
+        "-1",
+        "+1",
+        ".5",
+        "0x1F",
+        "0o17",
+        ".inf",
+        "-.Inf",
+        ".NaN",
+        "2xx",
+        "1_000",
+        "12:30",
+        "a: b",
+        "a:b",
+        "key:",
+        "# not a comment",
+        "a #b",
+        "a#b",
+        "- item",
+        "-",
+        "--- doc",
+        "...",
+        "? q",
+        ": v",
+        "[a, b]",
+        "{a: b}",
+        "a, b",
+        "*alias",
+        "&anchor",
+        "!tag",
+        "!!str",
+        "|",
+        ">",
+        "%TAG",
+        "@at",
+        "`tick`",
+        "'single'",
+        "\"double\"",
+        "it's",
+        "back\\slash",
+        "tab\there",
+        "trailing ",
+        " leading",
+        "new\nline",
+        "two\n\nblank",
+        "end\n",
+        "ends\n\n",
+        "\nstarts",
+        "  indented\nlines",
+        "cr\r\nlf",
+        "bell\u{7}",
+        "nul\0",
+        "del\u{7f}",
+        "nbsp\u{a0}",
+        "bom\u{feff}",
+        "nel\u{85}",
+        "ls\u{2028}",
+        "é ü 中文 🙂",
+        "$.path",
+        "$['a-b'][0]",
+        "<<",
+        "=",
+        "Bearer x",
+        "x-www-form-urlencoded",
+        "last line\n  ",
+        "\t",
+        "a\n\tb",
+    ];
+
+    fn workflow(vars: Map) -> String {
+        let mut request = Map::block();
+        request.push("url", Yaml::str("http://127.0.0.1/"));
+        let mut step = Map::block();
+        step.push("name", Yaml::str("only"));
+        step.push("request", Yaml::Map(request));
+        let mut root = Map::block();
+        root.spaced = true;
+        root.push("name", Yaml::str("quoting"));
+        root.push("vars", Yaml::Map(vars));
+        root.push("steps", Yaml::seq([Yaml::Map(step)]));
+        document(&["quoting test".to_owned()], &root)
+    }
+
+    #[test]
+    fn tricky_strings_read_back_unchanged() {
+        let mut vars = Map::block();
+        let mut keys = Map::block();
+        let mut flow = Map::flow();
+        for (i, text) in TRICKY.iter().enumerate() {
+            vars.push(format!("v{i}"), Yaml::str(*text));
+            keys.push(*text, Yaml::Number(i.to_string()));
+            flow.push(*text, Yaml::str(*text));
+        }
+        vars.push("keys", Yaml::Map(keys));
+        vars.push("list", Yaml::seq(TRICKY.iter().map(|t| Yaml::str(*t))));
+        vars.push("flow", Yaml::Map(flow));
+        let text = workflow(vars);
+        let plan = crate::check_source(&crate::span::Source::new("quoting.yaml", text.as_str()))
+            .unwrap_or_else(|d| {
+                let shown: Vec<String> = d.iter().map(|d| d.render(false)).collect();
+                panic!("{}\n{text}", shown.join("\n"))
+            });
+        let literal = |name: &str| -> serde_json::Value {
+            let var = plan.workflow.vars.iter().find(|v| v.name.value == name);
+            match var.map(|v| &v.value) {
+                Some(crate::model::Value::Literal(value)) => value.clone(),
+                other => panic!("`{name}` is not a literal: {other:?}\n{text}"),
+            }
+        };
+        for (i, expected) in TRICKY.iter().enumerate() {
+            assert_eq!(
+                literal(&format!("v{i}")),
+                serde_json::json!(expected),
+                "{text}"
+            );
+        }
+        let keys = literal("keys");
+        let read: Vec<&str> = keys
+            .as_object()
+            .expect("map")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(read, TRICKY, "{text}");
+        assert_eq!(literal("list"), serde_json::json!(TRICKY), "{text}");
+        let flow = literal("flow");
+        for (key, value) in flow.as_object().expect("map") {
+            assert_eq!(key, value.as_str().expect("text"));
+        }
+        assert_eq!(flow.as_object().expect("map").len(), TRICKY.len());
+    }
+
+    #[test]
+    fn numbers_and_templates_keep_their_kind() {
+        let mut vars = Map::block();
+        vars.push("n", Yaml::Number("42".into()));
+        vars.push("f", Yaml::Number("1.5".into()));
+        vars.push("e", Yaml::Number("1e100".into()));
+        vars.push("neg", Yaml::Number("-7".into()));
+        vars.push("b", Yaml::Bool(false));
+        vars.push("z", Yaml::Null);
+        vars.push("t", Yaml::str("{{ n }}"));
+        vars.push("empty_map", Yaml::Map(Map::block()));
+        vars.push("empty_list", Yaml::seq([]));
+        let text = workflow(vars);
+        let plan = crate::check_source(&crate::span::Source::new("kinds.yaml", text.as_str()))
+            .unwrap_or_else(|_| panic!("{text}"));
+        let values: Vec<String> = plan
+            .workflow
+            .vars
+            .iter()
+            .map(|v| match &v.value {
+                crate::model::Value::Literal(value) => value.to_string(),
+                crate::model::Value::Template(_) => "template".to_owned(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                "42", "1.5", "1e+100", "-7", "false", "null", "template", "{}", "[]"
+            ],
+            "{text}"
+        );
     }
 
     #[test]
