@@ -115,6 +115,19 @@ fn a_v2_0_collection_is_read_too() {
 }
 
 #[test]
+fn edge_cases_still_validate() {
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("edge_cases.postman_collection.json"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_valid("edge_cases.yaml", &out.stdout);
+    insta::assert_snapshot!("edge_cases", out.stdout);
+    insta::assert_snapshot!("edge_cases_warnings", out.stderr);
+}
+
+#[test]
 fn out_dir_writes_one_workflow_per_top_level_folder() {
     let dir = temp_dir("out-dir");
     let dir_arg = dir.display().to_string();

@@ -136,6 +136,17 @@ pub fn workflows(
     Ok(out)
 }
 
+/// A request's folders and name: `Users / Create user`.
+fn request_path(request: &Request) -> String {
+    request
+        .folders
+        .iter()
+        .chain(std::iter::once(&request.name))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 fn workflow_name(collection: &str, folder: Option<&str>) -> String {
     match folder {
         Some(folder) => format!("{collection} / {folder}"),
@@ -263,12 +274,60 @@ fn header_index(headers: &[(String, Yaml)], name: &str) -> Option<usize> {
         .position(|(k, _)| k.eq_ignore_ascii_case(name))
 }
 
-/// Decodes `%XX` and `+` in a query component written in a URL; keeps it when not UTF-8.
-fn decode_component(text: &str) -> String {
+/// Decodes `%XX` and `+` in a query component written in a URL; `None` when not UTF-8.
+fn decode_component(text: &str) -> Option<String> {
     let spaced = text.replace('+', " ");
     percent_encoding::percent_decode_str(&spaced)
         .decode_utf8()
-        .map_or_else(|_| text.to_owned(), std::borrow::Cow::into_owned)
+        .ok()
+        .map(std::borrow::Cow::into_owned)
+}
+
+/// The query as a mapping of decoded names to decoded values, when it can be one: no repeated
+/// name, no parameter without `=`, no variable in a name, nothing that is not UTF-8 once decoded.
+fn query_mapping(query: &[(String, Option<String>)]) -> Option<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(query.len());
+    for (key, value) in query {
+        if vars::has_reference(key) {
+            return None;
+        }
+        let key = decode_component(key)?;
+        let value = decode_component(value.as_deref()?)?;
+        if out.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
+        out.push((key, value));
+    }
+    Some(out)
+}
+
+/// Tells whether JSON text has a number with more digits than a double keeps exactly.
+fn has_long_number(text: &str) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut digits = 0;
+    for c in text.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        if c.is_ascii_digit() {
+            digits += 1;
+            if digits > 15 {
+                return true;
+            }
+        } else if c != '.' {
+            digits = 0;
+            in_string = c == '"';
+        }
+    }
+    false
 }
 
 impl Context<'_> {
@@ -300,13 +359,7 @@ impl Context<'_> {
         translation: &Translation,
         warnings: &mut Vec<Diagnostic>,
     ) -> Result<Built, Diagnostic> {
-        let path = request
-            .folders
-            .iter()
-            .chain(std::iter::once(&request.name))
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" / ");
+        let path = request_path(request);
         let mut warn = |message: String| {
             warnings.push(Diagnostic::warning(format!("request `{path}`: {message}")));
         };
@@ -343,22 +396,11 @@ impl Context<'_> {
         }
 
         let mut query: Vec<(String, Yaml)> = Vec::new();
-        let keys: Vec<&str> = request.query.iter().map(|(k, _)| k.as_str()).collect();
-        let unique = keys.iter().collect::<HashSet<_>>().len() == keys.len();
-        let as_mapping = unique
-            && request
-                .query
-                .iter()
-                .all(|(k, v)| v.is_some() && !vars::has_reference(k));
-        if as_mapping {
-            for (key, value) in &request.query {
-                let value = value.as_deref().unwrap_or("");
-                query.push((
-                    decode_component(key),
-                    Yaml::Str(self.template(&decode_component(value), &mut uses)),
-                ));
+        if let Some(pairs) = query_mapping(&request.query) {
+            for (key, value) in pairs {
+                query.push((key, Yaml::Str(self.template(&value, &mut uses))));
             }
-        } else if !request.query.is_empty() {
+        } else {
             // Repeated or value-less parameters stay in the URL, as written.
             let raw: Vec<String> = request
                 .query
@@ -705,6 +747,9 @@ impl Context<'_> {
             at = reference.range.end;
         }
         replaced.push_str(&text[at..]);
+        if has_long_number(&replaced) {
+            return None;
+        }
         let value: serde_json::Value = serde_json::from_str(&replaced).ok()?;
         let restore = |s: &str| -> String {
             let mut out = s.to_owned();
@@ -1022,7 +1067,20 @@ impl Context<'_> {
             // Postman reads a variable without a value as empty text.
             Some(_) => fields.push("default", Yaml::Str(default.unwrap_or_default())),
             None => {
-                if !emitted.iter().any(|(_, v, _)| *v == Yaml::Null) {
+                let setter = self
+                    .translations
+                    .iter()
+                    .position(|t| t.captures.iter().any(|(n, _)| n == name))
+                    .map(|i| &self.collection.requests[i]);
+                if let Some(request) = setter {
+                    comments.push(format!(
+                        "Required: only set later, by the test script of `{}`.",
+                        request_path(request)
+                    ));
+                } else if !emitted
+                    .iter()
+                    .any(|(_, v, c)| *v == Yaml::Null && c.iter().any(|c| c.starts_with("Used")))
+                {
                     comments.push(
                         "Used but not defined in the collection or the environment: required."
                             .to_owned(),
@@ -1049,5 +1107,49 @@ fn status(status: &Status) -> Yaml {
     match status {
         Status::Code(code) => Yaml::Number(code.to_string()),
         Status::Class(class) => Yaml::Str(format!("{class}xx")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn a_query_is_a_mapping_only_when_it_reads_back_the_same() {
+        assert_eq!(
+            query_mapping(&pairs(&[("q", Some("a+b%20c")), ("n", Some("{{n}}"))])),
+            Some(vec![
+                ("q".to_owned(), "a b c".to_owned()),
+                ("n".to_owned(), "{{n}}".to_owned())
+            ])
+        );
+        assert_eq!(
+            query_mapping(&pairs(&[("t", Some("a")), ("t", Some("b"))])),
+            None
+        );
+        assert_eq!(query_mapping(&pairs(&[("flag", None)])), None);
+        assert_eq!(query_mapping(&pairs(&[("{{k}}", Some("v"))])), None);
+        assert_eq!(query_mapping(&pairs(&[("bad", Some("%FF"))])), None);
+    }
+
+    #[test]
+    fn long_numbers_are_not_parsed() {
+        assert!(has_long_number("{\"n\": 12345678901234567890}"));
+        assert!(!has_long_number(
+            "{\"n\": 123456789012345, \"s\": \"12345678901234567890\"}"
+        ));
+        assert!(!has_long_number("{\"f\": 1.5e300}"));
+    }
+
+    #[test]
+    fn slugs_are_file_names() {
+        assert_eq!(slug("Users & Groups (v2)"), "users-groups-v2");
+        assert_eq!(slug("—"), "workflow");
     }
 }
