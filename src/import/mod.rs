@@ -14,10 +14,8 @@ pub mod yaml_out;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use crate::cli::EXIT_INVALID;
 use crate::diagnostic::Diagnostic;
-
-/// Exit code for invalid input and failed imports.
-const EXIT_INVALID: i32 = 2;
 
 /// What to import.
 #[derive(Debug, clap::Subcommand)]

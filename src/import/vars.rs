@@ -4,59 +4,18 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-/// Names a Postman variable cannot keep: what checks see of the response, apiflow's functions,
-/// and minijinja's keywords and literals.
+/// Names a Postman variable cannot keep: what checks see of the response, the functions
+/// templates call, and the words minijinja reads as literals, operators or its own variables.
+#[rustfmt::skip]
 const RESERVED: &[&str] = &[
-    "status",
-    "headers",
-    "json",
-    "body",
-    "cookies",
-    "duration_ms", // the response, in checks
-    "uuid",
-    "now",
-    "timestamp",
-    "random_string",
-    "pkce_verifier",
-    "pkce_challenge",
-    "jwt_claims",
-    "range",
-    "dict",
-    "namespace",
-    "debug", // functions
-    "true",
-    "false",
-    "none",
-    "True",
-    "False",
-    "None",
-    "and",
-    "or",
-    "not",
-    "in",
-    "is",
-    "if",
-    "else",
-    "elif",
-    "for",
-    "loop",
-    "set",
-    "with",
-    "block",
-    "macro",
-    "call",
-    "filter",
-    "import",
-    "include",
-    "extends",
-    "from",
-    "raw",
-    "self",
-    "super",
-    "caller",
-    "varargs",
-    "kwargs",
-    "__value",
+    // What checks see of the response.
+    "status", "headers", "json", "body", "cookies", "duration_ms",
+    // Functions.
+    "uuid", "now", "timestamp", "random_string", "pkce_verifier", "pkce_challenge", "jwt_claims",
+    "range", "dict", "namespace",
+    // Literals, operators and minijinja's own names.
+    "true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
+    "else", "loop", "self", "super", "caller", "varargs", "kwargs", "__value",
 ];
 
 /// Postman's dynamic variables apiflow has a helper for, and the expression replacing each.
@@ -112,7 +71,7 @@ pub fn has_reference(text: &str) -> bool {
     !references(text).is_empty()
 }
 
-/// The expression apiflow uses for a Postman dynamic variable (`$guid`, …), if it has one.
+/// Returns the expression apiflow uses for a Postman dynamic variable (`$guid`, …), if any.
 pub fn dynamic(name: &str) -> Option<&'static str> {
     DYNAMIC.iter().find(|(n, _)| *n == name).map(|(_, e)| *e)
 }
@@ -227,18 +186,6 @@ impl Found {
     fn variable(&mut self, name: &str) {
         if !self.variables.iter().any(|v| v == name) {
             self.variables.push(name.to_owned());
-        }
-    }
-
-    /// Adds what another conversion found.
-    pub fn extend(&mut self, other: Found) {
-        for name in other.variables {
-            self.variable(&name);
-        }
-        for name in other.unknown_dynamic {
-            if !self.unknown_dynamic.contains(&name) {
-                self.unknown_dynamic.push(name);
-            }
         }
     }
 }
