@@ -74,6 +74,11 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Convert another tool's files into workflows.
+    Import {
+        #[command(subcommand)]
+        source: crate::import::ImportSource,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -254,6 +259,7 @@ async fn dispatch(cli: Cli) -> i32 {
             port,
             seed,
         } => emulate_command(port, seed).await,
+        Command::Import { source } => crate::import::run(&source),
     }
 }
 

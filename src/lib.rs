@@ -13,6 +13,7 @@ pub mod event;
 pub mod helpers;
 pub mod html;
 pub mod http;
+pub mod import;
 pub mod inputs;
 pub mod jsonpath;
 pub mod load;
