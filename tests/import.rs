@@ -108,7 +108,7 @@ fn a_v2_0_collection_is_read_too() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "warning: workflow `Legacy v2.0`: `token` is used but not defined in the collection or the environment\n   = help: they are required inputs: pass them with `--var NAME=VALUE` or `--env-file`\n"
+        "warning: workflow `Legacy v2.0`: `token` is used but not defined in the collection or the environment\n  = help: they are required inputs: pass them with `--var NAME=VALUE` or `--env-file`\n"
     );
     assert_valid("legacy_v2_0.yaml", &out.stdout);
     insta::assert_snapshot!("legacy_v2_0", out.stdout);
