@@ -24,6 +24,7 @@ pub const FUNCTIONS: &[&str] = &[
     "pkce_verifier",
     "pkce_challenge",
     "jwt_claims",
+    "jwt_verify",
     // minijinja 3.1, feature `builtins`
     "range",
     "dict",
@@ -178,6 +179,7 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_function("pkce_verifier", pkce_verifier);
     env.add_function("pkce_challenge", pkce_challenge);
     env.add_function("jwt_claims", jwt_claims);
+    env.add_function("jwt_verify", jwt_verify);
 
     env.add_filter("b64encode", b64encode);
     env.add_filter("b64decode", b64decode);
@@ -300,6 +302,16 @@ fn jwt_claims(token: &str) -> Result<Value, Error> {
         return Err(fail("the payload (second part) is not a JSON object"));
     }
     Ok(Value::from(Serde(claims)))
+}
+
+/// Checks a JWT's signature with a JWKS (the parsed JSON of a JWKS URL, or one JWK) and
+/// returns its claims; fails when no key verifies it.
+fn jwt_verify(token: &str, jwks: &Value) -> Result<Value, Error> {
+    let jwks: serde_json::Value = serde_json::to_value(jwks)
+        .map_err(|_| invalid("jwt_verify(token, jwks): the JWKS is not JSON data".to_owned()))?;
+    crate::jwt::verify(token, &jwks)
+        .map(|claims| Value::from(Serde(claims)))
+        .map_err(|why| invalid(format!("jwt_verify(token, jwks): {why}")))
 }
 
 /// Returns the bytes of a string (or bytes) value, or explains which type the filter got.

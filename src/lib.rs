@@ -16,6 +16,7 @@ pub mod http;
 pub mod import;
 pub mod inputs;
 pub mod jsonpath;
+pub mod jwt;
 pub mod load;
 pub mod model;
 pub mod plan;

@@ -115,7 +115,11 @@ async fn the_refresh_token_workflow_passes_against_the_emulator_and_cleans_up() 
     );
     assert_eq!(
         nested(3),
-        ["exchange the code for tokens", "exchange the refresh token"]
+        [
+            "get the signing keys",
+            "exchange the code for tokens",
+            "exchange the refresh token"
+        ]
     );
     let all_passed =
         |steps: &[apiflow::event::StepReport]| steps.iter().all(|s| s.outcome == Outcome::Passed);
@@ -131,10 +135,10 @@ async fn the_refresh_token_workflow_passes_against_the_emulator_and_cleans_up() 
             .map(|c| (c.value.as_str().unwrap_or_default().to_owned(), c.secret))
             .expect("captured")
     };
-    let (access, access_secret) = captured(3, 0, "access_token");
-    let (new_access, _) = captured(3, 1, "new_access_token");
-    let (refresh, refresh_secret) = captured(3, 0, "refresh_token");
-    let (new_refresh, _) = captured(3, 1, "new_refresh_token");
+    let (access, access_secret) = captured(3, 1, "access_token");
+    let (new_access, _) = captured(3, 2, "new_access_token");
+    let (refresh, refresh_secret) = captured(3, 1, "refresh_token");
+    let (new_refresh, _) = captured(3, 2, "new_refresh_token");
     assert!(access_secret && refresh_secret);
     assert_ne!(access, new_access);
     assert_ne!(refresh, new_refresh);
