@@ -128,6 +128,16 @@ struct RunArgs {
     /// Run up to N workflow files at once.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     jobs: u16,
+    /// Run each workflow N times (each iteration with its own variables and cookie jar).
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    iterations: u32,
+    /// Run up to C iterations at once, sharing the connection pool.
+    #[arg(long, short = 'c', value_name = "C", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    concurrency: u32,
+    /// Run one iteration per row of a CSV (with a header) or JSON (array of objects) file,
+    /// its columns as inputs.
+    #[arg(long, value_name = "FILE", conflicts_with = "iterations")]
+    data: Option<PathBuf>,
     /// Run only shard I of N (1-based) of the files, a stable split for parallel CI machines.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
@@ -428,6 +438,84 @@ async fn run_one(
     }
 }
 
+/// Runs one workflow `count` times, `concurrency` at once, and prints the failures and a summary
+/// with throughput and per-step latency percentiles.
+async fn run_iterations(
+    plan: &Plan,
+    shared: &Shared<'_>,
+    count: usize,
+    concurrency: usize,
+    rows: Option<&[Vec<(String, String)>]>,
+) -> i32 {
+    use futures_util::StreamExt as _;
+    /// Failed iterations whose output is printed in full; the rest are counted.
+    const SHOWN_FAILURES: usize = 3;
+    let started = std::time::Instant::now();
+    let mut stream = futures_util::stream::iter((0..count).map(|index| async move {
+        let mut sources = shared.sources.clone();
+        sources.supplied = shared
+            .emulated
+            .iter()
+            .filter(|(k, _)| plan.workflow.inputs.iter().any(|i| &i.name.value == k))
+            .cloned()
+            .collect();
+        if let Some(row) = rows.and_then(|r| r.get(index)) {
+            sources.supplied.extend(row.iter().cloned());
+        }
+        let mut stats = crate::iterate::Stats::default();
+        let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
+            Ok(inputs) => inputs,
+            Err(diagnostics) => return (index, EXIT_INVALID, stats, Vec::new(), diagnostics),
+        };
+        let mut terminal = Terminal::new(Vec::new(), shared.color, shared.verbose);
+        let result = {
+            let mut tee = Tee(&mut stats, &mut terminal);
+            crate::runner::run(plan, shared.client, inputs, shared.settings, &mut tee).await
+        };
+        let output = terminal.into_inner();
+        match result {
+            Ok(report) => (index, report.exit_code(), stats, output, Vec::new()),
+            Err(diagnostics) => (index, EXIT_INVALID, stats, output, diagnostics),
+        }
+    }))
+    .buffer_unordered(concurrency.max(1));
+    let mut stats = crate::iterate::Stats::default();
+    let (mut passed, mut failed, mut worst) = (0usize, 0usize, 0);
+    while let Some((index, code, iteration, output, diagnostics)) = stream.next().await {
+        stats.absorb(iteration);
+        if code == 0 {
+            passed += 1;
+        } else {
+            failed += 1;
+            if failed <= SHOWN_FAILURES {
+                println!("iteration {} failed:", index + 1);
+                let _ = std::io::stdout().write_all(&output);
+                print_diagnostics(&diagnostics, false);
+            }
+        }
+        worst = worse(worst, code);
+        if shared.settings.interrupt.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    let elapsed = started.elapsed();
+    let mark = if failed == 0 { "✓" } else { "✗" };
+    if failed > SHOWN_FAILURES {
+        println!("… and {} more failed iterations", failed - SHOWN_FAILURES);
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let rate = stats.requests as f64 / elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "{mark} {}: {} iterations, {passed} passed, {failed} failed in {} (concurrency {concurrency})",
+        plan.workflow.name.value,
+        passed + failed,
+        crate::duration::format_duration(elapsed),
+    );
+    println!("  {} requests, {rate:.0} requests/s", stats.requests);
+    print!("{}", stats.table());
+    worst
+}
+
 /// Where a workflow's terminal output goes: straight to stdout, or a buffer printed when the
 /// run ends (parallel runs, so outputs do not interleave).
 enum Sink {
@@ -574,7 +662,18 @@ async fn run_command(args: RunArgs) -> i32 {
         env_file,
         supplied: Vec::new(),
     };
-    let parallel = args.jobs > 1 && plans.len() > 1;
+    let rows = match &args.data {
+        Some(path) => match crate::iterate::read_data(path) {
+            Ok(rows) => Some(rows),
+            Err(message) => {
+                print_diagnostics(&[Diagnostic::error(message)], color_err);
+                return EXIT_INVALID;
+            }
+        },
+        None => None,
+    };
+    let iterating = rows.is_some() || args.iterations > 1;
+    let parallel = args.jobs > 1 && plans.len() > 1 && !iterating;
     let shared = Shared {
         client: &client,
         settings: &settings,
@@ -609,6 +708,12 @@ async fn run_command(args: RunArgs) -> i32 {
         }
     } else {
         for (index, plan) in plans.iter().enumerate() {
+            if iterating {
+                let count = rows.as_ref().map_or(args.iterations as usize, Vec::len);
+                let code = run_iterations(plan, &shared, count, args.concurrency as usize, rows.as_deref()).await;
+                results.push((index, code));
+                continue;
+            }
             let (code, _, diagnostics) = run_one(plan, &shared, &mut reports).await;
             print_diagnostics(&diagnostics, color_err);
             results.push((index, code));

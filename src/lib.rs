@@ -15,6 +15,7 @@ pub mod html;
 pub mod http;
 pub mod import;
 pub mod inputs;
+pub mod iterate;
 pub mod jsonpath;
 pub mod jwt;
 pub mod load;

@@ -1,0 +1,69 @@
+//! In-process benchmarks of the pieces on the per-step path: loading and validating a
+//! 100-step workflow, rendering a URL template, a JSONPath query on a 2 KB item, and masking.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use apiflow::model::TemplateId;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn workload(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/benches/workloads/{name}", env!("CARGO_MANIFEST_DIR")))
+        .expect("workload file")
+}
+
+fn load_and_validate(c: &mut Criterion) {
+    let text = workload("chain_100.yaml");
+    c.bench_function("load+validate chain_100.yaml", |b| {
+        b.iter(|| {
+            let source = apiflow::Source::new("chain_100.yaml", text.clone());
+            black_box(apiflow::check_source(&source).expect("valid"))
+        });
+    });
+}
+
+fn render(c: &mut Criterion) {
+    let source = apiflow::Source::new("chain_100.yaml", workload("chain_100.yaml"));
+    let plan = apiflow::check_source(&source).expect("valid");
+    let mut variables = apiflow::scope::Variables::default();
+    variables.set("base_url", minijinja::Value::from("http://127.0.0.1:8080"), false);
+    variables.set("token", minijinja::Value::from("at_1"), true);
+    for n in 1..100 {
+        variables.set(&format!("next_{n}"), minijinja::Value::from(n * 7), false);
+    }
+    let ctx = minijinja::Value::from_dyn_object(Arc::new(variables));
+    // Template 0 is the token URL; the item URLs follow.
+    let id = TemplateId(5);
+    c.bench_function("render an item URL", |b| {
+        b.iter(|| black_box(plan.templates.render(id, &ctx).expect("renders")));
+    });
+}
+
+fn jsonpath(c: &mut Criterion) {
+    let body = format!(
+        r#"{{"id":1,"links":{{"self":"/items/1","next":{{"id":10,"href":"/items/10"}}}},"description":"{}"}}"#,
+        "x".repeat(1900)
+    );
+    let document: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let path = apiflow::jsonpath::JsonPath::parse("$.links.next.id").expect("path");
+    c.bench_function("parse a 2 KB body", |b| {
+        b.iter(|| black_box(serde_json::from_str::<serde_json::Value>(&body).expect("json")));
+    });
+    c.bench_function("query $.links.next.id", |b| {
+        b.iter(|| black_box(path.query(&document)));
+    });
+}
+
+fn masking(c: &mut Criterion) {
+    let mut masker = apiflow::secret::Masker::new();
+    for n in 0..20 {
+        masker.add(&format!("secret-value-{n}-abcdefgh"));
+    }
+    let line = "  ✓ item 42  GET http://127.0.0.1:8080/items/426 → 200 1ms\n".repeat(4);
+    c.bench_function("mask a step line with 20 secrets known", |b| {
+        b.iter(|| black_box(masker.mask(&line).len()));
+    });
+}
+
+criterion_group!(benches, load_and_validate, render, jsonpath, masking);
+criterion_main!(benches);

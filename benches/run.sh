@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Whole-process benchmark: apiflow against the floor client on the same local target, in one
+# run, medians and ratios (see benches/README.md). Needs hyperfine and GNU time
+# (`apt-get install hyperfine time`). Not part of CI.
+#
+#   benches/run.sh [RUNS]            (default 30 runs per command)
+#   HURL=1 benches/run.sh            also time Hurl if `hurl` is on PATH (workloads in benches/workloads/*.hurl)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-30}
+target_dir=${CARGO_TARGET_DIR:-target}
+cargo build --release --locked --bin apiflow --example bench_target --example chain_floor >&2
+bin="$target_dir/release"
+work=$(mktemp -d)
+trap 'kill "$target_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+"$bin/examples/bench_target" --port-file "$work/port" >/dev/null &
+target_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+base="http://127.0.0.1:$(cat "$work/port")"
+apiflow="$bin/apiflow"
+floor="$bin/examples/chain_floor"
+
+stats() { curl -s "$base/stats"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+# A correct chain moves the counters by exactly: requests +100, token +1, items_chain_ok +99.
+before=$(stats)
+"$apiflow" run benches/workloads/chain_100.yaml --var base_url="$base" >/dev/null
+after=$(stats)
+for counter in requests token items_chain_ok items_chain_broken; do
+  delta=$(( $(echo "$after" | field $counter) - $(echo "$before" | field $counter) ))
+  echo "check: $counter +$delta" >&2
+done
+
+peak() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
+echo "peak RSS (KiB): floor chain $(peak "$floor" chain "$base"), apiflow chain $(peak "$apiflow" run benches/workloads/chain_100.yaml --var base_url="$base"), apiflow 1000-step chain $(peak "$apiflow" run benches/workloads/chain_1000.yaml --var base_url="$base")" >&2
+
+commands=(
+  -n floor-startup "$floor startup $base"
+  -n apiflow-startup "$apiflow run benches/workloads/startup.yaml --var base_url=$base"
+  -n floor-chain "$floor chain $base"
+  -n apiflow-chain "$apiflow run benches/workloads/chain_100.yaml --var base_url=$base"
+  -n apiflow-chain-1000 "$apiflow run benches/workloads/chain_1000.yaml --var base_url=$base"
+)
+if [ "${HURL:-0}" = 1 ] && command -v hurl >/dev/null; then
+  commands+=(-n hurl-chain "hurl --variable base_url=$base benches/workloads/chain_100.hurl")
+fi
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/results.json" "${commands[@]}" >&2
+
+python3 - "$work/results.json" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+med = {name: results[name]["median"] for name in results}
+ms = lambda s: f"{s * 1000:.2f} ms"
+print(f"{'command':<20} {'median':>10} {'min':>10} {'max':>10}")
+for name, r in results.items():
+    print(f"{name:<20} {ms(r['median']):>10} {ms(r['min']):>10} {ms(r['max']):>10}")
+per_step = lambda chain, start, n=99: (med[chain] - med[start]) / n
+print()
+print(f"chain ratio apiflow/floor:        {med['apiflow-chain'] / med['floor-chain']:.2f}x (target <= 1.3x)")
+print(f"start-up apiflow:                 {ms(med['apiflow-startup'])} (target <= 3 ms)")
+print(f"per step apiflow / floor:         {per_step('apiflow-chain', 'apiflow-startup') * 1e6:.0f} us / {per_step('floor-chain', 'floor-startup') * 1e6:.0f} us")
+print(f"1000-step / (10 x 100-step):      {med['apiflow-chain-1000'] / (10 * med['apiflow-chain']):.2f} (target within 10%)")
+if "hurl-chain" in med:
+    print(f"chain ratio apiflow/hurl:         {med['apiflow-chain'] / med['hurl-chain']:.2f}x (target <= 0.5x)")
+PY

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Writes the benchmark workflows: a chain of N steps written out one by one, and start-up."""
+import pathlib
+
+HERE = pathlib.Path(__file__).parent
+
+
+def chain(steps: int) -> str:
+    lines = [
+        f"name: chain of {steps} steps",
+        "inputs:",
+        "  base_url: { default: \"http://127.0.0.1:8080\" }",
+        "steps:",
+        "  - name: token",
+        "    request:",
+        "      method: POST",
+        "      url: \"{{ base_url }}/token\"",
+        "      form: { grant_type: client_credentials, client_id: bench, client_secret: s3cret }",
+        "    expect: { status: 200 }",
+        "    extract: { token: $.access_token }",
+        "  - name: item 1",
+        "    request:",
+        "      url: \"{{ base_url }}/items/1\"",
+        "      auth: { bearer: \"{{ token }}\" }",
+        "    expect: { status: 200 }",
+        "    extract: { next_1: $.links.next.id }",
+    ]
+    for n in range(2, steps):
+        lines += [
+            f"  - name: item {n}",
+            "    request:",
+            f"      url: \"{{{{ base_url }}}}/items/{{{{ next_{n - 1} }}}}\"",
+            "      auth: { bearer: \"{{ token }}\" }",
+            "    expect: { status: 200 }",
+            f"    extract: {{ next_{n}: $.links.next.id }}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+STARTUP = """name: start-up
+inputs:
+  base_url: { default: "http://127.0.0.1:8080" }
+steps:
+  - name: health
+    request: { url: "{{ base_url }}/health" }
+    expect:
+      status: 200
+      json: { "$.status": ok }
+"""
+
+if __name__ == "__main__":
+    (HERE / "chain_100.yaml").write_text(chain(100))
+    (HERE / "chain_1000.yaml").write_text(chain(1000))
+    (HERE / "startup.yaml").write_text(STARTUP)
