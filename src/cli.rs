@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::diagnostic::Diagnostic;
 use crate::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
 use crate::inputs::{InputSources, parse_env_file, parse_var};
+use crate::report::progress::{Progress, WithProgress};
 use crate::report::terminal::Terminal;
 use crate::report::{Files, Format, Tee};
 use crate::runner::Settings;
@@ -417,9 +418,19 @@ async fn run_one(
     if shared.curl {
         terminal = terminal.curl(shared.show_secrets);
     }
+    // The progress line shows only while output is live: parallel runs show a count of files.
+    let mut progress = if shared.live {
+        Progress::stderr()
+    } else {
+        None
+    };
     let result = {
         let mut tee = Tee(&mut terminal, files);
-        crate::runner::run(plan, shared.client, inputs, shared.settings, &mut tee).await
+        let reporter: &mut dyn crate::event::Reporter = match progress.as_mut() {
+            Some(progress) => &mut WithProgress(progress, &mut tee),
+            None => &mut tee,
+        };
+        crate::runner::run(plan, shared.client, inputs, shared.settings, reporter).await
     };
     let output = terminal.into_inner().into_buffer();
     match result {
@@ -601,11 +612,24 @@ async fn run_command(args: RunArgs) -> i32 {
                 }
             }))
             .buffer_unordered(usize::from(args.jobs));
+        let mut progress = Progress::stderr();
+        if let Some(progress) = progress.as_mut() {
+            progress.files(0, plans.len());
+        }
         while let Some((index, code, output, diagnostics, files)) = stream.next().await {
+            if let Some(progress) = progress.as_mut() {
+                progress.clear();
+            }
             let _ = std::io::stdout().write_all(&output);
+            let _ = std::io::stdout().flush();
             print_diagnostics(&diagnostics, color_err);
             reports.absorb(files);
             results.push((index, code));
+            if let Some(progress) = progress.as_mut()
+                && results.len() < plans.len()
+            {
+                progress.files(results.len(), plans.len());
+            }
         }
     } else {
         for (index, plan) in plans.iter().enumerate() {
