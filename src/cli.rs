@@ -683,7 +683,19 @@ fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> i32 {
         vars,
         ..InputSources::default()
     };
-    let inputs = crate::inputs::resolve_lenient(&plan, &sources, &|name| std::env::var(name).ok());
+    let os_env = |name: &str| std::env::var(name).ok();
+    // A missing input is shown as a placeholder, but a `--var` that names no input is a mistake.
+    if let Err(diagnostics) = crate::inputs::resolve(&plan, &sources, &os_env) {
+        let unknown: Vec<Diagnostic> = diagnostics
+            .into_iter()
+            .filter(|d| d.title.starts_with("`--var "))
+            .collect();
+        if !unknown.is_empty() {
+            print_diagnostics(&unknown, color);
+            return EXIT_INVALID;
+        }
+    }
+    let inputs = crate::inputs::resolve_lenient(&plan, &sources, &os_env);
     print!("{}", crate::plan::render(&plan, inputs));
     0
 }
