@@ -122,13 +122,13 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
         }
     }
     out.push_str("\ndata flow\n");
-    let all: Vec<&Step> = workflow.steps.iter().chain(&workflow.finally).collect();
+    let readers = readers(plan);
     let width = definers.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, definer) in &definers {
-        let users: Vec<&str> = all
+        let users: Vec<&str> = readers
             .iter()
-            .filter(|s| step_reads(plan, s).iter().any(|n| n == name))
-            .map(|s| s.name.value.as_str())
+            .filter(|(_, reads)| reads.iter().any(|n| n == name))
+            .map(|(reader, _)| reader.as_str())
             .collect();
         let by = match definer {
             Definer::Input => "input".to_owned(),
@@ -138,14 +138,7 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
         let used = if users.is_empty() {
             "unused".to_owned()
         } else {
-            format!(
-                "used by {}",
-                users
-                    .iter()
-                    .map(|u| format!("\"{u}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("used by {}", users.join(", "))
         };
         let _ = writeln!(out, "  {name:<width$}  from {by}; {used}");
     }
@@ -275,6 +268,32 @@ fn defines(out: &mut String, step: &Step) {
         let names: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
         let _ = writeln!(out, "     defines {}", names.join(", "));
     }
+}
+
+/// Lists everything that reads variables, in order — input defaults (`input NAME`), vars
+/// (`var NAME`) and steps (`"NAME"`) — with the names each reads.
+fn readers(plan: &Plan) -> Vec<(String, Vec<String>)> {
+    let workflow = &plan.workflow;
+    let mut readers = Vec::new();
+    for input in &workflow.inputs {
+        if let Some(Text::Template(id)) = &input.default {
+            readers.push((
+                format!("input {}", input.name.value),
+                plan.templates.reads(*id).to_vec(),
+            ));
+        }
+    }
+    for var in &workflow.vars {
+        let reads = value_templates(&var.value)
+            .iter()
+            .flat_map(|id| plan.templates.reads(*id).iter().cloned())
+            .collect();
+        readers.push((format!("var {}", var.name.value), reads));
+    }
+    for step in workflow.steps.iter().chain(&workflow.finally) {
+        readers.push((format!("\"{}\"", step.name.value), step_reads(plan, step)));
+    }
+    readers
 }
 
 /// Lists the names a step reads, response names excluded.
