@@ -389,6 +389,8 @@ struct Shared<'a> {
     curl: bool,
     show_secrets: bool,
     live: bool,
+    /// Several workflows run: each takes only the `--var`s that name one of its inputs.
+    several: bool,
 }
 
 /// Runs one workflow: its terminal output (buffered unless `live`), its exit code, its report.
@@ -405,6 +407,10 @@ async fn run_one(
         .filter(|(k, _)| plan.workflow.inputs.iter().any(|i| &i.name.value == k))
         .cloned()
         .collect();
+    if shared.several {
+        let declared = |name: &String| plan.workflow.inputs.iter().any(|i| &i.name.value == name);
+        sources.vars.retain(|(name, _)| declared(name));
+    }
     let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
         Ok(inputs) => inputs,
         Err(diagnostics) => return (EXIT_INVALID, Vec::new(), diagnostics),
@@ -509,6 +515,13 @@ async fn run_command(args: RunArgs) -> i32 {
     if invalid {
         return EXIT_INVALID;
     }
+    if plans.len() > 1 {
+        let unknown = unknown_vars(&args.vars, &plans);
+        if !unknown.is_empty() {
+            print_diagnostics(&unknown, color_err);
+            return EXIT_INVALID;
+        }
+    }
     let ca_pem = match &args.cacert {
         None => None,
         Some(path) => match std::fs::read(path) {
@@ -596,6 +609,7 @@ async fn run_command(args: RunArgs) -> i32 {
         curl: args.curl,
         show_secrets: args.show_secrets,
         live: !parallel,
+        several: plans.len() > 1,
     };
     let mut results: Vec<(usize, i32)> = Vec::with_capacity(plans.len());
     let mut reports = Files::new(args.reports.clone());
@@ -668,6 +682,29 @@ async fn run_command(args: RunArgs) -> i32 {
         }
     }
     worst
+}
+
+/// Reports each `--var` that names an input of none of several workflows.
+fn unknown_vars(vars: &[(String, String)], plans: &[Plan]) -> Vec<Diagnostic> {
+    let inputs: Vec<&str> = plans
+        .iter()
+        .flat_map(|p| p.workflow.inputs.iter().map(|i| i.name.value.as_str()))
+        .collect();
+    let mut diagnostics = Vec::new();
+    for (name, _) in vars {
+        if inputs.contains(&name.as_str()) {
+            continue;
+        }
+        let mut diagnostic = Diagnostic::error(format!(
+            "`--var {name}` does not name an input of any of the {} workflows",
+            plans.len()
+        ));
+        if let Some(help) = crate::diagnostic::did_you_mean(name, inputs.iter().copied()) {
+            diagnostic = diagnostic.help(help);
+        }
+        diagnostics.push(diagnostic);
+    }
+    diagnostics
 }
 
 fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> i32 {
