@@ -67,6 +67,12 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
         .collect();
     if !workflow.vars.is_empty() {
         out.push_str("\nvars\n");
+        let width = workflow
+            .vars
+            .iter()
+            .map(|v| v.name.value.len())
+            .max()
+            .unwrap_or(0);
         for var in &workflow.vars {
             let ctx = JinjaValue::from_dyn_object(Arc::new(variables.clone()));
             let value = render_value(plan, &var.value, &ctx);
@@ -82,7 +88,7 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
             }
             let _ = writeln!(
                 out,
-                "  {} = {}",
+                "  {:<width$} = {}",
                 var.name.value,
                 show(&JinjaValue::from(minijinja::value::Serde(&value)))
             );
