@@ -630,6 +630,8 @@ async fn run_command(args: RunArgs) -> i32 {
         if let Some(progress) = progress.as_mut() {
             progress.files(0, plans.len());
         }
+        // Reports list the workflows in the order given, whichever finished first.
+        let mut finished = Vec::with_capacity(plans.len());
         while let Some((index, code, output, diagnostics, files)) = stream.next().await {
             if let Some(progress) = progress.as_mut() {
                 progress.clear();
@@ -637,13 +639,17 @@ async fn run_command(args: RunArgs) -> i32 {
             let _ = std::io::stdout().write_all(&output);
             let _ = std::io::stdout().flush();
             print_diagnostics(&diagnostics, color_err);
-            reports.absorb(files);
+            finished.push((index, files));
             results.push((index, code));
             if let Some(progress) = progress.as_mut()
                 && results.len() < plans.len()
             {
                 progress.files(results.len(), plans.len());
             }
+        }
+        finished.sort_by_key(|(index, _)| *index);
+        for (_, files) in finished {
+            reports.absorb(files);
         }
     } else {
         for (index, plan) in plans.iter().enumerate() {

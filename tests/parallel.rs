@@ -31,11 +31,13 @@ fn cookie_server() -> Server {
     })
 }
 
-fn run_parallel(jobs: &str) -> (Output, Server) {
+fn run_parallel(jobs: &str, report: &str) -> (Output, Server) {
     let server = cookie_server();
     let dead = closed_port();
     let out = output(
         apiflow(&["run", "tests/fixtures/parallel", "--jobs", jobs])
+            .arg("--report")
+            .arg(format!("json={report}"))
             .env_remove("CI")
             .arg("--var")
             .arg(format!("base_url={}", server.url))
@@ -62,7 +64,9 @@ fn blocks(stdout: &str) -> Vec<Vec<&str>> {
 
 #[test]
 fn parallel_workflows_have_their_own_cookie_jars_and_the_worst_exit_code_wins() {
-    let (out, server) = run_parallel("3");
+    let dir = common::bin::TempDir::new("parallel");
+    let report = dir.file("report.json");
+    let (out, server) = run_parallel("3", &report);
     // 3 (a request could not be completed) is worse than 1 (a step failed).
     assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
     // Each workflow waited until all three had logged in, then saw only its own cookie.
@@ -120,6 +124,25 @@ fn parallel_workflows_have_their_own_cookie_jars_and_the_worst_exit_code_wins() 
     );
     // Not a terminal: no progress line, nothing at all on stderr.
     assert_eq!(out.stderr, "");
+    // The report lists the workflows in the order given, whichever finished first.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let files: Vec<&str> = report["workflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "tests/fixtures/parallel/a.yaml",
+            "tests/fixtures/parallel/b.yaml",
+            "tests/fixtures/parallel/c.yaml",
+            "tests/fixtures/parallel/d_fails.yaml",
+            "tests/fixtures/parallel/e_unreachable.yaml",
+        ]
+    );
 }
 
 #[test]
