@@ -277,6 +277,44 @@ fn the_junit_report_is_valid_against_the_junit_schema() {
 }
 
 #[test]
+fn a_request_that_could_not_be_completed_is_a_junit_error() {
+    let dir = TempDir::new("junit-error");
+    let junit = dir.file("junit.xml");
+    let port = common::closed_port();
+    let out = output(
+        apiflow(&["run", "tests/fixtures/passing.yaml", "--report"])
+            .arg(format!("junit={junit}"))
+            .arg("--var")
+            .arg(format!("base_url=http://127.0.0.1:{port}")),
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    if let Some(result) = xmllint(JUNIT_XSD, std::path::Path::new(&junit)) {
+        result.unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    }
+    let root = parse_xml(&xml);
+    let suite = &root.all("testsuite")[0];
+    assert_eq!(
+        [
+            suite.attr("tests"),
+            suite.attr("failures"),
+            suite.attr("errors")
+        ],
+        ["1", "0", "1"]
+    );
+    let error = suite.all("testcase")[0].child("error").expect("an error");
+    assert_eq!(error.attr("type"), "request");
+    assert!(
+        error
+            .attr("message")
+            .starts_with("step `ping` could not complete its request: could not connect"),
+        "{}",
+        error.attr("message")
+    );
+}
+
+#[test]
 fn the_junit_report_has_a_suite_per_workflow_and_a_case_per_step() {
     let r = reports("junit-shape");
     let root = parse_xml(&r.junit);
