@@ -112,13 +112,44 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
             out.push_str("\nfinally\n");
         }
         number += 1;
-        let ctx = JinjaValue::from_dyn_object(Arc::new(variables.clone()));
+        let placeholder = format!("<from step \"{}\">", step.name.value);
+        let mut inside = variables.clone();
+        if let Some(list) = step.for_each {
+            let source = &workflow.templates[list.0 as usize].text;
+            let element = JinjaValue::from(format!("<each of {source}>"));
+            inside.set(&step.each_as.value, element, false);
+        }
+        let ctx = JinjaValue::from_dyn_object(Arc::new(inside));
         step_text(&mut out, plan, step, number, &ctx);
+        // A `uses` step named like a variable defines the map of the called workflow's outputs.
+        if let Action::Uses(uses) = &step.action
+            && crate::load::is_identifier(&step.name.value)
+        {
+            let outputs: serde_json::Map<String, serde_json::Value> = plan
+                .subplans
+                .get(&uses.path.value)
+                .map(|sub| {
+                    sub.workflow
+                        .outputs
+                        .iter()
+                        .map(|(name, _)| (name.value.clone(), placeholder.clone().into()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            variables.set(
+                &step.name.value,
+                JinjaValue::from(minijinja::value::Serde(&outputs)),
+                false,
+            );
+            definers.push((
+                step.name.value.clone(),
+                Definer::Step(step.name.value.clone()),
+            ));
+        }
         for extract in &step.extract {
-            let placeholder = format!("<from step \"{}\">", step.name.value);
             variables.set(
                 &extract.name.value,
-                JinjaValue::from(placeholder),
+                JinjaValue::from(placeholder.clone()),
                 extract.secret,
             );
             definers.push((
