@@ -552,6 +552,41 @@ fn the_json_report_holds_masked_inputs_captures_checks_attempts_and_statuses() {
     assert_eq!(second["inputs"], json!({ "base_url": base_url }));
 }
 
+#[test]
+fn the_reports_of_the_shipped_workflow_follow_their_schemas() {
+    // Its `uses` steps nest the called workflows' steps inside theirs.
+    let dir = TempDir::new("shipped");
+    let (json, junit) = (dir.file("report.json"), dir.file("junit.xml"));
+    let out = output(
+        &mut apiflow(&[
+            "run",
+            "workflows/refresh_token.yaml",
+            "--emulate",
+            "pingone",
+            "--report",
+            &format!("json={json}"),
+            "--report",
+            &format!("junit={junit}"),
+        ]),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_valid(&report_schema(), &report);
+    let workflow = &report["workflows"][0];
+    assert_eq!(workflow["inputs"]["worker_client_secret"], "••••");
+    let setup = workflow["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "setup")
+        .expect("a setup step");
+    assert_eq!(setup["children"][0]["name"], "create the application");
+    if let Some(result) = xmllint(JUNIT_XSD, std::path::Path::new(&junit)) {
+        result.unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTML
 
