@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::diagnostic::Diagnostic;
 use crate::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
 use crate::inputs::{InputSources, parse_env_file, parse_var};
+use crate::report::progress::{Progress, WithProgress};
 use crate::report::terminal::Terminal;
 use crate::report::{Files, Format, Tee};
 use crate::runner::Settings;
@@ -398,6 +399,8 @@ struct Shared<'a> {
     curl: bool,
     show_secrets: bool,
     live: bool,
+    /// Several workflows run: each takes only the `--var`s that name one of its inputs.
+    several: bool,
 }
 
 /// Runs one workflow: its terminal output (buffered unless `live`), its exit code, its report.
@@ -414,6 +417,10 @@ async fn run_one(
         .filter(|(k, _)| plan.workflow.inputs.iter().any(|i| &i.name.value == k))
         .cloned()
         .collect();
+    if shared.several {
+        let declared = |name: &String| plan.workflow.inputs.iter().any(|i| &i.name.value == name);
+        sources.vars.retain(|(name, _)| declared(name));
+    }
     let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
         Ok(inputs) => inputs,
         Err(diagnostics) => return (EXIT_INVALID, Vec::new(), diagnostics),
@@ -427,9 +434,19 @@ async fn run_one(
     if shared.curl {
         terminal = terminal.curl(shared.show_secrets);
     }
+    // The progress line shows only while output is live: parallel runs show a count of files.
+    let mut progress = if shared.live {
+        Progress::stderr()
+    } else {
+        None
+    };
     let result = {
         let mut tee = Tee(&mut terminal, files);
-        crate::runner::run(plan, shared.client, inputs, shared.settings, &mut tee).await
+        let reporter: &mut dyn crate::event::Reporter = match progress.as_mut() {
+            Some(progress) => &mut WithProgress(progress, &mut tee),
+            None => &mut tee,
+        };
+        crate::runner::run(plan, shared.client, inputs, shared.settings, reporter).await
     };
     let output = terminal.into_inner().into_buffer();
     match result {
@@ -586,6 +603,13 @@ async fn run_command(args: RunArgs) -> i32 {
     if invalid {
         return EXIT_INVALID;
     }
+    if plans.len() > 1 {
+        let unknown = unknown_vars(&args.vars, &plans);
+        if !unknown.is_empty() {
+            print_diagnostics(&unknown, color_err);
+            return EXIT_INVALID;
+        }
+    }
     let ca_pem = match &args.cacert {
         None => None,
         Some(path) => match std::fs::read(path) {
@@ -684,6 +708,7 @@ async fn run_command(args: RunArgs) -> i32 {
         curl: args.curl,
         show_secrets: args.show_secrets,
         live: !parallel,
+        several: plans.len() > 1,
     };
     let mut results: Vec<(usize, i32)> = Vec::with_capacity(plans.len());
     let mut reports = Files::new(args.reports.clone());
@@ -700,11 +725,30 @@ async fn run_command(args: RunArgs) -> i32 {
                 }
             }))
             .buffer_unordered(usize::from(args.jobs));
+        let mut progress = Progress::stderr();
+        if let Some(progress) = progress.as_mut() {
+            progress.files(0, plans.len());
+        }
+        // Reports list the workflows in the order given, whichever finished first.
+        let mut finished = Vec::with_capacity(plans.len());
         while let Some((index, code, output, diagnostics, files)) = stream.next().await {
+            if let Some(progress) = progress.as_mut() {
+                progress.clear();
+            }
             let _ = std::io::stdout().write_all(&output);
+            let _ = std::io::stdout().flush();
             print_diagnostics(&diagnostics, color_err);
-            reports.absorb(files);
+            finished.push((index, files));
             results.push((index, code));
+            if let Some(progress) = progress.as_mut()
+                && results.len() < plans.len()
+            {
+                progress.files(results.len(), plans.len());
+            }
+        }
+        finished.sort_by_key(|(index, _)| *index);
+        for (_, files) in finished {
+            reports.absorb(files);
         }
     } else {
         for (index, plan) in plans.iter().enumerate() {
@@ -751,6 +795,29 @@ async fn run_command(args: RunArgs) -> i32 {
     worst
 }
 
+/// Reports each `--var` that names an input of none of several workflows.
+fn unknown_vars(vars: &[(String, String)], plans: &[Plan]) -> Vec<Diagnostic> {
+    let inputs: Vec<&str> = plans
+        .iter()
+        .flat_map(|p| p.workflow.inputs.iter().map(|i| i.name.value.as_str()))
+        .collect();
+    let mut diagnostics = Vec::new();
+    for (name, _) in vars {
+        if inputs.contains(&name.as_str()) {
+            continue;
+        }
+        let mut diagnostic = Diagnostic::error(format!(
+            "`--var {name}` does not name an input of any of the {} workflows",
+            plans.len()
+        ));
+        if let Some(help) = crate::diagnostic::did_you_mean(name, inputs.iter().copied()) {
+            diagnostic = diagnostic.help(help);
+        }
+        diagnostics.push(diagnostic);
+    }
+    diagnostics
+}
+
 fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> i32 {
     let color = std::io::stderr().is_terminal();
     let plan = match check_file(file) {
@@ -764,7 +831,19 @@ fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> i32 {
         vars,
         ..InputSources::default()
     };
-    let inputs = crate::inputs::resolve_lenient(&plan, &sources, &|name| std::env::var(name).ok());
+    let os_env = |name: &str| std::env::var(name).ok();
+    // A missing input is shown as a placeholder, but a `--var` that names no input is a mistake.
+    if let Err(diagnostics) = crate::inputs::resolve(&plan, &sources, &os_env) {
+        let unknown: Vec<Diagnostic> = diagnostics
+            .into_iter()
+            .filter(|d| d.title.starts_with("`--var "))
+            .collect();
+        if !unknown.is_empty() {
+            print_diagnostics(&unknown, color);
+            return EXIT_INVALID;
+        }
+    }
+    let inputs = crate::inputs::resolve_lenient(&plan, &sources, &os_env);
     print!("{}", crate::plan::render(&plan, inputs));
     0
 }

@@ -138,6 +138,15 @@ pub enum Event<'a> {
         /// Whether steps will be reported inside it (`uses`, `for_each`).
         nested: bool,
     },
+    /// A step is about to be tried again: it waits for its retry delay, then sends.
+    Attempt {
+        /// The step's name.
+        name: &'a str,
+        /// The attempt about to be made, from 2.
+        number: u32,
+        /// The attempts allowed.
+        of: u32,
+    },
     /// A step ended.
     Step(&'a StepReport),
     /// The `finally` steps start.

@@ -67,6 +67,12 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
         .collect();
     if !workflow.vars.is_empty() {
         out.push_str("\nvars\n");
+        let width = workflow
+            .vars
+            .iter()
+            .map(|v| v.name.value.len())
+            .max()
+            .unwrap_or(0);
         for var in &workflow.vars {
             let ctx = JinjaValue::from_dyn_object(Arc::new(variables.clone()));
             let value = render_value(plan, &var.value, &ctx);
@@ -82,7 +88,7 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
             }
             let _ = writeln!(
                 out,
-                "  {} = {}",
+                "  {:<width$} = {}",
                 var.name.value,
                 show(&JinjaValue::from(minijinja::value::Serde(&value)))
             );
@@ -106,13 +112,44 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
             out.push_str("\nfinally\n");
         }
         number += 1;
-        let ctx = JinjaValue::from_dyn_object(Arc::new(variables.clone()));
+        let placeholder = format!("<from step \"{}\">", step.name.value);
+        let mut inside = variables.clone();
+        if let Some(list) = step.for_each {
+            let source = &workflow.templates[list.0 as usize].text;
+            let element = JinjaValue::from(format!("<each of {source}>"));
+            inside.set(&step.each_as.value, element, false);
+        }
+        let ctx = JinjaValue::from_dyn_object(Arc::new(inside));
         step_text(&mut out, plan, step, number, &ctx);
+        // A `uses` step named like a variable defines the map of the called workflow's outputs.
+        if let Action::Uses(uses) = &step.action
+            && crate::load::is_identifier(&step.name.value)
+        {
+            let outputs: serde_json::Map<String, serde_json::Value> = plan
+                .subplans
+                .get(&uses.path.value)
+                .map(|sub| {
+                    sub.workflow
+                        .outputs
+                        .iter()
+                        .map(|(name, _)| (name.value.clone(), placeholder.clone().into()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            variables.set(
+                &step.name.value,
+                JinjaValue::from(minijinja::value::Serde(&outputs)),
+                false,
+            );
+            definers.push((
+                step.name.value.clone(),
+                Definer::Step(step.name.value.clone()),
+            ));
+        }
         for extract in &step.extract {
-            let placeholder = format!("<from step \"{}\">", step.name.value);
             variables.set(
                 &extract.name.value,
-                JinjaValue::from(placeholder),
+                JinjaValue::from(placeholder.clone()),
                 extract.secret,
             );
             definers.push((
@@ -122,13 +159,13 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
         }
     }
     out.push_str("\ndata flow\n");
-    let all: Vec<&Step> = workflow.steps.iter().chain(&workflow.finally).collect();
+    let readers = readers(plan);
     let width = definers.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, definer) in &definers {
-        let users: Vec<&str> = all
+        let users: Vec<&str> = readers
             .iter()
-            .filter(|s| step_reads(plan, s).iter().any(|n| n == name))
-            .map(|s| s.name.value.as_str())
+            .filter(|(_, reads)| reads.iter().any(|n| n == name))
+            .map(|(reader, _)| reader.as_str())
             .collect();
         let by = match definer {
             Definer::Input => "input".to_owned(),
@@ -138,14 +175,7 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
         let used = if users.is_empty() {
             "unused".to_owned()
         } else {
-            format!(
-                "used by {}",
-                users
-                    .iter()
-                    .map(|u| format!("\"{u}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("used by {}", users.join(", "))
         };
         let _ = writeln!(out, "  {name:<width$}  from {by}; {used}");
     }
@@ -275,6 +305,32 @@ fn defines(out: &mut String, step: &Step) {
         let names: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
         let _ = writeln!(out, "     defines {}", names.join(", "));
     }
+}
+
+/// Lists everything that reads variables, in order — input defaults (`input NAME`), vars
+/// (`var NAME`) and steps (`"NAME"`) — with the names each reads.
+fn readers(plan: &Plan) -> Vec<(String, Vec<String>)> {
+    let workflow = &plan.workflow;
+    let mut readers = Vec::new();
+    for input in &workflow.inputs {
+        if let Some(Text::Template(id)) = &input.default {
+            readers.push((
+                format!("input {}", input.name.value),
+                plan.templates.reads(*id).to_vec(),
+            ));
+        }
+    }
+    for var in &workflow.vars {
+        let reads = value_templates(&var.value)
+            .iter()
+            .flat_map(|id| plan.templates.reads(*id).iter().cloned())
+            .collect();
+        readers.push((format!("var {}", var.name.value), reads));
+    }
+    for step in workflow.steps.iter().chain(&workflow.finally) {
+        readers.push((format!("\"{}\"", step.name.value), step_reads(plan, step)));
+    }
+    readers
 }
 
 /// Lists the names a step reads, response names excluded.

@@ -499,6 +499,11 @@ impl Runner<'_> {
             if !again || attempts >= attempts_allowed || self.stop_reason().is_some() {
                 break attempt;
             }
+            self.reporter.event(&Event::Attempt {
+                name: &step.name.value,
+                number: attempts + 1,
+                of: attempts_allowed,
+            });
             self.wait(wait).await;
             let next = (wait.as_secs_f64() * retry.map_or(1.0, |r| r.backoff)).min(3600.0);
             wait = Duration::from_secs_f64(next);

@@ -24,8 +24,7 @@ summary .meta{font-weight:400;color:#555;margin-left:.5rem;word-break:break-all}
 pre{background:#f6f6f8;padding:.6rem;border-radius:4px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 pre.failure{background:#fdecea}
 table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
-ul.checks{list-style:none;padding-left:0}ul.checks li::before{margin-right:.4rem}
-ul.checks li.passed::before{content:'✓'}ul.checks li.failed::before{content:'✗'}
+ul.checks{list-style:none;padding-left:0}
 ";
 
 /// Renders runs as one HTML page.
@@ -139,7 +138,7 @@ fn step(out: &mut String, step: &StepReport) {
     }
     let _ = writeln!(
         out,
-        "<details class=\"step {outcome}\" data-outcome=\"{outcome}\"{open}><summary><span class=\"{outcome}\">{mark}</span> {}<span class=\"meta\">{}</span></summary>",
+        "<details class=\"step {outcome}\" data-outcome=\"{outcome}\"{open}><summary><span class=\"{outcome}\">{mark}</span> {} <span class=\"meta\">{}</span></summary>",
         escape(&step.name),
         escape(&meta)
     );
@@ -153,10 +152,14 @@ fn step(out: &mut String, step: &StepReport) {
     if !step.checks.is_empty() {
         out.push_str("<ul class=\"checks\">\n");
         for check in &step.checks {
-            let class = if check.passed { "passed" } else { "failed" };
+            let (class, mark) = if check.passed {
+                ("passed", "✓")
+            } else {
+                ("failed", "✗")
+            };
             let _ = writeln!(
                 out,
-                "<li class=\"{class}\"><code>{}</code></li>",
+                "<li class=\"{class}\"><span class=\"{class}\">{mark}</span> <code>{}</code></li>",
                 escape(&check.what)
             );
         }

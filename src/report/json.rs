@@ -86,6 +86,8 @@ fn step(step: &StepReport) -> Value {
             let location = f.source.as_ref().filter(|_| f.span.is_known()).map(|s| format!("{}:{}", s.name, f.span));
             json!({
                 "message": f.title,
+                "expected": note(&f.notes, "expected:"),
+                "actual": note(&f.notes, "found:"),
                 "location": location,
                 "notes": f.notes,
                 "help": f.help,
@@ -93,6 +95,14 @@ fn step(step: &StepReport) -> Value {
             })
         }).collect::<Vec<_>>(),
     })
+}
+
+/// Returns the value of a failure's `expected: …` or `found: …` note.
+fn note(notes: &[String], label: &str) -> Option<String> {
+    notes
+        .iter()
+        .find_map(|n| n.trim_start().strip_prefix(label))
+        .map(|value| value.trim().to_owned())
 }
 
 fn headers(map: &reqwest::header::HeaderMap) -> Value {

@@ -4,6 +4,7 @@ pub mod curl;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod progress;
 pub mod terminal;
 
 use std::path::PathBuf;

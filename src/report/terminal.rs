@@ -239,7 +239,7 @@ impl<W: Write> Reporter for Terminal<W> {
                 let line = format!("{indent}{} {name}\n", self.paint(DIM, "▸"));
                 self.write(&line);
             }
-            Event::StepStarted { .. } => {}
+            Event::StepStarted { .. } | Event::Attempt { .. } => {}
             Event::Step(step) => self.step(step),
             Event::Finally => self.write(&format!("  {}\n", self.paint(DIM, "finally"))),
             Event::Finished(report) => self.summary(report),

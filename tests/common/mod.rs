@@ -4,6 +4,8 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod bin;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
