@@ -8,8 +8,11 @@ use apiflow::model::TemplateId;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn workload(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/benches/workloads/{name}", env!("CARGO_MANIFEST_DIR")))
-        .expect("workload file")
+    std::fs::read_to_string(format!(
+        "{}/benches/workloads/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("workload file")
 }
 
 fn load_and_validate(c: &mut Criterion) {
@@ -26,7 +29,11 @@ fn render(c: &mut Criterion) {
     let source = apiflow::Source::new("chain_100.yaml", workload("chain_100.yaml"));
     let plan = apiflow::check_source(&source).expect("valid");
     let mut variables = apiflow::scope::Variables::default();
-    variables.set("base_url", minijinja::Value::from("http://127.0.0.1:8080"), false);
+    variables.set(
+        "base_url",
+        minijinja::Value::from("http://127.0.0.1:8080"),
+        false,
+    );
     variables.set("token", minijinja::Value::from("at_1"), true);
     for n in 1..100 {
         variables.set(&format!("next_{n}"), minijinja::Value::from(n * 7), false);

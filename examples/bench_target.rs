@@ -111,10 +111,15 @@ fn item_body(id: u64) -> String {
         id % 97,
         id % 13 + 1,
         id % 10_000,
-        id % 2 == 0
+        id.is_multiple_of(2)
     );
     for i in 0..16u64 {
-        let _ = write!(body, "{}\"tag-{}\"", if i == 0 { "" } else { "," }, (id + i * 31) % 1000);
+        let _ = write!(
+            body,
+            "{}\"tag-{}\"",
+            if i == 0 { "" } else { "," },
+            (id + i * 31) % 1000
+        );
     }
     body.push_str("],\"history\":[");
     for i in 0..8u64 {
@@ -148,12 +153,21 @@ async fn items(State(app): State<App>, Path(id): Path<u64>, headers: HeaderMap) 
     };
     app.counters.items.fetch_add(1, Relaxed);
     let followed = {
-        let mut chains = app.chains.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let followed = chains.get(&token).is_none_or(|previous| next_id(*previous) == id);
+        let mut chains = app
+            .chains
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let followed = chains
+            .get(&token)
+            .is_none_or(|previous| next_id(*previous) == id);
         chains.insert(token, id);
         followed
     };
-    let counter = if followed { &app.counters.items_chain_ok } else { &app.counters.items_chain_broken };
+    let counter = if followed {
+        &app.counters.items_chain_ok
+    } else {
+        &app.counters.items_chain_broken
+    };
     counter.fetch_add(1, Relaxed);
     json(StatusCode::OK, item_body(id))
 }
@@ -164,7 +178,12 @@ async fn echo(State(app): State<App>, body: Bytes) -> Response {
     if serde_json::from_slice::<serde_json::Value>(&body).is_err() {
         return oauth_error(&app, StatusCode::BAD_REQUEST, "invalid_json");
     }
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 async fn health(State(app): State<App>) -> Response {
@@ -194,8 +213,15 @@ async fn stats(State(app): State<App>) -> Response {
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let port_file = args.iter().position(|a| a == "--port-file").and_then(|i| args.get(i + 1)).cloned();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let port_file = args
+        .iter()
+        .position(|a| a == "--port-file")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let app: App = std::sync::Arc::default();
         let router = Router::new()

@@ -1,5 +1,5 @@
-//! The benchmark floor: the chain and start-up workloads done by hand with std::net on one
-//! keep-alive connection and serde_json for captures — no workflow, no templates. apiflow is
+//! The benchmark floor: the chain and start-up workloads done by hand with `std::net` on one
+//! keep-alive connection and `serde_json` for captures — no workflow, no templates. apiflow is
 //! measured against it (see `benches/README.md`).
 //!
 //! `chain_floor chain http://127.0.0.1:PORT [STEPS]` and `chain_floor startup http://127.0.0.1:PORT`
@@ -24,36 +24,57 @@ impl Connection {
         let stream = TcpStream::connect(&host).map_err(|e| format!("connect {host}: {e}"))?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         let writer = stream.try_clone().map_err(|e| e.to_string())?;
-        Ok(Connection { host, reader: BufReader::new(stream), writer })
+        Ok(Connection {
+            host,
+            reader: BufReader::new(stream),
+            writer,
+        })
     }
 
-    fn call(&mut self, request_line: &str, headers: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+    fn call(
+        &mut self,
+        request_line: &str,
+        headers: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), String> {
         let head = format!(
             "{request_line} HTTP/1.1\r\nHost: {}\r\n{headers}Content-Length: {}\r\n\r\n",
             self.host,
             body.len()
         );
-        self.writer.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+        self.writer
+            .write_all(head.as_bytes())
+            .map_err(|e| e.to_string())?;
         self.writer.write_all(body).map_err(|e| e.to_string())?;
         let mut line = String::new();
-        self.reader.read_line(&mut line).map_err(|e| e.to_string())?;
-        let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or("bad status line")?;
+        self.reader
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or("bad status line")?;
         let mut length = 0;
         loop {
             line.clear();
-            self.reader.read_line(&mut line).map_err(|e| e.to_string())?;
+            self.reader
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
             let header = line.trim_end();
             if header.is_empty() {
                 break;
             }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().map_err(|_| "bad content-length")?;
-                }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().map_err(|_| "bad content-length")?;
             }
         }
         let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).map_err(|e| e.to_string())?;
+        self.reader
+            .read_exact(&mut body)
+            .map_err(|e| e.to_string())?;
         Ok((status, body))
     }
 }
@@ -70,7 +91,10 @@ fn chain(base: &str, steps: usize) -> Result<(), String> {
         return Err(format!("token: status {status}"));
     }
     let token: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-    let token = token["access_token"].as_str().ok_or("no access_token")?.to_owned();
+    let token = token["access_token"]
+        .as_str()
+        .ok_or("no access_token")?
+        .to_owned();
     let auth = format!("Authorization: Bearer {token}\r\n");
     let mut id = 1u64;
     for _ in 1..steps {
@@ -79,7 +103,9 @@ fn chain(base: &str, steps: usize) -> Result<(), String> {
             return Err(format!("item {id}: status {status}"));
         }
         let item: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-        id = item["links"]["next"]["id"].as_u64().ok_or("no links.next.id")?;
+        id = item["links"]["next"]["id"]
+            .as_u64()
+            .ok_or("no links.next.id")?;
     }
     Ok(())
 }

@@ -480,7 +480,8 @@ async fn run_iterations(
             sources.supplied.extend(row.iter().cloned());
         }
         let mut stats = crate::iterate::Stats::default();
-        let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
+        let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok())
+        {
             Ok(inputs) => inputs,
             Err(diagnostics) => return (index, EXIT_INVALID, stats, Vec::new(), diagnostics),
         };
@@ -754,7 +755,14 @@ async fn run_command(args: RunArgs) -> i32 {
         for (index, plan) in plans.iter().enumerate() {
             if iterating {
                 let count = rows.as_ref().map_or(args.iterations as usize, Vec::len);
-                let code = run_iterations(plan, &shared, count, args.concurrency as usize, rows.as_deref()).await;
+                let code = run_iterations(
+                    plan,
+                    &shared,
+                    count,
+                    args.concurrency as usize,
+                    rows.as_deref(),
+                )
+                .await;
                 results.push((index, code));
                 continue;
             }

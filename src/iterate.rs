@@ -11,9 +11,17 @@ use crate::event::{Event, Outcome, Reporter, StepReport};
 /// row, each column an input.
 pub fn read_data(path: &std::path::Path) -> Result<Vec<Vec<(String, String)>>, String> {
     let name = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `--data {name}`: {e}"))?;
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let rows = if is_json { json_rows(&text) } else { csv_rows(&text) }.map_err(|e| format!("`--data {name}`: {e}"))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read `--data {name}`: {e}"))?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let rows = if is_json {
+        json_rows(&text)
+    } else {
+        csv_rows(&text)
+    }
+    .map_err(|e| format!("`--data {name}`: {e}"))?;
     if rows.is_empty() {
         return Err(format!("`--data {name}` has no rows"));
     }
@@ -21,8 +29,13 @@ pub fn read_data(path: &std::path::Path) -> Result<Vec<Vec<(String, String)>>, S
 }
 
 fn json_rows(text: &str) -> Result<Vec<Vec<(String, String)>>, String> {
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column()))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "invalid JSON at line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
     let serde_json::Value::Array(items) = value else {
         return Err("expected a JSON array of objects, one per iteration".into());
     };
@@ -78,7 +91,9 @@ fn csv_rows(text: &str) -> Result<Vec<Vec<(String, String)>>, String> {
         }
     }
     if quoted {
-        return Err(format!("a quoted field opened before line {line} is never closed"));
+        return Err(format!(
+            "a quoted field opened before line {line} is never closed"
+        ));
     }
     if !field.is_empty() || !record.is_empty() {
         record.push(field);
@@ -124,36 +139,38 @@ impl Stats {
             }
             return;
         }
-        let slot = match self.index.get(&step.name) {
-            Some(slot) => *slot,
-            None => {
-                self.steps.push((step.name.clone(), Vec::new()));
-                self.index.insert(step.name.clone(), self.steps.len() - 1);
-                self.steps.len() - 1
-            }
-        };
+        let slot = self.slot(&step.name);
         self.steps[slot].1.push(step.duration);
+    }
+
+    /// Returns the index of a step's latencies, adding it when new.
+    fn slot(&mut self, name: &str) -> usize {
+        if let Some(slot) = self.index.get(name) {
+            return *slot;
+        }
+        self.steps.push((name.to_owned(), Vec::new()));
+        self.index.insert(name.to_owned(), self.steps.len() - 1);
+        self.steps.len() - 1
     }
 
     /// Adds another collector's numbers (an iteration run elsewhere).
     pub fn absorb(&mut self, other: Stats) {
         self.requests += other.requests;
         for (name, latencies) in other.steps {
-            let slot = match self.index.get(&name) {
-                Some(slot) => *slot,
-                None => {
-                    self.steps.push((name.clone(), Vec::new()));
-                    self.index.insert(name, self.steps.len() - 1);
-                    self.steps.len() - 1
-                }
-            };
+            let slot = self.slot(&name);
             self.steps[slot].1.extend(latencies);
         }
     }
 
     /// Writes the latency table: count, p50, p95, p99 and max per step.
     pub fn table(&mut self) -> String {
-        let width = self.steps.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(4).max(4);
+        let width = self
+            .steps
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let mut out = format!(
             "  {:<width$}  {:>6}  {:>9}  {:>9}  {:>9}  {:>9}\n",
             "step", "runs", "p50", "p95", "p99", "max"
@@ -164,8 +181,13 @@ impl Stats {
                 if latencies.is_empty() {
                     return "-".into();
                 }
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-                let index = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    clippy::cast_precision_loss
+                )]
+                let index =
+                    ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
                 micros(latencies[index])
             };
             let _ = writeln!(
@@ -200,10 +222,10 @@ fn micros(duration: Duration) -> String {
 
 impl Reporter for Stats {
     fn event(&mut self, event: &Event<'_>) {
-        if let Event::Step(step) = event {
-            if step.depth == 0 {
-                self.record(step);
-            }
+        if let Event::Step(step) = event
+            && step.depth == 0
+        {
+            self.record(step);
         }
     }
 }
@@ -215,15 +237,33 @@ mod tests {
     #[test]
     fn reads_csv_with_quotes_and_line_breaks() {
         let rows = csv_rows("user,note\nann,\"a, b\"\n\"bo\"\"b\",\"two\nlines\"\n").unwrap();
-        assert_eq!(rows[0], vec![("user".into(), "ann".into()), ("note".into(), "a, b".into())]);
-        assert_eq!(rows[1], vec![("user".into(), "bo\"b".into()), ("note".into(), "two\nlines".into())]);
-        assert_eq!(csv_rows("a,b\n1\n").unwrap_err(), "row 2 has 1 fields, the header has 2");
+        assert_eq!(
+            rows[0],
+            vec![
+                ("user".into(), "ann".into()),
+                ("note".into(), "a, b".into())
+            ]
+        );
+        assert_eq!(
+            rows[1],
+            vec![
+                ("user".into(), "bo\"b".into()),
+                ("note".into(), "two\nlines".into())
+            ]
+        );
+        assert_eq!(
+            csv_rows("a,b\n1\n").unwrap_err(),
+            "row 2 has 1 fields, the header has 2"
+        );
     }
 
     #[test]
     fn reads_json_rows() {
         let rows = json_rows(r#"[{"user": "ann", "n": 2}]"#).unwrap();
-        assert_eq!(rows[0], vec![("user".into(), "ann".into()), ("n".into(), "2".into())]);
+        assert_eq!(
+            rows[0],
+            vec![("user".into(), "ann".into()), ("n".into(), "2".into())]
+        );
         assert!(json_rows("{}").is_err());
     }
 
