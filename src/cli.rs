@@ -426,7 +426,14 @@ async fn run_one(
         Err(diagnostics) => return (EXIT_INVALID, Vec::new(), diagnostics),
     };
     let sink = if shared.live {
-        Sink::Live(std::io::stdout())
+        if std::io::stdout().is_terminal() {
+            Sink::Live(std::io::stdout())
+        } else {
+            Sink::Piped(std::io::BufWriter::with_capacity(
+                64 * 1024,
+                std::io::stdout(),
+            ))
+        }
     } else {
         Sink::Buffer(Vec::new())
     };
@@ -538,6 +545,8 @@ async fn run_iterations(
 /// run ends (parallel runs, so outputs do not interleave).
 enum Sink {
     Live(std::io::Stdout),
+    /// Stdout when it is not a terminal: written in blocks, flushed when the run ends.
+    Piped(std::io::BufWriter<std::io::Stdout>),
     Buffer(Vec<u8>),
 }
 
@@ -545,13 +554,15 @@ impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Sink::Live(out) => out.write(buf),
+            Sink::Piped(out) => out.write(buf),
             Sink::Buffer(buffer) => buffer.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Sink::Live(out) => out.flush(),
-            Sink::Buffer(_) => Ok(()),
+            // Nobody watches a pipe line by line; the buffer is flushed when it is dropped.
+            Sink::Piped(_) | Sink::Buffer(_) => Ok(()),
         }
     }
 }
@@ -559,7 +570,7 @@ impl Write for Sink {
 impl Sink {
     fn into_buffer(self) -> Vec<u8> {
         match self {
-            Sink::Live(_) => Vec::new(),
+            Sink::Live(_) | Sink::Piped(_) => Vec::new(),
             Sink::Buffer(buffer) => buffer,
         }
     }

@@ -60,8 +60,8 @@ pub struct Incoming {
     pub status: StatusCode,
     /// Headers.
     pub headers: HeaderMap,
-    /// Body bytes (decompressed).
-    pub body: Vec<u8>,
+    /// Body bytes (decompressed), shared with captures and reports without copying.
+    pub body: std::sync::Arc<Vec<u8>>,
     /// How long the exchange took.
     pub elapsed: Duration,
 }
@@ -178,25 +178,14 @@ impl Client {
         PROVIDER.call_once(|| {
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
-        let mut builder = reqwest::Client::builder()
+        let tls = crate::tls::client_config(options.ca_pem.as_deref(), options.insecure)?;
+        let builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
             .user_agent(concat!("apiflow/", env!("CARGO_PKG_VERSION")))
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30));
-        if options.insecure {
-            builder = builder.danger_accept_invalid_certs(true);
-        }
-        if let Some(pem) = &options.ca_pem {
-            let certificates = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| format!("cannot read the CA certificates: {e}"))?;
-            if certificates.is_empty() {
-                return Err("the CA file holds no PEM certificate".into());
-            }
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
         let inner = builder
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {}", describe(&e)))?;
@@ -298,7 +287,7 @@ impl Client {
             Ok(Incoming {
                 status,
                 headers,
-                body,
+                body: std::sync::Arc::new(body),
                 elapsed: started.elapsed(),
             })
         };
@@ -342,6 +331,9 @@ fn classify(error: &reqwest::Error) -> SendError {
     if error.is_timeout() {
         return SendError::Other("timed out".into());
     }
+    if let Some(tls) = tls_cause(error) {
+        return SendError::Connect(tls);
+    }
     if error.is_connect() {
         // The innermost cause is the one people can act on: "Connection refused (os error 111)".
         let text = describe(error);
@@ -349,6 +341,42 @@ fn classify(error: &reqwest::Error) -> SendError {
         return SendError::Connect(lower_first(last));
     }
     SendError::Other(describe(error))
+}
+
+/// Explains a TLS failure in words, with what to do about it.
+fn tls_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use rustls::CertificateError as C;
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = current {
+        // An `io::Error` hides what it wraps from `source()`, sometimes twice; look inside.
+        let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(cause);
+        while let Some(io) = inner.and_then(|e| e.downcast_ref::<std::io::Error>()) {
+            inner = io
+                .get_ref()
+                .map(|e| e as &(dyn std::error::Error + 'static));
+        }
+        let wrapped = inner.and_then(|e| e.downcast_ref::<rustls::Error>());
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>().or(wrapped) {
+            let text = match tls {
+                rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
+                    "TLS: the server's certificate is signed by an authority this machine does not trust (for a private CA, pass `--cacert FILE`)".to_owned()
+                }
+                rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+                    "TLS: the server's certificate is not valid for this host name".to_owned()
+                }
+                rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+                    "TLS: the server's certificate has expired".to_owned()
+                }
+                rustls::Error::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
+                    "TLS: the server's certificate is not valid yet".to_owned()
+                }
+                other => format!("TLS: {other}"),
+            };
+            return Some(text);
+        }
+        current = cause.source();
+    }
+    None
 }
 
 fn lower_first(text: &str) -> String {

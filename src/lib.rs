@@ -28,6 +28,7 @@ pub mod scope;
 pub mod secret;
 pub mod span;
 pub mod template;
+pub mod tls;
 pub mod validate;
 pub mod yaml;
 

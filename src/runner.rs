@@ -133,7 +133,7 @@ fn skipped(step: &Step, finally: bool, reason: String) -> StepReport {
 /// The last HTML page a step received, for `form_from`.
 struct Page {
     url: Url,
-    body: Vec<u8>,
+    body: Arc<Vec<u8>>,
 }
 
 struct Runner<'a> {
@@ -1010,7 +1010,7 @@ impl Runner<'_> {
                 step.name.value.clone(),
                 Page {
                     url: last_exchange.request.url.clone(),
-                    body: response.body.clone(),
+                    body: Arc::clone(&response.body),
                 },
             );
         }
@@ -1029,7 +1029,7 @@ impl Runner<'_> {
             failed.exchanges = exchanges;
             return failed;
         }
-        let body = Arc::new(response.body.clone());
+        let body = Arc::clone(&response.body);
         let json = parse_json(&content_type, &body);
         let headers = header_pairs(&response.headers);
         let url = last_exchange.request.url.clone();

@@ -10,24 +10,34 @@ pub struct Source {
     pub name: String,
     /// The whole text of the file.
     pub text: String,
+    /// Byte offset where each line starts, so a line is found without scanning the text.
+    line_starts: Vec<usize>,
 }
 
 impl Source {
     /// Creates a source from a display name and its text.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<Source> {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         Arc::new(Source {
             name: name.into(),
-            text: text.into(),
+            text,
+            line_starts,
         })
     }
 
     /// Returns the text of a 1-based line, without its line break.
     pub fn line(&self, line: u32) -> Option<&str> {
         let index = usize::try_from(line).ok()?.checked_sub(1)?;
-        self.text
-            .split('\n')
-            .nth(index)
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        let start = *self.line_starts.get(index)?;
+        let end = self
+            .line_starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next - 1);
+        let line = self.text.get(start..end)?;
+        Some(line.strip_suffix('\r').unwrap_or(line))
     }
 }
 

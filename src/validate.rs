@@ -264,7 +264,7 @@ impl Checker<'_> {
             .collect();
         let mut earlier: Vec<&Spanned<String>> = Vec::new();
         for step in &workflow.steps {
-            self.check_step(step, &scope, broken);
+            self.check_step(step, &mut scope, broken);
             self.check_form_from(step, &earlier);
             earlier.push(&step.name);
             let maybe = step.condition.is_some();
@@ -286,7 +286,7 @@ impl Checker<'_> {
         // A clean-up step runs after a failure too, so anything a step captured may be missing.
         scope.demote_steps();
         for step in &workflow.finally {
-            self.check_step(step, &scope, broken);
+            self.check_step(step, &mut scope, broken);
             self.check_form_from(step, &earlier);
             earlier.push(&step.name);
             for name in defined_by(step) {
@@ -323,7 +323,7 @@ impl Checker<'_> {
         }
     }
 
-    fn check_step(&mut self, step: &Step, scope: &Scope, broken: &HashSet<TemplateId>) {
+    fn check_step(&mut self, step: &Step, scope: &mut Scope, broken: &HashSet<TemplateId>) {
         let guards: HashSet<String> = step
             .condition
             .map(|id| {
@@ -372,25 +372,28 @@ impl Checker<'_> {
                 _ => {}
             }
         }
+        // The condition guards the whole step, itself included (`x is defined`).
+        scope.guarded = guards.into_iter().collect();
         for (id, context) in step_templates(step) {
-            let mut local = scope.clone();
-            // The condition guards the whole step, itself included (`x is defined`).
-            for guard in &guards {
-                local.guard(guard);
-            }
+            // Names only this template sees go in a layer over the scope, not into a copy of it.
+            scope.local.clear();
             if step.for_each.is_some() && Some(id) != step.for_each && Some(id) != step.condition {
-                local.define(&step.each_as.value, Origin::Var);
+                scope.local.push((step.each_as.value.clone(), Origin::Var));
             }
             if context == Context::Response {
                 for name in RESPONSE_NAMES {
-                    local.define(name, Origin::Response);
+                    scope.local.push(((*name).to_owned(), Origin::Response));
                 }
                 for name in &captures {
-                    local.define(name, Origin::Step(step.name.value.clone()));
+                    scope
+                        .local
+                        .push(((*name).to_owned(), Origin::Step(step.name.value.clone())));
                 }
             }
-            self.check_template(id, &local, Some(step), context, broken);
+            self.check_template(id, scope, Some(step), context, broken);
         }
+        scope.local.clear();
+        scope.guarded.clear();
     }
 
     fn check_template(
@@ -501,6 +504,10 @@ struct Scope {
     defined: HashMap<String, Origin>,
     maybe: HashMap<String, Origin>,
     later: Vec<(String, String)>,
+    /// Names defined for one template only (response names, the step's captures, `as`).
+    local: Vec<(String, Origin)>,
+    /// Maybe-defined names the current step's `if:` mentions.
+    guarded: Vec<String>,
 }
 
 impl Scope {
@@ -512,12 +519,6 @@ impl Scope {
     fn maybe(&mut self, name: &str, origin: Origin) {
         if !self.defined.contains_key(name) {
             self.maybe.insert(name.to_owned(), origin);
-        }
-    }
-
-    fn guard(&mut self, name: &str) {
-        if let Some(origin) = self.maybe.remove(name) {
-            self.defined.insert(name.to_owned(), origin);
         }
     }
 
@@ -536,6 +537,8 @@ impl Scope {
 
     fn is_defined(&self, name: &str) -> bool {
         self.defined.contains_key(name)
+            || self.local.iter().any(|(n, _)| n == name)
+            || (self.maybe.contains_key(name) && self.guarded.iter().any(|g| g == name))
     }
 
     fn state(&self, name: &str) -> Option<&Origin> {
@@ -546,6 +549,7 @@ impl Scope {
         self.defined
             .keys()
             .chain(self.maybe.keys())
+            .chain(self.local.iter().map(|(n, _)| n))
             .map(String::as_str)
     }
 }
