@@ -84,7 +84,13 @@ pub async fn run(
             runner.secret_value(&value);
         }
     }
-    runner.compute_vars()?;
+    // Nothing is printed yet, so the caller prints these errors: mask them here.
+    runner.compute_vars().map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|d| d.masked(&runner.masker))
+            .collect::<Vec<_>>()
+    })?;
     let mut steps = Vec::with_capacity(workflow.steps.len() + workflow.finally.len());
     let mut stopped: Option<String> = None;
     for step in &workflow.steps {
