@@ -108,7 +108,10 @@ pub async fn run(
         runner.reporter.event(&Event::Step(&report));
         steps.push(report);
         if failed {
-            stopped = Some("an earlier step failed".into());
+            // A step cut short by Ctrl-C failed because of it: say so on the steps it skips.
+            stopped = runner
+                .stop_reason()
+                .or_else(|| Some("an earlier step failed".into()));
         }
     }
     if !workflow.finally.is_empty() {
@@ -365,7 +368,9 @@ impl Runner<'_> {
         let mut attempts = 0;
         let attempt = loop {
             attempts += 1;
-            let attempt = self.attempt(step, attempts == attempts_allowed).await;
+            let attempt = self
+                .attempt(step, attempts == attempts_allowed, finally)
+                .await;
             let again = retry.is_some_and(|r| match r.until {
                 Some(_) => attempt.until_failed,
                 None => attempt.transport.is_some() || attempt.status.is_some_and(|s| s >= 500),
@@ -529,7 +534,7 @@ impl Runner<'_> {
         ))
     }
 
-    async fn attempt(&mut self, step: &Step, last: bool) -> Attempt {
+    async fn attempt(&mut self, step: &Step, last: bool, finally: bool) -> Attempt {
         let workflow = &self.plan.workflow;
         let (outgoing, follow, max_redirects) = match self.build(step) {
             Ok(built) => built,
@@ -537,16 +542,34 @@ impl Runner<'_> {
         };
         let limit = outgoing.timeout;
         let target = format!("{} {}", outgoing.method, outgoing.url);
-        let (exchanges, transport) = match self
-            .client
-            .send(outgoing, &self.jar, follow, max_redirects, None)
-            .await
-        {
+        // Ctrl-C stops a request that is waiting, except in `finally`, which runs after it.
+        let result = {
+            let send = self
+                .client
+                .send(outgoing, &self.jar, follow, max_redirects, None);
+            if finally {
+                send.await
+            } else {
+                let interrupted = self.settings.wake.notified();
+                tokio::pin!(interrupted);
+                interrupted.as_mut().enable();
+                if self.settings.interrupt.load(Ordering::SeqCst) {
+                    Err((Vec::new(), SendError::Interrupted))
+                } else {
+                    tokio::select! {
+                        result = send => result,
+                        () = interrupted => Err((Vec::new(), SendError::Interrupted)),
+                    }
+                }
+            }
+        };
+        let (exchanges, transport) = match result {
             Ok(exchanges) => (exchanges, None),
             Err((exchanges, error)) => (exchanges, Some(error)),
         };
         if let Some(error) = transport {
             let title = match &error {
+                SendError::Interrupted => format!("step `{}` was interrupted", step.name.value),
                 SendError::Timeout(_) => format!(
                     "step `{}` timed out after {}",
                     step.name.value,
