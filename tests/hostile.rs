@@ -545,3 +545,14 @@ async fn a_404_is_not_retried_without_until() {
     assert_eq!(run.report.steps[0].attempts, 1);
     assert_eq!(server.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn a_header_value_that_is_not_ascii_is_compared_as_text() {
+    let server = RawServer::start(|mut stream| async move {
+        read_head(&mut stream).await;
+        write_head(&mut stream, "x-name: Zo\u{eb}\r\ncontent-length: 0\r\n").await;
+    });
+    let step = one_step("    expect:\n      headers: { X-Name: \"Zo\u{eb}\" }\n");
+    let run = run(&step, &server.url, &ClientOptions::default()).await;
+    assert_eq!(run.report.exit_code(), 0, "{}", run.output);
+}
