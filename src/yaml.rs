@@ -185,6 +185,17 @@ fn clean_message(raw: &str) -> String {
 }
 
 fn explain(message: &str) -> (String, Option<String>) {
+    if let Some(rest) = message.strip_prefix("budget breached: Depth { depth: ") {
+        // The budget is breached one level past the limit.
+        let limit = rest
+            .trim_end_matches(" }")
+            .parse::<u64>()
+            .map_or(0, |depth| depth.saturating_sub(1));
+        return (
+            format!("the YAML nests more than {limit} levels deep"),
+            Some("nest lists and mappings fewer levels deep".into()),
+        );
+    }
     if message.starts_with("multiple YAML documents detected") {
         return (
             "a workflow file holds one YAML document, but this one holds several".to_owned(),
@@ -394,6 +405,16 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("from_str"), "{text}");
+    }
+
+    #[test]
+    fn says_how_deep_yaml_may_nest() {
+        let text = format!("a: {}{}\n", "[".repeat(70), "]".repeat(70));
+        let text = parse_text(&text).unwrap_err();
+        assert!(
+            text.starts_with("error: the YAML nests more than 64 levels deep\n"),
+            "{text}"
+        );
     }
 
     #[test]
