@@ -97,6 +97,24 @@ impl Diagnostic {
         self
     }
 
+    /// Masks every secret the masker knows in the diagnostic's texts (minijinja's messages
+    /// print the operands of a failed operation, for one).
+    #[must_use]
+    pub fn masked(mut self, masker: &crate::secret::Masker) -> Diagnostic {
+        let mask = |text: &mut String| {
+            if let std::borrow::Cow::Owned(masked) = masker.mask(text) {
+                *text = masked;
+            }
+        };
+        mask(&mut self.title);
+        mask(&mut self.label);
+        self.notes.iter_mut().for_each(mask);
+        if let Some(help) = &mut self.help {
+            mask(help);
+        }
+        self
+    }
+
     /// Renders the diagnostic as text, with ANSI colours when `color` is set.
     pub fn render(&self, color: bool) -> String {
         let paint = Paint(color);

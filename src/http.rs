@@ -90,6 +90,8 @@ pub enum SendError {
     BadRedirect(String),
     /// Anything else on the wire.
     Other(String),
+    /// Ctrl-C was pressed while the request was waiting.
+    Interrupted,
 }
 
 impl std::fmt::Display for SendError {
@@ -108,6 +110,7 @@ impl std::fmt::Display for SendError {
             SendError::TooManyRedirects(limit) => write!(f, "more than {limit} redirects"),
             SendError::BadRedirect(why) => write!(f, "bad redirect: {why}"),
             SendError::Other(why) => f.write_str(why),
+            SendError::Interrupted => f.write_str("interrupted"),
         }
     }
 }

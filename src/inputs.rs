@@ -7,6 +7,7 @@ use minijinja::Value;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::model::Text;
 use crate::scope::Variables;
+use crate::secret::Masker;
 use crate::validate::Plan;
 
 /// Where input values come from, besides defaults.
@@ -114,7 +115,8 @@ fn resolve_with(
                                 &workflow.source,
                                 crate::validate::span_in(source, error.range),
                                 "here",
-                            ),
+                            )
+                            .masked(&secrets_of(&variables)),
                         );
                         continue;
                     }
@@ -146,6 +148,19 @@ fn resolve_with(
     } else {
         Err(errors)
     }
+}
+
+/// A masker for the secret values among the variables.
+fn secrets_of(variables: &Variables) -> Masker {
+    let mut masker = Masker::new();
+    for name in variables.names() {
+        if variables.is_secret(name)
+            && let Some(value) = variables.get(name)
+        {
+            masker.add(&value.to_string());
+        }
+    }
+    masker
 }
 
 /// Parses `NAME=VALUE` from `--var`.

@@ -93,7 +93,13 @@ pub async fn run(
             runner.secret_value(&value);
         }
     }
-    runner.compute_vars()?;
+    // Nothing is printed yet, so the caller prints these errors: mask them here.
+    runner.compute_vars().map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|d| d.masked(&runner.masker))
+            .collect::<Vec<_>>()
+    })?;
     let (steps, stopped) = runner.run_steps().await;
     let stopped = if settings.interrupt.load(Ordering::SeqCst) {
         Some(INTERRUPTED.to_owned())
@@ -339,7 +345,10 @@ impl Runner<'_> {
             self.reporter.event(&Event::Step(&report));
             steps.push(report);
             if failed {
-                stopped = Some("an earlier step failed".into());
+                // A step cut short by Ctrl-C failed because of it: say so on the steps it skips.
+                stopped = self
+                    .stop_reason()
+                    .or_else(|| Some("an earlier step failed".into()));
             }
         }
         if !workflow.finally.is_empty() {
@@ -490,7 +499,7 @@ impl Runner<'_> {
         let attempt = loop {
             attempts += 1;
             let attempt = self
-                .attempt(step, request, attempts == attempts_allowed)
+                .attempt(step, request, attempts == attempts_allowed, finally)
                 .await;
             let again = retry.is_some_and(|r| match r.until {
                 Some(_) => attempt.until_failed,
@@ -916,7 +925,13 @@ impl Runner<'_> {
         ))
     }
 
-    async fn attempt(&mut self, step: &Step, request: &Request, last: bool) -> Attempt {
+    async fn attempt(
+        &mut self,
+        step: &Step,
+        request: &Request,
+        last: bool,
+        finally: bool,
+    ) -> Attempt {
         let workflow = &self.plan.workflow;
         let (outgoing, follow, max_redirects) = match self.build(step, request) {
             Ok(built) => built,
@@ -931,22 +946,38 @@ impl Runner<'_> {
         };
         let limit = outgoing.timeout;
         let target = format!("{} {}", outgoing.method, outgoing.url);
-        let (exchanges, transport) = match self
-            .client
-            .send(
+        // Ctrl-C stops a request that is waiting, except in `finally`, which runs after it.
+        let result = {
+            let send = self.client.send(
                 outgoing,
                 self.jar,
                 follow,
                 max_redirects,
                 stop_at.as_deref(),
-            )
-            .await
-        {
+            );
+            if finally {
+                send.await
+            } else {
+                let interrupted = self.settings.wake.notified();
+                tokio::pin!(interrupted);
+                interrupted.as_mut().enable();
+                if self.settings.interrupt.load(Ordering::SeqCst) {
+                    Err((Vec::new(), SendError::Interrupted))
+                } else {
+                    tokio::select! {
+                        result = send => result,
+                        () = interrupted => Err((Vec::new(), SendError::Interrupted)),
+                    }
+                }
+            }
+        };
+        let (exchanges, transport) = match result {
             Ok(exchanges) => (exchanges, None),
             Err((exchanges, error)) => (exchanges, Some(error)),
         };
         if let Some(error) = transport {
             let title = match &error {
+                SendError::Interrupted => format!("step `{}` was interrupted", step.name.value),
                 SendError::Timeout(_) => format!(
                     "step `{}` timed out after {}",
                     step.name.value,
@@ -1219,12 +1250,13 @@ impl Runner<'_> {
                     continue;
                 }
             };
-            let actual: Vec<&str> = headers
+            // Read as captures and checks read headers: a value that is not ASCII is still text.
+            let actual: Vec<String> = headers
                 .get_all(name.value.as_str())
                 .iter()
-                .filter_map(|v| v.to_str().ok())
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .collect();
-            let passed = actual.contains(&expected.as_str());
+            let passed = actual.contains(&expected);
             checks.push(CheckResult {
                 what: format!("header {} == {expected}", name.value),
                 passed,

@@ -5,7 +5,29 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use percent_encoding::{AsciiSet, CONTROLS};
 use regex::Regex;
+
+/// The characters the `url` crate encodes in each part of a URL (the WHATWG URL standard's
+/// percent-encode sets).
+const URL_FRAGMENT: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'`');
+const URL_QUERY: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>');
+const URL_SPECIAL_QUERY: &AsciiSet = &URL_QUERY.add(b'\'');
+const URL_PATH: &AsciiSet = &URL_QUERY.add(b'?').add(b'`').add(b'{').add(b'}');
+const URL_USERINFO: &AsciiSet = &URL_PATH
+    .add(b'/')
+    .add(b':')
+    .add(b';')
+    .add(b'=')
+    .add(b'@')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'|');
+
+/// The most text of secret forms masked with one regex.
+const MAX_PATTERN_LEN: usize = 64 * 1024;
 
 /// What is printed instead of a secret.
 pub const MASK: &str = "••••";
@@ -41,6 +63,9 @@ impl fmt::Display for Secret {
 /// Masks every known secret, and its URL-encoded and base64 forms, in text.
 #[derive(Clone, Debug, Default)]
 pub struct Masker {
+    /// The secrets learned, as given.
+    secrets: Vec<String>,
+    /// Every form of every secret.
     values: Vec<String>,
     pattern: Option<Regex>,
 }
@@ -53,9 +78,11 @@ impl Masker {
 
     /// Learns a secret value and the forms it takes on the wire; tells whether it was new.
     pub fn add(&mut self, value: &str) -> bool {
-        if value.is_empty() || self.values.iter().any(|v| v == value) {
+        // Checked against the secrets, not their forms: a secret may be another one's base64.
+        if value.is_empty() || self.secrets.iter().any(|v| v == value) {
             return false;
         }
+        self.secrets.push(value.to_owned());
         let mut forms = vec![value.to_owned()];
         let encoded =
             percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
@@ -63,15 +90,31 @@ impl Masker {
         forms.push(encoded.clone());
         forms.push(encoded.replace("%20", "+"));
         forms.push(form_encode(value));
+        // A template that puts a secret in a URL's path, query or fragment leaves it to the URL
+        // parser, which encodes only some characters.
+        for set in [
+            URL_PATH,
+            URL_QUERY,
+            URL_SPECIAL_QUERY,
+            URL_FRAGMENT,
+            URL_USERINFO,
+        ] {
+            forms.push(percent_encoding::utf8_percent_encode(value, set).to_string());
+        }
         for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
             forms.push(engine.encode(value));
         }
         // JSON escaping changes quotes, backslashes and control characters.
-        if let Ok(json) = serde_json::to_string(value) {
-            forms.push(json[1..json.len() - 1].to_owned());
+        forms.push(json_escape(value));
+        // Reports escape what they embed once more: the JSON, JUnit and HTML reports hold URLs
+        // and JSON bodies, and `--curl` quotes every word for the shell.
+        let wire = forms.len();
+        for index in 0..wire {
+            let form = forms[index].clone();
+            forms.push(json_escape(&form));
+            forms.push(crate::report::escape_xml(&form));
+            forms.push(form.replace('\'', r"'\''"));
         }
-        // Reports escape text for XML and HTML.
-        forms.push(crate::report::escape_xml(value));
         let before = self.values.len();
         for form in forms {
             if (form.chars().count() >= 3 || form == value) && !self.values.contains(&form) {
@@ -94,6 +137,13 @@ impl Masker {
         let mut values: Vec<&String> = self.values.iter().collect();
         // Longer forms first, so a secret inside a longer one is masked whole.
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        // Very long secrets make a pattern slow to build or too large for the regex engine;
+        // then `mask` replaces each form in turn instead: masking never stops.
+        let total: usize = values.iter().map(|v| v.len()).sum();
+        if total > MAX_PATTERN_LEN {
+            self.pattern = None;
+            return;
+        }
         let alternation = values
             .iter()
             .map(|v| regex::escape(v))
@@ -106,9 +156,27 @@ impl Masker {
     pub fn mask<'t>(&self, text: &'t str) -> Cow<'t, str> {
         match &self.pattern {
             Some(pattern) => pattern.replace_all(text, MASK),
-            None => Cow::Borrowed(text),
+            None if self.values.is_empty() => Cow::Borrowed(text),
+            None => {
+                let mut values: Vec<&String> = self.values.iter().collect();
+                values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+                let mut masked = text.to_owned();
+                for value in values {
+                    if masked.contains(value.as_str()) {
+                        masked = masked.replace(value.as_str(), MASK);
+                    }
+                }
+                Cow::Owned(masked)
+            }
         }
     }
+}
+
+fn json_escape(value: &str) -> String {
+    let json = serde_json::to_string(value).unwrap_or_default();
+    json.get(1..json.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn form_encode(value: &str) -> String {
@@ -126,6 +194,67 @@ mod tests {
         let b64 = STANDARD.encode("s3cr3t/+=!");
         let text = format!("a s3cr3t/+=! b s3cr3t%2F%2B%3D%21 c {b64} d s3cr3t%2F%2B%3D%21");
         assert_eq!(masker.mask(&text), "a •••• b •••• c •••• d ••••");
+    }
+
+    #[test]
+    fn masks_a_secret_a_url_parser_encoded_in_part() {
+        let secret = "a b/c'd\"e?";
+        let mut masker = Masker::new();
+        masker.add(secret);
+        let mut url = url::Url::parse("http://h/").unwrap();
+        url.set_path(&format!("/x/{secret}"));
+        url.set_query(Some(&format!("k={secret}")));
+        url.set_fragment(Some(secret));
+        assert_eq!(masker.mask(url.as_str()), "http://h/x/••••?k=••••#••••");
+    }
+
+    #[test]
+    fn masks_a_secret_a_report_escaped_twice() {
+        let secret = "k'e\"y<";
+        let mut masker = Masker::new();
+        masker.add(secret);
+        let json_in_html = crate::report::escape_xml(&json_escape(secret));
+        let json_in_json = json_escape(&json_escape(secret));
+        let quoted = format!("'{}'", secret.replace('\'', r"'\''"));
+        let text = format!("{json_in_html} {json_in_json} {quoted}");
+        assert_eq!(masker.mask(&text), "•••• •••• '••••'");
+    }
+
+    #[test]
+    fn masks_a_secret_too_long_for_one_pattern() {
+        let secret: String = (0..200_000u32)
+            .map(|i| char::from(b'a' + u8::try_from(i * 7 % 26).unwrap()))
+            .collect();
+        let mut masker = Masker::new();
+        masker.add(&secret);
+        let text = format!("<{secret}> <{}>", STANDARD.encode(&secret));
+        assert_eq!(masker.mask(&text), "<••••> <••••>");
+    }
+
+    #[test]
+    fn a_secret_that_is_another_secrets_base64_gets_its_own_forms() {
+        let mut masker = Masker::new();
+        masker.add("hello");
+        assert!(masker.add("aGVsbG8="));
+        let text = STANDARD.encode("aGVsbG8=");
+        assert_eq!(masker.mask(&text), "••••");
+    }
+
+    #[test]
+    fn many_secrets_are_learned_quickly() {
+        let started = std::time::Instant::now();
+        let mut masker = Masker::new();
+        for i in 0..200 {
+            masker.add(&format!(
+                "secret number {i} with some length to it, {}",
+                "x".repeat(i)
+            ));
+        }
+        assert_eq!(
+            masker.mask("secret number 7 with some length to it, xxxxxxx"),
+            "••••"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

@@ -113,6 +113,11 @@ pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
     let parsed: Result<YamlSpanned<Raw>, _> =
         serde_saphyr::from_str_with_options(&source.text, options);
     match parsed {
+        // Comments alone parse as a null document: nothing to point at.
+        Ok(root) if matches!(root.value, Raw::Null) && only_comments(&source.text) => Err(
+            Diagnostic::error(format!("`{}` holds only comments", source.name))
+                .help("a workflow needs at least `name:` and `steps:`"),
+        ),
         Ok(root) => Ok(convert(root)),
         Err(error) => {
             let span = error
@@ -125,6 +130,13 @@ pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
                 .maybe_help(help))
         }
     }
+}
+
+fn only_comments(text: &str) -> bool {
+    text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#')
+    })
 }
 
 /// Turns bytes into text, naming the line and column of the first byte that is not UTF-8.
@@ -173,6 +185,23 @@ fn clean_message(raw: &str) -> String {
 }
 
 fn explain(message: &str) -> (String, Option<String>) {
+    if let Some(rest) = message.strip_prefix("budget breached: Depth { depth: ") {
+        // The budget is breached one level past the limit.
+        let limit = rest
+            .trim_end_matches(" }")
+            .parse::<u64>()
+            .map_or(0, |depth| depth.saturating_sub(1));
+        return (
+            format!("the YAML nests more than {limit} levels deep"),
+            Some("nest lists and mappings fewer levels deep".into()),
+        );
+    }
+    if message.starts_with("multiple YAML documents detected") {
+        return (
+            "a workflow file holds one YAML document, but this one holds several".to_owned(),
+            Some("remove the `---` line that starts the second document, or split the file".into()),
+        );
+    }
     if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
         return (
             format!("duplicate key `{key}`"),
@@ -363,6 +392,37 @@ mod tests {
         assert!(
             text.starts_with("error: duplicate key `a`\n --> t.yaml:2:1\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn says_what_to_do_about_a_second_document() {
+        let text = parse_text("name: a\n---\nname: b\n").unwrap_err();
+        assert!(
+            text.starts_with(
+                "error: a workflow file holds one YAML document, but this one holds several\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("from_str"), "{text}");
+    }
+
+    #[test]
+    fn says_how_deep_yaml_may_nest() {
+        let text = format!("a: {}{}\n", "[".repeat(70), "]".repeat(70));
+        let text = parse_text(&text).unwrap_err();
+        assert!(
+            text.starts_with("error: the YAML nests more than 64 levels deep\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_file_of_comments_has_no_workflow() {
+        let text = parse_text("# soon\n\n# later\n").unwrap_err();
+        assert_eq!(
+            text,
+            "error: `t.yaml` holds only comments\n  = help: a workflow needs at least `name:` and `steps:`\n"
         );
     }
 
