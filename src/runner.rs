@@ -435,6 +435,8 @@ impl Runner<'_> {
             .map(|e| (e.name.value.clone(), Vec::new(), Vec::new(), e.secret))
             .collect();
         report.outcome = Outcome::Passed;
+        // Each run reports its own attempts; the step itself ran once, like a `uses` step.
+        report.attempts = 1;
         for (index, item) in items.into_iter().enumerate() {
             if self.stop_reason().is_some() {
                 break;
@@ -456,7 +458,6 @@ impl Runner<'_> {
             if failed {
                 report.outcome = child.outcome;
             }
-            report.attempts += child.attempts;
             report.children.push(child);
             if failed {
                 break;
