@@ -1010,7 +1010,17 @@ impl Runner<'_> {
                 },
             );
         }
-        if let (Some(prefix), true) = (&stop_at, follow && !response.status.is_redirection()) {
+        // A page the step expects (a consent page on the way to the redirect URI) ends the
+        // redirects as well as the prefix does.
+        let page_expected = step
+            .expect
+            .status
+            .as_ref()
+            .is_some_and(|s| s.value.iter().any(|p| p.matches(status)));
+        if let (Some(prefix), true) = (
+            &stop_at,
+            follow && !response.status.is_redirection() && !page_expected,
+        ) {
             let ended = format!("{status} {}", last_exchange.request.url);
             let mut failed = Attempt::failed(
                 Diagnostic::error(format!("`stop_at: {prefix}` was never reached"))

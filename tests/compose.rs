@@ -221,6 +221,47 @@ fn secrets_stay_secret_across_the_boundary_and_the_json_report_nests_steps() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Browserless sign-in
+
+#[tokio::test]
+async fn html_forms_submit_through_a_consent_page_up_to_the_callback() {
+    let server = server();
+    let run = run(
+        "compose/browserless.yaml",
+        &[("base_url", &server.url), ("password", "pa ss+word")],
+        false,
+    )
+    .await;
+    assert_eq!(run.report.exit_code(), 0, "{}", run.output);
+    insta::assert_snapshot!(normalize(&run.output, &[(server.port, "<port>")]));
+    assert_eq!(
+        run.capture("open the sign-in page", "heading"),
+        json!("Welcome back")
+    );
+    // The relative `Location` resolved against the URL that sent it.
+    assert_eq!(server.only("/signin").query.as_deref(), Some("flow=f1"));
+    // Hidden fields kept, a field named by a template, the password set.
+    assert_eq!(
+        server.only("/signin/submit").body,
+        "csrf=csrf-1&login=ada&passwd=pa+ss%2Bword"
+    );
+    assert_eq!(run.capture("sign in", "consent"), json!("/consent"));
+    assert_eq!(
+        run.capture("sign in", "scopes"),
+        json!(["profile", "email"])
+    );
+    // The consent form's hidden field and its first button; then a stop before the callback.
+    let posted: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/consent" && r.method == "POST")
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(posted, ["csrf=csrf-2&decision=allow"]);
+    assert_eq!(run.capture("consent", "code"), json!("c-789"));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Errors: exit 2 before anything is sent, exit 1 at run time; the exact text.
 
 #[test]
