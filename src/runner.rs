@@ -765,8 +765,9 @@ impl Runner<'_> {
                     .note(format!("the page: {}", page.url))
             })?;
         for (name, value) in &form_from.fields {
+            let name = self.text(&name.value, step)?;
             let value = self.text(value, step)?;
-            crate::html::set_field(&mut form.fields, &name.value, value);
+            crate::html::set_field(&mut form.fields, &name, value);
         }
         Ok(form)
     }
