@@ -283,3 +283,19 @@ fn composition_errors_are_caught_before_anything_is_sent() {
         insta::assert_snapshot!(format!("invalid_{name}"), stderr);
     }
 }
+
+#[test]
+fn browserless_steps_that_cannot_go_on_fail_with_what_they_found() {
+    let server = server();
+    for name in ["form_from_no_match", "stop_at_loop", "stop_at_page"] {
+        let (code, stdout, stderr) = output(
+            apiflow(&["run", &fixture(&format!("{name}.yaml")), "--var"])
+                .arg(format!("base_url={}", server.url)),
+            server.port,
+        );
+        assert_eq!(code, 1, "{name}: {stdout}{stderr}");
+        assert_eq!(stderr, "", "{name}");
+        insta::assert_snapshot!(name, stdout);
+    }
+    assert!(server.requests().iter().all(|r| r.path != "/cb"));
+}
