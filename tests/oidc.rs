@@ -411,3 +411,302 @@ async fn without_rotation_the_refresh_token_stays_the_same() {
         _ => true,
     }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The shipped workflow against the provider, through the binary.
+
+const WORKFLOW: &str = "workflows/oidc_authorization_code.yaml";
+
+/// What one run of the binary printed and reported.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    /// The JSON report's only workflow.
+    report: Value,
+}
+
+impl Run {
+    fn step(&self, name: &str) -> &Value {
+        self.report["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no step `{name}` in {}", self.report))
+    }
+}
+
+/// Runs the workflow with `-v` against a provider, with its standard client and user.
+fn run_workflow(provider: &Provider, extra: &[(&str, &str)]) -> Run {
+    let report_path = std::env::temp_dir().join(format!(
+        "apiflow-oidc-{}-{}.json",
+        std::process::id(),
+        provider.port
+    ));
+    let mut vars = vec![
+        ("issuer", provider.issuer.as_str()),
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid profile"),
+        ("username", USERNAME),
+        ("password", PASSWORD),
+    ];
+    vars.extend_from_slice(extra);
+    let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
+    command
+        .current_dir(common::ROOT)
+        .args(["run", WORKFLOW, "-v"]);
+    for (name, value) in vars {
+        command.arg("--var").arg(format!("{name}={value}"));
+    }
+    command
+        .arg("--report")
+        .arg(format!("json={}", report_path.display()));
+    let out = command.output().expect("the binary runs");
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(&report_path).expect("the JSON report is written"),
+    )
+    .expect("a JSON report");
+    let _ = std::fs::remove_file(&report_path);
+    Run {
+        code: out.status.code().expect("an exit code"),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8"),
+        report: report["workflows"][0].clone(),
+    }
+}
+
+/// Asserts that nothing secret the run knew or the provider issued was printed or reported.
+fn assert_no_secret_leaked(run: &Run, provider: &Provider) {
+    let mut secrets: Vec<String> = provider.issued();
+    secrets.push(PASSWORD.to_owned());
+    secrets.push(form_encoded(PASSWORD));
+    secrets.push(CLIENT_SECRET.to_owned());
+    secrets.push(form_encoded(CLIENT_SECRET));
+    for seen in provider.seen() {
+        if let Seen::Token {
+            code_verifier: Some(verifier),
+            ..
+        } = seen
+        {
+            secrets.push(verifier);
+        }
+    }
+    let report = run.report.to_string();
+    for secret in secrets {
+        for (what, text) in [
+            ("stdout", &run.stdout),
+            ("stderr", &run.stderr),
+            ("the JSON report", &report),
+        ] {
+            assert!(
+                !text.contains(&secret),
+                "`{secret}` leaked into {what}:\n{text}"
+            );
+        }
+    }
+    assert!(run.stdout.contains("••••"), "{}", run.stdout);
+}
+
+fn step_outcomes(run: &Run) -> Vec<(String, String)> {
+    run.report["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or_default().to_owned(),
+                s["outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_workflow_signs_in_through_login_and_consent_and_sees_the_rotation() {
+    let provider = Provider::start(Options::standard().rotate(true));
+    let run = run_workflow(&provider, &[("rotates", "true")]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let outcomes = step_outcomes(&run);
+    assert!(outcomes.iter().all(|(_, o)| o == "passed"), "{outcomes:?}");
+    assert_eq!(run.step("refresh the tokens")["captures"]["rotated"], true);
+
+    // What the provider received, in order.
+    let seen = provider.seen();
+    let Some(Seen::Authorize {
+        state,
+        nonce,
+        code_challenge,
+        redirect_uri,
+        scope,
+        ..
+    }) = seen.first().cloned()
+    else {
+        panic!("{seen:#?}")
+    };
+    assert_eq!(
+        (redirect_uri.as_str(), scope.as_str()),
+        (REDIRECT_URI, "openid profile")
+    );
+    assert!(state.len() >= 32 && nonce.len() >= 32 && state != nonce);
+    assert_eq!(
+        seen[1],
+        Seen::Login {
+            username: USERNAME.to_owned(),
+            accepted: true
+        }
+    );
+    assert_eq!(seen[2], Seen::Consent("allow".to_owned()));
+    let Seen::Redirected {
+        state: echoed,
+        code: _,
+    } = &seen[3]
+    else {
+        panic!("{seen:#?}")
+    };
+    assert_eq!(echoed, &state);
+    // The workflow checked the state it got back against the one it sent.
+    assert_eq!(
+        run.step("consent")["captures"]["returned_state"],
+        state.as_str()
+    );
+    let Seen::Token {
+        grant_type,
+        client_auth,
+        code_verifier: Some(verifier),
+        result: Ok(()),
+    } = &seen[4]
+    else {
+        panic!("{seen:#?}")
+    };
+    assert_eq!(grant_type, "authorization_code");
+    assert_eq!(client_auth, "client_secret_basic");
+    assert_eq!(
+        challenge(verifier),
+        code_challenge,
+        "the PKCE verifier matches"
+    );
+    assert_eq!(seen[5], Seen::Userinfo(true));
+    assert!(matches!(
+        &seen[6],
+        Seen::Token { grant_type, client_auth, result: Ok(()), .. }
+            if grant_type == "refresh_token" && client_auth == "client_secret_basic"
+    ));
+    assert_eq!(seen.len(), 7, "{seen:#?}");
+
+    // The session cookie went only where its path allows, and nothing went to `redirect_uri`.
+    for request in provider.received() {
+        let sent_session = request.cookies.iter().any(|c| c == SESSION_COOKIE);
+        let in_scope = request.path.starts_with("/interaction/");
+        assert!(!sent_session || in_scope, "{request:?}");
+        if in_scope {
+            assert!(sent_session, "{request:?}");
+        }
+    }
+    assert!(
+        !run.stdout.contains(&format!("> GET {REDIRECT_URI}")),
+        "{}",
+        run.stdout
+    );
+    assert_no_secret_leaked(&run, &provider);
+}
+
+/// The step lines and the summary of a `-v` run, with the port and random values made stable.
+fn step_lines(run: &Run, provider: &Provider) -> String {
+    let random = regex::Regex::new(r"(state|nonce)=[A-Za-z0-9]+").expect("a regex");
+    let time =
+        regex::Regex::new(r"(→ \d{3}(?: \([^)]*\))? )\S+|( skipped in )\S+$").expect("a regex");
+    run.stdout
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with("    "))
+        .map(|line| {
+            let line = common::normalize(line, &[(provider.port, "<port>")]);
+            let line = random.replace_all(&line, "$1=<random>");
+            time.replace_all(&line, "${1}${2}<t>").into_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_workflow_skips_consent_when_the_provider_does_not_ask_and_sees_no_rotation() {
+    let provider = Provider::start(
+        Options::standard()
+            .skip_consent(true)
+            .rotate(false)
+            .login_fields("login", "passwd"),
+    );
+    let run = run_workflow(
+        &provider,
+        &[
+            ("rotates", "false"),
+            ("username_field", "login"),
+            ("password_field", "passwd"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    insta::assert_snapshot!(step_lines(&run, &provider));
+    assert_eq!(run.step("consent")["outcome"], "skipped");
+    assert_eq!(run.step("refresh the tokens")["captures"]["rotated"], false);
+    let seen = provider.seen();
+    assert!(
+        !seen.iter().any(|s| matches!(s, Seen::Consent(_))),
+        "{seen:#?}"
+    );
+    assert!(seen.contains(&Seen::Login {
+        username: USERNAME.to_owned(),
+        accepted: true
+    }));
+    let tokens: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| matches!(s, Seen::Token { result: Ok(()), .. }))
+        .collect();
+    assert_eq!(tokens.len(), 2, "{seen:#?}");
+    assert_no_secret_leaked(&run, &provider);
+}
+
+#[test]
+fn the_rotation_check_fails_when_the_provider_does_otherwise() {
+    for (rotate, expected) in [(false, "true"), (true, "false")] {
+        let provider = Provider::start(Options::standard().rotate(rotate));
+        let run = run_workflow(&provider, &[("rotates", expected)]);
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert_eq!(run.step("refresh the tokens")["outcome"], "failed");
+        assert!(
+            run.stdout.contains(
+                "error: check failed: `rotates == 'auto' or rotated == (rotates == 'true')`"
+            ),
+            "{}",
+            run.stdout
+        );
+        assert_no_secret_leaked(&run, &provider);
+    }
+}
+
+#[test]
+fn a_refused_password_fails_the_sign_in_step() {
+    let provider = Provider::start(Options::standard());
+    let run = run_workflow(&provider, &[("password", "not her password")]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let outcomes = step_outcomes(&run);
+    assert_eq!(
+        outcomes
+            .iter()
+            .map(|(n, o)| format!("{n}: {o}"))
+            .collect::<Vec<_>>()[3..5],
+        ["sign in: failed", "consent: skipped"]
+    );
+    assert!(
+        run.stdout
+            .contains("error: check failed: `password_inputs | length == 0`"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("not her password"), "{}", run.stdout);
+    assert!(provider.seen().contains(&Seen::Login {
+        username: USERNAME.to_owned(),
+        accepted: false
+    }));
+}

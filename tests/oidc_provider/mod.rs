@@ -3,8 +3,8 @@
 //! `/token` (authorization code with PKCE, refresh tokens with optional rotation and reuse
 //! detection), ES256-signed ID tokens published at `/jwks`, and `/userinfo`.
 //!
-//! It keeps a log of what it received so tests can check what a client sent, and of every value
-//! it issued so tests can check that none of them is printed.
+//! It keeps a log of what it received so tests can check what a client sent, and of every code
+//! and token it issued so tests can check that none of them is printed.
 
 // Each test file uses a different part of this module.
 #![allow(dead_code, unreachable_pub)]
@@ -117,6 +117,14 @@ impl Options {
         for client in &mut self.clients {
             client.skip_consent = skip;
         }
+        self
+    }
+
+    /// Names the login form's fields.
+    #[must_use]
+    pub fn login_fields(mut self, username: &str, password: &str) -> Options {
+        username.clone_into(&mut self.username_field);
+        password.clone_into(&mut self.password_field);
         self
     }
 
@@ -248,7 +256,8 @@ impl Provider {
         self.shared.lock().received.clone()
     }
 
-    /// Returns every code, token and cookie value the provider issued.
+    /// Returns every authorization code and token the provider issued (session cookies, which
+    /// apiflow does not treat as secrets, are not among them).
     pub fn issued(&self) -> Vec<String> {
         self.shared.lock().issued.clone()
     }
@@ -631,7 +640,7 @@ async fn authorize(State(shared): App, Query(query): Query<HashMap<String, Strin
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
         });
-        let id = shared.issue(&mut inner);
+        let id = shared.random();
         let interaction = shared.random();
         let login_csrf = shared.random();
         inner.sessions.insert(
@@ -644,9 +653,7 @@ async fn authorize(State(shared): App, Query(query): Query<HashMap<String, Strin
                 user: None,
             },
         );
-        let cookie = shared.seal(&id);
-        inner.issued.push(cookie.clone());
-        (cookie, interaction)
+        (shared.seal(&id), interaction)
     };
     // A relative reference, as many providers send: the client resolves it against this URL.
     let mut response = see_other(&format!("interaction/login?interaction={interaction}"));
