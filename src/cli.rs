@@ -276,6 +276,11 @@ async fn dispatch(cli: Cli) -> i32 {
 
 /// Reads and validates a workflow file.
 pub fn check_file(path: &std::path::Path) -> Result<Plan, Vec<Diagnostic>> {
+    crate::check_source(&read_source(path)?)
+}
+
+/// Reads a workflow file as text.
+pub fn read_source(path: &std::path::Path) -> Result<Arc<crate::span::Source>, Vec<Diagnostic>> {
     let name = path.display().to_string();
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
@@ -302,7 +307,7 @@ pub fn check_file(path: &std::path::Path) -> Result<Plan, Vec<Diagnostic>> {
         ]);
     }
     let text = crate::yaml::decode(&name, bytes).map_err(|d| vec![d])?;
-    crate::check_source(&crate::span::Source::new(name, text))
+    Ok(crate::span::Source::new(name, text))
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {

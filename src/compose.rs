@@ -61,7 +61,10 @@ pub fn resolve(plan: &mut Plan, stack: &mut Vec<PathBuf>) -> Vec<Diagnostic> {
             );
             continue;
         }
-        let sub = match crate::cli::check_file(&path) {
+        // Not `check_file`: it would resolve the called workflow's own `uses` afresh, without
+        // the chain of files that leads to it, and follow a cycle forever.
+        let checked = crate::cli::read_source(&path).and_then(|s| crate::check_source_alone(&s));
+        let sub = match checked {
             Ok(mut sub) => {
                 stack.push(canonical);
                 let nested = resolve(&mut sub, stack);

@@ -101,13 +101,39 @@ fn describe(form: ElementRef<'_>) -> String {
     }
 }
 
+/// Tells whether a control submits its form when clicked.
+fn is_submit_button(element: &scraper::node::Element) -> bool {
+    let kind = element.attr("type").map(str::to_ascii_lowercase);
+    match element.name() {
+        "button" => kind.is_none_or(|k| k == "submit"),
+        "input" => kind.is_some_and(|k| k == "submit"),
+        _ => false,
+    }
+}
+
 fn fields(form: ElementRef<'_>) -> Vec<(String, String)> {
-    let Ok(controls) = Selector::parse("input, select, textarea") else {
+    let Ok(controls) = Selector::parse("input, select, textarea, button") else {
         return Vec::new();
     };
     let mut out = Vec::new();
+    // A browser submitting a form without a click (Enter in a field) sends its first submit
+    // button's name and value, as if it had been clicked; the other buttons send nothing.
+    let mut submitter_seen = false;
     for control in form.select(&controls) {
         let element = control.value();
+        if is_submit_button(element) {
+            if !submitter_seen
+                && element.attr("disabled").is_none()
+                && let Some(name) = element.attr("name").filter(|n| !n.is_empty())
+            {
+                out.push((
+                    name.to_owned(),
+                    element.attr("value").unwrap_or("").to_owned(),
+                ));
+            }
+            submitter_seen = true;
+            continue;
+        }
         let Some(name) = element.attr("name").filter(|n| !n.is_empty()) else {
             continue;
         };
@@ -115,10 +141,11 @@ fn fields(form: ElementRef<'_>) -> Vec<(String, String)> {
             continue;
         }
         match element.name() {
+            "button" => {}
             "input" => {
                 let kind = element.attr("type").unwrap_or("text").to_ascii_lowercase();
                 match kind.as_str() {
-                    "submit" | "button" | "image" | "reset" | "file" => {}
+                    "button" | "image" | "reset" | "file" => {}
                     "checkbox" | "radio" => {
                         if element.attr("checked").is_some() {
                             out.push((
@@ -220,9 +247,30 @@ mod tests {
                 ("password", ""),
                 ("remember", "on"),
                 ("lang", "fr"),
-                ("note", "hi")
+                ("note", "hi"),
+                ("go", "Sign in")
             ]
         );
+    }
+
+    #[test]
+    fn sends_only_the_first_submit_button_like_pressing_enter() {
+        let page = Url::parse("https://idp.example/consent").unwrap();
+        let html = r#"<form method="post"><input type="hidden" name="csrf" value="c">
+            <button name="decision" value="allow">Allow</button>
+            <button type="submit" name="decision" value="deny">Deny</button>
+            <button type="button" name="help" value="1">?</button></form>
+            <form id="unnamed"><button type="submit">Go</button><input type="submit" name="x" value="y"></form>"#;
+        let form = find_form(&page, html, "form").unwrap();
+        assert_eq!(
+            form.fields,
+            vec![
+                ("csrf".into(), "c".into()),
+                ("decision".into(), "allow".into())
+            ]
+        );
+        // The first button has no name: nothing is sent for it, nor for the later one.
+        assert_eq!(find_form(&page, html, "#unnamed").unwrap().fields, vec![]);
     }
 
     #[test]

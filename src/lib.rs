@@ -38,24 +38,29 @@ pub use diagnostic::Diagnostic;
 pub use span::Source;
 pub use validate::Plan;
 
-/// Loads and validates a workflow from its text.
+/// Loads and validates a workflow from its text, with the workflows it `uses`.
 pub fn check_source(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
+    let mut plan = check_source_alone(source)?;
+    let own = std::path::Path::new(&source.name)
+        .canonicalize()
+        .unwrap_or_else(|_| std::path::PathBuf::from(&source.name));
+    let problems = compose::resolve(&mut plan, &mut vec![own]);
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Loads and validates a workflow from its text, leaving the workflows it `uses` to the caller
+/// (composition resolves them with the chain of files it came through, to catch cycles).
+pub fn check_source_alone(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
     let (workflow, mut errors) = load::load_partial(source);
     let Some(workflow) = workflow else {
         return Err(errors);
     };
     match validate::validate(workflow) {
-        Ok(mut plan) if errors.is_empty() => {
-            let own = std::path::Path::new(&source.name)
-                .canonicalize()
-                .unwrap_or_else(|_| std::path::PathBuf::from(&source.name));
-            let problems = compose::resolve(&mut plan, &mut vec![own]);
-            if problems.is_empty() {
-                Ok(plan)
-            } else {
-                Err(problems)
-            }
-        }
+        Ok(plan) if errors.is_empty() => Ok(plan),
         Ok(_) => Err(errors),
         Err(more) => {
             errors.extend(more);

@@ -779,9 +779,18 @@ impl Loader {
             Some(n) => self.string(n, "selector"),
             None => Some(Spanned::new("form".to_owned(), node.span)),
         };
+        // Field names may be templates: login forms name their fields differently.
         let form_fields = fields
             .get("fields")
-            .map(|n| self.text_map(n, "fields"))
+            .map(|n| {
+                self.text_map(n, "fields")
+                    .into_iter()
+                    .map(|(name, value)| {
+                        let text = self.text_of(&name.value, name.span);
+                        (Spanned::new(text, name.span), value)
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         self.finish(&fields, FORM_FROM_KEYS, "form_from");
         Some(FormFrom {

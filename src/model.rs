@@ -191,8 +191,8 @@ pub struct FormFrom {
     pub step: Spanned<String>,
     /// A CSS selector for the form (default `form`).
     pub selector: Spanned<String>,
-    /// Fields set or overridden.
-    pub fields: Vec<(Spanned<String>, Text)>,
+    /// Fields set or overridden; names may be templated too.
+    pub fields: Vec<(Spanned<Text>, Text)>,
 }
 
 /// What to send.

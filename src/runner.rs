@@ -444,6 +444,8 @@ impl Runner<'_> {
             .map(|e| (e.name.value.clone(), Vec::new(), Vec::new(), e.secret))
             .collect();
         report.outcome = Outcome::Passed;
+        // Each run reports its own attempts; the step itself ran once, like a `uses` step.
+        report.attempts = 1;
         for (index, item) in items.into_iter().enumerate() {
             if self.stop_reason().is_some() {
                 break;
@@ -465,7 +467,6 @@ impl Runner<'_> {
             if failed {
                 report.outcome = child.outcome;
             }
-            report.attempts += child.attempts;
             report.children.push(child);
             if failed {
                 break;
@@ -778,8 +779,9 @@ impl Runner<'_> {
                     .note(format!("the page: {}", page.url))
             })?;
         for (name, value) in &form_from.fields {
+            let name = self.text(&name.value, step)?;
             let value = self.text(value, step)?;
-            crate::html::set_field(&mut form.fields, &name.value, value);
+            crate::html::set_field(&mut form.fields, &name, value);
         }
         Ok(form)
     }
@@ -1045,7 +1047,17 @@ impl Runner<'_> {
                 },
             );
         }
-        if let (Some(prefix), true) = (&stop_at, follow && !response.status.is_redirection()) {
+        // A page the step expects (a consent page on the way to the redirect URI) ends the
+        // redirects as well as the prefix does.
+        let page_expected = step
+            .expect
+            .status
+            .as_ref()
+            .is_some_and(|s| s.value.iter().any(|p| p.matches(status)));
+        if let (Some(prefix), true) = (
+            &stop_at,
+            follow && !response.status.is_redirection() && !page_expected,
+        ) {
             let ended = format!("{status} {}", last_exchange.request.url);
             let mut failed = Attempt::failed(
                 Diagnostic::error(format!("`stop_at: {prefix}` was never reached"))

@@ -601,7 +601,10 @@ pub(crate) fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
                 request(stop_at);
             }
             if let Some(form) = &r.form_from {
-                form.fields.iter().for_each(|(_, t)| request(t));
+                form.fields.iter().for_each(|(n, t)| {
+                    request(&n.value);
+                    request(t);
+                });
             }
             match &r.body {
                 Some(Body::Form(fields)) => fields.iter().for_each(|(_, t)| request(t)),
