@@ -64,7 +64,7 @@ pub struct TemplateSource {
 }
 
 /// How a template is evaluated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TemplateKind {
     /// Text with `{{ … }}` and `{% … %}` parts; renders to a string.
     Text,

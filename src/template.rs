@@ -74,47 +74,67 @@ impl Templates {
     /// Compiles every template, returning the table and the ones that failed.
     pub fn compile(sources: &[TemplateSource]) -> (Templates, Vec<(TemplateId, TemplateError)>) {
         let mut env = environment();
-        let mut names = Vec::with_capacity(sources.len());
-        let mut errors = Vec::new();
+        let mut names: Vec<String> = Vec::with_capacity(sources.len());
+        let mut errors: Vec<(TemplateId, TemplateError)> = Vec::new();
+        let mut dotted: Vec<Vec<String>> = Vec::with_capacity(sources.len());
+        // Identical templates (a bearer token on every step, say) are compiled and analysed once.
+        let mut seen: std::collections::HashMap<(TemplateKind, &str), usize> =
+            std::collections::HashMap::new();
         for (index, source) in sources.iter().enumerate() {
+            let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
+            if let Some(&first) = seen.get(&(source.kind, source.text.as_str())) {
+                let name = names[first].clone();
+                if let Some((_, error)) = errors.iter().find(|(e, _)| e.0 as usize == first) {
+                    let error = error.clone();
+                    errors.push((id, error));
+                }
+                names.push(name);
+                dotted.push(dotted[first].clone());
+                continue;
+            }
+            seen.insert((source.kind, source.text.as_str()), index);
             let name = index.to_string();
             let text = wrap(source.kind, &source.text);
-            if let Err(error) = env.add_template_owned(name.clone(), text) {
-                let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
-                errors.push((id, convert(&error, source.kind, &source.text)));
-            }
+            let paths = match env.add_template_owned(name.clone(), text) {
+                Ok(()) => env
+                    .get_template(&name)
+                    .map(|t| {
+                        let mut paths: Vec<String> = t
+                            .undeclared_variables(true)
+                            .into_iter()
+                            .filter(|p| p != VALUE_NAME)
+                            .collect();
+                        paths.sort();
+                        paths
+                    })
+                    .unwrap_or_default(),
+                Err(error) => {
+                    errors.push((id, convert(&error, source.kind, &source.text)));
+                    Vec::new()
+                }
+            };
             names.push(name);
+            dotted.push(paths);
         }
-        let mut templates = Templates {
+        let reads = dotted
+            .iter()
+            .map(|paths| {
+                let mut names: Vec<String> = paths
+                    .iter()
+                    .map(|p| p.split('.').next().unwrap_or(p).to_owned())
+                    .collect();
+                names.dedup();
+                names
+            })
+            .collect();
+        let templates = Templates {
             env,
             names,
             kinds: sources.iter().map(|s| s.kind).collect(),
             sources: sources.iter().map(|s| s.text.clone()).collect(),
-            reads: Vec::new(),
-            dotted: Vec::new(),
+            reads,
+            dotted,
         };
-        templates.reads = (0..sources.len())
-            .map(|index| {
-                let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
-                templates
-                    .variables(id)
-                    .into_iter()
-                    .map(|(name, _)| name)
-                    .filter(|name| !crate::helpers::FUNCTIONS.contains(&name.as_str()))
-                    .collect()
-            })
-            .collect();
-        templates.dotted = (0..sources.len())
-            .map(|index| {
-                let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
-                templates
-                    .dotted_reads(id)
-                    .into_iter()
-                    .map(|(path, _)| path)
-                    .filter(|path| !crate::helpers::FUNCTIONS.contains(&path.as_str()))
-                    .collect()
-            })
-            .collect();
         (templates, errors)
     }
 
@@ -216,51 +236,34 @@ impl Templates {
         self.sources.get(id.0 as usize).map_or("", String::as_str)
     }
 
-    /// Returns the dotted paths a template reads (helpers excluded), computed at compile time.
+    /// Returns the dotted paths a template reads (`setup.app_id`), found once at compile time.
     pub fn dotted(&self, id: TemplateId) -> &[String] {
         self.dotted.get(id.0 as usize).map_or(&[], Vec::as_slice)
     }
 
-    /// Returns the variables a template reads (helpers excluded), computed at compile time.
+    /// Returns the top-level names a template reads (helper functions included), found once.
     pub fn reads(&self, id: TemplateId) -> &[String] {
         self.reads.get(id.0 as usize).map_or(&[], Vec::as_slice)
     }
 
-    /// Lists the dotted paths a template reads (`sign_in.access_token`), for checking that a
-    /// caller only reads outputs a called workflow declares.
+    /// Lists the dotted paths a template reads (`sign_in.access_token`), with their positions,
+    /// for checking that a caller only reads outputs a called workflow declares.
     pub fn dotted_reads(&self, id: TemplateId) -> Vec<(String, Option<Range<usize>>)> {
-        let Ok(template) = self.get(id) else {
-            return Vec::new();
-        };
-        let mut paths: Vec<String> = template.undeclared_variables(true).into_iter().collect();
-        paths.sort();
         let text = self.source(id);
         let all_code = self.kind(id) != TemplateKind::Text;
-        paths
-            .into_iter()
-            .map(|path| {
-                let range = find_identifier(text, &path, all_code);
-                (path, range)
-            })
+        self.dotted(id)
+            .iter()
+            .map(|path| (path.clone(), find_identifier(text, path, all_code)))
             .collect()
     }
 
     /// Lists the variables a template reads but does not define itself, with their positions.
     pub fn variables(&self, id: TemplateId) -> Vec<(String, Option<Range<usize>>)> {
-        let Ok(template) = self.get(id) else {
-            return Vec::new();
-        };
-        let mut undeclared: Vec<String> =
-            template.undeclared_variables(false).into_iter().collect();
-        undeclared.sort();
         let text = self.source(id);
-        undeclared
-            .into_iter()
-            .filter(|name| name != VALUE_NAME)
-            .map(|name| {
-                let range = find_identifier(text, &name, self.kind(id) != TemplateKind::Text);
-                (name, range)
-            })
+        let all_code = self.kind(id) != TemplateKind::Text;
+        self.reads(id)
+            .iter()
+            .map(|name| (name.clone(), find_identifier(text, name, all_code)))
             .collect()
     }
 

@@ -126,10 +126,19 @@ impl Checker<'_> {
     fn compile_paths(&mut self) -> Vec<Option<JsonPath>> {
         let source = &self.workflow.source;
         let steps = self.step_of_spans();
+        // The same path written on many steps is parsed once.
+        let mut parsed: HashMap<&str, JsonPath> = HashMap::new();
         self.workflow
             .paths
             .iter()
-            .map(|path| match JsonPath::parse(&path.value) {
+            .map(|path| match parsed.get(path.value.as_str()) {
+                Some(compiled) => Ok(compiled.clone()),
+                None => JsonPath::parse(&path.value).inspect(|compiled| {
+                    parsed.insert(&path.value, compiled.clone());
+                }),
+            })
+            .zip(&self.workflow.paths)
+            .map(|(result, path)| match result {
                 Ok(compiled) => Some(compiled),
                 Err(error) => {
                     let span = error.offset.map_or(path.span, |offset| {
