@@ -682,6 +682,7 @@ async fn run_command(args: RunArgs) -> i32 {
         .unwrap_or_default();
     let settings = Settings {
         run_timeout: args.timeout,
+        forget_passed_exchanges: args.reports.is_empty(),
         ..Settings::default()
     };
     let interrupt = Arc::clone(&settings.interrupt);
@@ -735,8 +736,10 @@ async fn run_command(args: RunArgs) -> i32 {
         let mut stream =
             futures_util::stream::iter(plans.iter().enumerate().map(|(index, plan)| {
                 let shared = &shared;
+                let targets = args.reports.clone();
                 async move {
-                    let mut files = Files::default();
+                    // Collects for the same reports; only the merged collector writes them.
+                    let mut files = Files::new(targets);
                     let (code, output, diagnostics) = run_one(plan, shared, &mut files).await;
                     (index, code, output, diagnostics, files)
                 }

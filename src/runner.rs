@@ -42,6 +42,10 @@ pub struct Settings {
     pub interrupt: Arc<AtomicBool>,
     /// Wakes waits (delays, retries) when the run is interrupted.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Drops the requests and responses of passed steps once reporters have seen them, when
+    /// nothing reads the finished report's exchanges (no file report): memory then stays flat
+    /// however long the run.
+    pub forget_passed_exchanges: bool,
 }
 
 /// Runs a plan with resolved inputs and reports every step.
@@ -117,6 +121,16 @@ pub async fn run(
     };
     runner.reporter.event(&Event::Finished(&report));
     Ok(report)
+}
+
+/// Drops the exchanges of a passed step and of the passed steps nested in it.
+fn forget_exchanges(report: &mut StepReport) {
+    if report.outcome == Outcome::Passed {
+        report.exchanges = Vec::new();
+    }
+    for child in &mut report.children {
+        forget_exchanges(child);
+    }
 }
 
 fn skipped(step: &Step, finally: bool, reason: String) -> StepReport {
@@ -340,9 +354,12 @@ impl Runner<'_> {
                 steps.push(report);
                 continue;
             }
-            let report = self.step(step, false).await;
+            let mut report = self.step(step, false).await;
             let failed = matches!(report.outcome, Outcome::Failed | Outcome::Error);
             self.reporter.event(&Event::Step(&report));
+            if self.settings.forget_passed_exchanges {
+                forget_exchanges(&mut report);
+            }
             steps.push(report);
             if failed {
                 // A step cut short by Ctrl-C failed because of it: say so on the steps it skips.

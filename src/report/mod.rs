@@ -94,7 +94,10 @@ impl Reporter for Files {
             Event::Secret(value) if self.masker.add(value) => {
                 self.secrets.push((*value).to_owned());
             }
-            Event::Finished(report) => self.reports.push((*report).clone()),
+            // Without a report to write there is nothing to keep.
+            Event::Finished(report) if !self.targets.is_empty() => {
+                self.reports.push((*report).clone());
+            }
             _ => {}
         }
     }
