@@ -408,24 +408,30 @@ struct Shared<'a> {
     several: bool,
 }
 
+/// Gives a workflow the input sources that concern it: an emulator's values only for the inputs
+/// it declares, and with several files, only the `--var`s it declares.
+fn sources_for(plan: &Plan, shared: &Shared<'_>) -> InputSources {
+    let declared = |name: &String| plan.workflow.inputs.iter().any(|i| &i.name.value == name);
+    let mut sources = shared.sources.clone();
+    sources.supplied = shared
+        .emulated
+        .iter()
+        .filter(|(k, _)| declared(k))
+        .cloned()
+        .collect();
+    if shared.several {
+        sources.vars.retain(|(name, _)| declared(name));
+    }
+    sources
+}
+
 /// Runs one workflow: its terminal output (buffered unless `live`), its exit code, its report.
 async fn run_one(
     plan: &Plan,
     shared: &Shared<'_>,
     files: &mut Files,
 ) -> (i32, Vec<u8>, Vec<Diagnostic>) {
-    let mut sources = shared.sources.clone();
-    // Only inputs the workflow declares are supplied by an emulator.
-    sources.supplied = shared
-        .emulated
-        .iter()
-        .filter(|(k, _)| plan.workflow.inputs.iter().any(|i| &i.name.value == k))
-        .cloned()
-        .collect();
-    if shared.several {
-        let declared = |name: &String| plan.workflow.inputs.iter().any(|i| &i.name.value == name);
-        sources.vars.retain(|(name, _)| declared(name));
-    }
+    let sources = sources_for(plan, shared);
     let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
         Ok(inputs) => inputs,
         Err(diagnostics) => return (EXIT_INVALID, Vec::new(), diagnostics),
@@ -481,13 +487,7 @@ async fn run_iterations(
     const SHOWN_FAILURES: usize = 3;
     let started = std::time::Instant::now();
     let mut stream = futures_util::stream::iter((0..count).map(|index| async move {
-        let mut sources = shared.sources.clone();
-        sources.supplied = shared
-            .emulated
-            .iter()
-            .filter(|(k, _)| plan.workflow.inputs.iter().any(|i| &i.name.value == k))
-            .cloned()
-            .collect();
+        let mut sources = sources_for(plan, shared);
         if let Some(row) = rows.and_then(|r| r.get(index)) {
             sources.supplied.extend(row.iter().cloned());
         }

@@ -214,45 +214,38 @@ fn check_output_reads(
         return;
     }
     let prefix = format!("{}.", step.name.value);
-    for later in steps {
-        let mut templates: Vec<crate::model::TemplateId> = step_templates(later)
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        if std::ptr::eq(later, step) {
-            continue;
-        }
-        templates.sort_by_key(|id| id.0);
-        for id in templates {
-            for (path, range) in plan.templates.dotted_reads(id) {
-                let Some(rest) = path.strip_prefix(&prefix) else {
-                    continue;
-                };
-                let output = rest.split('.').next().unwrap_or(rest);
-                if !outputs.contains(&output) {
-                    let template = &plan.workflow.templates[id.0 as usize];
-                    let span = crate::validate::span_in(template, range);
-                    undeclared(output, span, errors, later);
-                }
-            }
-        }
-    }
-    for (_, value) in &plan.workflow.outputs {
-        for id in crate::validate::value_templates(value) {
-            for (path, range) in plan.templates.dotted_reads(id) {
-                let Some(rest) = path.strip_prefix(&prefix) else {
-                    continue;
-                };
-                let output = rest.split('.').next().unwrap_or(rest);
-                if !outputs.contains(&output) {
-                    let template = &plan.workflow.templates[id.0 as usize];
-                    undeclared(
-                        output,
-                        crate::validate::span_in(template, range),
-                        errors,
-                        step,
-                    );
-                }
+    // Every template of the other steps, and of the caller's own outputs, with its step.
+    let mut reads: Vec<(crate::model::TemplateId, &Step)> = steps
+        .iter()
+        .filter(|later| !std::ptr::eq(*later, step))
+        .flat_map(|later| {
+            step_templates(later)
+                .into_iter()
+                .map(move |(id, _)| (id, later))
+        })
+        .collect();
+    reads.extend(
+        plan.workflow
+            .outputs
+            .iter()
+            .flat_map(|(_, value)| crate::validate::value_templates(value))
+            .map(|id| (id, step)),
+    );
+    reads.sort_by_key(|(id, _)| id.0);
+    for (id, within) in reads {
+        for (path, range) in plan.templates.dotted_reads(id) {
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let output = rest.split('.').next().unwrap_or(rest);
+            if !outputs.contains(&output) {
+                let template = &plan.workflow.templates[id.0 as usize];
+                undeclared(
+                    output,
+                    crate::validate::span_in(template, range),
+                    errors,
+                    within,
+                );
             }
         }
     }
