@@ -200,7 +200,8 @@ impl Templates {
                 continue;
             }
             let span = part.span();
-            let Some(slice) = text.get(span.start_offset as usize..span.end_offset as usize) else {
+            let start = leftmost(part);
+            let Some(slice) = text.get(start as usize..span.end_offset as usize) else {
                 continue;
             };
             if out.iter().any(|(s, _)| s == slice) {
@@ -352,6 +353,22 @@ fn inside_string(prefix: &str) -> bool {
         }
     }
     quote.is_some()
+}
+
+/// Finds where an expression really starts: minijinja's span of `a | f`, `a.b`, `a[0]`, `f(x)`
+/// or `a is t` starts at the operator, not at `a`.
+fn leftmost(expr: &ast::Expr<'_>) -> u32 {
+    let own = expr.span().start_offset;
+    let inner = match expr {
+        ast::Expr::Filter(filter) => filter.expr.as_ref().map(leftmost),
+        ast::Expr::Test(test) => Some(leftmost(&test.expr)),
+        ast::Expr::GetAttr(attr) => Some(leftmost(&attr.expr)),
+        ast::Expr::GetItem(item) => Some(leftmost(&item.expr)),
+        ast::Expr::Call(call) => Some(leftmost(&call.expr)),
+        ast::Expr::BinOp(binop) => Some(leftmost(&binop.left)),
+        _ => None,
+    };
+    inner.map_or(own, |start| start.min(own))
 }
 
 fn collect_operands<'e>(expr: &'e ast::Expr<'e>, out: &mut Vec<&'e ast::Expr<'e>>, depth: u32) {
@@ -524,5 +541,20 @@ mod tests {
             .render(TemplateId(0), &minijinja::context! {})
             .unwrap_err();
         assert_eq!(error.message, "undefined value: `nope` is undefined");
+    }
+
+    #[test]
+    fn operands_include_what_a_filter_or_attribute_applies_to() {
+        let (templates, _) = Templates::compile(&[source(
+            "items | length == 0 and user.name is upper",
+            TemplateKind::Expression,
+        )]);
+        let ctx = minijinja::context! { items => vec![1, 2], user => minijinja::context! { name => "ann" } };
+        let operands = templates.operands(TemplateId(0), &ctx);
+        let shown: Vec<(&str, &str)> = operands
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        assert_eq!(shown, [("items | length", "2"), ("user.name", "\"ann\"")]);
     }
 }
