@@ -254,3 +254,76 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn emulate_prints_what_a_workflow_needs_and_serves_it() {
+    use std::io::BufRead as _;
+    /// Stops the emulator however the test ends, so no process outlives it.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Running(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("apiflow"))
+            .args(["emulate", "pingone", "--seed", "3"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let mut values = std::collections::HashMap::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        let mut words = line.split_whitespace();
+        if let (Some(key), Some(value), None) = (words.next(), words.next(), words.next()) {
+            values.insert(key.to_owned(), value.to_owned());
+        }
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    for key in [
+        "api_base",
+        "auth_base",
+        "env_id",
+        "worker_client_id",
+        "worker_client_secret",
+    ] {
+        assert!(values.contains_key(key), "{key} missing from {values:?}");
+    }
+    // The printed credentials get a worker token from the printed URLs.
+    assert_eq!(worker::token_status(&values), 200);
+    drop(child);
+}
+
+mod worker {
+    /// Asks the emulator for a worker token with the values it printed; returns the status.
+    pub(super) fn token_status(values: &std::collections::HashMap<String, String>) -> u16 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .post(format!(
+                    "{}/{}/as/token",
+                    values["auth_base"], values["env_id"]
+                ))
+                .basic_auth(
+                    &values["worker_client_id"],
+                    Some(&values["worker_client_secret"]),
+                )
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .expect("token request")
+                .status()
+                .as_u16()
+        })
+    }
+}
