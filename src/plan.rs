@@ -120,7 +120,7 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
             inside.set(&step.each_as.value, element, false);
         }
         let ctx = JinjaValue::from_dyn_object(Arc::new(inside));
-        step_text(&mut out, plan, step, number, &ctx);
+        step_text(&mut out, plan, step, number, &ctx, &mut masker);
         // A `uses` step named like a variable defines the map of the called workflow's outputs.
         if let Action::Uses(uses) = &step.action
             && crate::load::is_identifier(&step.name.value)
@@ -214,7 +214,14 @@ fn render_value(plan: &Plan, value: &Value, ctx: &JinjaValue) -> serde_json::Val
     }
 }
 
-fn step_text(out: &mut String, plan: &Plan, step: &Step, number: usize, ctx: &JinjaValue) {
+fn step_text(
+    out: &mut String,
+    plan: &Plan,
+    step: &Step,
+    number: usize,
+    ctx: &JinjaValue,
+    masker: &mut Masker,
+) {
     let _ = writeln!(out, "  {number}. {}", step.name.value);
     let source_of =
         |id: crate::model::TemplateId| plan.workflow.templates[id.0 as usize].text.as_str();
@@ -239,6 +246,12 @@ fn step_text(out: &mut String, plan: &Plan, step: &Step, number: usize, ctx: &Ji
                     .as_str()
                     .map_or_else(|| rendered.to_string(), str::to_owned);
                 let _ = writeln!(out, "     with {} = {shown}", name.value);
+            }
+            if let Some(sub) = plan.subplans.get(&uses.path.value) {
+                let nested = uses_text(plan, sub, uses, ctx, masker);
+                for line in nested.lines() {
+                    let _ = writeln!(out, "     {line}");
+                }
             }
             defines(out, step);
             return;
@@ -298,6 +311,70 @@ fn step_text(out: &mut String, plan: &Plan, step: &Step, number: usize, ctx: &Ji
         None => {}
     }
     defines(out, step);
+}
+
+/// Renders the steps a `uses` step runs, with the inputs its `with:` gives them.
+fn uses_text(
+    plan: &Plan,
+    sub: &Plan,
+    uses: &crate::model::Uses,
+    ctx: &JinjaValue,
+    masker: &mut Masker,
+) -> String {
+    let mut variables = Variables::default();
+    for input in &sub.workflow.inputs {
+        let name = &input.name.value;
+        let given = uses.with.iter().find(|(n, _)| &n.value == name);
+        let value = match (given, &input.default) {
+            (Some((_, value)), _) => {
+                JinjaValue::from(minijinja::value::Serde(render_value(plan, value, ctx)))
+            }
+            (None, Some(default)) => {
+                let inner = JinjaValue::from_dyn_object(Arc::new(variables.clone()));
+                JinjaValue::from(text(sub, default, &inner))
+            }
+            (None, None) => JinjaValue::from(format!("<input \"{name}\">")),
+        };
+        if let Some(text) = value
+            .as_str()
+            .filter(|t| input.secret && !t.starts_with('<'))
+        {
+            masker.add(text);
+        }
+        variables.set(name, value, input.secret);
+    }
+    for var in &sub.workflow.vars {
+        let inner = JinjaValue::from_dyn_object(Arc::new(variables.clone()));
+        let value = render_value(sub, &var.value, &inner);
+        if let Some(text) = value.as_str().filter(|_| var.secret) {
+            masker.add(text);
+        }
+        variables.set(
+            &var.name.value,
+            JinjaValue::from(minijinja::value::Serde(&value)),
+            var.secret,
+        );
+    }
+    let mut out = String::new();
+    for (number, step) in sub
+        .workflow
+        .steps
+        .iter()
+        .chain(&sub.workflow.finally)
+        .enumerate()
+    {
+        let inner = JinjaValue::from_dyn_object(Arc::new(variables.clone()));
+        step_text(&mut out, sub, step, number + 1, &inner, masker);
+        for extract in &step.extract {
+            let placeholder = format!("<from step \"{}\">", step.name.value);
+            variables.set(
+                &extract.name.value,
+                JinjaValue::from(placeholder),
+                extract.secret,
+            );
+        }
+    }
+    out
 }
 
 fn defines(out: &mut String, step: &Step) {
