@@ -4,43 +4,17 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use common::bin::output;
 use common::{ROOT, Recorded, Reply, Server, closed_port};
 use serde_json::json;
 
-/// The binary, run from the crate root so fixture paths print as `tests/fixtures/…`.
+/// The binary from the crate root, without the environment variables some tests set.
 fn apiflow(args: &[&str]) -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
+    let mut command = common::bin::apiflow(args);
     command
-        .current_dir(ROOT)
         .env_remove("APIFLOW_TEST_REGION")
-        .env_remove("APIFLOW_TEST_TENANT")
-        .args(args);
+        .env_remove("APIFLOW_TEST_TENANT");
     command
-}
-
-/// What a run of the binary printed, with ports and durations made stable.
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn output(command: &mut assert_cmd::Command, ports: &[(u16, &str)]) -> Output {
-    let out = command.output().expect("the binary runs");
-    // Durations follow a step's status and end the summary line.
-    let step_time = regex::Regex::new(r"(?m)(→ \d{3}(?: \([^)]*\))? )\S+").expect("a regex");
-    let run_time = regex::Regex::new(r"(?m)( skipped in )\S+$").expect("a regex");
-    let stable = |bytes: &[u8]| {
-        let text = String::from_utf8(bytes.to_vec()).expect("UTF-8 output");
-        let text = common::normalize(&text, ports);
-        let text = step_time.replace_all(&text, "${1}<t>");
-        run_time.replace_all(&text, "${1}<t>").into_owned()
-    };
-    Output {
-        code: out.status.code().expect("an exit code"),
-        stdout: stable(&out.stdout),
-        stderr: stable(&out.stderr),
-    }
 }
 
 fn ping_server() -> Server {
