@@ -764,6 +764,36 @@ impl Runner<'_> {
         }
     }
 
+    /// Tells whether anything in a step reads the response as JSON: a JSONPath capture or
+    /// expectation, or a check, `until` or `expr` capture that mentions `json`.
+    fn needs_json(&self, step: &Step) -> bool {
+        if !step.expect.json.is_empty()
+            || step
+                .extract
+                .iter()
+                .any(|e| matches!(e.kind, ExtractKind::Json { .. }))
+        {
+            return true;
+        }
+        let reads_json =
+            |id: &TemplateId| self.plan.templates.reads(*id).iter().any(|n| n == "json");
+        step.expect.checks.iter().any(reads_json)
+            || step.expect.headers.iter().any(|(_, text)| match text {
+                Text::Template(id) => reads_json(id),
+                Text::Literal(_) => false,
+            })
+            || step
+                .retry
+                .as_ref()
+                .and_then(|r| r.until)
+                .as_ref()
+                .is_some_and(reads_json)
+            || step.extract.iter().any(|e| match &e.kind {
+                ExtractKind::Expr(id) => reads_json(id),
+                _ => false,
+            })
+    }
+
     /// Waits, but wakes early when the run is interrupted.
     async fn wait(&self, duration: Duration) {
         if duration.is_zero() || self.settings.interrupt.load(Ordering::SeqCst) {
@@ -1090,7 +1120,12 @@ impl Runner<'_> {
             return failed;
         }
         let body = Arc::clone(&response.body);
-        let json = parse_json(&content_type, &body);
+        // Parsing a body costs more than anything else in a step: only when something reads it.
+        let json = if self.needs_json(step) {
+            parse_json(&content_type, &body)
+        } else {
+            None
+        };
         let headers = header_pairs(&response.headers);
         let url = last_exchange.request.url.clone();
         let cookies = cookie_pairs(&response.headers, self.jar, &url);
