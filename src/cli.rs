@@ -590,6 +590,11 @@ async fn run_command(args: RunArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
+    if let (Some((index, count)), true) = (args.shard, files.is_empty()) {
+        // More shards than files: this machine has nothing to do, which is not a failure.
+        println!("shard {index}/{count} holds no workflow file; nothing to run");
+        return 0;
+    }
     let mut plans = Vec::with_capacity(files.len());
     let mut invalid = false;
     for file in &files {

@@ -282,6 +282,14 @@ fn shards_are_stable_disjoint_and_complete() {
         shard(&["tests/fixtures/shard", "--shard", "8/8"]),
         Vec::<String>::new()
     );
+    let empty = output(
+        &mut apiflow(&["run", "tests/fixtures/shard", "--shard", "8/8"]),
+        &[],
+    );
+    assert_eq!(
+        empty.stdout,
+        "shard 8/8 holds no workflow file; nothing to run\n"
+    );
 }
 
 #[test]
