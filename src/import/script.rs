@@ -164,25 +164,39 @@ fn apply_braces(stack: &mut Vec<Frame>, text: &str) {
     }
 }
 
-/// Returns the characters of a line outside string literals and a trailing `//` comment.
-fn code_chars(text: &str) -> Vec<char> {
-    let mut out = Vec::new();
+/// Yields the characters of JavaScript text outside string literals, with their byte offsets;
+/// the quotes and everything between them are skipped.
+fn outside_strings(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     let mut quote: Option<char> = None;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut escaped = false;
+    text.char_indices().filter(move |&(_, c)| {
         if let Some(q) = quote {
-            if c == '\\' {
-                chars.next();
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
             } else if c == q {
                 quote = None;
             }
-        } else if c == '/' && chars.peek() == Some(&'/') {
-            break;
-        } else if matches!(c, '"' | '\'' | '`') {
-            quote = Some(c);
-        } else {
-            out.push(c);
+            return false;
         }
+        if matches!(c, '"' | '\'' | '`') {
+            quote = Some(c);
+            return false;
+        }
+        true
+    })
+}
+
+/// Returns the characters of a line outside string literals and a trailing `//` comment.
+fn code_chars(text: &str) -> Vec<char> {
+    let mut out = Vec::new();
+    let mut chars = outside_strings(text).peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '/' && chars.peek() == Some(&(i + 1, '/')) {
+            break;
+        }
+        out.push(c);
     }
     out
 }
@@ -243,21 +257,8 @@ fn split_statements(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
+    for (i, c) in outside_strings(text) {
         match c {
-            '"' | '\'' | '`' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth -= 1,
             ';' if depth == 0 => {
@@ -584,21 +585,8 @@ fn expectation(text: &str, aliases: &[(String, String)]) -> Option<(Source, Expe
 /// Finds the `)` closing the call whose arguments `text` starts with.
 fn matching_paren(text: &str) -> Option<usize> {
     let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
+    for (i, c) in outside_strings(text) {
         match c {
-            '"' | '\'' | '`' => quote = Some(c),
             '(' | '[' => depth += 1,
             ')' if depth == 0 => return Some(i),
             ')' | ']' => depth -= 1,
