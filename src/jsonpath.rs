@@ -14,6 +14,8 @@ use jsonpath_rust::parser::model::{
 use pest::error::InputLocation;
 use serde_json::Value;
 
+use crate::pick::Part;
+
 /// Hint appended when a path does not start at the root.
 const ROOT_HINT: &str = "a JSONPath starts with `$`";
 
@@ -66,6 +68,26 @@ impl JsonPath {
         &self.source
     }
 
+    /// Returns the path's parts when it is singular and walks down by names and indices
+    /// counted from the start only (`$.links.next.id`, `$.items[0]`), so that a [`Pick`] can
+    /// parse just what it reads.
+    ///
+    /// [`Pick`]: crate::pick::Pick
+    pub fn singular_parts(&self) -> Option<Vec<Part>> {
+        self.query
+            .segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Selector(selector) => part(selector),
+                Segment::Selectors(selectors) => match selectors.as_slice() {
+                    [selector] => part(selector),
+                    _ => None,
+                },
+                Segment::Descendant(_) => None,
+            })
+            .collect()
+    }
+
     /// Returns every node the path selects in `doc`, in document order.
     pub fn query<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
         // The only error `js_path_process` reports is a query that evaluates to a
@@ -80,6 +102,14 @@ impl JsonPath {
 impl fmt::Display for JsonPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
+    }
+}
+
+fn part(selector: &Selector) -> Option<Part> {
+    match selector {
+        Selector::Name(name) => Some(Part::Name(name.clone())),
+        Selector::Index(index) => usize::try_from(*index).ok().map(Part::Index),
+        Selector::Wildcard | Selector::Slice(..) | Selector::Filter(_) => None,
     }
 }
 

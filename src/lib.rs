@@ -20,6 +20,7 @@ pub mod jsonpath;
 pub mod jwt;
 pub mod load;
 pub mod model;
+pub mod pick;
 pub mod plan;
 pub mod report;
 pub mod runner;

@@ -7,8 +7,8 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::duration::parse_duration;
 use crate::model::{
     Action, Auth, Body, Defaults, Expect, Extract, ExtractKind, FormFrom, Input, JsonExpectation,
-    PathId, RegexId, RegexSource, Request, Retry, StatusPattern, Step, TemplateId, TemplateKind,
-    TemplateSource, Text, Uses, Value, Var, Workflow,
+    PathId, RegexId, RegexSource, Request, Retry, StatusPattern, Step, StepId, TemplateId,
+    TemplateKind, TemplateSource, Text, Uses, Value, Var, Workflow,
 };
 use crate::span::{Source, Span, Spanned};
 use crate::yaml::{self, Key, Node, NodeKind};
@@ -99,6 +99,7 @@ pub fn load_partial(source: &Arc<Source>) -> (Option<Workflow>, Vec<Diagnostic>)
         paths: Vec::new(),
         regexes: Vec::new(),
         step: None,
+        steps: 0,
     };
     let workflow = loader.workflow(&root);
     (workflow, loader.errors)
@@ -111,6 +112,7 @@ struct Loader {
     paths: Vec<Spanned<String>>,
     regexes: Vec<Spanned<String>>,
     step: Option<Spanned<String>>,
+    steps: u32,
 }
 
 /// The entries of one mapping, with a note of which were read.
@@ -641,7 +643,10 @@ impl Loader {
             .unwrap_or_default();
         let retry = fields.get("retry").and_then(|n| self.retry(n));
         self.finish(&fields, STEP_KEYS, "step");
+        let id = StepId(self.steps);
+        self.steps += 1;
         Some(Step {
+            id,
             name: name?,
             condition,
             delay,

@@ -45,6 +45,11 @@ pub struct TemplateId(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PathId(pub u32);
 
+/// Numbers the steps of one workflow file, `finally` included, in the order they are written;
+/// indexes what the `Plan` knows of each step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepId(pub u32);
+
 /// Indexes `Workflow::regexes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RegexId(pub u32);
@@ -136,6 +141,8 @@ pub struct Defaults {
 /// One step: a request, what to expect of its response, and what to capture from it.
 #[derive(Clone, Debug)]
 pub struct Step {
+    /// Its number in the file.
+    pub id: StepId,
     /// `name:`.
     pub name: Spanned<String>,
     /// `if:`, an expression; the step is skipped when it is false.

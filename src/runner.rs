@@ -28,7 +28,7 @@ use crate::model::{
 use crate::scope::{ResponseView, Variables};
 use crate::secret::Masker;
 use crate::span::{Span, Spanned};
-use crate::validate::{Plan, span_in};
+use crate::validate::{JsonRead, Plan, span_in};
 
 /// Default time allowed for one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -764,36 +764,6 @@ impl Runner<'_> {
         }
     }
 
-    /// Tells whether anything in a step reads the response as JSON: a JSONPath capture or
-    /// expectation, or a check, `until` or `expr` capture that mentions `json`.
-    fn needs_json(&self, step: &Step) -> bool {
-        if !step.expect.json.is_empty()
-            || step
-                .extract
-                .iter()
-                .any(|e| matches!(e.kind, ExtractKind::Json { .. }))
-        {
-            return true;
-        }
-        let reads_json =
-            |id: &TemplateId| self.plan.templates.reads(*id).iter().any(|n| n == "json");
-        step.expect.checks.iter().any(reads_json)
-            || step.expect.headers.iter().any(|(_, text)| match text {
-                Text::Template(id) => reads_json(id),
-                Text::Literal(_) => false,
-            })
-            || step
-                .retry
-                .as_ref()
-                .and_then(|r| r.until)
-                .as_ref()
-                .is_some_and(reads_json)
-            || step.extract.iter().any(|e| match &e.kind {
-                ExtractKind::Expr(id) => reads_json(id),
-                _ => false,
-            })
-    }
-
     /// Waits, but wakes early when the run is interrupted.
     async fn wait(&self, duration: Duration) {
         if duration.is_zero() || self.settings.interrupt.load(Ordering::SeqCst) {
@@ -1120,12 +1090,8 @@ impl Runner<'_> {
             return failed;
         }
         let body = Arc::clone(&response.body);
-        // Parsing a body costs more than anything else in a step: only when something reads it.
-        let json = if self.needs_json(step) {
-            parse_json(&content_type, &body)
-        } else {
-            None
-        };
+        // Parsing a body costs more than anything else in a step: only what the step reads.
+        let json = parse_json(self.plan.json_read(step), &content_type, &body);
         let headers = header_pairs(&response.headers);
         let url = last_exchange.request.url.clone();
         let cookies = cookie_pairs(&response.headers, self.jar, &url);
@@ -1588,7 +1554,10 @@ fn header_value(text: &str) -> Result<HeaderValue, Diagnostic> {
         .map_err(|_| Diagnostic::error("a credential holds characters a header cannot carry"))
 }
 
-fn parse_json(content_type: &str, body: &[u8]) -> Option<Arc<serde_json::Value>> {
+fn parse_json(read: &JsonRead, content_type: &str, body: &[u8]) -> Option<Arc<serde_json::Value>> {
+    if *read == JsonRead::Nothing {
+        return None;
+    }
     let looks_json = content_type.contains("json")
         || matches!(
             body.iter().find(|b| !b.is_ascii_whitespace()),
@@ -1597,7 +1566,11 @@ fn parse_json(content_type: &str, body: &[u8]) -> Option<Arc<serde_json::Value>>
     if !looks_json || body.is_empty() {
         return None;
     }
-    serde_json::from_slice(body).ok().map(Arc::new)
+    let parsed = match read {
+        JsonRead::Paths(pick) => pick.parse(body),
+        JsonRead::Whole | JsonRead::Nothing => serde_json::from_slice(body),
+    };
+    parsed.ok().map(Arc::new)
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {

@@ -11,6 +11,7 @@ use crate::jsonpath::JsonPath;
 use crate::model::{
     Action, Auth, Body, ExtractKind, Step, TemplateId, TemplateSource, Text, Value, Workflow,
 };
+use crate::pick::Pick;
 use crate::span::{Span, Spanned};
 use crate::template::{CallKind, Templates};
 
@@ -37,6 +38,28 @@ pub struct Plan {
     pub regexes: Vec<Regex>,
     /// The workflows its `uses` steps run, by the path as written.
     pub subplans: HashMap<String, std::sync::Arc<Plan>>,
+    /// How each step reads its response as JSON, indexed by `StepId`.
+    pub json_reads: Vec<JsonRead>,
+}
+
+/// How much of a response body a step reads as JSON, which decides how it is parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JsonRead {
+    /// Nothing reads it: the body is not parsed.
+    Nothing,
+    /// Only singular paths read it: the parse keeps just what they select.
+    Paths(Pick),
+    /// A template reads `json`, or a path can select several values: the whole body is parsed.
+    Whole,
+}
+
+impl Plan {
+    /// Returns how `step`, one of this plan's steps, reads its response as JSON.
+    pub fn json_read(&self, step: &Step) -> &JsonRead {
+        self.json_reads
+            .get(step.id.0 as usize)
+            .unwrap_or(&JsonRead::Whole)
+    }
 }
 
 /// Where a template is evaluated, which decides the names it may read.
@@ -75,15 +98,70 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
     let mut errors = checker.errors;
     errors.sort_by_key(|d| (d.span.line, d.span.column));
     if errors.is_empty() {
+        let paths: Vec<JsonPath> = paths.into_iter().flatten().collect();
+        let json_reads = json_reads(&workflow, &templates, &paths);
         Ok(Plan {
             workflow,
             templates,
-            paths: paths.into_iter().flatten().collect(),
+            paths,
             regexes: regexes.into_iter().flatten().collect(),
             subplans: HashMap::new(),
+            json_reads,
         })
     } else {
         Err(errors)
+    }
+}
+
+/// Works out, for every step, how much of its response it reads as JSON.
+fn json_reads(workflow: &Workflow, templates: &Templates, paths: &[JsonPath]) -> Vec<JsonRead> {
+    let steps = || workflow.steps.iter().chain(&workflow.finally);
+    let count = steps().map(|s| s.id.0 as usize + 1).max().unwrap_or(0);
+    let mut reads = vec![JsonRead::Whole; count];
+    for step in steps() {
+        reads[step.id.0 as usize] = json_read(step, templates, paths);
+    }
+    reads
+}
+
+fn json_read(step: &Step, templates: &Templates, paths: &[JsonPath]) -> JsonRead {
+    let reads_json = |id: &TemplateId| templates.reads(*id).iter().any(|n| n == "json");
+    let template_reads = step.expect.checks.iter().any(reads_json)
+        || step.expect.headers.iter().any(|(_, text)| match text {
+            Text::Template(id) => reads_json(id),
+            Text::Literal(_) => false,
+        })
+        || step
+            .retry
+            .as_ref()
+            .and_then(|r| r.until)
+            .as_ref()
+            .is_some_and(reads_json)
+        || step.extract.iter().any(|e| match &e.kind {
+            ExtractKind::Expr(id) => reads_json(id),
+            _ => false,
+        });
+    if template_reads {
+        return JsonRead::Whole;
+    }
+    let captured = step.extract.iter().filter_map(|e| match &e.kind {
+        ExtractKind::Json { path, .. } => Some(*path),
+        _ => None,
+    });
+    let expected = step.expect.json.iter().map(|e| e.path);
+    let mut pick = Pick::default();
+    let mut any = false;
+    for id in captured.chain(expected) {
+        match paths[id.0 as usize].singular_parts() {
+            Some(parts) => pick.add(&parts),
+            None => return JsonRead::Whole,
+        }
+        any = true;
+    }
+    if any {
+        JsonRead::Paths(pick)
+    } else {
+        JsonRead::Nothing
     }
 }
 
