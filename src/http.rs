@@ -1,6 +1,11 @@
-//! HTTP: one reqwest client per run, redirects followed hop by hop here, cookies in our own jar.
+//! HTTP: one client per run, redirects followed hop by hop here, cookies in our own jar.
+//!
+//! Plain `http://` without a proxy goes over hyper directly ([`plain`]); everything else
+//! (TLS, proxies) through reqwest.
 
-use std::sync::{Mutex, Once};
+mod plain;
+
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{
@@ -170,10 +175,13 @@ impl Jar {
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: reqwest::Client,
+    plain: Option<Arc<plain::Plain>>,
     max_body: usize,
 }
 
 static PROVIDER: Once = Once::new();
+
+const USER_AGENT: &str = concat!("apiflow/", env!("CARGO_PKG_VERSION"));
 
 impl Client {
     /// Builds the client: no automatic redirects or cookies, gzip and brotli, rustls.
@@ -186,7 +194,7 @@ impl Client {
             .tls_backend_preconfigured(tls)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
-            .user_agent(concat!("apiflow/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30));
         let inner = builder
@@ -194,6 +202,7 @@ impl Client {
             .map_err(|e| format!("cannot build the HTTP client: {}", describe(&e)))?;
         Ok(Client {
             inner,
+            plain: plain::Plain::new(options.connect_timeout, USER_AGENT).map(Arc::new),
             max_body: options.max_body,
         })
     }
@@ -269,6 +278,21 @@ impl Client {
         total: Duration,
     ) -> Result<Incoming, SendError> {
         let started = Instant::now();
+        if let Some(plain) = self
+            .plain
+            .as_deref()
+            .filter(|_| request.url.scheme() == "http")
+        {
+            return match tokio::time::timeout(
+                remaining,
+                plain.send(request, self.max_body, started),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(SendError::Timeout(total)),
+            };
+        }
         let mut builder = self
             .inner
             .request(request.method.clone(), request.url.clone());
@@ -387,6 +411,21 @@ fn lower_first(text: &str) -> String {
     chars
         .next()
         .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
+}
+
+/// Describes an error by what it says and then its causes, for errors that hold no URL.
+fn explain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut current = error.source();
+    while let Some(cause) = current {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        current = cause.source();
+    }
+    text
 }
 
 /// Describes an error by its innermost causes, without the URL (which may hold secrets).

@@ -556,3 +556,83 @@ async fn a_header_value_that_is_not_ascii_is_compared_as_text() {
     let run = run(&step, &server.url, &ClientOptions::default()).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
 }
+
+/// Reads a request's head and as many body bytes as its `content-length` says; returns both.
+async fn read_request(stream: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte).await {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map_or(0, |n| n.trim().parse().unwrap_or(0));
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(head + &String::from_utf8_lossy(&body))
+}
+
+#[tokio::test]
+async fn a_plain_http_request_carries_the_same_headers_as_any_other() {
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<String>();
+    let server = RawServer::start(move |mut stream| {
+        let seen = seen_tx.clone();
+        async move {
+            while let Some(request) = read_request(&mut stream).await {
+                let _ = seen.send(request);
+                write_head(
+                    &mut stream,
+                    "content-length: 2\r\ncontent-type: application/json\r\n",
+                )
+                .await;
+                let _ = stream.write_all(b"{}").await;
+            }
+        }
+    });
+    let yaml = "name: wire\ninputs:\n  base_url:\nsteps:\n  - name: send\n    request:\n      method: POST\n      url: \"{{ base_url }}/items?q=1#frag\"\n      headers: { X-Trace: abc }\n      json: { a: 1 }\n";
+    let run = run(yaml, &server.url, &ClientOptions::default()).await;
+    assert_eq!(run.report.exit_code(), 0, "{}", run.output);
+    let host = server.url.trim_start_matches("http://");
+    assert_eq!(
+        seen_rx.recv().expect("a request"),
+        format!(
+            "POST /items?q=1 HTTP/1.1\r\nx-trace: abc\r\ncontent-type: application/json\r\naccept: */*\r\nuser-agent: apiflow/{}\r\naccept-encoding: gzip,deflate,br\r\nhost: {host}\r\ncontent-length: 7\r\n\r\n{{\"a\":1}}",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_the_server_closed_is_replaced() {
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&connections);
+    // One response per connection, then the server hangs up without saying so beforehand.
+    let server = RawServer::start(move |mut stream| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            if read_request(&mut stream).await.is_some() {
+                write_head(
+                    &mut stream,
+                    "content-length: 2\r\ncontent-type: application/json\r\n",
+                )
+                .await;
+                let _ = stream.write_all(b"{}").await;
+            }
+        }
+    });
+    let step = |i| format!("  - name: s{i}\n    request:\n      url: \"{{{{ base_url }}}}/{i}\"\n");
+    let yaml = format!(
+        "name: reconnect\ninputs:\n  base_url:\nsteps:\n{}{}{}",
+        step(1),
+        step(2),
+        step(3)
+    );
+    let run = run(&yaml, &server.url, &ClientOptions::default()).await;
+    assert_eq!(run.report.exit_code(), 0, "{}", run.output);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

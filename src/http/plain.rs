@@ -1,0 +1,212 @@
+//! Plain `http://` requests over HTTP/1.1, on hyper's connection API directly.
+//!
+//! reqwest's layers (its pool, its tower stack, URL re-parsing on every hop) cost about as much
+//! per request as a loopback round trip. Without TLS and without a proxy none of them is
+//! needed: this module keeps idle keep-alive connections per origin and sends on them itself.
+//! What the server sees is what reqwest sends: the same default headers, the same
+//! `Accept-Encoding` and decoding (tower-http's, which reqwest uses), hyper's framing. A
+//! connection that closed while idle is replaced and the request sent again, as reqwest does,
+//! but only when hyper hands the request back unsent.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::TrySendError;
+use hyper::client::conn::http1::SendRequest;
+use reqwest::header::{ACCEPT, HOST, HeaderValue, USER_AGENT};
+use tower_http::decompression::Decompression;
+use url::Url;
+
+use super::{Incoming, Outgoing, SendError, explain, lower_first};
+
+type Sender = SendRequest<Full<Bytes>>;
+type Unsent = TrySendError<hyper::Request<Full<Bytes>>>;
+
+/// Idle connections by origin, shared by every step and iteration of a run.
+#[derive(Debug)]
+pub(super) struct Plain {
+    idle: Mutex<HashMap<(String, u16), Vec<Sender>>>,
+    connect_timeout: Duration,
+    user_agent: HeaderValue,
+}
+
+impl Plain {
+    /// Returns the plain-HTTP client, or `None` when a proxy may apply to `http://` URLs (then
+    /// reqwest, which knows the proxy rules, sends everything).
+    pub(super) fn new(connect_timeout: Duration, user_agent: &'static str) -> Option<Plain> {
+        let proxied = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+        // These systems keep proxy settings outside the environment too.
+        if proxied || cfg!(any(target_os = "macos", target_os = "windows")) {
+            return None;
+        }
+        Some(Plain {
+            idle: Mutex::new(HashMap::new()),
+            connect_timeout,
+            user_agent: HeaderValue::from_static(user_agent),
+        })
+    }
+
+    /// Sends one request to an `http://` URL and reads the whole response, up to `max_body`
+    /// bytes once decoded.
+    pub(super) async fn send(
+        &self,
+        request: &Outgoing,
+        max_body: usize,
+        started: std::time::Instant,
+    ) -> Result<Incoming, SendError> {
+        let host = request.url.host_str().unwrap_or_default();
+        let port = request.url.port_or_known_default().unwrap_or(80);
+        let origin = (host.to_owned(), port);
+        let mut message = Some(self.message(request)?);
+        let host_value = host_header(&request.url)?;
+        let response = loop {
+            let Some(outgoing) = message.take() else {
+                return Err(SendError::Other("the request could not be sent".into()));
+            };
+            let (mut sender, reused) = match self.checkout(&origin).await {
+                Some(sender) => (sender, true),
+                None => (self.connect(&origin).await?, false),
+            };
+            let mut service = Decompression::new(Send(&mut sender, &host_value))
+                .gzip(true)
+                .br(true)
+                .deflate(true)
+                .no_zstd();
+            match tower_service::Service::call(&mut service, outgoing).await {
+                Ok(response) => break (response, sender),
+                // An idle connection the server closed: hyper gives the request back unsent.
+                Err(mut unsent) if reused && unsent.message().is_some() => {
+                    message = unsent.take_message();
+                }
+                Err(unsent) => return Err(SendError::Other(explain(&unsent.into_error()))),
+            }
+        };
+        let (response, sender) = response;
+        let (parts, mut body) = response.into_parts();
+        let mut bytes = Vec::with_capacity(
+            usize::try_from(http_body::Body::size_hint(&body).exact().unwrap_or(0))
+                .unwrap_or(0)
+                .min(max_body),
+        );
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| SendError::Other(explain(e.as_ref())))?;
+            if let Ok(data) = frame.into_data() {
+                if bytes.len() + data.len() > max_body {
+                    return Err(SendError::BodyTooLarge(max_body));
+                }
+                bytes.extend_from_slice(&data);
+            }
+        }
+        self.checkin(origin, sender);
+        Ok(Incoming {
+            status: parts.status,
+            headers: parts.headers,
+            body: std::sync::Arc::new(bytes),
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Builds the message reqwest would: the request's headers, then its defaults.
+    fn message(&self, request: &Outgoing) -> Result<hyper::Request<Full<Bytes>>, SendError> {
+        let url = &request.url;
+        let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+        let mut message = hyper::Request::new(Full::new(
+            request.body.clone().map(Bytes::from).unwrap_or_default(),
+        ));
+        *message.method_mut() = request.method.clone();
+        *message.uri_mut() = target
+            .parse()
+            .map_err(|e| SendError::Other(format!("the URL cannot be sent: {e}")))?;
+        let headers = message.headers_mut();
+        headers.clone_from(&request.headers);
+        headers
+            .entry(ACCEPT)
+            .or_insert(HeaderValue::from_static("*/*"));
+        headers
+            .entry(USER_AGENT)
+            .or_insert_with(|| self.user_agent.clone());
+        Ok(message)
+    }
+
+    /// Takes an idle connection to `origin` that is still open, once it can take a request.
+    async fn checkout(&self, origin: &(String, u16)) -> Option<Sender> {
+        loop {
+            let mut sender = self.idle.lock().ok()?.get_mut(origin)?.pop()?;
+            // Ready as soon as the connection has finished with the previous response; an
+            // error when the server has closed it meanwhile.
+            if sender.ready().await.is_ok() {
+                return Some(sender);
+            }
+        }
+    }
+
+    fn checkin(&self, origin: (String, u16), sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.entry(origin).or_default().push(sender);
+        }
+    }
+
+    async fn connect(&self, (host, port): &(String, u16)) -> Result<Sender, SendError> {
+        let address = (host.trim_start_matches('[').trim_end_matches(']'), *port);
+        let stream = match tokio::time::timeout(
+            self.connect_timeout,
+            tokio::net::TcpStream::connect(address),
+        )
+        .await
+        {
+            Err(_) => return Err(SendError::Other("timed out".into())),
+            Ok(Err(error)) => return Err(SendError::Connect(lower_first(&error.to_string()))),
+            Ok(Ok(stream)) => stream,
+        };
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| SendError::Connect(explain(&e)))?;
+        // The connection ends when the server closes it or its last sender is dropped.
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+}
+
+/// `Host: name[:port]`, the port only when it is not the scheme's default.
+fn host_header(url: &Url) -> Result<HeaderValue, SendError> {
+    let host = url.host_str().unwrap_or_default();
+    let value = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    HeaderValue::from_str(&value).map_err(|_| SendError::Other("the URL has a bad host".into()))
+}
+
+/// One ready connection as a tower service, for tower-http's decompression; it adds `Host`
+/// last, after `Accept-Encoding`, where reqwest puts it.
+struct Send<'s>(&'s mut Sender, &'s HeaderValue);
+
+impl tower_service::Service<hyper::Request<Full<Bytes>>> for Send<'_> {
+    type Response = hyper::Response<hyper::body::Incoming>;
+    type Error = Unsent;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Unsent>> + std::marker::Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Unsent>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: hyper::Request<Full<Bytes>>) -> Self::Future {
+        if !request.headers().contains_key(HOST) {
+            request.headers_mut().insert(HOST, self.1.clone());
+        }
+        Box::pin(self.0.try_send_request(request))
+    }
+}
