@@ -108,6 +108,11 @@ pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
         return Err(Diagnostic::error(format!("`{}` is empty", source.name))
             .help("a workflow needs at least `name:` and `steps:`"));
     }
+    parse_with_serde(source)
+}
+
+/// Reads YAML through serde-saphyr: every YAML feature, and the messages for every error.
+fn parse_with_serde(source: &Arc<Source>) -> Result<Node, Diagnostic> {
     // YAML 1.2 booleans only: `n`, `y`, `no`, `on`, `off`… are text (names, country codes).
     let options = serde_saphyr::options! { strict_booleans: true };
     let parsed: Result<YamlSpanned<Raw>, _> =
@@ -243,22 +248,28 @@ fn convert(value: YamlSpanned<Raw>) -> Node {
         Raw::Map(entries) => NodeKind::Map(
             entries
                 .into_iter()
-                .map(|(k, v)| {
-                    let key = convert(k);
-                    let name = key
-                        .scalar_text()
-                        .unwrap_or_else(|| key.describe().to_owned());
-                    let span = Span::new(
-                        key.span.line,
-                        key.span.column,
-                        u32::try_from(name.chars().count()).unwrap_or(1).max(1),
-                    );
-                    (Key { name, span }, convert(v))
-                })
+                .map(|(k, v)| (key_of(convert(k)), convert(v)))
                 .collect(),
         ),
     };
     Node { kind, span }
+}
+
+/// Turns a mapping key's node into a key: its text (or its kind, for a key that is not a
+/// scalar), spanning as many characters as the text has.
+fn key_of(key: Node) -> Key {
+    let name = match key.kind {
+        NodeKind::Str(name) => name,
+        _ => key
+            .scalar_text()
+            .unwrap_or_else(|| key.describe().to_owned()),
+    };
+    let span = Span::new(
+        key.span.line,
+        key.span.column,
+        u32::try_from(name.chars().count()).unwrap_or(1).max(1),
+    );
+    Key { name, span }
 }
 
 /// The untyped YAML value serde-saphyr fills in; converted to `Node` right away.
