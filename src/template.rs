@@ -45,6 +45,16 @@ pub struct Templates {
     reads: Vec<Vec<String>>,
     /// The dotted paths each template reads (`setup.app_id`), found once at compile time.
     dotted: Vec<Vec<String>>,
+    /// Text templates that only put variables into text, rendered without minijinja.
+    plain: Vec<Option<Vec<Piece>>>,
+}
+
+/// A part of a plain text template: text as written, or a variable's value.
+#[derive(Clone, Debug, PartialEq)]
+enum Piece {
+    Text(String),
+    /// `{{ name }}` or `{{ name.field.field }}`.
+    Path(Vec<String>),
 }
 
 impl std::fmt::Debug for Templates {
@@ -77,6 +87,7 @@ impl Templates {
         let mut names: Vec<String> = Vec::with_capacity(sources.len());
         let mut errors: Vec<(TemplateId, TemplateError)> = Vec::new();
         let mut dotted: Vec<Vec<String>> = Vec::with_capacity(sources.len());
+        let mut plain: Vec<Option<Vec<Piece>>> = Vec::new();
         // Identical templates (a bearer token on every step, say) are compiled and analysed once.
         let mut seen: std::collections::HashMap<(TemplateKind, &str), usize> =
             std::collections::HashMap::new();
@@ -90,9 +101,24 @@ impl Templates {
                 }
                 names.push(name);
                 dotted.push(dotted[first].clone());
+                let pieces = plain.get(first).cloned().flatten();
+                plain.resize_with(index, || None);
+                plain.push(pieces);
                 continue;
             }
             seen.insert((source.kind, source.text.as_str()), index);
+            // Compiling a template costs about 25 000 instructions and 12 KB that minijinja
+            // reserves up front; `{{ base_url }}/items/{{ id }}` needs neither.
+            let pieces = (source.kind == TemplateKind::Text)
+                .then(|| plain_pieces(&source.text))
+                .flatten();
+            if let Some(pieces) = pieces {
+                dotted.push(plain_paths(&pieces));
+                plain.resize_with(index, || None);
+                plain.push(Some(pieces));
+                names.push(String::new());
+                continue;
+            }
             let name = index.to_string();
             let text = wrap(source.kind, &source.text);
             let paths = match env.add_template_owned(name.clone(), text) {
@@ -134,6 +160,7 @@ impl Templates {
             sources: sources.iter().map(|s| s.text.clone()).collect(),
             reads,
             dotted,
+            plain,
         };
         (templates, errors)
     }
@@ -148,6 +175,16 @@ impl Templates {
 
     /// Renders a template to text; an expression's value is turned into text.
     pub fn render(&self, id: TemplateId, ctx: &Value) -> Result<String, TemplateError> {
+        if let Some(Some(pieces)) = self.plain.get(id.0 as usize) {
+            if let Some(text) = render_plain(pieces, ctx) {
+                return Ok(text);
+            }
+            // A value is missing: minijinja says which, as it would have.
+            return self
+                .env
+                .render_str(self.source(id), ctx.clone())
+                .map_err(|e| convert(&e, TemplateKind::Text, self.source(id)));
+        }
         match self.kind(id) {
             TemplateKind::Text => self
                 .get(id)?
@@ -292,6 +329,81 @@ impl Templates {
         }
         calls
     }
+}
+
+/// Splits a text template into text and `{{ name.field }}` pieces, or returns `None` when it
+/// uses anything else of the template language, or anything whose rendering differs from text
+/// and values side by side (a trailing newline, which minijinja drops).
+fn plain_pieces(text: &str) -> Option<Vec<Piece>> {
+    const LITERALS: [&str; 6] = ["true", "false", "none", "True", "False", "None"];
+    if text.ends_with(['\n', '\r']) {
+        return None;
+    }
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (before, after) = match rest.find("{{") {
+            Some(at) => (&rest[..at], Some(&rest[at + 2..])),
+            None => (rest, None),
+        };
+        if before.contains("{%") || before.contains("{#") {
+            return None;
+        }
+        if !before.is_empty() {
+            pieces.push(Piece::Text(before.to_owned()));
+        }
+        let Some(after) = after else { break };
+        let end = after.find("}}")?;
+        let expression = after[..end].trim_matches(' ');
+        let path: Vec<&str> = expression.split('.').collect();
+        let ident = |part: &&str| {
+            part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        if !path.iter().all(ident) || LITERALS.contains(&path[0]) {
+            return None;
+        }
+        pieces.push(Piece::Path(path.into_iter().map(str::to_owned).collect()));
+        rest = &after[end + 2..];
+    }
+    Some(pieces)
+}
+
+/// The dotted paths a plain template reads, sorted and unique, as minijinja lists them.
+fn plain_paths(pieces: &[Piece]) -> Vec<String> {
+    let mut paths: Vec<String> = pieces
+        .iter()
+        .filter_map(|piece| match piece {
+            Piece::Path(path) => Some(path.join(".")),
+            Piece::Text(_) => None,
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// Renders a plain template as minijinja would, or returns `None` when a value is undefined.
+fn render_plain(pieces: &[Piece], ctx: &Value) -> Option<String> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Path(path) => {
+                let mut value = ctx.clone();
+                for part in path {
+                    value = value.get_attr(part).ok()?;
+                    if value.is_undefined() {
+                        return None;
+                    }
+                }
+                // What minijinja's formatter writes when nothing is escaped.
+                write!(out, "{value}").ok()?;
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Finds the first place a name is used as a whole identifier inside template code, skipping
@@ -532,6 +644,58 @@ mod tests {
                 .iter()
                 .any(|(k, n, _)| *k == CallKind::Filter && n == "upper")
         );
+    }
+
+    #[test]
+    fn plain_templates_read_and_render_as_minijinja_does() {
+        let ctx = minijinja::context! {
+            s => "a b/é", n => 42, f => 2.5, t => true, z => (), list => vec![1, 2],
+            map => minijinja::context! { k => "v", inner => minijinja::context! { x => -1 } },
+        };
+        let env = environment();
+        let cases = [
+            "{{ s }}",
+            "{{s}}/{{ n }}?f={{ f }}&t={{ t }}",
+            "x{{ z }}y{{ list }}{{ map }}",
+            "{{ map.k }}-{{ map.inner.x }}-{{ map.inner }}",
+            "{{ s }}{{ s }} and {{ map.k }}{{ map }} } { }}",
+            "plain text, no variables",
+            "{{ missing }}",
+            "{{ map.missing }}",
+            "{{ s.missing }}",
+        ];
+        for text in cases {
+            let (templates, errors) = Templates::compile(&[source(text, TemplateKind::Text)]);
+            assert!(errors.is_empty(), "{text}");
+            assert!(templates.plain[0].is_some(), "{text} is plain");
+            let mut paths: Vec<String> = env
+                .template_from_str(text)
+                .unwrap()
+                .undeclared_variables(true)
+                .into_iter()
+                .collect();
+            paths.sort();
+            assert_eq!(templates.dotted(TemplateId(0)), paths, "{text}");
+            let expected = env.render_str(text, ctx.clone()).map_err(|e| e.kind());
+            let rendered = templates.render(TemplateId(0), &ctx);
+            match (&expected, &rendered) {
+                (Ok(expected), Ok(rendered)) => assert_eq!(rendered, expected, "{text}"),
+                (Err(_), Err(error)) => assert!(error.message.starts_with("undefined value")),
+                _ => panic!("{text}: {expected:?} vs {rendered:?}"),
+            }
+        }
+        for text in [
+            "{{ true }}",
+            "{{ n + 1 }}",
+            "{{ s|upper }}",
+            "a\n",
+            "{% if t %}x{% endif %}",
+            "{# c #}",
+            "{{ list.0 }}",
+            "{{ s }",
+        ] {
+            assert!(plain_pieces(text).is_none(), "{text} is not plain");
+        }
     }
 
     #[test]
