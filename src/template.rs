@@ -295,6 +295,11 @@ impl Templates {
             .collect()
     }
 
+    /// Returns where a template first reads `name`, when that can be found.
+    pub fn position(&self, id: TemplateId, name: &str) -> Option<Range<usize>> {
+        find_identifier(self.source(id), name, self.kind(id) != TemplateKind::Text)
+    }
+
     /// Lists the variables a template reads but does not define itself, with their positions.
     pub fn variables(&self, id: TemplateId) -> Vec<(String, Option<Range<usize>>)> {
         let text = self.source(id);
@@ -307,6 +312,9 @@ impl Templates {
 
     /// Lists the functions, filters and tests a template calls, with their positions.
     pub fn calls(&self, id: TemplateId) -> Vec<(CallKind, String, Option<Range<usize>>)> {
+        if let Some(Some(_)) = self.plain.get(id.0 as usize) {
+            return Vec::new();
+        }
         let Ok(template) = self.get(id) else {
             return Vec::new();
         };

@@ -414,11 +414,7 @@ impl Checker<'_> {
         let guards: HashSet<String> = step
             .condition
             .map(|id| {
-                self.templates
-                    .variables(id)
-                    .into_iter()
-                    .map(|(n, _)| n)
-                    .collect()
+                self.templates.reads(id).iter().cloned().collect()
             })
             .unwrap_or_default();
         let captures: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
@@ -503,14 +499,15 @@ impl Checker<'_> {
             .filter(|(kind, name, _)| *kind == CallKind::Function && !self.is_variable(name))
             .map(|(_, name, _)| name)
             .collect();
-        for (name, range) in self.templates.variables(id) {
+        for name in self.templates.reads(id) {
             if crate::helpers::FUNCTIONS.contains(&name.as_str())
-                || scope.is_defined(&name)
-                || unknown_calls.contains(&name)
+                || scope.is_defined(name)
+                || unknown_calls.contains(name)
             {
                 continue;
             }
-            let span = span_in(source, range);
+            let name = name.clone();
+            let span = span_in(source, self.templates.position(id, &name));
             let diagnostic = if let Some(Origin::Step(by)) = scope.state(&name) {
                 Diagnostic::error(format!("`{name}` may not be defined here"))
             .at(&self.workflow.source, span, "may be undefined")
