@@ -50,11 +50,14 @@ impl JsonPath {
             return Err(err);
         }
         // Without error detail pest reports only whole rules, so positions land at the start
-        // of a bracket rather than on the offending character. The switch is process-wide
-        // and only costs time while parsing, which happens once per path at validation.
-        pest::set_error_detail(true);
-        let query = jsonpath_rust::parser::parse_json_path(source)
-            .map_err(|err| translate(source, &err))?;
+        // of a bracket rather than on the offending character. Detail costs more than the
+        // parse itself, so a path is parsed again with it only when it is wrong. The switch is
+        // process-wide and off until then; it is never turned off again, so a parse in another
+        // thread cannot take the detail away from an error being explained.
+        let query = jsonpath_rust::parser::parse_json_path(source).or_else(|_| {
+            pest::set_error_detail(true);
+            jsonpath_rust::parser::parse_json_path(source).map_err(|err| translate(source, &err))
+        })?;
         check_shorthand_names(source)?;
         check_segments(source, &query.segments)?;
         Ok(JsonPath {
