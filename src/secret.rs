@@ -3,10 +3,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use percent_encoding::{AsciiSet, CONTROLS};
-use regex::Regex;
 
 /// The characters the `url` crate encodes in each part of a URL (the WHATWG URL standard's
 /// percent-encode sets).
@@ -26,8 +26,9 @@ const URL_USERINFO: &AsciiSet = &URL_PATH
     .add(b'^')
     .add(b'|');
 
-/// The most text of secret forms masked with one regex.
-const MAX_PATTERN_LEN: usize = 64 * 1024;
+/// The most text of secret forms searched for with one automaton; beyond it (a secret of
+/// kilobytes) each form is replaced in turn, which needs no memory in proportion.
+const MAX_SEARCHER_LEN: usize = 64 * 1024;
 
 /// What is printed instead of a secret.
 pub const MASK: &str = "••••";
@@ -67,7 +68,8 @@ pub struct Masker {
     secrets: Vec<String>,
     /// Every form of every secret.
     values: Vec<String>,
-    pattern: Option<Regex>,
+    /// Finds every form at once, the longest where several start at the same place.
+    searcher: Option<AhoCorasick>,
 }
 
 impl Masker {
@@ -134,28 +136,32 @@ impl Masker {
     }
 
     fn rebuild(&mut self) {
-        let mut values: Vec<&String> = self.values.iter().collect();
-        // Longer forms first, so a secret inside a longer one is masked whole.
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        // Very long secrets make a pattern slow to build or too large for the regex engine;
-        // then `mask` replaces each form in turn instead: masking never stops.
-        let total: usize = values.iter().map(|v| v.len()).sum();
-        if total > MAX_PATTERN_LEN {
-            self.pattern = None;
+        if self.values.iter().map(String::len).sum::<usize>() > MAX_SEARCHER_LEN {
+            self.searcher = None;
             return;
         }
-        let alternation = values
-            .iter()
-            .map(|v| regex::escape(v))
-            .collect::<Vec<_>>()
-            .join("|");
-        self.pattern = Regex::new(&alternation).ok();
+        // An automaton is built in time linear in the forms' length, unlike a regex of them
+        // (a third of a millisecond for one secret); no DFA, which costs more to build than
+        // masking a run's output costs to search.
+        self.searcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(&self.values)
+            .ok();
     }
 
     /// Returns the text with every secret form replaced by the mask.
     pub fn mask<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        match &self.pattern {
-            Some(pattern) => pattern.replace_all(text, MASK),
+        match &self.searcher {
+            Some(searcher) if searcher.is_match(text) => {
+                let mut masked = String::with_capacity(text.len());
+                searcher.replace_all_with(text, &mut masked, |_, _, out| {
+                    out.push_str(MASK);
+                    true
+                });
+                Cow::Owned(masked)
+            }
+            Some(_) => Cow::Borrowed(text),
             None if self.values.is_empty() => Cow::Borrowed(text),
             None => {
                 let mut values: Vec<&String> = self.values.iter().collect();
