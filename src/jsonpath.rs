@@ -24,6 +24,8 @@ const ROOT_HINT: &str = "a JSONPath starts with `$`";
 pub struct JsonPath {
     source: String,
     query: JpQuery,
+    /// The parts of a singular path, walked directly instead of through the query engine.
+    singular: Option<Vec<Part>>,
 }
 
 /// Why a path could not be compiled.
@@ -60,9 +62,11 @@ impl JsonPath {
         })?;
         check_shorthand_names(source)?;
         check_segments(source, &query.segments)?;
+        let singular = singular_parts(&query);
         Ok(JsonPath {
             source: source.to_owned(),
             query,
+            singular,
         })
     }
 
@@ -76,23 +80,28 @@ impl JsonPath {
     /// parse just what it reads.
     ///
     /// [`Pick`]: crate::pick::Pick
-    pub fn singular_parts(&self) -> Option<Vec<Part>> {
-        self.query
-            .segments
-            .iter()
-            .map(|segment| match segment {
-                Segment::Selector(selector) => part(selector),
-                Segment::Selectors(selectors) => match selectors.as_slice() {
-                    [selector] => part(selector),
-                    _ => None,
-                },
-                Segment::Descendant(_) => None,
-            })
-            .collect()
+    pub fn singular_parts(&self) -> Option<&[Part]> {
+        self.singular.as_deref()
     }
 
     /// Returns every node the path selects in `doc`, in document order.
     pub fn query<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
+        if let Some(parts) = &self.singular {
+            // A member name selects from an object, an index from an array; nothing else.
+            let mut node = doc;
+            for part in parts {
+                let next = match (part, node) {
+                    (Part::Name(name), Value::Object(map)) => map.get(name),
+                    (Part::Index(index), Value::Array(items)) => items.get(*index),
+                    _ => None,
+                };
+                match next {
+                    Some(next) => node = next,
+                    None => return Vec::new(),
+                }
+            }
+            return vec![node];
+        }
         // The only error `js_path_process` reports is a query that evaluates to a
         // computed value instead of nodes, which a parsed root query cannot do; an empty
         // node list is the honest answer should it ever happen.
@@ -106,6 +115,21 @@ impl fmt::Display for JsonPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
     }
+}
+
+fn singular_parts(query: &JpQuery) -> Option<Vec<Part>> {
+    query
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            Segment::Selector(selector) => part(selector),
+            Segment::Selectors(selectors) => match selectors.as_slice() {
+                [selector] => part(selector),
+                _ => None,
+            },
+            Segment::Descendant(_) => None,
+        })
+        .collect()
 }
 
 fn part(selector: &Selector) -> Option<Part> {
@@ -732,5 +756,40 @@ mod tests {
         let path = JsonPath::parse("$.a[0]").unwrap();
         assert_eq!(path.as_str(), "$.a[0]");
         assert_eq!(path.to_string(), "$.a[0]");
+    }
+
+    #[test]
+    fn singular_paths_are_walked_as_the_query_engine_walks_them() {
+        let doc = serde_json::json!({
+            "a": {"b": [10, {"c": "x"}, []], "": 1, "k'q": 2},
+            "n": null, "s": "text", "list": [[1, 2], {"a": 3}]
+        });
+        for source in [
+            "$",
+            "$.a",
+            "$.a.b",
+            "$.a.b[1].c",
+            "$.a.b[0]",
+            "$.a.b[3]",
+            "$.a.b[2][0]",
+            "$.a['']",
+            "$['a']['k\\'q']",
+            "$.n",
+            "$.n.x",
+            "$.s[0]",
+            "$.s.x",
+            "$.list[0][1]",
+            "$.list[1].a",
+            "$.list.a",
+            "$.missing",
+            "$[0]",
+            "$.a.b[-1]",
+        ] {
+            let path = JsonPath::parse(source).unwrap();
+            let engine: Vec<&Value> = jsonpath_rust::query::js_path_process(&path.query, &doc)
+                .map(|refs| refs.into_iter().map(|r| r.val).collect())
+                .unwrap();
+            assert_eq!(path.query(&doc), engine, "{source}");
+        }
     }
 }

@@ -220,7 +220,7 @@ mod tests {
         let mut pick = Pick::default();
         let compiled: Vec<JsonPath> = paths.iter().map(|p| JsonPath::parse(p).unwrap()).collect();
         for path in &compiled {
-            pick.add(&path.singular_parts().expect("singular"));
+            pick.add(path.singular_parts().expect("singular"));
         }
         (pick, compiled)
     }

@@ -153,7 +153,7 @@ fn json_read(step: &Step, templates: &Templates, paths: &[JsonPath]) -> JsonRead
     let mut any = false;
     for id in captured.chain(expected) {
         match paths[id.0 as usize].singular_parts() {
-            Some(parts) => pick.add(&parts),
+            Some(parts) => pick.add(parts),
             None => return JsonRead::Whole,
         }
         any = true;
@@ -413,9 +413,7 @@ impl Checker<'_> {
     fn check_step(&mut self, step: &Step, scope: &mut Scope, broken: &HashSet<TemplateId>) {
         let guards: HashSet<String> = step
             .condition
-            .map(|id| {
-                self.templates.reads(id).iter().cloned().collect()
-            })
+            .map(|id| self.templates.reads(id).iter().cloned().collect())
             .unwrap_or_default();
         let captures: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
         for extract in &step.extract {
