@@ -54,7 +54,9 @@ commands=(
   -n apiflow-chain-1000 "$apiflow run benches/workloads/chain_1000.yaml --var base_url=$base"
 )
 if [ "${HURL:-0}" = 1 ] && command -v hurl >/dev/null; then
+  commands+=(-n hurl-startup "hurl --variable base_url=$base benches/workloads/startup.hurl")
   commands+=(-n hurl-chain "hurl --variable base_url=$base benches/workloads/chain_100.hurl")
+  echo "peak RSS (KiB): hurl chain $(peak hurl --variable base_url="$base" benches/workloads/chain_100.hurl)" >&2
 fi
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/results.json" "${commands[@]}" >&2
 
@@ -75,4 +77,6 @@ print(f"1000-step / (10 x 100-step):      {med['apiflow-chain-1000'] / (10 * med
 print(f"1000-step ratio apiflow/floor:    {med['apiflow-chain-1000'] / med['floor-chain-1000']:.2f}x")
 if "hurl-chain" in med:
     print(f"chain ratio apiflow/hurl:         {med['apiflow-chain'] / med['hurl-chain']:.2f}x (target <= 0.5x)")
+    print(f"chain ratio hurl/floor:           {med['hurl-chain'] / med['floor-chain']:.2f}x")
+    print(f"start-up hurl:                    {ms(med['hurl-startup'])}")
 PY

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the benchmark workflows: a chain of N steps written out one by one, and start-up."""
+"""Writes the benchmark workflows: a chain of N steps written out one by one, and start-up,
+as apiflow workflows and as Hurl files for the side-by-side run (`HURL=1 benches/run.sh`)."""
 import pathlib
 
 HERE = pathlib.Path(__file__).parent
@@ -48,7 +49,31 @@ steps:
       json: { "$.status": ok }
 """
 
+def hurl_chain(steps: int) -> str:
+    entries = [
+        "POST {{base_url}}/token\n[FormParams]\ngrant_type: client_credentials\n"
+        "client_id: bench\nclient_secret: s3cret\nHTTP 200\n[Captures]\n"
+        'token: jsonpath "$.access_token"\n',
+        "GET {{base_url}}/items/1\nAuthorization: Bearer {{token}}\nHTTP 200\n[Captures]\n"
+        'next_1: jsonpath "$.links.next.id"\n',
+    ]
+    for n in range(2, steps):
+        entries.append(
+            f"GET {{{{base_url}}}}/items/{{{{next_{n - 1}}}}}\nAuthorization: Bearer {{{{token}}}}\n"
+            f'HTTP 200\n[Captures]\nnext_{n}: jsonpath "$.links.next.id"\n'
+        )
+    return "\n".join(entries)
+
+
+HURL_STARTUP = """GET {{base_url}}/health
+HTTP 200
+[Asserts]
+jsonpath "$.status" == "ok"
+"""
+
 if __name__ == "__main__":
     (HERE / "chain_100.yaml").write_text(chain(100))
     (HERE / "chain_1000.yaml").write_text(chain(1000))
     (HERE / "startup.yaml").write_text(STARTUP)
+    (HERE / "chain_100.hurl").write_text(hurl_chain(100))
+    (HERE / "startup.hurl").write_text(HURL_STARTUP)
