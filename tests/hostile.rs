@@ -608,6 +608,37 @@ async fn a_plain_http_request_carries_the_same_headers_as_any_other() {
 }
 
 #[tokio::test]
+async fn credentials_in_a_plain_http_url_are_sent_as_basic_auth() {
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<String>();
+    let server = RawServer::start(move |mut stream| {
+        let seen = seen_tx.clone();
+        async move {
+            while let Some(request) = read_request(&mut stream).await {
+                let _ = seen.send(request);
+                write_head(&mut stream, "content-length: 0\r\n").await;
+            }
+        }
+    });
+    let url = server.url.replace("http://", "http://ann:p%40ss@");
+    let yaml = "name: userinfo\ninputs:\n  base_url:\nsteps:\n  - name: plain\n    request:\n      url: \"{{ base_url }}/a\"\n      headers: { X-Trace: abc }\n  - name: own header wins\n    request:\n      url: \"{{ base_url }}/b\"\n      headers: { X-Trace: abc, Authorization: Bearer t }\n";
+    let run = run(yaml, &url, &ClientOptions::default()).await;
+    assert_eq!(run.report.exit_code(), 0, "{}", run.output);
+    let host = server.url.trim_start_matches("http://");
+    let version = env!("CARGO_PKG_VERSION");
+    let tail = format!(
+        "accept: */*\r\nuser-agent: apiflow/{version}\r\naccept-encoding: gzip,deflate,br\r\nhost: {host}\r\n\r\n"
+    );
+    assert_eq!(
+        seen_rx.recv().expect("a request"),
+        format!("GET /a HTTP/1.1\r\nauthorization: Basic YW5uOnBAc3M=\r\nx-trace: abc\r\n{tail}")
+    );
+    assert_eq!(
+        seen_rx.recv().expect("a request"),
+        format!("GET /b HTTP/1.1\r\nauthorization: Bearer t\r\nx-trace: abc\r\n{tail}")
+    );
+}
+
+#[tokio::test]
 async fn a_kept_alive_connection_the_server_closed_is_replaced() {
     let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = std::sync::Arc::clone(&connections);

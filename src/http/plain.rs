@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::TrySendError;
 use hyper::client::conn::http1::SendRequest;
-use reqwest::header::{ACCEPT, HOST, HeaderValue, USER_AGENT};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HOST, HeaderValue, USER_AGENT};
 use tower_http::decompression::Decompression;
 use url::Url;
 
@@ -126,7 +126,19 @@ impl Plain {
             .parse()
             .map_err(|e| SendError::Other(format!("the URL cannot be sent: {e}")))?;
         let headers = message.headers_mut();
-        headers.clone_from(&request.headers);
+        // Credentials in the URL become Basic auth unless the request says otherwise.
+        if let Some(credentials) = userinfo_basic(url) {
+            headers.insert(AUTHORIZATION, credentials);
+        }
+        for name in request.headers.keys() {
+            let mut values = request.headers.get_all(name).iter();
+            if let Some(first) = values.next() {
+                headers.insert(name, first.clone());
+            }
+            for value in values {
+                headers.append(name, value.clone());
+            }
+        }
         headers
             .entry(ACCEPT)
             .or_insert(HeaderValue::from_static("*/*"));
@@ -178,6 +190,31 @@ impl Plain {
         tokio::spawn(connection);
         Ok(sender)
     }
+}
+
+/// `Basic base64(user:password)` of the URL's user information, percent-decoded, as reqwest
+/// sends it.
+fn userinfo_basic(url: &Url) -> Option<HeaderValue> {
+    use base64::Engine as _;
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .ok()
+            .map(std::borrow::Cow::into_owned)
+    };
+    let user = decode(url.username())?;
+    let password = match url.password() {
+        Some(password) => Some(decode(password)?),
+        None => None,
+    };
+    if user.is_empty() && password.is_none() {
+        return None;
+    }
+    let pair = format!("{user}:{}", password.unwrap_or_default());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// `Host: name[:port]`, the port only when it is not the scheme's default.
