@@ -831,6 +831,19 @@ impl Runner<'_> {
                     .help("apiflow sends `http` and `https` requests"),
             );
         }
+        // A password written in the URL is sent as Basic auth: it and that credential are secrets.
+        if let Some(password) = url.password() {
+            let decode = |text: &str| {
+                percent_encoding::percent_decode_str(text)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            let (user, password) = (decode(url.username()), decode(password));
+            let credential =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            self.secret_text(&password);
+            self.secret_text(&credential);
+        }
         if !request.query.is_empty() {
             let mut pairs = Vec::with_capacity(request.query.len());
             for (name, value) in &request.query {

@@ -405,6 +405,37 @@ fn no_secret_shows_in_any_output_mode_or_report() {
 }
 
 #[test]
+fn a_password_written_in_a_url_is_masked_and_sent_as_basic_auth() {
+    let server = Server::start(|_: &Recorded| Reply::json(200, &json!({ "ok": true })));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // Not declared secret anywhere: a password in a URL is one by its place.
+    let workflow = "name: userinfo\ninputs:\n  base_url:\nsteps:\n  - name: fetch\n    request: { url: \"{{ base_url }}/echo\" }\n    expect: { status: 201 }\n";
+    let password =
+        percent_encoding::utf8_percent_encode(PASSWORD, percent_encoding::NON_ALPHANUMERIC);
+    let url = server
+        .url
+        .replace("http://", &format!("http://{CLIENT_ID}:{password}@"));
+    for mode in [&[][..], &["-v", "--curl"]] {
+        let out = run_binary(dir.path(), workflow, mode, &[("base_url", url.clone())]);
+        assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains("@127.0.0.1"), "{}", out.stdout);
+        assert_clean("stdout", &out.stdout);
+        assert_clean("stderr", &out.stderr);
+        for (name, text) in &out.reports {
+            assert_report_clean(name, text);
+        }
+    }
+    let sent = server.requests().pop().expect("the step ran");
+    assert_eq!(
+        sent.header("authorization").map(str::to_owned),
+        Some(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{CLIENT_ID}:{PASSWORD}"))
+        ))
+    );
+}
+
+#[test]
 fn show_secrets_shows_them_in_curl_lines_only() {
     // The detector works: with `--show-secrets` the curl lines carry the real key, while the
     // step lines and the reports stay masked.
