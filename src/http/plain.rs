@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -28,10 +28,17 @@ use super::{Incoming, Outgoing, SendError, explain, lower_first};
 type Sender = SendRequest<Full<Bytes>>;
 type Unsent = TrySendError<hyper::Request<Full<Bytes>>>;
 
+/// How long a connection may wait unused before it is closed (reqwest's setting here too).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most unused connections kept open at once, over all origins: a run that visits many
+/// hosts must not run out of file descriptors.
+const MAX_IDLE: usize = 256;
+
 /// Idle connections by origin, shared by every step and iteration of a run.
 #[derive(Debug)]
 pub(super) struct Plain {
-    idle: Mutex<HashMap<(String, u16), Vec<Sender>>>,
+    idle: Mutex<Idle<(String, u16), Sender>>,
     connect_timeout: Duration,
     user_agent: HeaderValue,
 }
@@ -48,7 +55,7 @@ impl Plain {
             return None;
         }
         Some(Plain {
-            idle: Mutex::new(HashMap::new()),
+            idle: Mutex::new(Idle::new(IDLE_TIMEOUT, MAX_IDLE)),
             connect_timeout,
             user_agent: HeaderValue::from_static(user_agent),
         })
@@ -151,7 +158,7 @@ impl Plain {
     /// Takes an idle connection to `origin` that is still open, once it can take a request.
     async fn checkout(&self, origin: &(String, u16)) -> Option<Sender> {
         loop {
-            let mut sender = self.idle.lock().ok()?.get_mut(origin)?.pop()?;
+            let mut sender = self.idle.lock().ok()?.take(origin, Instant::now())?;
             // Ready as soon as the connection has finished with the previous response; an
             // error when the server has closed it meanwhile.
             if sender.ready().await.is_ok() {
@@ -165,7 +172,7 @@ impl Plain {
             return;
         }
         if let Ok(mut idle) = self.idle.lock() {
-            idle.entry(origin).or_default().push(sender);
+            idle.put(origin, sender, Instant::now());
         }
     }
 
@@ -189,6 +196,58 @@ impl Plain {
         // The connection ends when the server closes it or its last sender is dropped.
         tokio::spawn(connection);
         Ok(sender)
+    }
+}
+
+/// Unused items by key, most recently used first out, closed (dropped) after `timeout` unused
+/// or when more than `limit` wait, the longest-waiting first.
+#[derive(Debug)]
+struct Idle<K, T> {
+    by_key: HashMap<K, Vec<(T, Instant)>>,
+    count: usize,
+    timeout: Duration,
+    limit: usize,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, T> Idle<K, T> {
+    fn new(timeout: Duration, limit: usize) -> Idle<K, T> {
+        Idle {
+            by_key: HashMap::new(),
+            count: 0,
+            timeout,
+            limit,
+        }
+    }
+
+    /// Takes the most recently used item for `key` that has not waited too long.
+    fn take(&mut self, key: &K, now: Instant) -> Option<T> {
+        let items = self.by_key.get_mut(key)?;
+        while let Some((item, since)) = items.pop() {
+            self.count -= 1;
+            if now.saturating_duration_since(since) <= self.timeout {
+                return Some(item);
+            }
+        }
+        None
+    }
+
+    /// Keeps an item for later, closing the longest-waiting one when too many wait.
+    fn put(&mut self, key: K, item: T, now: Instant) {
+        self.by_key.entry(key).or_default().push((item, now));
+        self.count += 1;
+        if self.count > self.limit {
+            let oldest = self
+                .by_key
+                .iter()
+                .filter_map(|(key, items)| items.first().map(|(_, since)| (*since, key.clone())))
+                .min_by_key(|(since, _)| *since);
+            if let Some((_, key)) = oldest
+                && let Some(items) = self.by_key.get_mut(&key)
+            {
+                items.remove(0);
+                self.count -= 1;
+            }
+        }
     }
 }
 
@@ -245,5 +304,39 @@ impl tower_service::Service<hyper::Request<Full<Bytes>>> for Send<'_> {
             request.headers_mut().insert(HOST, self.1.clone());
         }
         Box::pin(self.0.try_send_request(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_items_come_back_newest_first_and_not_after_the_timeout() {
+        let start = Instant::now();
+        let later = |secs| start + Duration::from_secs(secs);
+        let mut idle = Idle::new(Duration::from_secs(30), 10);
+        idle.put("a", 1, start);
+        idle.put("a", 2, later(20));
+        idle.put("b", 3, later(20));
+        assert_eq!(idle.take(&"a", later(25)), Some(2));
+        // 1 has waited 40 s: closed, not handed out.
+        assert_eq!(idle.take(&"a", later(40)), None);
+        assert_eq!(idle.take(&"b", later(40)), Some(3));
+        assert_eq!(idle.count, 0);
+    }
+
+    #[test]
+    fn the_longest_waiting_item_is_closed_when_too_many_wait() {
+        let start = Instant::now();
+        let at = |secs| start + Duration::from_secs(secs);
+        let mut idle = Idle::new(Duration::from_secs(30), 2);
+        idle.put("a", 1, at(1));
+        idle.put("b", 2, at(2));
+        idle.put("a", 3, at(3));
+        assert_eq!(idle.count, 2);
+        assert_eq!(idle.take(&"a", at(4)), Some(3));
+        assert_eq!(idle.take(&"a", at(4)), None);
+        assert_eq!(idle.take(&"b", at(4)), Some(2));
     }
 }
