@@ -125,22 +125,11 @@ fn json_reads(workflow: &Workflow, templates: &Templates, paths: &[JsonPath]) ->
 }
 
 fn json_read(step: &Step, templates: &Templates, paths: &[JsonPath]) -> JsonRead {
-    let reads_json = |id: &TemplateId| templates.reads(*id).iter().any(|n| n == "json");
-    let template_reads = step.expect.checks.iter().any(reads_json)
-        || step.expect.headers.iter().any(|(_, text)| match text {
-            Text::Template(id) => reads_json(id),
-            Text::Literal(_) => false,
-        })
-        || step
-            .retry
-            .as_ref()
-            .and_then(|r| r.until)
-            .as_ref()
-            .is_some_and(reads_json)
-        || step.extract.iter().any(|e| match &e.kind {
-            ExtractKind::Expr(id) => reads_json(id),
-            _ => false,
-        });
+    // Any template evaluated against the response (a check, `until`, an `expr` capture, an
+    // expected value) that reads `json` may read any of it.
+    let template_reads = step_templates(step).into_iter().any(|(id, context)| {
+        context == Context::Response && templates.reads(id).iter().any(|n| n == "json")
+    });
     if template_reads {
         return JsonRead::Whole;
     }
@@ -149,20 +138,18 @@ fn json_read(step: &Step, templates: &Templates, paths: &[JsonPath]) -> JsonRead
         _ => None,
     });
     let expected = step.expect.json.iter().map(|e| e.path);
+    let mut ids = captured.chain(expected).peekable();
+    if ids.peek().is_none() {
+        return JsonRead::Nothing;
+    }
     let mut pick = Pick::default();
-    let mut any = false;
-    for id in captured.chain(expected) {
+    for id in ids {
         match paths[id.0 as usize].singular_parts() {
             Some(parts) => pick.add(parts),
             None => return JsonRead::Whole,
         }
-        any = true;
     }
-    if any {
-        JsonRead::Paths(pick)
-    } else {
-        JsonRead::Nothing
-    }
+    JsonRead::Paths(pick)
 }
 
 struct Checker<'a> {

@@ -60,6 +60,18 @@ async fn each_capture_kind_takes_its_value() {
 }
 
 #[tokio::test]
+async fn an_expected_value_may_read_the_whole_response_json() {
+    let server = item_server();
+    let run = run(
+        "json_in_expectations.yaml",
+        &[("base_url", &server.url)],
+        false,
+    )
+    .await;
+    assert_eq!(run.report.exit_code(), 0, "{}", run.output);
+}
+
+#[tokio::test]
 async fn captures_that_find_nothing_fail_the_step() {
     let server = item_server();
     let run = run("extract_failures.yaml", &[("base_url", &server.url)], false).await;
