@@ -278,21 +278,27 @@ impl Client {
         total: Duration,
     ) -> Result<Incoming, SendError> {
         let started = Instant::now();
-        if let Some(plain) = self
+        let plain = self
             .plain
             .as_deref()
-            .filter(|_| request.url.scheme() == "http")
-        {
-            return match tokio::time::timeout(
-                remaining,
-                plain.send(request, self.max_body, started),
-            )
-            .await
-            {
-                Ok(result) => result,
-                Err(_) => Err(SendError::Timeout(total)),
-            };
+            .filter(|_| request.url.scheme() == "http");
+        let work = async {
+            match plain {
+                Some(plain) => plain.send(request, self.max_body, started).await,
+                None => self.through_reqwest(request, started).await,
+            }
+        };
+        match tokio::time::timeout(remaining, work).await {
+            Ok(result) => result,
+            Err(_) => Err(SendError::Timeout(total)),
         }
+    }
+
+    async fn through_reqwest(
+        &self,
+        request: &Outgoing,
+        started: Instant,
+    ) -> Result<Incoming, SendError> {
         let mut builder = self
             .inner
             .request(request.method.clone(), request.url.clone());
@@ -300,29 +306,46 @@ impl Client {
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        let work = async {
-            let mut response = builder.send().await.map_err(|e| classify(&e))?;
-            let status = response.status();
-            let headers = std::mem::take(response.headers_mut());
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
-                if body.len() + chunk.len() > self.max_body {
-                    return Err(SendError::BodyTooLarge(self.max_body));
-                }
-                body.extend_from_slice(&chunk);
+        let mut response = builder.send().await.map_err(|e| classify(&e))?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(SendError::BodyTooLarge(self.max_body));
             }
-            Ok(Incoming {
-                status,
-                headers,
-                body: std::sync::Arc::new(body),
-                elapsed: started.elapsed(),
-            })
-        };
-        match tokio::time::timeout(remaining, work).await {
-            Ok(result) => result,
-            Err(_) => Err(SendError::Timeout(total)),
+            body.extend_from_slice(&chunk);
         }
+        Ok(Incoming {
+            status,
+            headers,
+            body: std::sync::Arc::new(body),
+            elapsed: started.elapsed(),
+        })
     }
+}
+
+/// The user and password written in a URL (`http://user:password@host/`), percent-decoded, as
+/// reqwest reads them to send Basic auth; `None` when there are none or they are not UTF-8.
+pub(crate) fn url_credentials(url: &Url) -> Option<(String, Option<String>)> {
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .ok()
+            .map(std::borrow::Cow::into_owned)
+    };
+    let user = decode(url.username())?;
+    let password = match url.password() {
+        Some(password) => Some(decode(password)?),
+        None => None,
+    };
+    (!user.is_empty() || password.is_some()).then_some((user, password))
+}
+
+/// The credential of Basic auth: base64 of `user:password`.
+pub(crate) fn basic_credential(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
 /// Builds the next hop: 303 (and 301/302 after a POST) become a GET without body; 307 and 308

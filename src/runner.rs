@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use minijinja::Value as JinjaValue;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -832,17 +831,9 @@ impl Runner<'_> {
             );
         }
         // A password written in the URL is sent as Basic auth: it and that credential are secrets.
-        if let Some(password) = url.password() {
-            let decode = |text: &str| {
-                percent_encoding::percent_decode_str(text)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            let (user, password) = (decode(url.username()), decode(password));
-            let credential =
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        if let Some((user, Some(password))) = crate::http::url_credentials(&url) {
             self.secret_text(&password);
-            self.secret_text(&credential);
+            self.secret_text(&crate::http::basic_credential(&user, &password));
         }
         if !request.query.is_empty() {
             let mut pairs = Vec::with_capacity(request.query.len());
@@ -871,8 +862,7 @@ impl Runner<'_> {
             Some(Auth::Basic { username, password }) => {
                 let user = self.text(username, step)?;
                 let pass = self.text(password, step)?;
-                let token =
-                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+                let token = crate::http::basic_credential(&user, &pass);
                 // A credential is always a secret, whatever the names of its parts.
                 self.secret_text(&token);
                 if !pass.is_empty() {

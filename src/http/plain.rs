@@ -23,7 +23,9 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HOST, HeaderValue, USER_AGENT};
 use tower_http::decompression::Decompression;
 use url::Url;
 
-use super::{Incoming, Outgoing, SendError, explain, lower_first};
+use super::{
+    Incoming, Outgoing, SendError, basic_credential, explain, lower_first, url_credentials,
+};
 
 type Sender = SendRequest<Full<Bytes>>;
 type Unsent = TrySendError<hyper::Request<Full<Bytes>>>;
@@ -251,27 +253,11 @@ impl<K: std::hash::Hash + Eq + Clone, T> Idle<K, T> {
     }
 }
 
-/// `Basic base64(user:password)` of the URL's user information, percent-decoded, as reqwest
-/// sends it.
+/// `Basic base64(user:password)` of the URL's user information, as reqwest sends it.
 fn userinfo_basic(url: &Url) -> Option<HeaderValue> {
-    use base64::Engine as _;
-    let decode = |text: &str| {
-        percent_encoding::percent_decode_str(text)
-            .decode_utf8()
-            .ok()
-            .map(std::borrow::Cow::into_owned)
-    };
-    let user = decode(url.username())?;
-    let password = match url.password() {
-        Some(password) => Some(decode(password)?),
-        None => None,
-    };
-    if user.is_empty() && password.is_none() {
-        return None;
-    }
-    let pair = format!("{user}:{}", password.unwrap_or_default());
-    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    let (user, password) = url_credentials(url)?;
+    let credential = basic_credential(&user, password.as_deref().unwrap_or_default());
+    let mut value = HeaderValue::from_str(&format!("Basic {credential}")).ok()?;
     value.set_sensitive(true);
     Some(value)
 }
