@@ -87,7 +87,7 @@ impl Templates {
         let mut names: Vec<String> = Vec::with_capacity(sources.len());
         let mut errors: Vec<(TemplateId, TemplateError)> = Vec::new();
         let mut dotted: Vec<Vec<String>> = Vec::with_capacity(sources.len());
-        let mut plain: Vec<Option<Vec<Piece>>> = Vec::new();
+        let mut plain: Vec<Option<Vec<Piece>>> = Vec::with_capacity(sources.len());
         // Identical templates (a bearer token on every step, say) are compiled and analysed once.
         let mut seen: std::collections::HashMap<(TemplateKind, &str), usize> =
             std::collections::HashMap::new();
@@ -101,9 +101,7 @@ impl Templates {
                 }
                 names.push(name);
                 dotted.push(dotted[first].clone());
-                let pieces = plain.get(first).cloned().flatten();
-                plain.resize_with(index, || None);
-                plain.push(pieces);
+                plain.push(plain[first].clone());
                 continue;
             }
             seen.insert((source.kind, source.text.as_str()), index);
@@ -114,11 +112,11 @@ impl Templates {
                 .flatten();
             if let Some(pieces) = pieces {
                 dotted.push(plain_paths(&pieces));
-                plain.resize_with(index, || None);
                 plain.push(Some(pieces));
                 names.push(String::new());
                 continue;
             }
+            plain.push(None);
             let name = index.to_string();
             let text = wrap(source.kind, &source.text);
             let paths = match env.add_template_owned(name.clone(), text) {
@@ -287,26 +285,22 @@ impl Templates {
     /// Lists the dotted paths a template reads (`sign_in.access_token`), with their positions,
     /// for checking that a caller only reads outputs a called workflow declares.
     pub fn dotted_reads(&self, id: TemplateId) -> Vec<(String, Option<Range<usize>>)> {
-        let text = self.source(id);
-        let all_code = self.kind(id) != TemplateKind::Text;
         self.dotted(id)
             .iter()
-            .map(|path| (path.clone(), find_identifier(text, path, all_code)))
+            .map(|path| (path.clone(), self.position(id, path)))
             .collect()
     }
 
-    /// Returns where a template first reads `name`, when that can be found.
+    /// Returns where a template first reads `name` (or a dotted path), when that can be found.
     pub fn position(&self, id: TemplateId, name: &str) -> Option<Range<usize>> {
         find_identifier(self.source(id), name, self.kind(id) != TemplateKind::Text)
     }
 
     /// Lists the variables a template reads but does not define itself, with their positions.
     pub fn variables(&self, id: TemplateId) -> Vec<(String, Option<Range<usize>>)> {
-        let text = self.source(id);
-        let all_code = self.kind(id) != TemplateKind::Text;
         self.reads(id)
             .iter()
-            .map(|name| (name.clone(), find_identifier(text, name, all_code)))
+            .map(|name| (name.clone(), self.position(id, name)))
             .collect()
     }
 
