@@ -72,21 +72,24 @@ impl Drop for RawServer {
     }
 }
 
-/// Reads a request's head (the tests send no bodies) and returns its first line.
-async fn read_head(stream: &mut TcpStream) -> String {
+/// Reads a request's head and as many body bytes as its `content-length` says; returns both.
+async fn read_request(stream: &mut TcpStream) -> Option<String> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         match stream.read(&mut byte).await {
             Ok(1) => head.push(byte[0]),
-            _ => break,
+            _ => return None,
         }
     }
-    String::from_utf8_lossy(&head)
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let length: usize = head
         .lines()
-        .next()
-        .unwrap_or("")
-        .to_owned()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map_or(0, |n| n.trim().parse().unwrap_or(0));
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(head + &String::from_utf8_lossy(&body))
 }
 
 /// Writes a response head.
@@ -183,7 +186,7 @@ async fn a_refused_connection_is_an_error_with_the_plain_cause() {
 #[tokio::test]
 async fn a_connection_reset_in_the_middle_of_the_body_is_an_error() {
     let server = RawServer::start(|mut stream| async move {
-        read_head(&mut stream).await;
+        read_request(&mut stream).await;
         write_head(
             &mut stream,
             "content-length: 1000\r\ncontent-type: text/plain\r\n",
@@ -214,7 +217,7 @@ async fn a_server_that_never_answers_times_out() {
     let server = RawServer::start(move |mut stream| {
         let seen = seen.lock().expect("not poisoned").take();
         async move {
-            read_head(&mut stream).await;
+            read_request(&mut stream).await;
             if let Some(seen) = seen {
                 let _ = seen.send(());
             }
@@ -234,7 +237,7 @@ async fn a_server_that_never_answers_times_out() {
 #[tokio::test]
 async fn a_slow_drip_is_cut_by_the_timeout_of_the_whole_exchange() {
     let server = RawServer::start(|mut stream| async move {
-        read_head(&mut stream).await;
+        read_request(&mut stream).await;
         write_head(&mut stream, "content-length: 100000\r\n").await;
         // One byte every 10ms: each read is quick, the whole body would take 1000s.
         let mut tick = tokio::time::interval(Duration::from_millis(10));
@@ -253,7 +256,7 @@ async fn a_slow_drip_is_cut_by_the_timeout_of_the_whole_exchange() {
 #[tokio::test]
 async fn a_chunked_body_cut_short_is_an_error() {
     let server = RawServer::start(|mut stream| async move {
-        read_head(&mut stream).await;
+        read_request(&mut stream).await;
         write_head(
             &mut stream,
             "transfer-encoding: chunked\r\ncontent-type: application/json\r\n",
@@ -330,7 +333,7 @@ async fn invalid_json_with_a_json_content_type_fails_checks_cleanly() {
 /// A raw server that sends `size` bytes of `a` with a `content-length`.
 fn sending(size: usize) -> RawServer {
     RawServer::start(move |mut stream| async move {
-        read_head(&mut stream).await;
+        read_request(&mut stream).await;
         let headers = format!("content-length: {size}\r\ncontent-type: text/plain\r\n");
         write_head(&mut stream, &headers).await;
         stream_bytes(&mut stream, size, b'a').await;
@@ -390,7 +393,7 @@ fn memory_child() {
     assert!(bomb.len() < MIB, "the bomb is small on the wire");
     let before = peak_rss_kib();
     let hundred = RawServer::start(|mut stream| async move {
-        read_head(&mut stream).await;
+        read_request(&mut stream).await;
         let headers = format!(
             "content-length: {}\r\ncontent-type: application/octet-stream\r\n",
             100 * MIB
@@ -401,7 +404,7 @@ fn memory_child() {
     let bomb_server = RawServer::start(move |mut stream| {
         let bomb = bomb.clone();
         async move {
-            read_head(&mut stream).await;
+            read_request(&mut stream).await;
             let headers = format!(
                 "content-length: {}\r\ncontent-encoding: gzip\r\ncontent-type: application/json\r\n",
                 bomb.len()
@@ -549,32 +552,12 @@ async fn a_404_is_not_retried_without_until() {
 #[tokio::test]
 async fn a_header_value_that_is_not_ascii_is_compared_as_text() {
     let server = RawServer::start(|mut stream| async move {
-        read_head(&mut stream).await;
+        read_request(&mut stream).await;
         write_head(&mut stream, "x-name: Zo\u{eb}\r\ncontent-length: 0\r\n").await;
     });
     let step = one_step("    expect:\n      headers: { X-Name: \"Zo\u{eb}\" }\n");
     let run = run(&step, &server.url, &ClientOptions::default()).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
-}
-
-/// Reads a request's head and as many body bytes as its `content-length` says; returns both.
-async fn read_request(stream: &mut TcpStream) -> Option<String> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte).await {
-            Ok(1) => head.push(byte[0]),
-            _ => return None,
-        }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let length: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length: "))
-        .map_or(0, |n| n.trim().parse().unwrap_or(0));
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body).await.ok()?;
-    Some(head + &String::from_utf8_lossy(&body))
 }
 
 #[tokio::test]
