@@ -31,35 +31,14 @@ impl RawServer {
         F: Fn(TcpStream) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("a free port");
-                addr_tx
-                    .send(listener.local_addr().expect("an address"))
-                    .expect("the test is waiting");
-                let accept = async {
-                    while let Ok((stream, _)) = listener.accept().await {
-                        tokio::spawn(handler(stream));
-                    }
-                };
-                tokio::select! {
-                    () = accept => {}
-                    _ = stop_rx => {}
-                }
-            });
+        let (addr, stop) = common::spawn_server(move |listener| async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(handler(stream));
+            }
         });
-        let addr = addr_rx.recv().expect("the server started");
         RawServer {
             url: format!("http://{addr}"),
-            stop: Some(stop_tx),
+            stop: Some(stop),
         }
     }
 }

@@ -128,39 +128,20 @@ impl Server {
     pub fn start(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Server {
         let handler: Handler = Arc::new(handler);
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let log = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("a free port");
-                addr_tx
-                    .send(listener.local_addr().expect("an address"))
-                    .expect("the test is waiting");
-                let app = axum::Router::new().fallback(move |request: Request<Body>| {
-                    let handler = Arc::clone(&handler);
-                    let log = Arc::clone(&log);
-                    async move { answer(request, &handler, &log).await }
-                });
-                let serve = axum::serve(listener, app);
-                tokio::select! {
-                    _ = serve => {}
-                    _ = stop_rx => {}
-                }
+        let (addr, stop) = spawn_server(move |listener| async move {
+            let app = axum::Router::new().fallback(move |request: Request<Body>| {
+                let handler = Arc::clone(&handler);
+                let log = Arc::clone(&log);
+                async move { answer(request, &handler, &log).await }
             });
+            let _ = axum::serve(listener, app).await;
         });
-        let addr = addr_rx.recv().expect("the server started");
         Server {
             url: format!("http://127.0.0.1:{}", addr.port()),
             port: addr.port(),
             requests,
-            stop: Some(stop_tx),
+            stop: Some(stop),
         }
     }
 
@@ -179,6 +160,37 @@ impl Server {
         assert_eq!(matching.len(), 1, "requests to {path}: {matching:#?}");
         matching.into_iter().next().expect("one")
     }
+}
+
+/// Runs `serve` on a listener bound to a free port of 127.0.0.1, on a thread and runtime of its
+/// own, until it returns or the returned sender is used or dropped.
+pub fn spawn_server<F, Fut>(serve: F) -> (SocketAddr, tokio::sync::oneshot::Sender<()>)
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a free port");
+            addr_tx
+                .send(listener.local_addr().expect("an address"))
+                .expect("the test is waiting");
+            tokio::select! {
+                () = serve(listener) => {}
+                _ = stop_rx => {}
+            }
+        });
+    });
+    let addr = addr_rx.recv().expect("the server started");
+    (addr, stop_tx)
 }
 
 impl Drop for Server {
