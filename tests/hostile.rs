@@ -539,23 +539,32 @@ async fn a_header_value_that_is_not_ascii_is_compared_as_text() {
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
 }
 
-#[tokio::test]
-async fn a_plain_http_request_carries_the_same_headers_as_any_other() {
+/// A keep-alive server that sends each request it reads, head and body, to the returned
+/// receiver and answers with `headers` and `body`.
+fn recording(
+    headers: &'static str,
+    body: &'static [u8],
+) -> (RawServer, std::sync::mpsc::Receiver<String>) {
     let (seen_tx, seen_rx) = std::sync::mpsc::channel::<String>();
     let server = RawServer::start(move |mut stream| {
         let seen = seen_tx.clone();
         async move {
             while let Some(request) = read_request(&mut stream).await {
                 let _ = seen.send(request);
-                write_head(
-                    &mut stream,
-                    "content-length: 2\r\ncontent-type: application/json\r\n",
-                )
-                .await;
-                let _ = stream.write_all(b"{}").await;
+                write_head(&mut stream, headers).await;
+                let _ = stream.write_all(body).await;
             }
         }
     });
+    (server, seen_rx)
+}
+
+#[tokio::test]
+async fn a_plain_http_request_carries_the_same_headers_as_any_other() {
+    let (server, seen_rx) = recording(
+        "content-length: 2\r\ncontent-type: application/json\r\n",
+        b"{}",
+    );
     let yaml = "name: wire\ninputs:\n  base_url:\nsteps:\n  - name: send\n    request:\n      method: POST\n      url: \"{{ base_url }}/items?q=1#frag\"\n      headers: { X-Trace: abc }\n      json: { a: 1 }\n";
     let run = run(yaml, &server.url, &ClientOptions::default()).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
@@ -571,16 +580,7 @@ async fn a_plain_http_request_carries_the_same_headers_as_any_other() {
 
 #[tokio::test]
 async fn credentials_in_a_plain_http_url_are_sent_as_basic_auth() {
-    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<String>();
-    let server = RawServer::start(move |mut stream| {
-        let seen = seen_tx.clone();
-        async move {
-            while let Some(request) = read_request(&mut stream).await {
-                let _ = seen.send(request);
-                write_head(&mut stream, "content-length: 0\r\n").await;
-            }
-        }
-    });
+    let (server, seen_rx) = recording("content-length: 0\r\n", b"");
     let url = server.url.replace("http://", "http://ann:p%40ss@");
     let yaml = "name: userinfo\ninputs:\n  base_url:\nsteps:\n  - name: plain\n    request:\n      url: \"{{ base_url }}/a\"\n      headers: { X-Trace: abc }\n  - name: own header wins\n    request:\n      url: \"{{ base_url }}/b\"\n      headers: { X-Trace: abc, Authorization: Bearer t }\n";
     let run = run(yaml, &url, &ClientOptions::default()).await;
