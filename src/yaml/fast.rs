@@ -14,11 +14,11 @@ use super::{Node, NodeKind, key_of};
 use crate::span::Span;
 
 /// The deepest nesting of mappings and sequences serde-saphyr's default budget accepts.
-const MAX_DEPTH: usize = 64;
+pub(super) const MAX_DEPTH: usize = 64;
 
 /// The most nodes read before giving up, well inside serde-saphyr's default budget of
 /// 250 000 nodes and 1 000 000 events.
-const MAX_NODES: usize = 100_000;
+pub(super) const MAX_NODES: usize = 100_000;
 
 /// What serde-saphyr trims from a scalar before reading it as a boolean or a number.
 const PADDING: [char; 4] = [' ', '\t', '\r', '\n'];
@@ -130,15 +130,25 @@ impl<'a> Reader<'a> {
             let value = self.node(event, &marked, depth + 1)?;
             entries.push((key_of(key), value));
         }
-        // Keys with the same name are left to serde-saphyr, which tells them apart by more than
-        // their text: it rejects `a` and `'a'` as duplicates but keeps both `1` and `'1'`.
-        let mut names: Vec<&str> = entries.iter().map(|(key, _)| key.name.as_str()).collect();
-        names.sort_unstable();
-        if names.windows(2).any(|pair| pair[0] == pair[1]) {
+        if has_repeated_keys(&entries) {
             return None;
         }
         Some(entries)
     }
+}
+
+/// Tells whether two keys have the same name. Such mappings are left to serde-saphyr, which
+/// tells keys apart by more than their text: it rejects `a` and `'a'` as duplicates but keeps
+/// both `1` and `'1'`.
+pub(super) fn has_repeated_keys(entries: &[(super::Key, Node)]) -> bool {
+    let name = |index: usize| entries[index].0.name.as_str();
+    // Most mappings have a handful of keys: comparing each pair needs no allocation.
+    if entries.len() <= 16 {
+        return (0..entries.len()).any(|i| (i + 1..entries.len()).any(|j| name(i) == name(j)));
+    }
+    let mut names: Vec<&str> = (0..entries.len()).map(name).collect();
+    names.sort_unstable();
+    names.windows(2).any(|pair| pair[0] == pair[1])
 }
 
 /// Where a node starts, as serde-saphyr reports it: the line, the column counted from 1 and the
@@ -166,7 +176,7 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle) -> Option<NodeKind> {
 /// Resolves a plain scalar as serde-saphyr does with `strict_booleans`, or returns `None` when
 /// that is not certain: null forms, YAML 1.2 booleans, decimal integers that fit `i64`, decimal
 /// fractions such as `2.5`, and text that no number spelling can match.
-fn plain(text: Cow<'_, str>) -> Option<NodeKind> {
+pub(super) fn plain(text: Cow<'_, str>) -> Option<NodeKind> {
     match &*text {
         "" | "~" | "null" | "Null" | "NULL" => return Some(NodeKind::Null),
         "true" | "True" | "TRUE" => return Some(NodeKind::Bool(true)),
@@ -257,10 +267,18 @@ mod tests {
     /// Checks that the fast path builds what serde-saphyr builds or gives up, and tells whether
     /// it built a tree.
     fn agrees(text: &str) -> bool {
+        let slow = slow(text);
+        if let Some(quick) = super::super::block::parse(text) {
+            assert_eq!(
+                Some(quick),
+                slow,
+                "the block reader and slow differ for {text:?}"
+            );
+        }
         let Some(fast) = parse(text) else {
             return false;
         };
-        assert_eq!(Some(fast), slow(text), "fast and slow differ for {text:?}");
+        assert_eq!(Some(fast), slow, "fast and slow differ for {text:?}");
         true
     }
 
@@ -547,16 +565,36 @@ mod tests {
             }
         }
 
-        /// Writes what follows `key:` or `-` for a node whose parent is indented by `indent`.
-        fn value(&mut self, tree: &Tree, indent: usize) {
+        /// Writes what follows `key:` (`after_key`) or `-` for a node whose parent is indented
+        /// by `indent`. Where `dice` says, a sequence under a key lines up with the key, and a
+        /// collection in a sequence starts on the item's line (`- a: 1`, `- - x`).
+        fn value(&mut self, tree: &Tree, indent: usize, after_key: bool) {
             match tree {
+                Tree::Seq(items, false)
+                    if !items.is_empty() && after_key && self.roll().is_multiple_of(3) =>
+                {
+                    self.end_line(indent);
+                    self.block(tree, indent, false);
+                }
+                Tree::Seq(items, false)
+                    if !items.is_empty() && !after_key && self.roll().is_multiple_of(3) =>
+                {
+                    self.out.push(' ');
+                    self.block(tree, indent + 2, true);
+                }
+                Tree::Map(entries, false)
+                    if !entries.is_empty() && !after_key && self.roll().is_multiple_of(3) =>
+                {
+                    self.out.push(' ');
+                    self.block(tree, indent + 2, true);
+                }
                 Tree::Seq(items, false) if !items.is_empty() => {
                     self.end_line(indent + 2);
-                    self.block(tree, indent + 2);
+                    self.block(tree, indent + 2, false);
                 }
                 Tree::Map(entries, false) if !entries.is_empty() => {
                     self.end_line(indent + 2);
-                    self.block(tree, indent + 2);
+                    self.block(tree, indent + 2, false);
                 }
                 Tree::Scalar(scalar) => {
                     self.out.push(' ');
@@ -571,27 +609,34 @@ mod tests {
             }
         }
 
-        /// Writes a collection in block style, its lines indented by `indent`.
-        fn block(&mut self, tree: &Tree, indent: usize) {
+        /// Writes a collection in block style, its lines indented by `indent` (but the first
+        /// when it goes on the line already started, `inline`).
+        fn block(&mut self, tree: &Tree, indent: usize, inline: bool) {
             let pad = " ".repeat(indent);
             match tree {
                 Tree::Seq(items, false) if !items.is_empty() => {
-                    for item in items {
-                        self.out.push_str(&pad);
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 || !inline {
+                            self.out.push_str(&pad);
+                        }
                         self.out.push('-');
-                        self.value(item, indent);
+                        self.value(item, indent, false);
                     }
                 }
                 Tree::Map(entries, false) if !entries.is_empty() => {
-                    for (key, value) in entries {
-                        self.out.push_str(&pad);
+                    for (i, (key, value)) in entries.iter().enumerate() {
+                        if i > 0 || !inline {
+                            self.out.push_str(&pad);
+                        }
                         self.scalar(key, false, indent);
                         self.out.push(':');
-                        self.value(value, indent);
+                        self.value(value, indent, true);
                     }
                 }
                 _ => {
-                    self.out.push_str(&pad);
+                    if !inline {
+                        self.out.push_str(&pad);
+                    }
                     self.flow(tree);
                     self.end_line(indent);
                 }
@@ -611,8 +656,32 @@ mod tests {
             1 => writer.out.push_str("---\n"),
             _ => {}
         }
-        writer.block(tree, 0);
+        writer.block(tree, 0, false);
         writer.out
+    }
+
+    #[test]
+    fn the_block_reader_reads_most_of_what_granit_parser_reads() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let strategy = (tree(), prop::collection::vec(any::<u8>(), 1..16));
+        let (mut fast, mut quick) = (0, 0);
+        for _ in 0..2000 {
+            let (tree, dice) = strategy
+                .new_tree(&mut runner)
+                .expect("a document")
+                .current();
+            let text = document(&tree, dice);
+            if agrees(&text) {
+                fast += 1;
+                quick += usize::from(super::super::block::parse(&text).is_some());
+            }
+        }
+        assert!(
+            quick * 2 > fast,
+            "the block reader read {quick} of {fast} documents"
+        );
     }
 
     proptest! {

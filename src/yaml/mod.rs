@@ -1,10 +1,12 @@
 //! YAML text to a tree of nodes that keep their source positions (the only user of serde-saphyr
 //! and granit-parser).
 //!
-//! YAML without anchors, tags or merge keys, as workflows nearly always are, takes the fast path
-//! in `fast`: the tree is built straight from granit-parser's events. Everything else, and every
-//! error, goes through serde-saphyr, which builds the very same tree.
+//! Block mappings and sequences of one-line scalars, as workflows nearly always are, are read
+//! line by line in `block`. Other YAML without anchors, tags or merge keys takes the path in
+//! `fast`: the tree is built straight from granit-parser's events. Everything else, and every
+//! error, goes through serde-saphyr. All three build the very same tree.
 
+mod block;
 mod fast;
 
 use std::fmt;
@@ -114,6 +116,9 @@ pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
     if source.text.trim().is_empty() {
         return Err(Diagnostic::error(format!("`{}` is empty", source.name))
             .help("a workflow needs at least `name:` and `steps:`"));
+    }
+    if let Some(root) = block::parse(&source.text) {
+        return Ok(root);
     }
     if let Some(root) = fast::parse(&source.text) {
         return Ok(root);
