@@ -56,6 +56,16 @@ impl JsonPath {
         // parse itself, so a path is parsed again with it only when it is wrong. The switch is
         // process-wide and off until then; it is never turned off again, so a parse in another
         // thread cannot take the detail away from an error being explained.
+        // Most paths are names and indices (`$.links.next.id`): read without pest, whose first
+        // parse in a thread also reads the process's memory map to learn the stack's size.
+        if let Some(query) = simple_query(source) {
+            let singular = singular_parts(&query);
+            return Ok(JsonPath {
+                source: source.to_owned(),
+                query,
+                singular,
+            });
+        }
         let query = jsonpath_rust::parser::parse_json_path(source).or_else(|_| {
             pest::set_error_detail(true);
             jsonpath_rust::parser::parse_json_path(source).map_err(|err| translate(source, &err))
@@ -115,6 +125,48 @@ impl fmt::Display for JsonPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
     }
+}
+
+/// Reads a path of ASCII member-name shorthands and non-negative indices (`$.items[0].id`) as
+/// the parser would, or returns `None` for any other path.
+fn simple_query(source: &str) -> Option<JpQuery> {
+    let mut rest = source.strip_prefix('$')?.as_bytes();
+    let mut segments = Vec::new();
+    while let Some((&first, tail)) = rest.split_first() {
+        let (selector, len) = match first {
+            b'.' => {
+                let len = tail
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                    .count();
+                let name = tail
+                    .get(..len)
+                    .filter(|n| n.first().is_some_and(|b| !b.is_ascii_digit()))?;
+                (
+                    Selector::Name(std::str::from_utf8(name).ok()?.to_owned()),
+                    len,
+                )
+            }
+            b'[' => {
+                let len = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+                let digits = tail.get(..len)?;
+                // No leading zero, and well inside the range RFC 9535 allows.
+                if len == 0
+                    || len > 15
+                    || (len > 1 && digits[0] == b'0')
+                    || tail.get(len) != Some(&b']')
+                {
+                    return None;
+                }
+                let index = std::str::from_utf8(digits).ok()?.parse().ok()?;
+                (Selector::Index(index), len + 1)
+            }
+            _ => return None,
+        };
+        segments.push(Segment::Selector(selector));
+        rest = tail.get(len..)?;
+    }
+    Some(JpQuery::new(segments))
 }
 
 fn singular_parts(query: &JpQuery) -> Option<Vec<Part>> {
@@ -552,6 +604,64 @@ fn type_error(source: &str, name: &str, detail: &str) -> JsonPathError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The query the parser builds, when it accepts the path and our checks do too.
+    fn parsed(source: &str) -> Option<JpQuery> {
+        let query = jsonpath_rust::parser::parse_json_path(source).ok()?;
+        check_shorthand_names(source).ok()?;
+        check_segments(source, &query.segments).ok()?;
+        Some(query)
+    }
+
+    #[test]
+    fn reads_names_and_indices_without_the_parser_as_the_parser_does() {
+        for source in [
+            "$",
+            "$.a",
+            "$.links.next.id",
+            "$.items[0]",
+            "$.a_b[12].C9",
+            "$[3][0]",
+            "$._",
+        ] {
+            assert_eq!(simple_query(source), parsed(source), "{source}");
+            assert!(simple_query(source).is_some(), "{source}");
+        }
+        for source in [
+            "$.",
+            "$..a",
+            "$.1a",
+            "$[01]",
+            "$[-1]",
+            "$[1",
+            "$['a']",
+            "$.a ",
+            " $.a",
+            "$ .a",
+            "$.é",
+            "$.*",
+            "$[*]",
+            "$[0:1]",
+            "$.a[?@.b]",
+            "$[1234567890123456]",
+            "$.a.",
+            "a",
+            "",
+        ] {
+            assert!(simple_query(source).is_none(), "{source}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_path_of_names_and_indices_reads_as_the_parser_reads_it(
+            source in "\\$([.][a-z_0-9é]{0,3}|\\[[0-9-]{0,3}\\]|[. \\[\\]*'a]){0,5}",
+        ) {
+            if let Some(query) = simple_query(&source) {
+                proptest::prop_assert_eq!(Some(query), parsed(&source), "{}", source);
+            }
+        }
+    }
 
     fn err(source: &str) -> JsonPathError {
         match JsonPath::parse(source) {
