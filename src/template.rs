@@ -1,6 +1,7 @@
 //! Templates: one sandboxed minijinja environment per workflow, each template compiled once.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use minijinja::machinery::{Instruction, ast, get_compiled_template};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
@@ -37,7 +38,9 @@ pub struct TemplateError {
 
 /// Every template of a workflow, compiled.
 pub struct Templates {
-    env: Environment<'static>,
+    /// minijinja's environment, made only when a template needs it: building its filters and
+    /// tests is most of a one-step workflow's validation.
+    env: OnceLock<Environment<'static>>,
     names: Vec<String>,
     kinds: Vec<TemplateKind>,
     sources: Vec<String>,
@@ -83,7 +86,7 @@ pub fn environment() -> Environment<'static> {
 impl Templates {
     /// Compiles every template, returning the table and the ones that failed.
     pub fn compile(sources: &[TemplateSource]) -> (Templates, Vec<(TemplateId, TemplateError)>) {
-        let mut env = environment();
+        let mut env: Option<Environment<'static>> = None;
         let mut names: Vec<String> = Vec::with_capacity(sources.len());
         let mut errors: Vec<(TemplateId, TemplateError)> = Vec::new();
         let mut dotted: Vec<Vec<String>> = Vec::with_capacity(sources.len());
@@ -119,6 +122,7 @@ impl Templates {
             plain.push(None);
             let name = index.to_string();
             let text = wrap(source.kind, &source.text);
+            let env = env.get_or_insert_with(environment);
             let paths = match env.add_template_owned(name.clone(), text) {
                 Ok(()) => env
                     .get_template(&name)
@@ -152,7 +156,7 @@ impl Templates {
             })
             .collect();
         let templates = Templates {
-            env,
+            env: env.map_or_else(OnceLock::new, OnceLock::from),
             names,
             kinds: sources.iter().map(|s| s.kind).collect(),
             sources: sources.iter().map(|s| s.text.clone()).collect(),
@@ -163,9 +167,14 @@ impl Templates {
         (templates, errors)
     }
 
+    /// Returns the environment, making it on first use.
+    fn env(&self) -> &Environment<'static> {
+        self.env.get_or_init(environment)
+    }
+
     fn get(&self, id: TemplateId) -> Result<minijinja::Template<'_, '_>, TemplateError> {
         let name = self.names.get(id.0 as usize).map_or("", String::as_str);
-        self.env.get_template(name).map_err(|e| TemplateError {
+        self.env().get_template(name).map_err(|e| TemplateError {
             message: format!("template `{}` is missing: {e}", id.0),
             range: None,
         })
@@ -179,7 +188,7 @@ impl Templates {
             }
             // A value is missing: minijinja says which, as it would have.
             return self
-                .env
+                .env()
                 .render_str(self.source(id), ctx.clone())
                 .map_err(|e| convert(&e, TemplateKind::Text, self.source(id)));
         }
@@ -243,7 +252,7 @@ impl Templates {
                 continue;
             }
             let shown = match self
-                .env
+                .env()
                 .compile_expression(slice)
                 .and_then(|e| e.eval(ctx.clone()))
             {
