@@ -629,3 +629,59 @@ async fn a_kept_alive_connection_the_server_closed_is_replaced() {
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+/// A server that answers the first request of its first connection, then reads the second and
+/// closes the connection without answering it; later connections are answered. Each request
+/// it reads is recorded as `connection number: request line`.
+fn closes_after_reading_the_second_request() -> (RawServer, std::sync::mpsc::Receiver<String>) {
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<String>();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = RawServer::start(move |mut stream| {
+        let seen = seen_tx.clone();
+        let number = connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        async move {
+            let mut answered = 0;
+            while let Some(request) = read_request(&mut stream).await {
+                let line = request.lines().next().unwrap_or_default().to_owned();
+                let _ = seen.send(format!("{number}: {line}"));
+                if number == 1 && answered == 1 {
+                    return;
+                }
+                write_head(&mut stream, "content-length: 0\r\n").await;
+                answered += 1;
+            }
+        }
+    });
+    (server, seen_rx)
+}
+
+#[tokio::test]
+async fn an_idempotent_request_is_sent_again_when_its_reused_connection_closes_under_it() {
+    let (server, seen_rx) = closes_after_reading_the_second_request();
+    let yaml = "name: resend\ninputs:\n  base_url:\nsteps:\n  - name: first\n    request:\n      url: \"{{ base_url }}/1\"\n  - name: second\n    request:\n      method: PUT\n      url: \"{{ base_url }}/2\"\n";
+    let run = run(yaml, &server.url, &ClientOptions::default()).await;
+    assert_eq!(run.report.exit_code(), 0, "{}", run.output);
+    let seen: Vec<String> = seen_rx.try_iter().collect();
+    assert_eq!(
+        seen,
+        [
+            "1: GET /1 HTTP/1.1",
+            "1: PUT /2 HTTP/1.1",
+            "2: PUT /2 HTTP/1.1"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_post_is_not_sent_again_when_its_reused_connection_closes_under_it() {
+    let (server, seen_rx) = closes_after_reading_the_second_request();
+    let yaml = "name: once\ninputs:\n  base_url:\nsteps:\n  - name: first\n    request:\n      url: \"{{ base_url }}/1\"\n  - name: second\n    request:\n      method: POST\n      url: \"{{ base_url }}/2\"\n";
+    let run = run(yaml, &server.url, &ClientOptions::default()).await;
+    assert_eq!(run.report.exit_code(), 3, "{}", run.output);
+    assert_eq!(
+        run.only_failure(),
+        "step `second` could not complete its request: the server closed the connection before answering (a POST is not sent again: repeating it may not be safe)"
+    );
+    let seen: Vec<String> = seen_rx.try_iter().collect();
+    assert_eq!(seen, ["1: GET /1 HTTP/1.1", "1: POST /2 HTTP/1.1"]);
+}

@@ -6,7 +6,8 @@
 //! What the server sees is what reqwest sends: the same default headers, the same
 //! `Accept-Encoding` and decoding (tower-http's, which reqwest uses), hyper's framing. A
 //! connection that closed while idle is replaced and the request sent again, as reqwest does,
-//! but only when hyper hands the request back unsent.
+//! when hyper hands the request back unsent, and also, for idempotent methods only, when the
+//! connection closed as the request went out on it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -94,6 +95,20 @@ impl Plain {
                 // An idle connection the server closed: hyper gives the request back unsent.
                 Err(mut unsent) if reused && unsent.message().is_some() => {
                     message = unsent.take_message();
+                }
+                // The server closed an idle connection as the request went out on it: an
+                // idempotent request may be sent again on a new one (RFC 9110, 9.2.2).
+                Err(unsent)
+                    if reused && is_idempotent(&request.method) && is_closed(unsent.error()) =>
+                {
+                    message = Some(self.message(request)?);
+                }
+                Err(unsent) if reused && is_closed(unsent.error()) => {
+                    return Err(SendError::Other(format!(
+                        "the server closed the connection before answering (a {} is not sent \
+                         again: repeating it may not be safe)",
+                        request.method
+                    )));
                 }
                 Err(unsent) => return Err(SendError::Other(explain(&unsent.into_error()))),
             }
@@ -251,6 +266,41 @@ impl<K: std::hash::Hash + Eq + Clone, T> Idle<K, T> {
             }
         }
     }
+}
+
+/// Tells whether a request with this method may be sent twice with the effect of once.
+fn is_idempotent(method: &hyper::Method) -> bool {
+    use hyper::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(method)
+}
+
+/// Tells whether the connection closed (or was reset) before any response came.
+fn is_closed(error: &hyper::Error) -> bool {
+    if error.is_incomplete_message() {
+        return true;
+    }
+    let mut cause = std::error::Error::source(error);
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            );
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// `Basic base64(user:password)` of the URL's user information, as reqwest sends it.
