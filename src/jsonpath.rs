@@ -5,6 +5,7 @@
 //! point at a byte offset in the source.
 
 use std::fmt;
+use std::sync::Arc;
 
 use jsonpath_rust::parser::errors::JsonPathError as RawError;
 use jsonpath_rust::parser::model::Filter as FilterExpr;
@@ -19,9 +20,12 @@ use crate::pick::Part;
 /// Hint appended when a path does not start at the root.
 const ROOT_HINT: &str = "a JSONPath starts with `$`";
 
-/// A compiled path query together with its source text.
+/// A compiled path query together with its source text; clones share it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JsonPath {
+pub struct JsonPath(Arc<Compiled>);
+
+#[derive(Debug, PartialEq)]
+struct Compiled {
     source: String,
     query: JpQuery,
     /// The parts of a singular path, walked directly instead of through the query engine.
@@ -60,11 +64,11 @@ impl JsonPath {
         // parse in a thread also reads the process's memory map to learn the stack's size.
         if let Some(query) = simple_query(source) {
             let singular = singular_parts(&query);
-            return Ok(JsonPath {
+            return Ok(JsonPath(Arc::new(Compiled {
                 source: source.to_owned(),
                 query,
                 singular,
-            });
+            })));
         }
         let query = jsonpath_rust::parser::parse_json_path(source).or_else(|_| {
             pest::set_error_detail(true);
@@ -73,16 +77,16 @@ impl JsonPath {
         check_shorthand_names(source)?;
         check_segments(source, &query.segments)?;
         let singular = singular_parts(&query);
-        Ok(JsonPath {
+        Ok(JsonPath(Arc::new(Compiled {
             source: source.to_owned(),
             query,
             singular,
-        })
+        })))
     }
 
     /// Returns the source text the path was compiled from.
     pub fn as_str(&self) -> &str {
-        &self.source
+        &self.0.source
     }
 
     /// Returns the path's parts when it is singular and walks down by names and indices
@@ -91,12 +95,12 @@ impl JsonPath {
     ///
     /// [`Pick`]: crate::pick::Pick
     pub fn singular_parts(&self) -> Option<&[Part]> {
-        self.singular.as_deref()
+        self.0.singular.as_deref()
     }
 
     /// Returns every node the path selects in `doc`, in document order.
     pub fn query<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
-        if let Some(parts) = &self.singular {
+        if let Some(parts) = &self.0.singular {
             // A member name selects from an object, an index from an array; nothing else.
             let mut node = doc;
             for part in parts {
@@ -115,7 +119,7 @@ impl JsonPath {
         // The only error `js_path_process` reports is a query that evaluates to a
         // computed value instead of nodes, which a parsed root query cannot do; an empty
         // node list is the honest answer should it ever happen.
-        jsonpath_rust::query::js_path_process(&self.query, doc)
+        jsonpath_rust::query::js_path_process(&self.0.query, doc)
             .map(|refs| refs.into_iter().map(|r| r.val).collect())
             .unwrap_or_default()
     }
@@ -123,7 +127,7 @@ impl JsonPath {
 
 impl fmt::Display for JsonPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source)
+        f.write_str(&self.0.source)
     }
 }
 
@@ -896,7 +900,7 @@ mod tests {
             "$.a.b[-1]",
         ] {
             let path = JsonPath::parse(source).unwrap();
-            let engine: Vec<&Value> = jsonpath_rust::query::js_path_process(&path.query, &doc)
+            let engine: Vec<&Value> = jsonpath_rust::query::js_path_process(&path.0.query, &doc)
                 .map(|refs| refs.into_iter().map(|r| r.val).collect())
                 .unwrap();
             assert_eq!(path.query(&doc), engine, "{source}");

@@ -41,6 +41,8 @@ pub struct Templates {
     /// minijinja's environment, made only when a template needs it: building its filters and
     /// tests is most of a one-step workflow's validation.
     env: OnceLock<Environment<'static>>,
+    /// For each template, its row in the tables below: identical templates share one.
+    rows: Vec<u32>,
     names: Vec<String>,
     kinds: Vec<TemplateKind>,
     sources: Vec<String>,
@@ -63,7 +65,7 @@ enum Piece {
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Templates")
-            .field("count", &self.names.len())
+            .field("count", &self.rows.len())
             .finish_non_exhaustive()
     }
 }
@@ -87,27 +89,32 @@ impl Templates {
     /// Compiles every template, returning the table and the ones that failed.
     pub fn compile(sources: &[TemplateSource]) -> (Templates, Vec<(TemplateId, TemplateError)>) {
         let mut env: Option<Environment<'static>> = None;
-        let mut names: Vec<String> = Vec::with_capacity(sources.len());
+        let mut rows: Vec<u32> = Vec::with_capacity(sources.len());
+        let mut firsts: Vec<&TemplateSource> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         let mut errors: Vec<(TemplateId, TemplateError)> = Vec::new();
-        let mut dotted: Vec<Vec<String>> = Vec::with_capacity(sources.len());
-        let mut plain: Vec<Option<Vec<Piece>>> = Vec::with_capacity(sources.len());
+        let mut dotted: Vec<Vec<String>> = Vec::new();
+        let mut plain: Vec<Option<Vec<Piece>>> = Vec::new();
         // Identical templates (a bearer token on every step, say) are compiled and analysed once.
-        let mut seen: std::collections::HashMap<(TemplateKind, &str), usize> =
+        let mut seen: std::collections::HashMap<(TemplateKind, &str), u32> =
             std::collections::HashMap::new();
         for (index, source) in sources.iter().enumerate() {
             let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
-            if let Some(&first) = seen.get(&(source.kind, source.text.as_str())) {
-                let name = names[first].clone();
-                if let Some((_, error)) = errors.iter().find(|(e, _)| e.0 as usize == first) {
+            if let Some(&row) = seen.get(&(source.kind, source.text.as_str())) {
+                let first = errors
+                    .iter()
+                    .find(|(e, _)| rows.get(e.0 as usize) == Some(&row));
+                if let Some((_, error)) = first {
                     let error = error.clone();
                     errors.push((id, error));
                 }
-                names.push(name);
-                dotted.push(dotted[first].clone());
-                plain.push(plain[first].clone());
+                rows.push(row);
                 continue;
             }
-            seen.insert((source.kind, source.text.as_str()), index);
+            let row = u32::try_from(firsts.len()).unwrap_or(u32::MAX);
+            seen.insert((source.kind, source.text.as_str()), row);
+            rows.push(row);
+            firsts.push(source);
             // Compiling a template costs about 25 000 instructions and 12 KB that minijinja
             // reserves up front; `{{ base_url }}/items/{{ id }}` needs neither.
             let pieces = (source.kind == TemplateKind::Text)
@@ -157,14 +164,22 @@ impl Templates {
             .collect();
         let templates = Templates {
             env: env.map_or_else(OnceLock::new, OnceLock::from),
+            rows,
             names,
-            kinds: sources.iter().map(|s| s.kind).collect(),
-            sources: sources.iter().map(|s| s.text.clone()).collect(),
+            kinds: firsts.iter().map(|s| s.kind).collect(),
+            sources: firsts.iter().map(|s| s.text.clone()).collect(),
             reads,
             dotted,
             plain,
         };
         (templates, errors)
+    }
+
+    /// Returns the row of a template's entries in the tables.
+    fn row(&self, id: TemplateId) -> usize {
+        self.rows
+            .get(id.0 as usize)
+            .map_or(usize::MAX, |&row| row as usize)
     }
 
     /// Returns the environment, making it on first use.
@@ -173,7 +188,7 @@ impl Templates {
     }
 
     fn get(&self, id: TemplateId) -> Result<minijinja::Template<'_, '_>, TemplateError> {
-        let name = self.names.get(id.0 as usize).map_or("", String::as_str);
+        let name = self.names.get(self.row(id)).map_or("", String::as_str);
         self.env().get_template(name).map_err(|e| TemplateError {
             message: format!("template `{}` is missing: {e}", id.0),
             range: None,
@@ -182,7 +197,7 @@ impl Templates {
 
     /// Renders a template to text; an expression's value is turned into text.
     pub fn render(&self, id: TemplateId, ctx: &Value) -> Result<String, TemplateError> {
-        if let Some(Some(pieces)) = self.plain.get(id.0 as usize) {
+        if let Some(Some(pieces)) = self.plain.get(self.row(id)) {
             if let Some(text) = render_plain(pieces, ctx) {
                 return Ok(text);
             }
@@ -272,23 +287,23 @@ impl Templates {
 
     fn kind(&self, id: TemplateId) -> TemplateKind {
         self.kinds
-            .get(id.0 as usize)
+            .get(self.row(id))
             .copied()
             .unwrap_or(TemplateKind::Text)
     }
 
     fn source(&self, id: TemplateId) -> &str {
-        self.sources.get(id.0 as usize).map_or("", String::as_str)
+        self.sources.get(self.row(id)).map_or("", String::as_str)
     }
 
     /// Returns the dotted paths a template reads (`setup.app_id`), found once at compile time.
     pub fn dotted(&self, id: TemplateId) -> &[String] {
-        self.dotted.get(id.0 as usize).map_or(&[], Vec::as_slice)
+        self.dotted.get(self.row(id)).map_or(&[], Vec::as_slice)
     }
 
     /// Returns the top-level names a template reads (helper functions included), found once.
     pub fn reads(&self, id: TemplateId) -> &[String] {
-        self.reads.get(id.0 as usize).map_or(&[], Vec::as_slice)
+        self.reads.get(self.row(id)).map_or(&[], Vec::as_slice)
     }
 
     /// Lists the dotted paths a template reads (`sign_in.access_token`), with their positions,
@@ -315,7 +330,7 @@ impl Templates {
 
     /// Lists the functions, filters and tests a template calls, with their positions.
     pub fn calls(&self, id: TemplateId) -> Vec<(CallKind, String, Option<Range<usize>>)> {
-        if let Some(Some(_)) = self.plain.get(id.0 as usize) {
+        if let Some(Some(_)) = self.plain.get(self.row(id)) {
             return Vec::new();
         }
         let Ok(template) = self.get(id) else {
