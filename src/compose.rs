@@ -12,6 +12,14 @@ use crate::validate::{Plan, step_templates};
 
 /// Loads and checks every workflow a plan `uses`, recursively; returns the problems found.
 pub fn resolve(plan: &mut Plan, stack: &mut Vec<PathBuf>) -> Vec<Diagnostic> {
+    let workflow = &plan.workflow;
+    let steps = workflow.steps.iter().chain(&workflow.finally);
+    if !steps
+        .clone()
+        .any(|step| matches!(step.action, Action::Uses(_)))
+    {
+        return Vec::new();
+    }
     let source = Arc::clone(&plan.workflow.source);
     let base = Path::new(&source.name)
         .parent()
@@ -19,13 +27,7 @@ pub fn resolve(plan: &mut Plan, stack: &mut Vec<PathBuf>) -> Vec<Diagnostic> {
         .unwrap_or_default();
     let mut errors = Vec::new();
     let mut loaded: HashMap<String, Arc<Plan>> = HashMap::new();
-    let steps: Vec<Step> = plan
-        .workflow
-        .steps
-        .iter()
-        .chain(&plan.workflow.finally)
-        .cloned()
-        .collect();
+    let steps: Vec<Step> = steps.cloned().collect();
     for step in &steps {
         let Action::Uses(uses) = &step.action else {
             continue;
