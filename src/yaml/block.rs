@@ -70,6 +70,8 @@ struct Line {
     indent: usize,
     /// The line number, from 1.
     number: u32,
+    /// Whether the line is ASCII, so that columns are byte offsets.
+    ascii: bool,
 }
 
 /// Splits the text into its content lines; gives up on document markers and directives.
@@ -90,6 +92,7 @@ fn content_lines(text: &str) -> Option<Vec<Line>> {
                 end,
                 indent,
                 number: u32::try_from(index + 1).ok()?,
+                ascii: line.is_ascii(),
             });
         }
         begin = end + 1;
@@ -136,11 +139,10 @@ impl Reader<'_> {
 
     /// The span of `len` characters at byte `at` of `line`.
     fn span(&self, line: &Line, at: usize, len: usize) -> Option<Span> {
-        let prefix = self.text.get(line.begin..at)?;
-        let column = if prefix.is_ascii() {
-            prefix.len()
+        let column = if line.ascii {
+            at.checked_sub(line.begin)?
         } else {
-            prefix.chars().count()
+            self.text.get(line.begin..at)?.chars().count()
         };
         Some(Span::new(
             line.number,
