@@ -240,7 +240,10 @@ pub fn main() -> i32 {
             return EXIT_INVALID;
         }
     };
-    runtime.block_on(dispatch(cli))
+    // On a task of its own rather than as the future `block_on` drives: a wake-up from the
+    // connection tasks then goes straight to it, where the `block_on` future would first have
+    // the runtime poll for I/O once more (an extra `epoll_wait` per request).
+    runtime.block_on(async { tokio::spawn(dispatch(cli)).await.unwrap_or(EXIT_INVALID) })
 }
 
 async fn dispatch(cli: Cli) -> i32 {
@@ -738,8 +741,12 @@ async fn run_command(args: RunArgs) -> i32 {
     if parallel {
         use futures_util::StreamExt as _;
         // Each workflow gets its own variables and cookie jar; they share the connection pool.
-        let mut stream =
-            futures_util::stream::iter(plans.iter().enumerate().map(|(index, plan)| {
+        // Collected first: a stream that maps each plan to its future is not `Send` to rustc
+        // (the closure would have to work for any lifetime of the plan).
+        let runs: Vec<_> = plans
+            .iter()
+            .enumerate()
+            .map(|(index, plan)| {
                 let shared = &shared;
                 let targets = args.reports.clone();
                 async move {
@@ -748,8 +755,9 @@ async fn run_command(args: RunArgs) -> i32 {
                     let (code, output, diagnostics) = run_one(plan, shared, &mut files).await;
                     (index, code, output, diagnostics, files)
                 }
-            }))
-            .buffer_unordered(usize::from(args.jobs));
+            })
+            .collect();
+        let mut stream = futures_util::stream::iter(runs).buffer_unordered(usize::from(args.jobs));
         let mut progress = Progress::stderr();
         if let Some(progress) = progress.as_mut() {
             progress.files(0, plans.len());

@@ -156,7 +156,7 @@ pub enum Event<'a> {
 }
 
 /// Receives events; the only code that prints.
-pub trait Reporter {
+pub trait Reporter: Send + Sync {
     /// Handles one event.
     fn event(&mut self, event: &Event<'_>);
 }

@@ -570,7 +570,7 @@ impl Runner<'_> {
         step: &'s Step,
         uses: &'s Uses,
         finally: bool,
-    ) -> Pin<Box<dyn Future<Output = StepReport> + 's>> {
+    ) -> Pin<Box<dyn Future<Output = StepReport> + Send + 's>> {
         Box::pin(async move {
             let mut report = skipped(step, finally, String::new());
             report.reason = None;

@@ -136,7 +136,7 @@ impl<W: Write> Progress<W> {
 /// prints, drawn again after.
 pub struct WithProgress<'a, W: Write>(pub &'a mut Progress<W>, pub &'a mut dyn Reporter);
 
-impl<W: Write> Reporter for WithProgress<'_, W> {
+impl<W: Write + Send + Sync> Reporter for WithProgress<'_, W> {
     fn event(&mut self, event: &Event<'_>) {
         self.0.clear();
         self.1.event(event);
@@ -167,21 +167,21 @@ mod tests {
     }
 
     /// Records what the wrapped reporter printed, in the same stream as the progress line.
-    struct Printer<'a>(&'a std::cell::RefCell<Vec<u8>>);
+    struct Printer<'a>(&'a std::sync::Mutex<Vec<u8>>);
 
     impl Reporter for Printer<'_> {
         fn event(&mut self, event: &Event<'_>) {
             if let Event::Step(step) = event {
-                let _ = writeln!(self.0.borrow_mut(), "[{}]", step.name);
+                let _ = writeln!(self.0.lock().expect("not poisoned"), "[{}]", step.name);
             }
         }
     }
 
-    struct Shared<'a>(&'a std::cell::RefCell<Vec<u8>>);
+    struct Shared<'a>(&'a std::sync::Mutex<Vec<u8>>);
 
     impl Write for Shared<'_> {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().write(buf)
+            self.0.lock().expect("not poisoned").write(buf)
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn shows_the_step_its_attempts_and_nested_steps_and_clears_before_output() {
-        let out = std::cell::RefCell::new(Vec::new());
+        let out = std::sync::Mutex::new(Vec::new());
         let mut progress = Progress::new(Shared(&out), 60);
         let mut printer = Printer(&out);
         let mut reporter = WithProgress(&mut progress, &mut printer);
@@ -227,7 +227,7 @@ mod tests {
             duration: std::time::Duration::ZERO,
             stopped: None,
         }));
-        let text = String::from_utf8(out.into_inner()).unwrap();
+        let text = String::from_utf8(out.into_inner().expect("not poisoned")).unwrap();
         assert_eq!(
             text,
             "\r\x1b[2K⠿ 1/15 read the application secret\

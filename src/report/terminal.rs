@@ -216,7 +216,7 @@ pub fn exchange_text(exchange: &Exchange, limit: usize, indent: &str) -> String 
     out
 }
 
-impl<W: Write> Reporter for Terminal<W> {
+impl<W: Write + Send + Sync> Reporter for Terminal<W> {
     fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::Started { name, file, steps } => {
