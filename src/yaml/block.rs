@@ -37,7 +37,7 @@ pub(super) fn parse(text: &str) -> Option<Node> {
         reader.at += 1;
         reader.value(&first, first.start, 1)?
     } else {
-        reader.map(indent, 1)?
+        reader.map(indent, 1, None)?
     };
     (reader.at == reader.lines.len()).then_some(root)
 }
@@ -215,8 +215,8 @@ impl Reader<'_> {
         if self.is_item(self.at) {
             return self.seq(indent, depth, false);
         }
-        if matches!(self.key(&line)?, Start::Key(..)) {
-            return self.map(indent, depth);
+        if let Start::Key(key, colon) = self.key(&line)? {
+            return self.map(indent, depth, Some((key, colon)));
         }
         let value = self.value(&line, line.start, depth)?;
         self.at += 1;
@@ -233,8 +233,14 @@ impl Reader<'_> {
         }
     }
 
-    /// Reads a block mapping whose keys start at column `indent`.
-    fn map(&mut self, indent: usize, depth: usize) -> Option<Node> {
+    /// Reads a block mapping whose keys start at column `indent`; `first` is its first key
+    /// and colon when the caller has read them already.
+    fn map(
+        &mut self,
+        indent: usize,
+        depth: usize,
+        mut first_key: Option<(Node, usize)>,
+    ) -> Option<Node> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -249,8 +255,12 @@ impl Reader<'_> {
                 }
                 break;
             }
-            let Start::Key(key, colon) = self.key(&line)? else {
-                return None;
+            let (key, colon) = match first_key.take() {
+                Some(read) => read,
+                None => match self.key(&line)? {
+                    Start::Key(key, colon) => (key, colon),
+                    Start::Value => return None,
+                },
             };
             if !matches!(key.kind, NodeKind::Str(_) | NodeKind::Int(_)) {
                 return None;

@@ -279,10 +279,15 @@ fn key_of(key: Node) -> Key {
             .scalar_text()
             .unwrap_or_else(|| key.describe().to_owned()),
     };
+    let len = if name.is_ascii() {
+        name.len()
+    } else {
+        name.chars().count()
+    };
     let span = Span::new(
         key.span.line,
         key.span.column,
-        u32::try_from(name.chars().count()).unwrap_or(1).max(1),
+        u32::try_from(len).unwrap_or(1).max(1),
     );
     Key { name, span }
 }
