@@ -39,7 +39,7 @@ impl Format {
 #[derive(Default)]
 pub struct Files {
     targets: Vec<(Format, PathBuf)>,
-    masker: Masker,
+    /// The secrets learned, masked in every report written.
     secrets: Vec<String>,
     reports: Vec<RunReport>,
 }
@@ -56,7 +56,7 @@ impl Files {
     /// Takes over the runs and secrets another collector saw (parallel runs).
     pub fn absorb(&mut self, other: Files) {
         for value in other.secrets {
-            if self.masker.add(&value) {
+            if !self.secrets.contains(&value) {
                 self.secrets.push(value);
             }
         }
@@ -70,7 +70,12 @@ impl Files {
             Format::Json => json::render(&self.reports),
             Format::Html => html::render(&self.reports),
         };
-        self.masker.mask(&text).into_owned()
+        // The masker is built here, once, rather than as secrets are learned during the run.
+        let mut masker = Masker::new();
+        for value in &self.secrets {
+            masker.add(value);
+        }
+        masker.mask(&text).into_owned()
     }
 
     /// Writes every report file; returns the first error as a message.
@@ -91,7 +96,7 @@ impl Files {
 impl Reporter for Files {
     fn event(&mut self, event: &Event<'_>) {
         match event {
-            Event::Secret(value) if self.masker.add(value) => {
+            Event::Secret(value) if !self.secrets.iter().any(|known| known == value) => {
                 self.secrets.push((*value).to_owned());
             }
             // Without a report to write there is nothing to keep.
