@@ -1,6 +1,8 @@
 //! The values templates see: workflow variables, and the response for checks and captures.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, OnceLock};
 
 use minijinja::Value;
@@ -9,10 +11,10 @@ use minijinja::value::{Enumerator, Object, ObjectRepr};
 /// The workflow's variables: inputs, vars and captures, each with its visibility.
 #[derive(Clone, Debug, Default)]
 pub struct Variables {
-    values: HashMap<String, Value>,
-    secret: HashMap<String, bool>,
+    values: FxHashMap<String, Value>,
+    secret: FxHashMap<String, bool>,
     /// For a map whose fields differ in secrecy (a `uses` step's outputs): the secret fields.
-    secret_fields: HashMap<String, Vec<String>>,
+    secret_fields: FxHashMap<String, Vec<String>>,
 }
 
 impl Variables {

@@ -96,8 +96,9 @@ impl Templates {
         let mut dotted: Vec<Vec<String>> = Vec::new();
         let mut plain: Vec<Option<Vec<Piece>>> = Vec::new();
         // Identical templates (a bearer token on every step, say) are compiled and analysed once.
-        let mut seen: std::collections::HashMap<(TemplateKind, &str), u32> =
-            std::collections::HashMap::new();
+        let mut seen: rustc_hash::FxHashMap<(TemplateKind, &str), u32> =
+            rustc_hash::FxHashMap::default();
+        seen.reserve(sources.len());
         for (index, source) in sources.iter().enumerate() {
             let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
             if let Some(&row) = seen.get(&(source.kind, source.text.as_str())) {

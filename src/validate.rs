@@ -1,7 +1,9 @@
 //! Validation: compiles every template, `JSONPath` and regex once, and checks the data flow —
 //! every variable defined before it is used — reporting every problem together.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::ops::Range;
 
 use regex::Regex;
@@ -78,10 +80,10 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
         workflow: &workflow,
         templates: &templates,
         errors: Vec::new(),
-        owners: HashMap::new(),
+        owners: FxHashMap::default(),
     };
     checker.index_owners();
-    let broken: HashSet<TemplateId> = template_errors.iter().map(|(id, _)| *id).collect();
+    let broken: FxHashSet<TemplateId> = template_errors.iter().map(|(id, _)| *id).collect();
     for (id, error) in &template_errors {
         let source = &workflow.templates[id.0 as usize];
         let span = span_in(source, error.range.clone());
@@ -156,7 +158,7 @@ struct Checker<'a> {
     workflow: &'a Workflow,
     templates: &'a Templates,
     errors: Vec<Diagnostic>,
-    owners: HashMap<TemplateId, Spanned<String>>,
+    owners: FxHashMap<TemplateId, Spanned<String>>,
 }
 
 /// Maps a byte range of a template's text to a span in the file, when the value can be mapped.
@@ -192,7 +194,7 @@ impl Checker<'_> {
         let source = &self.workflow.source;
         let steps = self.step_of_spans();
         // The same path written on many steps is parsed once.
-        let mut parsed: HashMap<&str, JsonPath> = HashMap::new();
+        let mut parsed: FxHashMap<&str, JsonPath> = FxHashMap::default();
         self.workflow
             .paths
             .iter()
@@ -265,7 +267,7 @@ impl Checker<'_> {
             .collect()
     }
 
-    fn check_calls(&mut self, broken: &HashSet<TemplateId>) {
+    fn check_calls(&mut self, broken: &FxHashSet<TemplateId>) {
         for index in 0..self.workflow.templates.len() {
             let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
             if broken.contains(&id) {
@@ -307,7 +309,7 @@ impl Checker<'_> {
                 .any(|s| s.extract.iter().any(|e| e.name.value == name))
     }
 
-    fn check_flow(&mut self, broken: &HashSet<TemplateId>) {
+    fn check_flow(&mut self, broken: &FxHashSet<TemplateId>) {
         let workflow = self.workflow;
         let mut scope = Scope::default();
         for input in &workflow.inputs {
@@ -397,8 +399,8 @@ impl Checker<'_> {
         }
     }
 
-    fn check_step(&mut self, step: &Step, scope: &mut Scope, broken: &HashSet<TemplateId>) {
-        let guards: HashSet<String> = step
+    fn check_step(&mut self, step: &Step, scope: &mut Scope, broken: &FxHashSet<TemplateId>) {
+        let guards: FxHashSet<String> = step
             .condition
             .map(|id| self.templates.reads(id).iter().cloned().collect())
             .unwrap_or_default();
@@ -470,14 +472,14 @@ impl Checker<'_> {
         scope: &Scope,
         step: Option<&Step>,
         context: Context,
-        broken: &HashSet<TemplateId>,
+        broken: &FxHashSet<TemplateId>,
     ) {
         if broken.contains(&id) {
             return;
         }
         let source = &self.workflow.templates[id.0 as usize];
         // `check_calls` already reported a call of an unknown function that is no variable.
-        let unknown_calls: HashSet<String> = self
+        let unknown_calls: FxHashSet<String> = self
             .templates
             .calls(id)
             .into_iter()
@@ -570,8 +572,8 @@ enum Origin {
 /// The names visible at one point of the workflow.
 #[derive(Clone, Default)]
 struct Scope {
-    defined: HashMap<String, Origin>,
-    maybe: HashMap<String, Origin>,
+    defined: FxHashMap<String, Origin>,
+    maybe: FxHashMap<String, Origin>,
     later: Vec<(String, String)>,
     /// Names defined for one template only (response names, the step's captures, `as`).
     local: Vec<(String, Origin)>,
