@@ -5,7 +5,7 @@
 
 mod plain;
 
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{
@@ -174,37 +174,61 @@ impl Jar {
 /// The HTTP client: built once, shared by every step.
 #[derive(Clone, Debug)]
 pub struct Client {
-    inner: reqwest::Client,
+    /// reqwest, for `https://` and proxied requests: built on first use when plain `http://`
+    /// goes over [`plain::Plain`], since a run against a local API never needs TLS; shared by
+    /// clones either way.
+    inner: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    options: ClientOptions,
     plain: Option<Arc<plain::Plain>>,
     max_body: usize,
 }
 
 static PROVIDER: Once = Once::new();
 
+/// Builds reqwest's client: no automatic redirects or cookies, gzip and brotli, rustls.
+fn build_reqwest(options: &ClientOptions) -> Result<reqwest::Client, String> {
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    let tls = crate::tls::client_config(options.ca_pem.as_deref(), options.insecure)?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(options.connect_timeout)
+        .user_agent(USER_AGENT)
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {}", describe(&e)))
+}
+
 const USER_AGENT: &str = concat!("apiflow/", env!("CARGO_PKG_VERSION"));
 
 impl Client {
     /// Builds the client: no automatic redirects or cookies, gzip and brotli, rustls.
+    ///
+    /// reqwest is built here when every request will go through it, or when the options
+    /// configure TLS, so that a mistake in them is reported before anything is sent.
     pub fn new(options: &ClientOptions) -> Result<Client, String> {
-        PROVIDER.call_once(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
-        let tls = crate::tls::client_config(options.ca_pem.as_deref(), options.insecure)?;
-        let builder = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(options.connect_timeout)
-            .user_agent(USER_AGENT)
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(30));
-        let inner = builder
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {}", describe(&e)))?;
+        let plain = plain::Plain::new(options.connect_timeout, USER_AGENT).map(Arc::new);
+        let inner = OnceLock::new();
+        if plain.is_none() || options.insecure || options.ca_pem.is_some() {
+            let _ = inner.set(Ok(build_reqwest(options)?));
+        }
         Ok(Client {
-            inner,
-            plain: plain::Plain::new(options.connect_timeout, USER_AGENT).map(Arc::new),
+            inner: Arc::new(inner),
+            options: options.clone(),
+            plain,
             max_body: options.max_body,
         })
+    }
+
+    /// Returns reqwest's client, building it on first use.
+    fn reqwest(&self) -> Result<&reqwest::Client, SendError> {
+        self.inner
+            .get_or_init(|| build_reqwest(&self.options))
+            .as_ref()
+            .map_err(|error| SendError::Other(error.clone()))
     }
 
     /// Sends a request, following redirects when asked, and returns every hop.
@@ -300,7 +324,7 @@ impl Client {
         started: Instant,
     ) -> Result<Incoming, SendError> {
         let mut builder = self
-            .inner
+            .reqwest()?
             .request(request.method.clone(), request.url.clone());
         builder = builder.headers(request.headers.clone());
         if let Some(body) = &request.body {
