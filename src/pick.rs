@@ -91,6 +91,8 @@ fn child<'p, K: PartialEq + Clone>(children: &'p mut Vec<(K, Pick)>, key: &K) ->
         .iter()
         .position(|(k, _)| k == key)
         .unwrap_or_else(|| {
+            // Most paths share no part: room for one, not the four a first push reserves.
+            children.reserve_exact(1);
             children.push((key.clone(), Pick::default()));
             children.len() - 1
         });
