@@ -1215,7 +1215,7 @@ fn parse_status_class(text: &str) -> Option<StatusPattern> {
 
 /// Tells whether a string holds template syntax.
 pub fn has_template(text: &str) -> bool {
-    text.contains("{{") || text.contains("{%") || text.contains("{#")
+    crate::template::pair_at(text, b'{', b"{%#").is_some()
 }
 
 /// Returns the expression inside a string that is exactly one `{{ … }}`.

@@ -358,6 +358,15 @@ impl Templates {
     }
 }
 
+/// Finds the first `first` byte followed by one of `seconds`: two-byte delimiters such as
+/// `{{`, found in one pass without setting up a substring search for each.
+pub(crate) fn pair_at(text: &str, first: u8, seconds: &[u8]) -> Option<usize> {
+    let bytes = text.as_bytes();
+    bytes
+        .windows(2)
+        .position(|pair| pair[0] == first && seconds.contains(&pair[1]))
+}
+
 /// Splits a text template into text and `{{ name.field }}` pieces, or returns `None` when it
 /// uses anything else of the template language, or anything whose rendering differs from text
 /// and values side by side (a trailing newline, which minijinja drops).
@@ -369,18 +378,18 @@ fn plain_pieces(text: &str) -> Option<Vec<Piece>> {
     let mut pieces = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
-        let (before, after) = match rest.find("{{") {
-            Some(at) => (&rest[..at], Some(&rest[at + 2..])),
+        // The first `{{`, `{%` or `{#`: only the first opens what a plain template may hold.
+        let opening = pair_at(rest, b'{', b"{%#");
+        let (before, after) = match opening {
+            Some(at) if rest.as_bytes()[at + 1] == b'{' => (&rest[..at], Some(&rest[at + 2..])),
+            Some(_) => return None,
             None => (rest, None),
         };
-        if before.contains("{%") || before.contains("{#") {
-            return None;
-        }
         if !before.is_empty() {
             pieces.push(Piece::Text(before.to_owned()));
         }
         let Some(after) = after else { break };
-        let end = after.find("}}")?;
+        let end = pair_at(after, b'}', b"}")?;
         let expression = after[..end].trim_matches(' ');
         let path: Vec<&str> = expression.split('.').collect();
         let ident = |part: &&str| {
