@@ -170,22 +170,9 @@ impl Reader<'_> {
                 break;
             }
             let after = skip_spaces(self.bytes, line.start + 1, line.end);
-            let item = if after == line.end || self.bytes[after] == b'#' {
-                // Nothing on the item's line: the item is on the lines below, or empty.
+            let item = if self.is_blank(&line, after) {
                 let empty = self.span(&line, line.end, 1)?;
-                self.at += 1;
-                match self.line() {
-                    Some(next) if next.indent > indent => {
-                        self.inline_or_block(next.indent, indent, depth + 1)?
-                    }
-                    _ => {
-                        self.count()?;
-                        Node {
-                            kind: NodeKind::Null,
-                            span: empty,
-                        }
-                    }
-                }
+                self.below(indent, depth + 1, empty, false)?
             } else {
                 // The item's content is read as if its line started there.
                 let column = indent + (after - line.start);
@@ -194,7 +181,7 @@ impl Reader<'_> {
                 self.inline_or_block(column, indent, depth + 1)?
             };
             if indentless && items.is_empty() {
-                span = if after == line.end || self.bytes[after] == b'#' {
+                span = if self.is_blank(&line, after) {
                     self.span(&line, line.end, 1)?
                 } else {
                     Span::new(item.span.line, item.span.column, 1)
@@ -222,6 +209,31 @@ impl Reader<'_> {
         self.at += 1;
         self.end_of_value(limit)?;
         Some(value)
+    }
+
+    /// Tells whether `line` holds nothing from byte `at` on but, perhaps, a comment.
+    fn is_blank(&self, line: &Line, at: usize) -> bool {
+        at == line.end || self.bytes[at] == b'#'
+    }
+
+    /// Reads the node of a key or an item whose line holds nothing more, from the lines below:
+    /// one indented deeper than `indent`, a sequence lined up with the key (`after_key` only),
+    /// or else null, at `empty`.
+    fn below(&mut self, indent: usize, depth: usize, empty: Span, after_key: bool) -> Option<Node> {
+        self.at += 1;
+        match self.line() {
+            Some(next) if next.indent > indent => self.inline_or_block(next.indent, indent, depth),
+            Some(next) if after_key && next.indent == indent && self.is_item(self.at) => {
+                self.seq(indent, depth, true)
+            }
+            _ => {
+                self.count()?;
+                Some(Node {
+                    kind: NodeKind::Null,
+                    span: empty,
+                })
+            }
+        }
     }
 
     /// Gives up unless the next line is indented no deeper than `limit`: a deeper line would
@@ -266,25 +278,9 @@ impl Reader<'_> {
                 return None;
             }
             let after = skip_spaces(self.bytes, colon + 1, line.end);
-            let value = if after == line.end || self.bytes[after] == b'#' {
-                // Nothing after the colon: the value is on the lines below, or empty.
+            let value = if self.is_blank(&line, after) {
                 let empty = self.span(&line, colon, 1)?;
-                self.at += 1;
-                match self.line() {
-                    Some(next) if next.indent > indent => {
-                        self.inline_or_block(next.indent, indent, depth + 1)?
-                    }
-                    Some(next) if next.indent == indent && self.is_item(self.at) => {
-                        self.seq(indent, depth + 1, true)?
-                    }
-                    _ => {
-                        self.count()?;
-                        Node {
-                            kind: NodeKind::Null,
-                            span: empty,
-                        }
-                    }
-                }
+                self.below(indent, depth + 1, empty, true)?
             } else {
                 let value = self.value(&line, after, depth + 1)?;
                 self.at += 1;
