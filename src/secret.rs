@@ -80,6 +80,26 @@ impl Masker {
 
     /// Learns a secret value and the forms it takes on the wire; tells whether it was new.
     pub fn add(&mut self, value: &str) -> bool {
+        let new = self.learn(value);
+        if new {
+            self.rebuild();
+        }
+        new
+    }
+
+    /// Learns several secrets, building the searcher once for all of them.
+    pub fn add_all<'v>(&mut self, values: impl IntoIterator<Item = &'v str>) {
+        let mut new = false;
+        for value in values {
+            new |= self.learn(value);
+        }
+        if new {
+            self.rebuild();
+        }
+    }
+
+    /// Learns a secret's forms without building the searcher again; tells whether it was new.
+    fn learn(&mut self, value: &str) -> bool {
         // Checked against the secrets, not their forms: a secret may be another one's base64.
         if value.is_empty() || self.secrets.iter().any(|v| v == value) {
             return false;
@@ -123,11 +143,7 @@ impl Masker {
                 self.values.push(form);
             }
         }
-        if self.values.len() == before {
-            return false;
-        }
-        self.rebuild();
-        true
+        self.values.len() > before
     }
 
     /// Tells whether any secret is known.
@@ -195,6 +211,21 @@ fn form_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_added_together_are_masked_as_if_added_one_by_one() {
+        let mut together = Masker::new();
+        together.add_all(["s3cr3t/+=!", "tok_123", "s3cr3t/+=!"]);
+        let mut one_by_one = Masker::new();
+        one_by_one.add("s3cr3t/+=!");
+        one_by_one.add("tok_123");
+        let text = format!(
+            "a s3cr3t/+=! b {} c tok_123 d",
+            STANDARD.encode("s3cr3t/+=!")
+        );
+        assert_eq!(together.mask(&text), one_by_one.mask(&text));
+        assert_eq!(together.mask(&text), "a •••• b •••• c •••• d");
+    }
 
     #[test]
     fn masks_raw_url_encoded_and_base64_forms() {

@@ -72,9 +72,7 @@ impl Files {
         };
         // The masker is built here, once, rather than as secrets are learned during the run.
         let mut masker = Masker::new();
-        for value in &self.secrets {
-            masker.add(value);
-        }
+        masker.add_all(self.secrets.iter().map(String::as_str));
         masker.mask(&text).into_owned()
     }
 
