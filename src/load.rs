@@ -117,18 +117,18 @@ struct Loader {
 
 /// The entries of one mapping, with a note of which were read.
 struct Fields<'n> {
-    entries: &'n [(Key, Node)],
+    entries: &'n [(Key<'n>, Node<'n>)],
     used: Vec<bool>,
 }
 
 impl<'n> Fields<'n> {
-    fn get(&mut self, key: &str) -> Option<&'n Node> {
+    fn get(&mut self, key: &str) -> Option<&'n Node<'n>> {
         let index = self.entries.iter().position(|(k, _)| k.name == key)?;
         self.used[index] = true;
         Some(&self.entries[index].1)
     }
 
-    fn key(&self, key: &str) -> Option<&'n Key> {
+    fn key(&self, key: &str) -> Option<&'n Key<'n>> {
         self.entries.iter().map(|(k, _)| k).find(|k| k.name == key)
     }
 }
@@ -162,7 +162,7 @@ impl Loader {
         );
     }
 
-    fn fields<'n>(&mut self, node: &'n Node, what: &str) -> Option<Fields<'n>> {
+    fn fields<'n>(&mut self, node: &'n Node<'n>, what: &str) -> Option<Fields<'n>> {
         if let NodeKind::Map(entries) = &node.kind {
             Some(Fields {
                 entries,
@@ -204,7 +204,7 @@ impl Loader {
         key: &str,
         what: &str,
         at: Span,
-    ) -> Option<&'n Node> {
+    ) -> Option<&'n Node<'n>> {
         let node = fields.get(key);
         if node.is_none() {
             self.error(
@@ -218,7 +218,7 @@ impl Loader {
 
     fn string(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
         if let NodeKind::Str(s) = &node.kind {
-            Some(Spanned::new(s.clone(), span_of_text(node.span, s)))
+            Some(Spanned::new(s.to_string(), span_of_text(node.span, s)))
         } else {
             self.expected(what, "a string", node);
             None
@@ -301,7 +301,7 @@ impl Loader {
 
     fn expression(&mut self, node: &Node, what: &str) -> Option<TemplateId> {
         let text = match &node.kind {
-            NodeKind::Str(s) => s.clone(),
+            NodeKind::Str(s) => s.to_string(),
             NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_) => node.scalar_text()?,
             _ => {
                 self.expected(what, "an expression such as `status == 200`", node);
@@ -345,7 +345,7 @@ impl Loader {
             NodeKind::Map(entries) => {
                 let values: Vec<(String, Value)> = entries
                     .iter()
-                    .map(|(k, v)| (k.name.clone(), self.value(v)))
+                    .map(|(k, v)| (k.name.to_string(), self.value(v)))
                     .collect();
                 if values.iter().all(|(_, v)| matches!(v, Value::Literal(_))) {
                     Value::Literal(node.to_json())
@@ -365,7 +365,7 @@ impl Loader {
         let mut out = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             if let Some(text) = self.text(value, &format!("{what}.{}", key.name)) {
-                out.push((Spanned::new(key.name.clone(), key.span), text));
+                out.push((Spanned::new(key.name.to_string(), key.span), text));
             }
         }
         out
@@ -456,7 +456,7 @@ impl Loader {
         let mut inputs = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             self.check_identifier(key, "input");
-            let name = Spanned::new(key.name.clone(), key.span);
+            let name = Spanned::new(key.name.to_string(), key.span);
             let mut input = Input {
                 secret: is_secret_name(&key.name),
                 name,
@@ -500,7 +500,7 @@ impl Loader {
             .map(|(key, value)| {
                 self.check_identifier(key, "variable");
                 Var {
-                    name: Spanned::new(key.name.clone(), key.span),
+                    name: Spanned::new(key.name.to_string(), key.span),
                     secret: is_secret_name(&key.name),
                     value: self.value(value),
                 }
@@ -567,7 +567,10 @@ impl Loader {
             .iter()
             .map(|(key, value)| {
                 self.check_identifier(key, "output");
-                (Spanned::new(key.name.clone(), key.span), self.value(value))
+                (
+                    Spanned::new(key.name.to_string(), key.span),
+                    self.value(value),
+                )
             })
             .collect()
     }
@@ -597,7 +600,7 @@ impl Loader {
                         span: span_of_text(n.span, text),
                     };
                     self.check_identifier(&key, "loop variable");
-                    Spanned::new(text.clone(), key.span)
+                    Spanned::new(text.to_string(), key.span)
                 } else {
                     self.expected("as", "a variable name", n);
                     Spanned::new("item".to_owned(), n.span)
@@ -698,7 +701,7 @@ impl Loader {
         if bodies.len() > 1
             && let Some(key) = bodies[1].0
         {
-            let first = bodies[0].0.map_or("", |k| k.name.as_str()).to_owned();
+            let first = bodies[0].0.map_or("", |k| k.name.as_ref()).to_owned();
             self.error(
                 format!(
                     "a request has one body, but `{first}` and `{}` are both given",
@@ -765,7 +768,12 @@ impl Loader {
                 ..
             }) => entries
                 .iter()
-                .map(|(key, value)| (Spanned::new(key.name.clone(), key.span), self.value(value)))
+                .map(|(key, value)| {
+                    (
+                        Spanned::new(key.name.to_string(), key.span),
+                        self.value(value),
+                    )
+                })
                 .collect(),
             Some(other) => {
                 self.expected("with", "a mapping of input names to values", other);
@@ -986,7 +994,7 @@ impl Loader {
     }
 
     fn extract(&mut self, key: &Key, node: &Node) -> Option<Extract> {
-        let name = Spanned::new(key.name.clone(), key.span);
+        let name = Spanned::new(key.name.to_string(), key.span);
         let secret = is_secret_name(&key.name);
         if let NodeKind::Str(text) = &node.kind {
             let span = span_of_text(node.span, text);
@@ -1010,7 +1018,7 @@ impl Loader {
         let kinds: Vec<&Key> = entries
             .iter()
             .map(|(k, _)| k)
-            .filter(|k| EXTRACT_KINDS.contains(&k.name.as_str()))
+            .filter(|k| EXTRACT_KINDS.contains(&k.name.as_ref()))
             .collect();
         if kinds.len() != 1 {
             let title = if kinds.is_empty() {
@@ -1040,14 +1048,14 @@ impl Loader {
                 entries,
                 used: entries
                     .iter()
-                    .map(|(k, _)| EXTRACT_KEYS.contains(&k.name.as_str()))
+                    .map(|(k, _)| EXTRACT_KEYS.contains(&k.name.as_ref()))
                     .collect(),
             };
             self.finish(&fields, EXTRACT_KEYS, &what);
             return None;
         }
         let mut fields = self.fields(node, &what)?;
-        let kind_key = kinds[0].name.as_str();
+        let kind_key = kinds[0].name.as_ref();
         let kind_node = fields.get(kind_key)?;
         let kind = match kind_key {
             "json" => {

@@ -17,7 +17,7 @@ use crate::span::Span;
 const MAX_KEY_LEN: usize = 1000;
 
 /// Builds the node tree of `text`, or returns `None` when a slower reader must decide.
-pub(super) fn parse(text: &str) -> Option<Node> {
+pub(super) fn parse(text: &str) -> Option<Node<'_>> {
     if !is_plain_text(text) {
         return None;
     }
@@ -101,8 +101,8 @@ fn content_lines(text: &str) -> Option<Vec<Line>> {
 }
 
 /// How a line starts: with a key (and where its colon is) or with a value.
-enum Start {
-    Key(Node, usize),
+enum Start<'a> {
+    Key(Node<'a>, usize),
     Value,
 }
 
@@ -117,7 +117,7 @@ struct Reader<'a> {
     nodes: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     /// The line being read, if any is left.
     fn line(&self) -> Option<Line> {
         self.lines.get(self.at).copied()
@@ -154,7 +154,7 @@ impl Reader<'_> {
     /// Reads a block sequence whose items start with `-` at column `indent`. An indentless
     /// sequence (a mapping value whose items line up with the key) starts where its first item
     /// does, as granit-parser marks it.
-    fn seq(&mut self, indent: usize, depth: usize, indentless: bool) -> Option<Node> {
+    fn seq(&mut self, indent: usize, depth: usize, indentless: bool) -> Option<Node<'a>> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -197,7 +197,7 @@ impl Reader<'_> {
 
     /// Reads the node that starts the current line at column `indent`: a sequence, a mapping
     /// or a one-line value, after which no line may be indented deeper than `limit`.
-    fn inline_or_block(&mut self, indent: usize, limit: usize, depth: usize) -> Option<Node> {
+    fn inline_or_block(&mut self, indent: usize, limit: usize, depth: usize) -> Option<Node<'a>> {
         let line = self.line()?;
         if self.is_item(self.at) {
             return self.seq(indent, depth, false);
@@ -219,7 +219,13 @@ impl Reader<'_> {
     /// Reads the node of a key or an item whose line holds nothing more, from the lines below:
     /// one indented deeper than `indent`, a sequence lined up with the key (`after_key` only),
     /// or else null, at `empty`.
-    fn below(&mut self, indent: usize, depth: usize, empty: Span, after_key: bool) -> Option<Node> {
+    fn below(
+        &mut self,
+        indent: usize,
+        depth: usize,
+        empty: Span,
+        after_key: bool,
+    ) -> Option<Node<'a>> {
         self.at += 1;
         match self.line() {
             Some(next) if next.indent > indent => self.inline_or_block(next.indent, indent, depth),
@@ -251,15 +257,15 @@ impl Reader<'_> {
         &mut self,
         indent: usize,
         depth: usize,
-        mut first_key: Option<(Node, usize)>,
-    ) -> Option<Node> {
+        mut first_key: Option<(Node<'a>, usize)>,
+    ) -> Option<Node<'a>> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.count()?;
         let first = self.line()?;
         let span = self.span(&first, first.start, 1)?;
-        let mut entries: Vec<(Key, Node)> = Vec::new();
+        let mut entries: Vec<(Key<'a>, Node<'a>)> = Vec::new();
         while let Some(line) = self.line() {
             if line.indent != indent || self.is_item(self.at) {
                 if line.indent > indent {
@@ -300,7 +306,7 @@ impl Reader<'_> {
 
     /// Reads the key a line starts with and where its colon is, or tells that the line holds
     /// no key; `None` to give up.
-    fn key(&mut self, line: &Line) -> Option<Start> {
+    fn key(&mut self, line: &Line) -> Option<Start<'a>> {
         let bytes = self.bytes;
         let start = line.start;
         let (node, end) = match bytes.get(start) {
@@ -337,7 +343,7 @@ impl Reader<'_> {
 
     /// Reads a one-line value at byte `at` of `line`: a quoted scalar, a flow collection or a
     /// plain scalar, then nothing but a comment.
-    fn value(&mut self, line: &Line, at: usize, depth: usize) -> Option<Node> {
+    fn value(&mut self, line: &Line, at: usize, depth: usize) -> Option<Node<'a>> {
         let bytes = self.bytes;
         let (node, end) = match bytes.get(at)? {
             b'\'' | b'"' => self.quoted(line, at)?,
@@ -365,29 +371,28 @@ impl Reader<'_> {
 
     /// Reads a quoted scalar that ends on its line; returns it and the byte after its closing
     /// quote.
-    fn quoted(&mut self, line: &Line, at: usize) -> Option<(Node, usize)> {
+    fn quoted(&mut self, line: &Line, at: usize) -> Option<(Node<'a>, usize)> {
         let bytes = self.bytes;
         let quote = *bytes.get(at)?;
-        let mut text = String::new();
+        // The text as written, borrowed, until an escape makes it differ.
+        let mut unescaped: Option<String> = None;
         let mut from = at + 1;
         let mut i = from;
         loop {
             match *bytes.get(i).filter(|_| i < line.end)? {
                 b'\'' if quote == b'\'' => {
-                    text.push_str(self.text.get(from..i)?);
                     if bytes.get(i + 1) == Some(&b'\'') && i + 1 < line.end {
-                        text.push('\'');
+                        let text = unescaped.get_or_insert_with(String::new);
+                        text.push_str(self.text.get(from..=i)?);
                         i += 2;
                         from = i;
                         continue;
                     }
                     break;
                 }
-                b'"' if quote == b'"' => {
-                    text.push_str(self.text.get(from..i)?);
-                    break;
-                }
+                b'"' if quote == b'"' => break,
                 b'\\' if quote == b'"' => {
+                    let text = unescaped.get_or_insert_with(String::new);
                     text.push_str(self.text.get(from..i)?);
                     let (c, len) = escape(bytes, i + 1, line.end)?;
                     text.push(c);
@@ -397,6 +402,14 @@ impl Reader<'_> {
                 _ => i += 1,
             }
         }
+        let rest = self.text.get(from..i)?;
+        let text = match unescaped {
+            Some(mut text) => {
+                text.push_str(rest);
+                Cow::Owned(text)
+            }
+            None => Cow::Borrowed(rest),
+        };
         self.count()?;
         let len = self.text.get(at..=i)?.chars().count();
         let span = self.span(line, at, len)?;
@@ -409,7 +422,7 @@ impl Reader<'_> {
 
     /// Reads a flow sequence or mapping that closes on its line; returns it and the byte after
     /// its closing bracket.
-    fn flow(&mut self, line: &Line, at: usize, depth: usize) -> Option<(Node, usize)> {
+    fn flow(&mut self, line: &Line, at: usize, depth: usize) -> Option<(Node<'a>, usize)> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -481,7 +494,7 @@ impl Reader<'_> {
 
     /// Reads a node inside a flow collection; returns it and the byte after it (for a plain
     /// scalar, the byte after its last non-space character).
-    fn flow_node(&mut self, line: &Line, at: usize, depth: usize) -> Option<(Node, usize)> {
+    fn flow_node(&mut self, line: &Line, at: usize, depth: usize) -> Option<(Node<'a>, usize)> {
         let bytes = self.bytes;
         match bytes.get(at).filter(|_| at < line.end)? {
             b'\'' | b'"' => self.quoted(line, at),

@@ -27,7 +27,7 @@ const PADDING: [char; 4] = [' ', '\t', '\r', '\n'];
 ///
 /// The root must be a mapping or a sequence: a scalar or empty document is left to serde-saphyr,
 /// which tells a file of comments apart.
-pub(super) fn parse(text: &str) -> Option<Node> {
+pub(super) fn parse(text: &str) -> Option<Node<'_>> {
     // The parser options serde-saphyr derives from its default budget.
     let options = granit_parser::options! {
         simple_key_max_lookahead: 1024,
@@ -80,7 +80,7 @@ impl<'a> Reader<'a> {
         event: Event<'a>,
         marked: &granit_parser::Span,
         depth: usize,
-    ) -> Option<Node> {
+    ) -> Option<Node<'a>> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             return None;
@@ -101,7 +101,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the items of a sequence up to its end.
-    fn items(&mut self, depth: usize) -> Option<Vec<Node>> {
+    fn items(&mut self, depth: usize) -> Option<Vec<Node<'a>>> {
         let mut items = Vec::new();
         loop {
             match self.next()? {
@@ -112,7 +112,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the entries of a mapping up to its end; keys must be text or integers, and unique.
-    fn entries(&mut self, depth: usize) -> Option<Vec<(super::Key, Node)>> {
+    fn entries(&mut self, depth: usize) -> Option<Vec<(super::Key<'a>, Node<'a>)>> {
         let mut entries = Vec::new();
         loop {
             let (event, marked) = self.next()?;
@@ -140,8 +140,8 @@ impl<'a> Reader<'a> {
 /// Tells whether two keys have the same name. Such mappings are left to serde-saphyr, which
 /// tells keys apart by more than their text: it rejects `a` and `'a'` as duplicates but keeps
 /// both `1` and `'1'`.
-pub(super) fn has_repeated_keys(entries: &[(super::Key, Node)]) -> bool {
-    let name = |index: usize| entries[index].0.name.as_str();
+pub(super) fn has_repeated_keys(entries: &[(super::Key<'_>, Node<'_>)]) -> bool {
+    let name = |index: usize| entries[index].0.name.as_ref();
     // Most mappings have a handful of keys: comparing each pair needs no allocation.
     if entries.len() <= 16 {
         return (0..entries.len()).any(|i| (i + 1..entries.len()).any(|j| name(i) == name(j)));
@@ -163,20 +163,20 @@ fn span_of(marked: &granit_parser::Span) -> Option<Span> {
 }
 
 /// Resolves a scalar: quoted and block scalars are text; plain ones are resolved by [`plain`].
-fn scalar(text: Cow<'_, str>, style: ScalarStyle) -> Option<NodeKind> {
+fn scalar(text: Cow<'_, str>, style: ScalarStyle) -> Option<NodeKind<'_>> {
     match style {
         ScalarStyle::Plain => plain(text),
         ScalarStyle::SingleQuoted
         | ScalarStyle::DoubleQuoted
         | ScalarStyle::Literal
-        | ScalarStyle::Folded => Some(NodeKind::Str(text.into_owned())),
+        | ScalarStyle::Folded => Some(NodeKind::Str(text)),
     }
 }
 
 /// Resolves a plain scalar as serde-saphyr does with `strict_booleans`, or returns `None` when
 /// that is not certain: null forms, YAML 1.2 booleans, decimal integers that fit `i64`, decimal
 /// fractions such as `2.5`, and text that no number spelling can match.
-pub(super) fn plain(text: Cow<'_, str>) -> Option<NodeKind> {
+pub(super) fn plain(text: Cow<'_, str>) -> Option<NodeKind<'_>> {
     match &*text {
         "" | "~" | "null" | "Null" | "NULL" => return Some(NodeKind::Null),
         "true" | "True" | "TRUE" => return Some(NodeKind::Bool(true)),
@@ -202,7 +202,7 @@ pub(super) fn plain(text: Cow<'_, str>) -> Option<NodeKind> {
             return None;
         }
     }
-    Some(NodeKind::Str(text.into_owned()))
+    Some(NodeKind::Str(text))
 }
 
 /// Tells whether the text is `0`, or digits not starting with `0` after an optional `-`.
@@ -260,7 +260,7 @@ mod tests {
     use crate::span::Source;
 
     /// The tree serde-saphyr builds, or `None` when it reports an error.
-    fn slow(text: &str) -> Option<Node> {
+    fn slow(text: &str) -> Option<Node<'static>> {
         super::super::parse_with_serde(&Source::new("t.yaml", text)).ok()
     }
 

@@ -9,6 +9,7 @@
 mod block;
 mod fast;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -23,16 +24,16 @@ pub const MAX_FILE_SIZE: usize = 8 * 1024 * 1024;
 
 /// A YAML value with its position.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Node {
+pub struct Node<'a> {
     /// The value.
-    pub kind: NodeKind,
+    pub kind: NodeKind<'a>,
     /// Where it starts.
     pub span: Span,
 }
 
 /// The shapes a YAML value can take.
 #[derive(Clone, Debug, PartialEq)]
-pub enum NodeKind {
+pub enum NodeKind<'a> {
     /// `~`, `null` or nothing.
     Null,
     /// `true` or `false`.
@@ -41,24 +42,24 @@ pub enum NodeKind {
     Int(i64),
     /// A number with a fraction.
     Float(f64),
-    /// Any text.
-    Str(String),
+    /// Any text, borrowed from the source where it is written as is.
+    Str(Cow<'a, str>),
     /// A list.
-    Seq(Vec<Node>),
+    Seq(Vec<Node<'a>>),
     /// A mapping, in source order.
-    Map(Vec<(Key, Node)>),
+    Map(Vec<(Key<'a>, Node<'a>)>),
 }
 
 /// A mapping key with its position.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Key {
+pub struct Key<'a> {
     /// The key as text.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// Where it is written.
     pub span: Span,
 }
 
-impl Node {
+impl Node<'_> {
     /// Names the kind of value for messages: `a string`, `a list`, ….
     pub fn describe(&self) -> &'static str {
         match self.kind {
@@ -75,7 +76,7 @@ impl Node {
     /// Returns the scalar as text, for places where any scalar is accepted as a string.
     pub fn scalar_text(&self) -> Option<String> {
         match &self.kind {
-            NodeKind::Str(s) => Some(s.clone()),
+            NodeKind::Str(s) => Some(s.to_string()),
             NodeKind::Int(i) => Some(i.to_string()),
             NodeKind::Float(f) => Some(f.to_string()),
             NodeKind::Bool(b) => Some(b.to_string()),
@@ -91,11 +92,11 @@ impl Node {
             NodeKind::Int(i) => serde_json::Value::from(*i),
             NodeKind::Float(f) => serde_json::Number::from_f64(*f)
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
-            NodeKind::Str(s) => serde_json::Value::String(s.clone()),
+            NodeKind::Str(s) => serde_json::Value::String(s.to_string()),
             NodeKind::Seq(items) => items.iter().map(Node::to_json).collect(),
             NodeKind::Map(entries) => entries
                 .iter()
-                .map(|(k, v)| (k.name.clone(), v.to_json()))
+                .map(|(k, v)| (k.name.to_string(), v.to_json()))
                 .collect::<serde_json::Map<_, _>>()
                 .into(),
         }
@@ -103,7 +104,7 @@ impl Node {
 }
 
 /// Reads bytes as a UTF-8 YAML document into a node tree, or says exactly where it is malformed.
-pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
+pub fn parse(source: &Arc<Source>) -> Result<Node<'_>, Diagnostic> {
     if source.text.len() > MAX_FILE_SIZE {
         return Err(Diagnostic::error(format!(
             "`{}` is too large: {} bytes, the limit is {} bytes",
@@ -127,7 +128,7 @@ pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
 }
 
 /// Reads YAML through serde-saphyr: every YAML feature, and the messages for every error.
-fn parse_with_serde(source: &Arc<Source>) -> Result<Node, Diagnostic> {
+fn parse_with_serde(source: &Arc<Source>) -> Result<Node<'static>, Diagnostic> {
     // YAML 1.2 booleans only: `n`, `y`, `no`, `on`, `off`… are text (names, country codes).
     let options = serde_saphyr::options! { strict_booleans: true };
     let parsed: Result<YamlSpanned<Raw>, _> =
@@ -248,7 +249,7 @@ fn span_of(location: Location, len: u32) -> Span {
     )
 }
 
-fn convert(value: YamlSpanned<Raw>) -> Node {
+fn convert(value: YamlSpanned<Raw>) -> Node<'static> {
     let len = u32::try_from(value.referenced.span().len())
         .unwrap_or(1)
         .max(1);
@@ -258,7 +259,7 @@ fn convert(value: YamlSpanned<Raw>) -> Node {
         Raw::Bool(b) => NodeKind::Bool(b),
         Raw::Int(i) => NodeKind::Int(i),
         Raw::Float(f) => NodeKind::Float(f),
-        Raw::Str(s) => NodeKind::Str(s),
+        Raw::Str(s) => NodeKind::Str(Cow::Owned(s)),
         Raw::Seq(items) => NodeKind::Seq(items.into_iter().map(convert).collect()),
         Raw::Map(entries) => NodeKind::Map(
             entries
@@ -272,12 +273,13 @@ fn convert(value: YamlSpanned<Raw>) -> Node {
 
 /// Turns a mapping key's node into a key: its text (or its kind, for a key that is not a
 /// scalar), spanning as many characters as the text has.
-fn key_of(key: Node) -> Key {
+fn key_of(key: Node<'_>) -> Key<'_> {
     let name = match key.kind {
         NodeKind::Str(name) => name,
-        _ => key
-            .scalar_text()
-            .unwrap_or_else(|| key.describe().to_owned()),
+        _ => Cow::Owned(
+            key.scalar_text()
+                .unwrap_or_else(|| key.describe().to_owned()),
+        ),
     };
     let len = if name.is_ascii() {
         name.len()
@@ -376,8 +378,10 @@ impl<'de> Visitor<'de> for RawVisitor {
 mod tests {
     use super::*;
 
-    fn parse_text(text: &str) -> Result<Node, String> {
-        parse(&Source::new("t.yaml", text)).map_err(|d| d.render(false))
+    fn parse_text(text: &str) -> Result<Node<'static>, String> {
+        // The tree borrows from the source, which a test may as well keep to the end.
+        let source: &'static Arc<Source> = Box::leak(Box::new(Source::new("t.yaml", text)));
+        parse(source).map_err(|d| d.render(false))
     }
 
     #[test]
@@ -404,7 +408,7 @@ mod tests {
         };
         let pairs: Vec<(&str, &NodeKind)> = entries
             .iter()
-            .map(|(k, v)| (k.name.as_str(), &v.kind))
+            .map(|(k, v)| (k.name.as_ref(), &v.kind))
             .collect();
         assert_eq!(
             pairs,
