@@ -87,6 +87,7 @@ pub async fn run(
         deadline: settings.run_timeout.map(|t| started + t),
         depth: 0,
         pages: HashMap::new(),
+        tainted: None,
     };
     let names: Vec<String> = runner.variables.names().map(str::to_owned).collect();
     for name in names {
@@ -167,6 +168,9 @@ struct Runner<'a> {
     deadline: Option<Instant>,
     depth: u32,
     pages: HashMap<String, Page>,
+    /// The last rendered text `taint` checked: a bearer token rendered the same on every step
+    /// needs checking once.
+    tainted: Option<String>,
 }
 
 /// What one attempt produced.
@@ -252,10 +256,17 @@ impl Runner<'_> {
 
     /// A value computed from a secret that no longer contains the secret verbatim (encoded,
     /// hashed, concatenated and encoded…) is itself a secret.
+    ///
+    /// Checking the same text again cannot change anything: the secret it shows is still
+    /// known, or the text itself was learned as one.
     fn taint(&mut self, id: TemplateId, rendered: &str) {
-        if self.reads_secret(id) && self.masker.mask(rendered) == rendered {
+        if !self.reads_secret(id) || self.tainted.as_deref() == Some(rendered) {
+            return;
+        }
+        if self.masker.mask(rendered) == rendered {
             self.secret_text(rendered);
         }
+        self.tainted = Some(rendered.to_owned());
     }
 
     fn render_error(
@@ -601,6 +612,7 @@ impl Runner<'_> {
                 deadline: self.deadline,
                 depth: self.depth + 1,
                 pages: HashMap::new(),
+                tainted: None,
             };
             if let Err(failures) = child.compute_vars() {
                 report.failures = failures;
