@@ -1,6 +1,8 @@
 //! TLS: certificates are verified by default, `--cacert` adds a private CA, and `--insecure`
 //! skips verification with a warning. The server is an in-process TLS listener on 127.0.0.1.
 
+mod common;
+
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject as _;
@@ -11,8 +13,9 @@ fn data(name: &str) -> String {
     format!("{}/tests/data/tls/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Serves `200 ok` over TLS to every connection; returns the port.
-fn serve() -> u16 {
+/// Serves `200 ok` over TLS to every connection until the returned sender is dropped; returns
+/// the port and that sender.
+fn serve() -> (u16, tokio::sync::oneshot::Sender<()>) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(data("server.pem"))
         .expect("cert file")
@@ -24,38 +27,25 @@ fn serve() -> u16 {
         .with_single_cert(certs, key)
         .expect("server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
+    let (addr, stop) = common::spawn_server(move |listener| async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
                     return;
                 };
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(stream).await else {
-                        return;
-                    };
-                    let mut buffer = vec![0; 4096];
-                    let _ = tls.read(&mut buffer).await;
-                    let _ = tls
-                        .write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                        )
-                        .await;
-                    let _ = tls.shutdown().await;
-                });
-            }
-        });
+                let mut buffer = vec![0; 4096];
+                let _ = tls.read(&mut buffer).await;
+                let _ = tls
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
     });
-    port
+    (addr.port(), stop)
 }
 
 fn workflow(port: u16) -> tempfile::NamedTempFile {
@@ -86,7 +76,7 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn an_unknown_authority_is_refused_with_a_hint() {
-    let port = serve();
+    let (port, _server) = serve();
     let file = workflow(port);
     let (code, stdout, _) = run(&["run", &file.path().display().to_string()]);
     assert_eq!(code, Some(3), "{stdout}");
@@ -98,7 +88,7 @@ fn an_unknown_authority_is_refused_with_a_hint() {
 
 #[test]
 fn a_private_ca_is_trusted_with_cacert() {
-    let port = serve();
+    let (port, _server) = serve();
     let file = workflow(port);
     let (code, stdout, stderr) = run(&[
         "run",
@@ -112,7 +102,7 @@ fn a_private_ca_is_trusted_with_cacert() {
 
 #[test]
 fn insecure_skips_verification_and_says_so() {
-    let port = serve();
+    let (port, _server) = serve();
     let file = workflow(port);
     let (code, stdout, stderr) = run(&["run", &file.path().display().to_string(), "--insecure"]);
     assert_eq!(code, Some(0), "{stdout}");

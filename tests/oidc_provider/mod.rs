@@ -11,7 +11,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -211,38 +210,21 @@ pub struct Provider {
 impl Provider {
     /// Starts a provider on its own thread and runtime, so blocking tests can use it too.
     pub fn start(options: Options) -> Provider {
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<(SocketAddr, Arc<Shared>)>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("a free port");
-                let addr = listener.local_addr().expect("an address");
-                let shared = Arc::new(Shared::new(
-                    format!("http://127.0.0.1:{}", addr.port()),
-                    options,
-                ));
-                addr_tx
-                    .send((addr, Arc::clone(&shared)))
-                    .expect("the test is waiting");
-                let serve = axum::serve(listener, router(shared));
-                tokio::select! {
-                    _ = serve => {}
-                    _ = stop_rx => {}
-                }
-            });
+        let (shared_tx, shared_rx) = std::sync::mpsc::channel::<Arc<Shared>>();
+        let (addr, stop) = crate::common::spawn_server(move |listener| async move {
+            let port = listener.local_addr().expect("an address").port();
+            let shared = Arc::new(Shared::new(format!("http://127.0.0.1:{port}"), options));
+            shared_tx
+                .send(Arc::clone(&shared))
+                .expect("the test is waiting");
+            let _ = axum::serve(listener, router(shared)).await;
         });
-        let (addr, shared) = addr_rx.recv().expect("the provider started");
+        let shared = shared_rx.recv().expect("the provider started");
         Provider {
             issuer: shared.issuer.clone(),
             port: addr.port(),
             shared,
-            stop: Some(stop_tx),
+            stop: Some(stop),
         }
     }
 
