@@ -116,20 +116,56 @@ struct Loader {
 }
 
 /// The entries of one mapping, with a note of which were read.
+///
+/// Each section of the loader asks for every key it knows, so a step makes a few hundred of
+/// these lookups: they compare lengths and first bytes before whole names, and the note of
+/// which entries were read is a bit set (no allocation) for the first 64 entries.
 struct Fields<'n> {
     entries: &'n [(Key<'n>, Node<'n>)],
-    used: Vec<bool>,
+    used: u64,
+    /// Entries after the 64th (only in mappings that are wrong anyway).
+    used_more: Vec<bool>,
 }
 
 impl<'n> Fields<'n> {
+    fn new(entries: &'n [(Key<'n>, Node<'n>)]) -> Self {
+        Fields {
+            entries,
+            used: 0,
+            used_more: vec![false; entries.len().saturating_sub(64)],
+        }
+    }
+
+    fn index(&self, key: &str) -> Option<usize> {
+        let wanted = key.as_bytes();
+        self.entries.iter().position(|(k, _)| {
+            let name = k.name.as_bytes();
+            name.len() == wanted.len() && name.first() == wanted.first() && name == wanted
+        })
+    }
+
+    fn mark(&mut self, index: usize) {
+        match index.checked_sub(64) {
+            None => self.used |= 1 << index,
+            Some(more) => self.used_more[more] = true,
+        }
+    }
+
+    fn is_used(&self, index: usize) -> bool {
+        match index.checked_sub(64) {
+            None => self.used & (1 << index) != 0,
+            Some(more) => self.used_more[more],
+        }
+    }
+
     fn get(&mut self, key: &str) -> Option<&'n Node<'n>> {
-        let index = self.entries.iter().position(|(k, _)| k.name == key)?;
-        self.used[index] = true;
+        let index = self.index(key)?;
+        self.mark(index);
         Some(&self.entries[index].1)
     }
 
     fn key(&self, key: &str) -> Option<&'n Key<'n>> {
-        self.entries.iter().map(|(k, _)| k).find(|k| k.name == key)
+        self.index(key).map(|index| &self.entries[index].0)
     }
 }
 
@@ -164,10 +200,7 @@ impl Loader {
 
     fn fields<'n>(&mut self, node: &'n Node<'n>, what: &str) -> Option<Fields<'n>> {
         if let NodeKind::Map(entries) = &node.kind {
-            Some(Fields {
-                entries,
-                used: vec![false; entries.len()],
-            })
+            Some(Fields::new(entries))
         } else {
             self.expected(what, "a mapping", node);
             None
@@ -175,8 +208,8 @@ impl Loader {
     }
 
     fn finish(&mut self, fields: &Fields<'_>, allowed: &[&str], what: &str) {
-        for ((key, _), used) in fields.entries.iter().zip(&fields.used) {
-            if *used {
+        for (index, (key, _)) in fields.entries.iter().enumerate() {
+            if fields.is_used(index) {
                 continue;
             }
             let help = did_you_mean(&key.name, allowed.iter().copied()).unwrap_or_else(|| {
@@ -427,12 +460,11 @@ impl Loader {
     }
 
     fn check_unique_names(&mut self, steps: &[Step], finally: &[Step]) {
-        let all: Vec<&Step> = steps.iter().chain(finally).collect();
-        for (index, step) in all.iter().enumerate() {
-            if let Some(first) = all[..index]
-                .iter()
-                .find(|s| s.name.value == step.name.value)
-            {
+        let mut first_of: rustc_hash::FxHashMap<&str, &Step> = rustc_hash::FxHashMap::default();
+        first_of.reserve(steps.len() + finally.len());
+        for step in steps.iter().chain(finally) {
+            let first = *first_of.entry(step.name.value.as_str()).or_insert(step);
+            if !std::ptr::eq(first, step) {
                 let line = first.name.span.line;
                 self.step = None;
                 self.error(
@@ -1044,13 +1076,12 @@ impl Loader {
                 });
             self.error(title, span, "here").help = Some(help);
             // Report unknown keys too, then give up on this capture.
-            let fields = Fields {
-                entries,
-                used: entries
-                    .iter()
-                    .map(|(k, _)| EXTRACT_KEYS.contains(&k.name.as_ref()))
-                    .collect(),
-            };
+            let mut fields = Fields::new(entries);
+            for (index, (k, _)) in entries.iter().enumerate() {
+                if EXTRACT_KEYS.contains(&k.name.as_ref()) {
+                    fields.mark(index);
+                }
+            }
             self.finish(&fields, EXTRACT_KEYS, &what);
             return None;
         }

@@ -444,3 +444,26 @@ async fn retries_until_the_condition_holds_and_skips_on_a_false_if() {
     assert_eq!(run.report.exit_code(), 1);
     insta::assert_snapshot!(normalize(&run.output, &[(server.port, "<port>")]));
 }
+
+/// Which keys of a mapping were read is kept in a 64-bit set plus a list for the rest: keys
+/// past the 64th must be read and reported like the others.
+#[test]
+fn keys_past_the_sixty_fourth_of_a_mapping_are_read_and_checked() {
+    let headers: Vec<String> = (0..70).map(|i| format!("        x-h{i}: v{i}\n")).collect();
+    let request: Vec<String> = (0..64).map(|i| format!("      x{i}: 1\n")).collect();
+    let (headers, request) = (headers.concat(), request.concat());
+    let text = format!(
+        "name: wide\nsteps:\n  - name: one\n    request:\n{request}      url: http://127.0.0.1:1/\n      metod: GET\n      headers:\n{headers}"
+    );
+    let source = apiflow::Source::new("wide.yaml", text);
+    let titles: Vec<String> = apiflow::check_source(&source)
+        .unwrap_err()
+        .into_iter()
+        .map(|d| d.title)
+        .collect();
+    let mut expected: Vec<String> = (0..64)
+        .map(|i| format!("unknown key `x{i}` in `request`"))
+        .collect();
+    expected.push("unknown key `metod` in `request`".to_owned());
+    assert_eq!(titles, expected);
+}
