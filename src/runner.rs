@@ -1107,9 +1107,10 @@ impl Runner<'_> {
         let body = Arc::clone(&response.body);
         // Parsing a body costs more than anything else in a step: only what the step reads.
         let json = parse_json(self.plan.json_read(step), &content_type, &body);
-        let headers = header_pairs(&response.headers);
+        let headers: Arc<[(String, String)]> = header_pairs(&response.headers).into();
         let url = last_exchange.request.url.clone();
-        let cookies = cookie_pairs(&response.headers, self.jar, &url);
+        let cookies: Arc<[(String, String)]> =
+            cookie_pairs(&response.headers, self.jar, &url).into();
         #[allow(clippy::cast_possible_truncation)]
         let duration_ms = exchanges
             .iter()
@@ -1119,8 +1120,8 @@ impl Runner<'_> {
             let mut view = ResponseView::new(
                 variables,
                 status,
-                headers.clone(),
-                cookies.clone(),
+                Arc::clone(&headers),
+                Arc::clone(&cookies),
                 Arc::clone(&body),
                 json.clone(),
                 duration_ms,
@@ -1168,12 +1169,14 @@ impl Runner<'_> {
             }
         }
         if let Some(expected) = &step.expect.status {
-            let wanted = expected
-                .value
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" or ");
+            let wanted = match expected.value.as_slice() {
+                [one] => one.to_string(),
+                many => many
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
             let passed = expected.value.iter().any(|p| p.matches(status));
             attempt.checks.push(CheckResult {
                 what: format!("status {wanted}"),
@@ -1591,12 +1594,13 @@ fn parse_json(read: &JsonRead, content_type: &str, body: &[u8]) -> Option<Arc<se
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = Vec::with_capacity(headers.keys_len());
     for name in headers.keys() {
-        let value = headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut value = String::new();
+        for (index, part) in headers.get_all(name).iter().enumerate() {
+            if index > 0 {
+                value.push_str(", ");
+            }
+            value.push_str(&String::from_utf8_lossy(part.as_bytes()));
+        }
         pairs.push((name.as_str().to_owned(), value));
     }
     pairs

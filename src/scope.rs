@@ -103,10 +103,11 @@ pub struct ResponseView {
     pub variables: Arc<Variables>,
     /// Status code.
     pub status: u16,
-    /// Headers, lower-case names; repeated headers joined with `, `.
-    pub headers: Vec<(String, String)>,
+    /// Headers, lower-case names; repeated headers joined with `, ` (shared by the views of
+    /// one response).
+    pub headers: Arc<[(String, String)]>,
     /// Cookies the response set, and the jar holds for the URL.
-    pub cookies: Vec<(String, String)>,
+    pub cookies: Arc<[(String, String)]>,
     /// Body bytes.
     pub body: Arc<Vec<u8>>,
     /// Parsed JSON body, when it is JSON.
@@ -124,8 +125,8 @@ impl ResponseView {
     pub fn new(
         variables: Arc<Variables>,
         status: u16,
-        headers: Vec<(String, String)>,
-        cookies: Vec<(String, String)>,
+        headers: Arc<[(String, String)]>,
+        cookies: Arc<[(String, String)]>,
         body: Arc<Vec<u8>>,
         json: Option<Arc<serde_json::Value>>,
         duration_ms: u64,
