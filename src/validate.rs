@@ -80,9 +80,7 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
         workflow: &workflow,
         templates: &templates,
         errors: Vec::new(),
-        owners: FxHashMap::default(),
     };
-    checker.index_owners();
     let broken: FxHashSet<TemplateId> = template_errors.iter().map(|(id, _)| *id).collect();
     for (id, error) in &template_errors {
         let source = &workflow.templates[id.0 as usize];
@@ -158,7 +156,6 @@ struct Checker<'a> {
     workflow: &'a Workflow,
     templates: &'a Templates,
     errors: Vec<Diagnostic>,
-    owners: FxHashMap<TemplateId, Spanned<String>>,
 }
 
 /// Maps a byte range of a template's text to a span in the file, when the value can be mapped.
@@ -176,23 +173,23 @@ pub(crate) fn span_in(source: &TemplateSource, range: Option<Range<usize>>) -> S
     source.span.shifted(offset + before, len)
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    /// Adds an error about template `id`, naming the step it belongs to (looked up only now:
+    /// errors are rare, templates many).
     fn push(&mut self, id: TemplateId, diagnostic: Diagnostic) {
-        let step = self.owners.get(&id);
+        let workflow = self.workflow;
+        let step = workflow
+            .steps
+            .iter()
+            .chain(&workflow.finally)
+            .find(|step| step_templates(step).iter().any(|(t, _)| *t == id))
+            .map(|step| &step.name);
         self.errors.push(diagnostic.in_step(step));
     }
 
-    fn index_owners(&mut self) {
-        for step in self.workflow.steps.iter().chain(&self.workflow.finally) {
-            for (id, _) in step_templates(step) {
-                self.owners.insert(id, step.name.clone());
-            }
-        }
-    }
-
     fn compile_paths(&mut self) -> Vec<Option<JsonPath>> {
-        let source = &self.workflow.source;
-        let steps = self.step_of_spans();
+        let workflow = self.workflow;
+        let source = &workflow.source;
         // The same path written on many steps is parsed once.
         let mut parsed: FxHashMap<&str, JsonPath> = FxHashMap::default();
         self.workflow
@@ -218,7 +215,7 @@ impl Checker<'_> {
                     self.errors.push(
                         Diagnostic::error(format!("invalid JSONPath `{}`", path.value))
                             .at(source, span, error.message)
-                            .in_step(step_at(&steps, path.span)),
+                            .in_step(step_at(workflow, path.span)),
                     );
                     None
                 }
@@ -227,9 +224,9 @@ impl Checker<'_> {
     }
 
     fn compile_regexes(&mut self) -> Vec<Option<Regex>> {
-        let source = &self.workflow.source;
-        let steps = self.step_of_spans();
-        self.workflow
+        let workflow = self.workflow;
+        let source = &workflow.source;
+        workflow
             .regexes
             .iter()
             .map(|pattern| match regex::RegexBuilder::new(&pattern.value).size_limit(1 << 20).build() {
@@ -248,22 +245,12 @@ impl Checker<'_> {
                     self.errors.push(
                         Diagnostic::error(format!("invalid regex `{}`", pattern.value))
                             .at(source, pattern.span, detail)
-                            .in_step(step_at(&steps, pattern.span))
+                            .in_step(step_at(workflow, pattern.span))
                             .help("regexes use Rust's `regex` syntax; a capture takes group 1 when there is one"),
                     );
                     None
                 }
             })
-            .collect()
-    }
-
-    /// Lists each step's name with the line range it covers, to name the step of a path or regex.
-    fn step_of_spans(&self) -> Vec<(u32, Spanned<String>)> {
-        self.workflow
-            .steps
-            .iter()
-            .chain(&self.workflow.finally)
-            .map(|s| (s.name.span.line, s.name.clone()))
             .collect()
     }
 
@@ -324,20 +311,6 @@ impl Checker<'_> {
             }
             scope.define(&var.name.value, Origin::Var);
         }
-        let later: Vec<(&str, &Spanned<String>)> = workflow
-            .steps
-            .iter()
-            .chain(&workflow.finally)
-            .flat_map(|s| {
-                s.extract
-                    .iter()
-                    .map(move |e| (e.name.value.as_str(), &s.name))
-            })
-            .collect();
-        scope.later = later
-            .iter()
-            .map(|(n, s)| ((*n).to_owned(), s.value.clone()))
-            .collect();
         let mut earlier: Vec<&Spanned<String>> = Vec::new();
         for step in &workflow.steps {
             self.check_step(step, &mut scope, broken);
@@ -345,11 +318,11 @@ impl Checker<'_> {
             earlier.push(&step.name);
             let maybe = step.condition.is_some();
             for name in defined_by(step) {
-                let origin = Origin::Step(step.name.value.clone());
+                let origin = Origin::Step(&step.name.value);
                 if maybe {
-                    scope.maybe(&name, origin);
+                    scope.maybe(name, origin);
                 } else {
-                    scope.define(&name, origin);
+                    scope.define(name, origin);
                 }
             }
         }
@@ -366,7 +339,7 @@ impl Checker<'_> {
             self.check_form_from(step, &earlier);
             earlier.push(&step.name);
             for name in defined_by(step) {
-                scope.maybe(&name, Origin::Step(step.name.value.clone()));
+                scope.maybe(name, Origin::Step(&step.name.value));
             }
         }
     }
@@ -399,12 +372,13 @@ impl Checker<'_> {
         }
     }
 
-    fn check_step(&mut self, step: &Step, scope: &mut Scope, broken: &FxHashSet<TemplateId>) {
-        let guards: FxHashSet<String> = step
-            .condition
-            .map(|id| self.templates.reads(id).iter().cloned().collect())
-            .unwrap_or_default();
-        let captures: Vec<&str> = step.extract.iter().map(|e| e.name.value.as_str()).collect();
+    fn check_step(
+        &mut self,
+        step: &'a Step,
+        scope: &mut Scope<'a>,
+        broken: &FxHashSet<TemplateId>,
+    ) {
+        let templates = self.templates;
         for extract in &step.extract {
             match &extract.kind {
                 ExtractKind::Css { selector, .. } => {
@@ -443,21 +417,26 @@ impl Checker<'_> {
             }
         }
         // The condition guards the whole step, itself included (`x is defined`).
-        scope.guarded = guards.into_iter().collect();
+        scope.guarded.clear();
+        if let Some(id) = step.condition {
+            scope
+                .guarded
+                .extend(templates.reads(id).iter().map(String::as_str));
+        }
         for (id, context) in step_templates(step) {
             // Names only this template sees go in a layer over the scope, not into a copy of it.
             scope.local.clear();
             if step.for_each.is_some() && Some(id) != step.for_each && Some(id) != step.condition {
-                scope.local.push((step.each_as.value.clone(), Origin::Var));
+                scope.local.push((&step.each_as.value, Origin::Var));
             }
             if context == Context::Response {
                 for name in RESPONSE_NAMES {
-                    scope.local.push(((*name).to_owned(), Origin::Response));
+                    scope.local.push((name, Origin::Response));
                 }
-                for name in &captures {
+                for extract in &step.extract {
                     scope
                         .local
-                        .push(((*name).to_owned(), Origin::Step(step.name.value.clone())));
+                        .push((&extract.name.value, Origin::Step(&step.name.value)));
                 }
             }
             self.check_template(id, scope, Some(step), context, broken);
@@ -478,19 +457,19 @@ impl Checker<'_> {
             return;
         }
         let source = &self.workflow.templates[id.0 as usize];
-        // `check_calls` already reported a call of an unknown function that is no variable.
-        let unknown_calls: FxHashSet<String> = self
-            .templates
-            .calls(id)
-            .into_iter()
-            .filter(|(kind, name, _)| *kind == CallKind::Function && !self.is_variable(name))
-            .map(|(_, name, _)| name)
-            .collect();
         for name in self.templates.reads(id) {
-            if crate::helpers::FUNCTIONS.contains(&name.as_str())
-                || scope.is_defined(name)
-                || unknown_calls.contains(name)
-            {
+            if crate::helpers::FUNCTIONS.contains(&name.as_str()) || scope.is_defined(name) {
+                continue;
+            }
+            // `check_calls` already reported a call of an unknown function that is no variable.
+            let unknown_call = self
+                .templates
+                .calls(id)
+                .into_iter()
+                .any(|(kind, called, _)| {
+                    kind == CallKind::Function && called == *name && !self.is_variable(&called)
+                });
+            if unknown_call {
                 continue;
             }
             let name = name.clone();
@@ -502,8 +481,8 @@ impl Checker<'_> {
                 "`{name}` is captured by step `{by}`, which may not have run; guard this step with `if: {name} is defined`"
             ))
             } else {
-                let mut help = scope.later.iter().find(|(n, _)| *n == name).map(|(_, by)| {
-                    if step.is_some_and(|s| &s.name.value == by) {
+                let mut help = later_capture(self.workflow, &name).map(|by| {
+                    if step.is_some_and(|s| s.name.value == by) {
                         format!("`{name}` is captured by this step, from its response; its request cannot use it")
                     } else {
                         format!("`{name}` is captured by step `{by}`, which runs later")
@@ -536,12 +515,23 @@ impl Checker<'_> {
 
 /// Lists the names a step defines: its captures, and for a `uses` step named like a variable,
 /// the map of the called workflow's outputs.
-fn defined_by(step: &Step) -> Vec<String> {
-    let mut names: Vec<String> = step.extract.iter().map(|e| e.name.value.clone()).collect();
-    if matches!(step.action, Action::Uses(_)) && crate::load::is_identifier(&step.name.value) {
-        names.push(step.name.value.clone());
-    }
-    names
+fn defined_by(step: &Step) -> impl Iterator<Item = &str> {
+    let own_name =
+        matches!(step.action, Action::Uses(_)) && crate::load::is_identifier(&step.name.value);
+    step.extract
+        .iter()
+        .map(|e| e.name.value.as_str())
+        .chain(own_name.then_some(step.name.value.as_str()))
+}
+
+/// The step that captures `name`, when one does (for the help of an undefined variable).
+fn later_capture<'w>(workflow: &'w Workflow, name: &str) -> Option<&'w str> {
+    workflow
+        .steps
+        .iter()
+        .chain(&workflow.finally)
+        .find(|s| s.extract.iter().any(|e| e.name.value == name))
+        .map(|s| s.name.value.as_str())
 }
 
 fn quote_shift(source: &crate::span::Source, span: Span) -> u32 {
@@ -552,67 +542,68 @@ fn quote_shift(source: &crate::span::Source, span: Span) -> u32 {
     }
 }
 
-fn step_at(steps: &[(u32, Spanned<String>)], span: Span) -> Option<&Spanned<String>> {
-    steps
+/// Names the step a path or regex at `span` belongs to: the last one whose name comes before it.
+fn step_at(workflow: &Workflow, span: Span) -> Option<&Spanned<String>> {
+    workflow
+        .steps
         .iter()
+        .chain(&workflow.finally)
+        .map(|s| &s.name)
         .rev()
-        .find(|(line, _)| *line <= span.line)
-        .map(|(_, name)| name)
+        .find(|name| name.span.line <= span.line)
 }
 
 /// Who defines a name.
-#[derive(Clone, Debug, PartialEq)]
-enum Origin {
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Origin<'w> {
     Input,
     Var,
     Response,
-    Step(String),
+    /// The step that captures it.
+    Step(&'w str),
 }
 
-/// The names visible at one point of the workflow.
+/// The names visible at one point of the workflow, borrowed from it.
 #[derive(Clone, Default)]
-struct Scope {
-    defined: FxHashMap<String, Origin>,
-    maybe: FxHashMap<String, Origin>,
-    later: Vec<(String, String)>,
+struct Scope<'w> {
+    defined: FxHashMap<&'w str, Origin<'w>>,
+    maybe: FxHashMap<&'w str, Origin<'w>>,
     /// Names defined for one template only (response names, the step's captures, `as`).
-    local: Vec<(String, Origin)>,
+    local: Vec<(&'w str, Origin<'w>)>,
     /// Maybe-defined names the current step's `if:` mentions.
-    guarded: Vec<String>,
+    guarded: Vec<&'w str>,
 }
 
-impl Scope {
-    fn define(&mut self, name: &str, origin: Origin) {
+impl<'w> Scope<'w> {
+    fn define(&mut self, name: &'w str, origin: Origin<'w>) {
         self.maybe.remove(name);
-        self.defined.insert(name.to_owned(), origin);
+        self.defined.insert(name, origin);
     }
 
-    fn maybe(&mut self, name: &str, origin: Origin) {
+    fn maybe(&mut self, name: &'w str, origin: Origin<'w>) {
         if !self.defined.contains_key(name) {
-            self.maybe.insert(name.to_owned(), origin);
-        }
-    }
-
-    fn demote_steps(&mut self) {
-        let steps: Vec<(String, Origin)> = self
-            .defined
-            .iter()
-            .filter(|(_, o)| matches!(o, Origin::Step(_)))
-            .map(|(n, o)| (n.clone(), o.clone()))
-            .collect();
-        for (name, origin) in steps {
-            self.defined.remove(&name);
             self.maybe.insert(name, origin);
         }
     }
 
-    fn is_defined(&self, name: &str) -> bool {
-        self.defined.contains_key(name)
-            || self.local.iter().any(|(n, _)| n == name)
-            || (self.maybe.contains_key(name) && self.guarded.iter().any(|g| g == name))
+    fn demote_steps(&mut self) {
+        self.defined.retain(|name, origin| {
+            if matches!(origin, Origin::Step(_)) {
+                self.maybe.insert(name, *origin);
+                false
+            } else {
+                true
+            }
+        });
     }
 
-    fn state(&self, name: &str) -> Option<&Origin> {
+    fn is_defined(&self, name: &str) -> bool {
+        self.defined.contains_key(name)
+            || self.local.iter().any(|(n, _)| *n == name)
+            || (self.maybe.contains_key(name) && self.guarded.contains(&name))
+    }
+
+    fn state(&self, name: &str) -> Option<&Origin<'w>> {
         self.maybe.get(name)
     }
 
@@ -621,7 +612,7 @@ impl Scope {
             .keys()
             .chain(self.maybe.keys())
             .chain(self.local.iter().map(|(n, _)| n))
-            .map(String::as_str)
+            .copied()
     }
 }
 
