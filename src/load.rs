@@ -335,7 +335,9 @@ impl Loader {
     fn expression(&mut self, node: &Node, what: &str) -> Option<TemplateId> {
         let text = match &node.kind {
             NodeKind::Str(s) => s.to_string(),
-            NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_) => node.scalar_text()?,
+            NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_) => {
+                node.scalar_text()?.into_owned()
+            }
             _ => {
                 self.expected(what, "an expression such as `status == 200`", node);
                 return None;

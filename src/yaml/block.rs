@@ -320,7 +320,7 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 self.count()?;
-                let span = self.span(line, start, text.chars().count())?;
+                let span = self.span(line, start, width(line, text))?;
                 (
                     Node {
                         kind: plain(Cow::Borrowed(text))?,
@@ -356,7 +356,7 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 self.count()?;
-                let span = self.span(line, at, text.chars().count())?;
+                let span = self.span(line, at, width(line, text))?;
                 return Some(Node {
                     kind: plain(Cow::Borrowed(text))?,
                     span,
@@ -411,7 +411,7 @@ impl<'a> Reader<'a> {
             None => Cow::Borrowed(rest),
         };
         self.count()?;
-        let len = self.text.get(at..=i)?.chars().count();
+        let len = width(line, self.text.get(at..=i)?);
         let span = self.span(line, at, len)?;
         let node = Node {
             kind: NodeKind::Str(text),
@@ -522,7 +522,7 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 self.count()?;
-                let span = self.span(line, at, text.chars().count())?;
+                let span = self.span(line, at, width(line, text))?;
                 let node = Node {
                     kind: plain(Cow::Borrowed(text))?,
                     span,
@@ -535,6 +535,15 @@ impl<'a> Reader<'a> {
 }
 
 /// Skips spaces from `at`, not past `end`.
+/// How many characters `text`, a piece of `line`, has.
+fn width(line: &Line, text: &str) -> usize {
+    if line.ascii {
+        text.len()
+    } else {
+        text.chars().count()
+    }
+}
+
 fn skip_spaces(bytes: &[u8], mut at: usize, end: usize) -> usize {
     while at < end && bytes[at] == b' ' {
         at += 1;

@@ -74,12 +74,12 @@ impl Node<'_> {
     }
 
     /// Returns the scalar as text, for places where any scalar is accepted as a string.
-    pub fn scalar_text(&self) -> Option<String> {
+    pub fn scalar_text(&self) -> Option<Cow<'_, str>> {
         match &self.kind {
-            NodeKind::Str(s) => Some(s.to_string()),
-            NodeKind::Int(i) => Some(i.to_string()),
-            NodeKind::Float(f) => Some(f.to_string()),
-            NodeKind::Bool(b) => Some(b.to_string()),
+            NodeKind::Str(s) => Some(Cow::Borrowed(s)),
+            NodeKind::Int(i) => Some(Cow::Owned(i.to_string())),
+            NodeKind::Float(f) => Some(Cow::Owned(f.to_string())),
+            NodeKind::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
             NodeKind::Null | NodeKind::Seq(_) | NodeKind::Map(_) => None,
         }
     }
@@ -278,7 +278,7 @@ fn key_of(key: Node<'_>) -> Key<'_> {
         NodeKind::Str(name) => name,
         _ => Cow::Owned(
             key.scalar_text()
-                .unwrap_or_else(|| key.describe().to_owned()),
+                .map_or_else(|| key.describe().to_owned(), Cow::into_owned),
         ),
     };
     let len = if name.is_ascii() {
