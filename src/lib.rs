@@ -30,6 +30,7 @@ pub mod secret;
 pub mod span;
 pub mod template;
 pub mod tls;
+pub mod urls;
 pub mod validate;
 pub mod yaml;
 

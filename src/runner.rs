@@ -27,6 +27,7 @@ use crate::model::{
 use crate::scope::{ResponseView, Variables};
 use crate::secret::Masker;
 use crate::span::{Span, Spanned};
+use crate::urls::UrlParser;
 use crate::validate::{JsonRead, Plan, span_in};
 
 /// Default time allowed for one request.
@@ -88,6 +89,7 @@ pub async fn run(
         depth: 0,
         pages: HashMap::new(),
         tainted: None,
+        urls: UrlParser::default(),
     };
     let names: Vec<String> = runner.variables.names().map(str::to_owned).collect();
     for name in names {
@@ -171,6 +173,7 @@ struct Runner<'a> {
     /// The last rendered text `taint` checked: a bearer token rendered the same on every step
     /// needs checking once.
     tainted: Option<String>,
+    urls: UrlParser,
 }
 
 /// What one attempt produced.
@@ -613,6 +616,7 @@ impl Runner<'_> {
                 depth: self.depth + 1,
                 pages: HashMap::new(),
                 tainted: None,
+                urls: UrlParser::default(),
             };
             if let Err(failures) = child.compute_vars() {
                 report.failures = failures;
@@ -828,7 +832,7 @@ impl Runner<'_> {
         if let (Some(form), true) = (&form, url_text.is_empty()) {
             url_text = form.action.to_string();
         }
-        let mut url = Url::parse(&url_text).map_err(|e| {
+        let mut url = self.urls.parse(&url_text).map_err(|e| {
             Diagnostic::error(format!("invalid URL `{url_text}`: {e}"))
                 .at(&workflow.source, request.url.span, "rendered from here")
                 .in_step(Some(&step.name))
