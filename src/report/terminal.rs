@@ -69,11 +69,10 @@ impl<W: Write> Terminal<W> {
         }
     }
 
-    fn paint(&self, style: &str, text: &str) -> String {
-        if self.color {
-            format!("{style}{text}\x1b[0m")
-        } else {
-            text.to_owned()
+    fn paint<'t>(&self, style: &'static str, text: &'t str) -> Paint<'t> {
+        Paint {
+            style: self.color.then_some(style),
+            text,
         }
     }
 
@@ -89,8 +88,10 @@ impl<W: Write> Terminal<W> {
             Outcome::Failed | Outcome::Error => ("✗", RED),
             Outcome::Skipped => ("-", DIM),
         };
-        let indent = "  ".repeat(step.depth as usize + 1);
-        let _ = write!(line, "{indent}{} {}", self.paint(style, mark), step.name);
+        for _ in 0..=step.depth {
+            line.push_str("  ");
+        }
+        let _ = write!(line, "{} {}", self.paint(style, mark), step.name);
         if !step.children.is_empty() {
             let count = step.children.len();
             let _ = write!(
@@ -102,22 +103,21 @@ impl<W: Write> Terminal<W> {
         if let (Some(first), Some(last)) = (step.exchanges.first(), step.exchanges.last()) {
             let _ = write!(line, "  {} {}", first.request.method, first.request.url);
             let status = last.response.status;
-            let hops = match step.exchanges.len() {
-                0 | 1 => String::new(),
-                2 => " (1 redirect)".to_owned(),
-                n => format!(" ({} redirects)", n - 1),
-            };
-            let status_text = status.as_u16().to_string();
+            let status_text = status.as_str();
             let painted = if status.is_success() || status.is_redirection() {
-                self.paint(GREEN, &status_text)
+                self.paint(GREEN, status_text)
             } else {
-                self.paint(RED, &status_text)
+                self.paint(RED, status_text)
             };
-            let _ = write!(
-                line,
-                " → {painted}{hops} {}",
-                self.paint(DIM, &self.time(step.duration))
-            );
+            let _ = write!(line, " → {painted}");
+            match step.exchanges.len() {
+                0 | 1 => {}
+                2 => line.push_str(" (1 redirect)"),
+                n => {
+                    let _ = write!(line, " ({} redirects)", n - 1);
+                }
+            }
+            let _ = write!(line, " {}", self.paint(DIM, &self.time(step.duration)));
         }
         if step.attempts > 1 {
             let _ = write!(line, " [{} attempts]", step.attempts);
@@ -245,6 +245,21 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
             Event::Finished(report) => self.summary(report),
         }
         let _ = self.out.flush();
+    }
+}
+
+/// Text painted in a style when colours are on.
+struct Paint<'t> {
+    style: Option<&'static str>,
+    text: &'t str,
+}
+
+impl std::fmt::Display for Paint<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.style {
+            Some(style) => write!(f, "{style}{}\x1b[0m", self.text),
+            None => f.write_str(self.text),
+        }
     }
 }
 
