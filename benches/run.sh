@@ -9,6 +9,10 @@
 #                                    time against a target server already running (another
 #                                    implementation of the same API) and another floor client
 #                                    (`FLOOR chain|startup URL`); the 1000-step floor is ours
+#   PIN=1 benches/run.sh             also time the scaling from 100 to 1000 steps with this
+#                                    repository's target and every client on one CPU (taskset),
+#                                    where round trips do not depend on where the scheduler wakes
+#                                    the client and the server
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-30}
@@ -17,7 +21,8 @@ cargo build --release --locked --bin apiflow --example bench_target --example ch
 bin="$target_dir/release"
 work=$(mktemp -d)
 target_pid=
-trap '[ -n "$target_pid" ] && kill "$target_pid" 2>/dev/null; rm -rf "$work"' EXIT
+pinned_pid=
+trap '[ -n "$target_pid" ] && kill "$target_pid" 2>/dev/null; [ -n "$pinned_pid" ] && kill "$pinned_pid" 2>/dev/null; rm -rf "$work"' EXIT
 if [ -n "${BENCH_URL:-}" ]; then
   base=$BENCH_URL
 else
@@ -80,3 +85,31 @@ if "hurl-chain" in med:
     print(f"chain ratio hurl/floor:           {med['hurl-chain'] / med['floor-chain']:.2f}x")
     print(f"start-up hurl:                    {ms(med['hurl-startup'])}")
 PY
+
+if [ "${PIN:-0}" = 1 ]; then
+  cpu=$(( $(nproc) - 1 ))
+  taskset -c "$cpu" "$bin/examples/bench_target" --port-file "$work/pinned-port" >/dev/null &
+  pinned_pid=$!
+  for _ in $(seq 100); do [ -s "$work/pinned-port" ] && break; sleep 0.05; done
+  pinned="http://127.0.0.1:$(cat "$work/pinned-port")"
+  on_cpu="taskset -c $cpu"
+  hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/pinned.json" \
+    -n apiflow-startup "$on_cpu $apiflow run benches/workloads/startup.yaml --var base_url=$pinned" \
+    -n apiflow-chain "$on_cpu $apiflow run benches/workloads/chain_100.yaml --var base_url=$pinned" \
+    -n apiflow-chain-1000 "$on_cpu $apiflow run benches/workloads/chain_1000.yaml --var base_url=$pinned" \
+    -n floor-startup "$on_cpu $own_floor startup $pinned" \
+    -n floor-chain "$on_cpu $own_floor chain $pinned" \
+    -n floor-chain-1000 "$on_cpu $own_floor chain $pinned 1000" >&2
+  python3 - "$work/pinned.json" "$cpu" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+med = {name: results[name]["median"] for name in results}
+print()
+print(f"pinned to CPU {sys.argv[2]} (target and client; times include taskset's own exec):")
+for tool in ("apiflow", "floor"):
+    start, c100, c1000 = med[f"{tool}-startup"], med[f"{tool}-chain"], med[f"{tool}-chain-1000"]
+    print(f"  {tool:<8} start-up {start * 1e3:.2f} ms, 100 steps {c100 * 1e3:.2f} ms, 1000 steps {c1000 * 1e3:.2f} ms")
+    print(f"  {tool:<8} per step at 100 / at 1000: {(c100 - start) / 99 * 1e6:.1f} us / {(c1000 - start) / 999 * 1e6:.1f} us;"
+          f" 1000-step / (10 x 100-step): {c1000 / (10 * c100):.2f}")
+PY
+fi
