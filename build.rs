@@ -5,8 +5,8 @@
 //!   and copy each page it patches: a third of the instructions and page faults of a one-step
 //!   run. Without PIE the linker fills them in once. Shared libraries, the stack and the heap
 //!   are still placed at random.
-//! - The unwinder comes from libgcc_eh (static) instead of libgcc_s (shared), as Rust's own
-//!   static builds link it. Loading libgcc_s costs a library to map and relocate, and its
+//! - The unwinder comes from `libgcc_eh` (static) instead of `libgcc_s` (shared), as Rust's own
+//!   static builds link it. Loading `libgcc_s` costs a library to map and relocate, and its
 //!   constructor asks the CPU for its features with a dozen CPUID instructions, each of which
 //!   traps under a hypervisor: together about 0.1 ms of a 1.4 ms one-step run. Unwinding (in
 //!   tests and debug builds) works the same.
