@@ -115,10 +115,20 @@ impl Plain {
         };
         let (response, sender) = response;
         let (parts, mut body) = response.into_parts();
+        // The decompressing body does not know its size; an identity body's is its length.
+        let expected = http_body::Body::size_hint(&body).exact().or_else(|| {
+            let identity = !parts.headers.contains_key(hyper::header::CONTENT_ENCODING);
+            let length = parts.headers.get(hyper::header::CONTENT_LENGTH)?;
+            identity
+                .then(|| length.to_str().ok()?.parse::<u64>().ok())
+                .flatten()
+        });
+        // Reserved up front up to 1 MiB: a larger length may be a lie, and the body grows anyway.
         let mut bytes = Vec::with_capacity(
-            usize::try_from(http_body::Body::size_hint(&body).exact().unwrap_or(0))
+            usize::try_from(expected.unwrap_or(0))
                 .unwrap_or(0)
-                .min(max_body),
+                .min(max_body)
+                .min(1 << 20),
         );
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| SendError::Other(explain(e.as_ref())))?;
