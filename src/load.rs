@@ -587,7 +587,9 @@ impl Loader {
             self.expected(what, "a list of steps", node);
             return Vec::new();
         };
-        let steps = items.iter().filter_map(|item| self.step(item)).collect();
+        // filter_map cannot know how many steps there will be: reserve for all of them.
+        let mut steps = Vec::with_capacity(items.len());
+        steps.extend(items.iter().filter_map(|item| self.step(item)));
         self.step = None;
         steps
     }
