@@ -80,6 +80,7 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
         workflow: &workflow,
         templates: &templates,
         errors: Vec::new(),
+        owners: None,
     };
     let broken: FxHashSet<TemplateId> = template_errors.iter().map(|(id, _)| *id).collect();
     for (id, error) in &template_errors {
@@ -156,6 +157,8 @@ struct Checker<'a> {
     workflow: &'a Workflow,
     templates: &'a Templates,
     errors: Vec<Diagnostic>,
+    /// The step each template belongs to, once an error needs it.
+    owners: Option<FxHashMap<TemplateId, &'a Spanned<String>>>,
 }
 
 /// Maps a byte range of a template's text to a span in the file, when the value can be mapped.
@@ -174,16 +177,20 @@ pub(crate) fn span_in(source: &TemplateSource, range: Option<Range<usize>>) -> S
 }
 
 impl<'a> Checker<'a> {
-    /// Adds an error about template `id`, naming the step it belongs to (looked up only now:
-    /// errors are rare, templates many).
+    /// Adds an error about template `id`, naming the step it belongs to. Which step owns which
+    /// template is worked out at the first error: most workflows have none.
     fn push(&mut self, id: TemplateId, diagnostic: Diagnostic) {
         let workflow = self.workflow;
-        let step = workflow
-            .steps
-            .iter()
-            .chain(&workflow.finally)
-            .find(|step| step_templates(step).iter().any(|(t, _)| *t == id))
-            .map(|step| &step.name);
+        let owners = self.owners.get_or_insert_with(|| {
+            let mut owners = FxHashMap::default();
+            for step in workflow.steps.iter().chain(&workflow.finally) {
+                for (template, _) in step_templates(step) {
+                    owners.entry(template).or_insert(&step.name);
+                }
+            }
+            owners
+        });
+        let step = owners.get(&id).copied();
         self.errors.push(diagnostic.in_step(step));
     }
 
