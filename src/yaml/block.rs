@@ -29,6 +29,8 @@ pub(super) fn parse(text: &str) -> Option<Node<'_>> {
         lines,
         at: 0,
         nodes: 0,
+        entries: Vec::new(),
+        items: Vec::new(),
     };
     let first = reader.lines[0];
     let root = if reader.is_item(0) {
@@ -115,6 +117,12 @@ struct Reader<'a> {
     at: usize,
     /// Nodes read, to give up on huge documents.
     nodes: usize,
+    /// The entries and items of the collections being read, innermost last. Each collection
+    /// takes its own off the end once complete, in a vector of its exact size: a vector grown
+    /// one push at a time holds room for four, and most mappings of a workflow have one or two
+    /// entries.
+    entries: Vec<(Key<'a>, Node<'a>)>,
+    items: Vec<Node<'a>>,
 }
 
 impl<'a> Reader<'a> {
@@ -161,7 +169,7 @@ impl<'a> Reader<'a> {
         self.count()?;
         let first = self.line()?;
         let mut span = self.span(&first, first.start, 1)?;
-        let mut items = Vec::new();
+        let start = self.items.len();
         while let Some(line) = self.line() {
             if line.indent != indent || !self.is_item(self.at) {
                 if line.indent > indent {
@@ -180,17 +188,17 @@ impl<'a> Reader<'a> {
                 self.lines[self.at].indent = column;
                 self.inline_or_block(column, indent, depth + 1)?
             };
-            if indentless && items.is_empty() {
+            if indentless && self.items.len() == start {
                 span = if self.is_blank(&line, after) {
                     self.span(&line, line.end, 1)?
                 } else {
                     Span::new(item.span.line, item.span.column, 1)
                 };
             }
-            items.push(item);
+            self.items.push(item);
         }
         Some(Node {
-            kind: NodeKind::Seq(items),
+            kind: NodeKind::Seq(self.items.drain(start..).collect()),
             span,
         })
     }
@@ -265,7 +273,7 @@ impl<'a> Reader<'a> {
         self.count()?;
         let first = self.line()?;
         let span = self.span(&first, first.start, 1)?;
-        let mut entries: Vec<(Key<'a>, Node<'a>)> = Vec::new();
+        let start = self.entries.len();
         while let Some(line) = self.line() {
             if line.indent != indent || self.is_item(self.at) {
                 if line.indent > indent {
@@ -293,13 +301,13 @@ impl<'a> Reader<'a> {
                 self.end_of_value(indent)?;
                 value
             };
-            entries.push((key_of(key), value));
+            self.entries.push((key_of(key), value));
         }
-        if has_repeated_keys(&entries) {
+        if has_repeated_keys(&self.entries[start..]) {
             return None;
         }
         Some(Node {
-            kind: NodeKind::Map(entries),
+            kind: NodeKind::Map(self.entries.drain(start..).collect()),
             span,
         })
     }
@@ -431,8 +439,7 @@ impl<'a> Reader<'a> {
         let span = self.span(line, at, 1)?;
         let close = if bytes[at] == b'[' { b']' } else { b'}' };
         let mut i = skip_spaces(bytes, at + 1, line.end);
-        let mut items = Vec::new();
-        let mut entries = Vec::new();
+        let (first_item, first_entry) = (self.items.len(), self.entries.len());
         if bytes.get(i) == Some(&close) {
             i += 1;
         } else {
@@ -457,11 +464,11 @@ impl<'a> Reader<'a> {
                     } else {
                         self.flow_node(line, after, depth + 1)?
                     };
-                    entries.push((key_of(key), value));
+                    self.entries.push((key_of(key), value));
                     i = end;
                 } else {
                     let (item, end) = self.flow_node(line, i, depth + 1)?;
-                    items.push(item);
+                    self.items.push(item);
                     i = end;
                 }
                 i = skip_spaces(bytes, i, line.end);
@@ -482,12 +489,12 @@ impl<'a> Reader<'a> {
             }
         }
         let kind = if close == b']' {
-            NodeKind::Seq(items)
+            NodeKind::Seq(self.items.drain(first_item..).collect())
         } else {
-            if has_repeated_keys(&entries) {
+            if has_repeated_keys(&self.entries[first_entry..]) {
                 return None;
             }
-            NodeKind::Map(entries)
+            NodeKind::Map(self.entries.drain(first_entry..).collect())
         };
         Some((Node { kind, span }, i))
     }
@@ -534,7 +541,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Skips spaces from `at`, not past `end`.
 /// How many characters `text`, a piece of `line`, has.
 fn width(line: &Line, text: &str) -> usize {
     if line.ascii {
@@ -544,6 +550,7 @@ fn width(line: &Line, text: &str) -> usize {
     }
 }
 
+/// Skips spaces from `at`, not past `end`.
 fn skip_spaces(bytes: &[u8], mut at: usize, end: usize) -> usize {
     while at < end && bytes[at] == b' ' {
         at += 1;
