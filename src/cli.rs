@@ -247,7 +247,7 @@ pub fn main() -> i32 {
 }
 
 /// Parses the command line as `Cli::try_parse` does, leaving clap's description of the command
-/// line to the process exit: taking it apart cost as much as a tenth of a one-step run.
+/// line to the process exit: taking it apart was 6% of a one-step run's instructions.
 fn parse_args() -> Result<Cli, clap::Error> {
     use clap::{CommandFactory, FromArgMatches};
     let mut command = Cli::command();
