@@ -58,8 +58,8 @@ pub struct Templates {
 #[derive(Clone, Debug, PartialEq)]
 enum Piece {
     Text(String),
-    /// `{{ name }}` or `{{ name.field.field }}`.
-    Path(Vec<String>),
+    /// `{{ name }}` or `{{ name.field.field }}`, as the dotted path.
+    Path(String),
 }
 
 impl std::fmt::Debug for Templates {
@@ -391,15 +391,15 @@ fn plain_pieces(text: &str) -> Option<Vec<Piece>> {
         let Some(after) = after else { break };
         let end = pair_at(after, b'}', b"}")?;
         let expression = after[..end].trim_matches(' ');
-        let path: Vec<&str> = expression.split('.').collect();
-        let ident = |part: &&str| {
+        let ident = |part: &str| {
             part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         };
-        if !path.iter().all(ident) || LITERALS.contains(&path[0]) {
+        let first = expression.split('.').next().unwrap_or_default();
+        if !expression.split('.').all(ident) || LITERALS.contains(&first) {
             return None;
         }
-        pieces.push(Piece::Path(path.into_iter().map(str::to_owned).collect()));
+        pieces.push(Piece::Path(expression.to_owned()));
         rest = &after[end + 2..];
     }
     Some(pieces)
@@ -410,7 +410,7 @@ fn plain_paths(pieces: &[Piece]) -> Vec<String> {
     let mut paths: Vec<String> = pieces
         .iter()
         .filter_map(|piece| match piece {
-            Piece::Path(path) => Some(path.join(".")),
+            Piece::Path(path) => Some(path.clone()),
             Piece::Text(_) => None,
         })
         .collect();
@@ -428,7 +428,7 @@ fn render_plain(pieces: &[Piece], ctx: &Value) -> Option<String> {
             Piece::Text(text) => out.push_str(text),
             Piece::Path(path) => {
                 let mut value = ctx.clone();
-                for part in path {
+                for part in path.split('.') {
                     value = value.get_attr(part).ok()?;
                     if value.is_undefined() {
                         return None;
