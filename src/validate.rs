@@ -2,6 +2,7 @@
 //! every variable defined before it is used — reporting every problem together.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::ops::Range;
@@ -50,7 +51,7 @@ pub enum JsonRead {
     /// Nothing reads it: the body is not parsed.
     Nothing,
     /// Only singular paths read it: the parse keeps just what they select.
-    Paths(Pick),
+    Paths(Arc<Pick>),
     /// A template reads `json`, or a path can select several values: the whole body is parsed.
     Whole,
 }
@@ -119,13 +120,20 @@ fn json_reads(workflow: &Workflow, templates: &Templates, paths: &[JsonPath]) ->
     let steps = || workflow.steps.iter().chain(&workflow.finally);
     let count = steps().map(|s| s.id.0 as usize + 1).max().unwrap_or(0);
     let mut reads = vec![JsonRead::Whole; count];
+    // Steps that read one and the same path (a chain's `$.links.next.id`) share its pick.
+    let mut shared: FxHashMap<&str, Arc<Pick>> = FxHashMap::default();
     for step in steps() {
-        reads[step.id.0 as usize] = json_read(step, templates, paths);
+        reads[step.id.0 as usize] = json_read(step, templates, paths, &mut shared);
     }
     reads
 }
 
-fn json_read(step: &Step, templates: &Templates, paths: &[JsonPath]) -> JsonRead {
+fn json_read<'p>(
+    step: &Step,
+    templates: &Templates,
+    paths: &'p [JsonPath],
+    shared: &mut FxHashMap<&'p str, Arc<Pick>>,
+) -> JsonRead {
     // Any template evaluated against the response (a check, `until`, an `expr` capture, an
     // expected value) that reads `json` may read any of it.
     let template_reads = step_templates(step).into_iter().any(|(id, context)| {
@@ -134,21 +142,33 @@ fn json_read(step: &Step, templates: &Templates, paths: &[JsonPath]) -> JsonRead
     if template_reads {
         return JsonRead::Whole;
     }
-    let captured = step.extract.iter().filter_map(|e| match &e.kind {
-        ExtractKind::Json { path, .. } => Some(*path),
+    // The paths the step's JSON captures and expectations read.
+    let ids = || {
+        let captured = step.extract.iter().filter_map(|e| match &e.kind {
+            ExtractKind::Json { path, .. } => Some(*path),
+            _ => None,
+        });
+        captured.chain(step.expect.json.iter().map(|e| e.path))
+    };
+    let mut first_two = ids().take(2);
+    let only = match (first_two.next(), first_two.next()) {
+        (None, _) => return JsonRead::Nothing,
+        (Some(one), None) => Some(paths[one.0 as usize].as_str()),
         _ => None,
-    });
-    let expected = step.expect.json.iter().map(|e| e.path);
-    let mut ids = captured.chain(expected).peekable();
-    if ids.peek().is_none() {
-        return JsonRead::Nothing;
+    };
+    if let Some(pick) = only.and_then(|path| shared.get(path)) {
+        return JsonRead::Paths(Arc::clone(pick));
     }
     let mut pick = Pick::default();
-    for id in ids {
+    for id in ids() {
         match paths[id.0 as usize].singular_parts() {
             Some(parts) => pick.add(parts),
             None => return JsonRead::Whole,
         }
+    }
+    let pick = Arc::new(pick);
+    if let Some(path) = only {
+        shared.insert(path, Arc::clone(&pick));
     }
     JsonRead::Paths(pick)
 }
