@@ -65,8 +65,11 @@ const SECRET_WORDS: &[&str] = &["token", "secret", "password", "code"];
 
 /// Tells whether a variable name sounds secret (`access_token`, `client_secret`, `authCode`, …).
 pub fn is_secret_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|word| lower.contains(word))
+    let name = name.as_bytes();
+    SECRET_WORDS.iter().any(|word| {
+        name.windows(word.len())
+            .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
+    })
 }
 
 /// Tells whether a name can be used as a variable in templates.
@@ -309,7 +312,12 @@ impl Loader {
         }
         let line = self.source.line(span.line)?;
         let start = usize::try_from(span.column.checked_sub(1)?).ok()?;
-        match line.chars().nth(start)? {
+        let first = if line.is_ascii() {
+            char::from(*line.as_bytes().get(start)?)
+        } else {
+            line.chars().nth(start)?
+        };
+        match first {
             '"' | '\'' => Some(1),
             '|' | '>' => None,
             _ => Some(0),
@@ -1279,4 +1287,25 @@ fn span_of_text(span: Span, text: &str) -> Span {
         span.column,
         u32::try_from(text.chars().count()).unwrap_or(1).max(1),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_secret_name;
+
+    #[test]
+    fn secret_names_are_found_in_any_case() {
+        for name in [
+            "access_token",
+            "clientSecret",
+            "PASSWORD",
+            "authCode",
+            "x_Token_y",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["name", "user_id", "tok", "sec", "", "pass_word"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
 }
