@@ -55,31 +55,46 @@ impl Files {
 
     /// Takes over the runs and secrets another collector saw (parallel runs).
     pub fn absorb(&mut self, other: Files) {
-        for value in other.secrets {
-            if !self.secrets.contains(&value) {
-                self.secrets.push(value);
-            }
+        for value in &other.secrets {
+            self.remember(value);
         }
         self.reports.extend(other.reports);
     }
 
+    /// Keeps a secret to mask in the reports, once.
+    fn remember(&mut self, value: &str) {
+        if !self.secrets.iter().any(|known| known == value) {
+            self.secrets.push(value.to_owned());
+        }
+    }
+
+    /// The masker of every secret learned: built when reports are written rather than as
+    /// secrets are learned during the run.
+    fn masker(&self) -> Masker {
+        let mut masker = Masker::new();
+        masker.add_all(self.secrets.iter().map(String::as_str));
+        masker
+    }
+
     /// Renders one format, masked.
     pub fn render(&self, format: Format) -> String {
+        self.render_masked(format, &self.masker())
+    }
+
+    fn render_masked(&self, format: Format, masker: &Masker) -> String {
         let text = match format {
             Format::Junit => junit::render(&self.reports),
             Format::Json => json::render(&self.reports),
             Format::Html => html::render(&self.reports),
         };
-        // The masker is built here, once, rather than as secrets are learned during the run.
-        let mut masker = Masker::new();
-        masker.add_all(self.secrets.iter().map(String::as_str));
         masker.mask(&text).into_owned()
     }
 
     /// Writes every report file; returns the first error as a message.
     pub fn write(&self) -> Result<(), String> {
+        let masker = self.masker();
         for (format, path) in &self.targets {
-            let text = self.render(*format);
+            let text = self.render_masked(*format, &masker);
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
@@ -94,9 +109,7 @@ impl Files {
 impl Reporter for Files {
     fn event(&mut self, event: &Event<'_>) {
         match event {
-            Event::Secret(value) if !self.secrets.iter().any(|known| known == value) => {
-                self.secrets.push((*value).to_owned());
-            }
+            Event::Secret(value) => self.remember(value),
             // Without a report to write there is nothing to keep.
             Event::Finished(report) if !self.targets.is_empty() => {
                 self.reports.push((*report).clone());
