@@ -851,6 +851,10 @@ impl Runner<'_> {
             self.secret_text(&password);
             self.secret_text(&crate::http::basic_credential(&user, &password));
         }
+        // As written, too: a password whose bytes are not text cannot be decoded to be masked.
+        if let Some(written) = url.password() {
+            self.secret_text(written);
+        }
         if !request.query.is_empty() {
             let mut pairs = Vec::with_capacity(request.query.len());
             for (name, value) in &request.query {

@@ -436,6 +436,25 @@ fn a_password_written_in_a_url_is_masked_and_sent_as_basic_auth() {
 }
 
 #[test]
+fn a_password_in_a_url_that_does_not_decode_to_text_is_masked_as_written() {
+    let server = Server::start(|_: &Recorded| Reply::json(200, &json!({ "ok": true })));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let workflow = "name: userinfo\ninputs:\n  base_url:\nsteps:\n  - name: fetch\n    request: { url: \"{{ base_url }}/echo\" }\n";
+    let url = server.url.replace("http://", "http://user:%FF%FEpw@");
+    for mode in [&[][..], &["-v", "--curl"]] {
+        let out = run_binary(dir.path(), workflow, mode, &[("base_url", url.clone())]);
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains("user:••••@127.0.0.1"), "{}", out.stdout);
+        for text in [&out.stdout, &out.stderr] {
+            assert!(!text.contains("%FF%FEpw"), "{text}");
+        }
+        for (name, text) in &out.reports {
+            assert!(!text.contains("%FF%FEpw"), "{name}: {text}");
+        }
+    }
+}
+
+#[test]
 fn show_secrets_shows_them_in_curl_lines_only() {
     // The detector works: with `--show-secrets` the curl lines carry the real key, while the
     // step lines and the reports stay masked.
