@@ -645,6 +645,7 @@ fn escape(bytes: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
     };
     Some((c, 1))
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
