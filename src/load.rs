@@ -408,7 +408,7 @@ impl Loader {
         let mut out = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             if let Some(text) = self.text(value, &format!("{what}.{}", key.name)) {
-                out.push((Spanned::new(key.name.to_string(), key.span), text));
+                out.push((key.to_spanned(), text));
             }
         }
         out
@@ -498,7 +498,7 @@ impl Loader {
         let mut inputs = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             self.check_identifier(key, "input");
-            let name = Spanned::new(key.name.to_string(), key.span);
+            let name = key.to_spanned();
             let mut input = Input {
                 secret: is_secret_name(&key.name),
                 name,
@@ -542,7 +542,7 @@ impl Loader {
             .map(|(key, value)| {
                 self.check_identifier(key, "variable");
                 Var {
-                    name: Spanned::new(key.name.to_string(), key.span),
+                    name: key.to_spanned(),
                     secret: is_secret_name(&key.name),
                     value: self.value(value),
                 }
@@ -611,10 +611,7 @@ impl Loader {
             .iter()
             .map(|(key, value)| {
                 self.check_identifier(key, "output");
-                (
-                    Spanned::new(key.name.to_string(), key.span),
-                    self.value(value),
-                )
+                (key.to_spanned(), self.value(value))
             })
             .collect()
     }
@@ -812,12 +809,7 @@ impl Loader {
                 ..
             }) => entries
                 .iter()
-                .map(|(key, value)| {
-                    (
-                        Spanned::new(key.name.to_string(), key.span),
-                        self.value(value),
-                    )
-                })
+                .map(|(key, value)| (key.to_spanned(), self.value(value)))
                 .collect(),
             Some(other) => {
                 self.expected("with", "a mapping of input names to values", other);
@@ -1038,7 +1030,7 @@ impl Loader {
     }
 
     fn extract(&mut self, key: &Key, node: &Node) -> Option<Extract> {
-        let name = Spanned::new(key.name.to_string(), key.span);
+        let name = key.to_spanned();
         let secret = is_secret_name(&key.name);
         if let NodeKind::Str(text) = &node.kind {
             let span = span_of_text(node.span, text);

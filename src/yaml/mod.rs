@@ -17,7 +17,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{Location, Spanned as YamlSpanned};
 
 use crate::diagnostic::Diagnostic;
-use crate::span::{Source, Span};
+use crate::span::{Source, Span, Spanned};
 
 /// The largest workflow file apiflow reads.
 pub const MAX_FILE_SIZE: usize = 8 * 1024 * 1024;
@@ -57,6 +57,13 @@ pub struct Key<'a> {
     pub name: Cow<'a, str>,
     /// Where it is written.
     pub span: Span,
+}
+
+impl Key<'_> {
+    /// The key's text, owned, with where it is written.
+    pub fn to_spanned(&self) -> Spanned<String> {
+        Spanned::new(self.name.to_string(), self.span)
+    }
 }
 
 impl Node<'_> {
