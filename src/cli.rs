@@ -6,24 +6,25 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use apiflow_import::Destination;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::diagnostic::Diagnostic;
-use crate::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
-use crate::inputs::{InputSources, parse_env_file, parse_var};
-use crate::report::progress::{Progress, WithProgress};
-use crate::report::terminal::Terminal;
-use crate::report::{Files, Format, Tee};
-use crate::runner::Settings;
-use crate::validate::Plan;
+use apiflow::diagnostic::Diagnostic;
+use apiflow::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
+use apiflow::inputs::{InputSources, parse_env_file, parse_var};
+use apiflow::report::progress::{Progress, WithProgress};
+use apiflow::report::terminal::Terminal;
+use apiflow::report::{Files, Format, Tee};
+use apiflow::runner::Settings;
+use apiflow::validate::Plan;
 
 /// Exit code: the workflow or the command line is invalid.
-pub const EXIT_INVALID: i32 = 2;
+pub(crate) const EXIT_INVALID: i32 = 2;
 
 /// Runs declarative YAML workflows of HTTP steps.
 #[derive(Debug, Parser)]
 #[command(name = "apiflow", version, about, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -78,7 +79,7 @@ enum Command {
     /// Convert another tool's files into workflows.
     Import {
         #[command(subcommand)]
-        source: crate::import::ImportSource,
+        source: ImportSource,
     },
 }
 
@@ -190,7 +191,7 @@ fn parse_shard(text: &str) -> Result<(usize, usize), String> {
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
-    crate::duration::parse_duration(text)
+    apiflow::duration::parse_duration(text)
 }
 
 fn parse_size(text: &str) -> Result<usize, String> {
@@ -222,7 +223,7 @@ impl ColorChoice {
 }
 
 /// Runs the command line and returns the exit code.
-pub fn main() -> i32 {
+pub(crate) fn main() -> i32 {
     let cli = match parse_args() {
         Ok(cli) => cli,
         Err(error) => {
@@ -271,7 +272,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Run(args) => run_command(args).await,
         Command::Plan { file, vars } => plan_command(&file, vars),
         Command::Schema => {
-            print!("{}", crate::schema::json_schema());
+            print!("{}", apiflow::schema::json_schema());
             0
         }
         Command::Init { name } => init_command(&name),
@@ -290,44 +291,86 @@ async fn dispatch(cli: Cli) -> i32 {
             port,
             seed,
         } => emulate_command(port, seed).await,
-        Command::Import { source } => crate::import::run(&source),
+        Command::Import { source } => import_command(&source),
     }
 }
 
-/// Reads and validates a workflow file.
-pub fn check_file(path: &std::path::Path) -> Result<Plan, Vec<Diagnostic>> {
-    crate::check_source(&read_source(path)?)
+/// What to import.
+#[derive(Debug, Subcommand)]
+enum ImportSource {
+    /// Convert a Postman collection (v2.0 or v2.1) into workflows.
+    Postman {
+        /// The collection, exported from Postman as JSON.
+        #[arg(value_name = "COLLECTION.json")]
+        collection: PathBuf,
+        /// A Postman environment: its values become the inputs' defaults.
+        #[arg(short, long, value_name = "ENV.json")]
+        environment: Option<PathBuf>,
+        /// Write one workflow with every request, in order, to this file (default: stdout).
+        #[arg(short, long, value_name = "OUT.yaml", conflicts_with = "out_dir")]
+        output: Option<PathBuf>,
+        /// Write one workflow per top-level folder into this directory.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
-/// Reads a workflow file as text.
-pub fn read_source(path: &std::path::Path) -> Result<Arc<crate::span::Source>, Vec<Diagnostic>> {
-    let name = path.display().to_string();
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            let why = match error.kind() {
-                std::io::ErrorKind::NotFound => "no such file".to_owned(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-                _ if path.is_dir() => "it is a directory".to_owned(),
-                _ => error.to_string(),
-            };
-            return Err(vec![Diagnostic::error(format!(
-                "cannot read `{name}`: {why}"
-            ))]);
+/// Imports, then prints the warnings and writes the workflows; nothing is written when the
+/// import fails.
+fn import_command(source: &ImportSource) -> i32 {
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let ImportSource::Postman {
+        collection,
+        environment,
+        output,
+        out_dir,
+    } = source;
+    let destination = match (output, out_dir) {
+        (Some(file), _) => Destination::File(file.clone()),
+        (None, Some(dir)) => Destination::Dir(dir.clone()),
+        (None, None) => Destination::Stdout,
+    };
+    let import = match apiflow_import::postman(collection, environment.as_deref(), &destination) {
+        Ok(import) => import,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics, color);
+            return EXIT_INVALID;
         }
     };
-    if bytes.len() > crate::yaml::MAX_FILE_SIZE {
-        return Err(vec![
-            Diagnostic::error(format!(
-                "`{name}` is too large: {} bytes, the limit is {} bytes",
-                bytes.len(),
-                crate::yaml::MAX_FILE_SIZE
-            ))
-            .help("split the workflow into smaller files"),
-        ]);
+    {
+        let mut err = std::io::stderr().lock();
+        for warning in &import.warnings {
+            let _ = write!(err, "{}", warning.render(color));
+        }
     }
-    let text = crate::yaml::decode(&name, bytes).map_err(|d| vec![d])?;
-    Ok(crate::span::Source::new(name, text))
+    match &destination {
+        Destination::Stdout => {
+            let mut out = std::io::stdout().lock();
+            for workflow in &import.workflows {
+                let _ = out.write_all(workflow.text.as_bytes());
+            }
+        }
+        Destination::File(_) | Destination::Dir(_) => {
+            if let Destination::Dir(dir) = &destination
+                && let Err(e) = std::fs::create_dir_all(dir)
+            {
+                let problem = Diagnostic::error(format!("cannot create `{}`: {e}", dir.display()));
+                print_diagnostics(&[problem], color);
+                return EXIT_INVALID;
+            }
+            for workflow in &import.workflows {
+                let target = &workflow.target;
+                if let Err(e) = std::fs::write(target, &workflow.text) {
+                    let problem = Diagnostic::error(format!("cannot write `{target}`: {e}"));
+                    print_diagnostics(&[problem], color);
+                    return EXIT_INVALID;
+                }
+                eprintln!("✓ wrote `{target}`: {}", plural(workflow.steps, "step"));
+            }
+        }
+    }
+    0
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
@@ -340,7 +383,7 @@ fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
 fn validate_command(files: &[PathBuf], color: bool) -> i32 {
     let mut code = 0;
     for file in files {
-        match check_file(file) {
+        match apiflow::check_file(file) {
             Ok(plan) => {
                 let w = &plan.workflow;
                 println!(
@@ -452,7 +495,7 @@ async fn run_one(
     files: &mut Files,
 ) -> (i32, Vec<u8>, Vec<Diagnostic>) {
     let sources = sources_for(plan, shared);
-    let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
+    let inputs = match apiflow::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
         Ok(inputs) => inputs,
         Err(diagnostics) => return (EXIT_INVALID, Vec::new(), diagnostics),
     };
@@ -480,11 +523,11 @@ async fn run_one(
     };
     let result = {
         let mut tee = Tee(&mut terminal, files);
-        let reporter: &mut dyn crate::event::Reporter = match progress.as_mut() {
+        let reporter: &mut dyn apiflow::event::Reporter = match progress.as_mut() {
             Some(progress) => &mut WithProgress(progress, &mut tee),
             None => &mut tee,
         };
-        crate::runner::run(plan, shared.client, inputs, shared.settings, reporter).await
+        apiflow::runner::run(plan, shared.client, inputs, shared.settings, reporter).await
     };
     let output = terminal.into_inner().into_buffer();
     match result {
@@ -511,16 +554,16 @@ async fn run_iterations(
         if let Some(row) = rows.and_then(|r| r.get(index)) {
             sources.supplied.extend(row.iter().cloned());
         }
-        let mut stats = crate::iterate::Stats::default();
-        let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok())
-        {
-            Ok(inputs) => inputs,
-            Err(diagnostics) => return (index, EXIT_INVALID, stats, Vec::new(), diagnostics),
-        };
+        let mut stats = apiflow::iterate::Stats::default();
+        let inputs =
+            match apiflow::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
+                Ok(inputs) => inputs,
+                Err(diagnostics) => return (index, EXIT_INVALID, stats, Vec::new(), diagnostics),
+            };
         let mut terminal = Terminal::new(Vec::new(), shared.color, shared.verbose);
         let result = {
             let mut tee = Tee(&mut stats, &mut terminal);
-            crate::runner::run(plan, shared.client, inputs, shared.settings, &mut tee).await
+            apiflow::runner::run(plan, shared.client, inputs, shared.settings, &mut tee).await
         };
         let output = terminal.into_inner();
         match result {
@@ -529,7 +572,7 @@ async fn run_iterations(
         }
     }))
     .buffer_unordered(concurrency.max(1));
-    let mut stats = crate::iterate::Stats::default();
+    let mut stats = apiflow::iterate::Stats::default();
     let (mut passed, mut failed, mut worst) = (0usize, 0usize, 0);
     while let Some((index, code, iteration, output, diagnostics)) = stream.next().await {
         stats.absorb(iteration);
@@ -559,7 +602,7 @@ async fn run_iterations(
         "{mark} {}: {} iterations, {passed} passed, {failed} failed in {} (concurrency {concurrency})",
         plan.workflow.name.value,
         passed + failed,
-        crate::duration::format_duration(elapsed),
+        apiflow::duration::format_duration(elapsed),
     );
     println!("  {} requests, {rate:.0} requests/s", stats.requests);
     print!("{}", stats.table());
@@ -618,7 +661,7 @@ async fn run_command(args: RunArgs) -> i32 {
     let mut plans = Vec::with_capacity(files.len());
     let mut invalid = false;
     for file in &files {
-        match check_file(file) {
+        match apiflow::check_file(file) {
             Ok(plan) => plans.push(plan),
             Err(diagnostics) => {
                 print_diagnostics(&diagnostics, color_err);
@@ -685,7 +728,7 @@ async fn run_command(args: RunArgs) -> i32 {
     };
     let emulator = match args.emulate {
         Some(EmulatedApi::Pingone) => {
-            match crate::emulator::Emulator::start(0, crate::emulator::Options::default()).await {
+            match apiflow_pingone::Emulator::start(0, apiflow_pingone::Options::default()).await {
                 Ok(emulator) => Some(emulator),
                 Err(error) => {
                     eprintln!("error: cannot start the PingOne emulator: {error}");
@@ -730,7 +773,7 @@ async fn run_command(args: RunArgs) -> i32 {
         supplied: Vec::new(),
     };
     let rows = match &args.data {
-        Some(path) => match crate::iterate::read_data(path) {
+        Some(path) => match apiflow::iterate::read_data(path) {
             Ok(rows) => Some(rows),
             Err(message) => {
                 print_diagnostics(&[Diagnostic::error(message)], color_err);
@@ -869,7 +912,7 @@ fn unknown_vars(vars: &[(String, String)], plans: &[Plan]) -> Vec<Diagnostic> {
             "`--var {name}` does not name an input of any of the {} workflows",
             plans.len()
         ));
-        if let Some(help) = crate::diagnostic::did_you_mean(name, inputs.iter().copied()) {
+        if let Some(help) = apiflow::diagnostic::did_you_mean(name, inputs.iter().copied()) {
             diagnostic = diagnostic.help(help);
         }
         diagnostics.push(diagnostic);
@@ -879,7 +922,7 @@ fn unknown_vars(vars: &[(String, String)], plans: &[Plan]) -> Vec<Diagnostic> {
 
 fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> i32 {
     let color = std::io::stderr().is_terminal();
-    let plan = match check_file(file) {
+    let plan = match apiflow::check_file(file) {
         Ok(plan) => plan,
         Err(diagnostics) => {
             print_diagnostics(&diagnostics, color);
@@ -892,7 +935,7 @@ fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> i32 {
     };
     let os_env = |name: &str| std::env::var(name).ok();
     // A missing input is shown as a placeholder, but a `--var` that names no input is a mistake.
-    if let Err(diagnostics) = crate::inputs::resolve(&plan, &sources, &os_env) {
+    if let Err(diagnostics) = apiflow::inputs::resolve(&plan, &sources, &os_env) {
         let unknown: Vec<Diagnostic> = diagnostics
             .into_iter()
             .filter(|d| d.title.starts_with("`--var "))
@@ -902,8 +945,8 @@ fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> i32 {
             return EXIT_INVALID;
         }
     }
-    let inputs = crate::inputs::resolve_lenient(&plan, &sources, &os_env);
-    print!("{}", crate::plan::render(&plan, inputs));
+    let inputs = apiflow::inputs::resolve_lenient(&plan, &sources, &os_env);
+    print!("{}", apiflow::plan::render(&plan, inputs));
     0
 }
 
@@ -958,11 +1001,11 @@ fn worse(a: i32, b: i32) -> i32 {
 }
 
 async fn emulate_command(port: u16, seed: Option<u64>) -> i32 {
-    let options = crate::emulator::Options {
+    let options = apiflow_pingone::Options {
         seed,
-        ..crate::emulator::Options::default()
+        ..apiflow_pingone::Options::default()
     };
-    let emulator = match crate::emulator::Emulator::start(port, options).await {
+    let emulator = match apiflow_pingone::Emulator::start(port, options).await {
         Ok(emulator) => emulator,
         Err(error) => {
             eprintln!("error: cannot start the PingOne emulator on port {port}: {error}");

@@ -1,5 +1,7 @@
 //! The `apiflow` binary: parses the command line, calls the library, exits with its code.
 
+mod cli;
+
 fn main() {
-    std::process::exit(apiflow::cli::main());
+    std::process::exit(cli::main());
 }

@@ -1,0 +1,1155 @@
+//! Postman requests to apiflow workflows: steps, inputs and defaults as a YAML tree, with a
+//! comment (and a warning) for everything that could not be translated.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use apiflow::diagnostic::Diagnostic;
+
+use super::postman::{Auth, Body, Collection, Request, Variable, has_code};
+use super::script::{self, JsValue, Source, Status, Translation};
+use super::vars::{self, Found, Names};
+use super::yaml_out::{self, Item, Map, Yaml};
+
+/// Description lines of a request kept as a comment, at most.
+const DESCRIPTION_LINES: usize = 6;
+
+/// One workflow to write.
+#[derive(Debug)]
+pub struct Workflow {
+    /// File name without `.yaml`, unique among the workflows of one import.
+    pub stem: String,
+    /// The YAML text.
+    pub text: String,
+    /// How many requests became steps.
+    pub steps: usize,
+}
+
+/// Everything known before converting: the collection, its variables and the name mapping.
+struct Context<'a> {
+    collection: &'a Collection,
+    file_name: &'a str,
+    names: Names,
+    definitions: Vec<Variable>,
+    translations: Vec<Translation>,
+}
+
+/// A request converted to a step, before its name is made unique.
+struct Built {
+    name: String,
+    folders: Vec<String>,
+    comments: Vec<String>,
+    body: Map,
+    request_uses: Vec<String>,
+    response_uses: Vec<String>,
+    captures: Vec<String>,
+    follows: bool,
+}
+
+/// Converts a collection into one workflow, or one per top-level folder when `split` is set.
+pub fn workflows(
+    collection: &Collection,
+    environment: &[Variable],
+    file_name: &str,
+    split: bool,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Vec<Workflow>, Diagnostic> {
+    for path in &collection.empty_items {
+        warnings.push(Diagnostic::warning(format!(
+            "`{path}` is neither a request nor a folder; it is skipped"
+        )));
+    }
+    let translations: Vec<Translation> = collection
+        .requests
+        .iter()
+        .map(|r| script::translate(&r.test))
+        .collect();
+    let definitions = merge_definitions(&collection.variables, environment);
+    let names = Names::new(
+        all_names(collection, &definitions, &translations)
+            .iter()
+            .map(String::as_str),
+    );
+    let context = Context {
+        collection,
+        file_name,
+        names,
+        definitions,
+        translations,
+    };
+    for shared in &collection.shared_scripts {
+        warnings.push(Diagnostic::warning(format!(
+            "the {} script of the {} is not translated; it is kept as a comment",
+            script_kind(&shared.listen),
+            shared.owner
+        )));
+    }
+    let mut built = Vec::with_capacity(collection.requests.len());
+    for (index, request) in collection.requests.iter().enumerate() {
+        built.push(context.step(request, &context.translations[index], warnings)?);
+    }
+    let mut groups: Vec<(Option<String>, Vec<Built>)> = Vec::new();
+    for step in built {
+        let key = if split {
+            step.folders.first().cloned()
+        } else {
+            None
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, steps)) => steps.push(step),
+            None => groups.push((key, vec![step])),
+        }
+    }
+    let mut stems: HashSet<String> = HashSet::new();
+    let mut out = Vec::with_capacity(groups.len());
+    for (folder, steps) in groups {
+        let base = slug(folder.as_deref().unwrap_or(&collection.name));
+        let mut stem = base.clone();
+        let mut n = 2;
+        while !stems.insert(stem.clone()) {
+            stem = format!("{base}-{n}");
+            n += 1;
+        }
+        let count = steps.len();
+        let (text, required) = context.document(folder.as_deref(), steps);
+        if !required.is_empty() {
+            let list = required
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            warnings.push(
+                Diagnostic::warning(format!(
+                    "workflow `{}`: {list} {} used but not defined in the collection or the environment",
+                    workflow_name(&collection.name, folder.as_deref()),
+                    if required.len() == 1 { "is" } else { "are" }
+                ))
+                .help("they are required inputs: pass them with `--var NAME=VALUE` or `--env-file`"),
+            );
+        }
+        out.push(Workflow {
+            stem,
+            text,
+            steps: count,
+        });
+    }
+    Ok(out)
+}
+
+/// A request's folders and name: `Users / Create user`.
+fn request_path(request: &Request) -> String {
+    request
+        .folders
+        .iter()
+        .chain(std::iter::once(&request.name))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+fn workflow_name(collection: &str, folder: Option<&str>) -> String {
+    match folder {
+        Some(folder) => format!("{collection} / {folder}"),
+        None => collection.to_owned(),
+    }
+}
+
+fn script_kind(listen: &str) -> &'static str {
+    if listen == "prerequest" {
+        "pre-request"
+    } else {
+        "test"
+    }
+}
+
+/// Environment values override collection values of the same name.
+fn merge_definitions(collection: &[Variable], environment: &[Variable]) -> Vec<Variable> {
+    let mut out: Vec<Variable> = Vec::new();
+    for variable in collection.iter().chain(environment) {
+        if let Some(existing) = out.iter_mut().find(|v| v.name == variable.name) {
+            existing.value.clone_from(&variable.value);
+            existing.secret = variable.secret;
+            if variable.description.is_some() {
+                existing.description.clone_from(&variable.description);
+            }
+        } else {
+            out.push(variable.clone());
+        }
+    }
+    out
+}
+
+/// Lists every Postman variable name, definitions first, then in order of use.
+fn all_names(
+    collection: &Collection,
+    definitions: &[Variable],
+    translations: &[Translation],
+) -> Vec<String> {
+    let mut out: Vec<String> = definitions.iter().map(|v| v.name.clone()).collect();
+    let mut push = |name: &str| {
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_owned());
+        }
+    };
+    for definition in definitions {
+        for r in vars::references(definition.value.as_deref().unwrap_or("")) {
+            push(&r.name);
+        }
+    }
+    for (request, translation) in collection.requests.iter().zip(translations) {
+        for text in request_texts(request) {
+            for r in vars::references(text) {
+                push(&r.name);
+            }
+        }
+        for (name, source) in &translation.captures {
+            push(name);
+            if let Source::Value(JsValue::Variable(v)) = source {
+                push(v);
+            }
+        }
+        for (_, value) in translation.json.iter().chain(&translation.headers) {
+            if let JsValue::Variable(v) = value {
+                push(v);
+            }
+        }
+    }
+    out
+}
+
+/// Every text of a request that may hold `{{variable}}` references.
+fn request_texts(request: &Request) -> Vec<&str> {
+    let mut out = vec![request.url.as_str()];
+    for (k, v) in &request.query {
+        out.push(k);
+        out.extend(v.as_deref());
+    }
+    for (_, v) in &request.headers {
+        out.push(v);
+    }
+    match &request.auth {
+        Auth::Bearer(token) => out.push(token),
+        Auth::Basic { username, password } => {
+            out.push(username);
+            out.push(password);
+        }
+        Auth::ApiKey { value, .. } => out.push(value),
+        Auth::None | Auth::Unsupported(_) => {}
+    }
+    match &request.body {
+        Some(Body::Raw { text, .. }) => out.push(text),
+        Some(Body::UrlEncoded(fields) | Body::FormData { fields, .. }) => {
+            out.extend(fields.iter().map(|(_, v)| v.as_str()));
+        }
+        Some(Body::GraphQl { query, variables }) => {
+            out.push(query);
+            out.push(variables);
+        }
+        Some(Body::File(_)) | None => {}
+    }
+    out
+}
+
+/// Turns any name into a file name: lower-case letters, digits and `-`.
+fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-');
+    if out.is_empty() {
+        "workflow".to_owned()
+    } else {
+        out.to_owned()
+    }
+}
+
+fn header_index(headers: &[(String, Yaml)], name: &str) -> Option<usize> {
+    headers
+        .iter()
+        .position(|(k, _)| k.eq_ignore_ascii_case(name))
+}
+
+/// Decodes `%XX` and `+` in a query component written in a URL; `None` when not UTF-8.
+fn decode_component(text: &str) -> Option<String> {
+    let spaced = text.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(std::borrow::Cow::into_owned)
+}
+
+/// The query as a mapping of decoded names to decoded values, when it can be one: no repeated
+/// name, no parameter without `=`, no variable in a name, nothing that is not UTF-8 once decoded.
+fn query_mapping(query: &[(String, Option<String>)]) -> Option<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(query.len());
+    for (key, value) in query {
+        if vars::has_reference(key) {
+            return None;
+        }
+        let key = decode_component(key)?;
+        let value = decode_component(value.as_deref()?)?;
+        if out.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
+        out.push((key, value));
+    }
+    Some(out)
+}
+
+/// Tells whether JSON text has a number with more digits than a double keeps exactly.
+fn has_long_number(text: &str) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut digits = 0;
+    for c in text.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        if c.is_ascii_digit() {
+            digits += 1;
+            if digits > 15 {
+                return true;
+            }
+        } else if c != '.' {
+            digits = 0;
+            in_string = c == '"';
+        }
+    }
+    false
+}
+
+impl Context<'_> {
+    fn template(&self, text: &str, found: &mut Found) -> String {
+        vars::template(text, &self.names, found)
+    }
+
+    fn js_value(&self, value: &JsValue, found: &mut Found) -> Yaml {
+        match value {
+            JsValue::Str(s) => Yaml::Str(vars::escape_literal(s, false)),
+            JsValue::Number(n) => Yaml::Number(n.clone()),
+            JsValue::Bool(b) => Yaml::Bool(*b),
+            JsValue::Null => Yaml::Null,
+            JsValue::Variable(name) => Yaml::Str(format!(
+                "{{{{ {} }}}}",
+                vars::expression(name, &self.names, found)
+            )),
+        }
+    }
+
+    fn definition(&self, name: &str) -> Option<&Variable> {
+        self.definitions.iter().find(|v| v.name == name)
+    }
+
+    /// Converts one request.
+    fn step(
+        &self,
+        request: &Request,
+        translation: &Translation,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Built, Diagnostic> {
+        let path = request_path(request);
+        let mut warn = |message: String| {
+            warnings.push(Diagnostic::warning(format!("request `{path}`: {message}")));
+        };
+        let mut comments = Vec::new();
+        if let Some(description) = &request.description {
+            let lines: Vec<&str> = description.lines().collect();
+            comments.extend(
+                lines
+                    .iter()
+                    .take(DESCRIPTION_LINES)
+                    .map(|l| (*l).to_owned()),
+            );
+            if lines.len() > DESCRIPTION_LINES {
+                comments.push("(…)".to_owned());
+            }
+        }
+        let mut uses = Found::default();
+        let mut req = Map::block();
+        let mut req_comments: Vec<String> = Vec::new();
+
+        if request.method != "GET" {
+            req.push("method", Yaml::str(&request.method));
+        }
+        let mut url = self.template(&request.url, &mut uses);
+        if url.trim().is_empty() {
+            return Err(Diagnostic::error(format!("request `{path}` has no URL"))
+                .help("give it a URL in Postman, or delete it, and import again"));
+        }
+        let lower = url.to_ascii_lowercase();
+        if !lower.starts_with("http://") && !lower.starts_with("https://") && !url.starts_with("{{")
+        {
+            // Postman sends a URL without a scheme over http.
+            url.insert_str(0, "http://");
+        }
+
+        let mut query: Vec<(String, Yaml)> = Vec::new();
+        if let Some(pairs) = query_mapping(&request.query) {
+            for (key, value) in pairs {
+                query.push((key, Yaml::Str(self.template(&value, &mut uses))));
+            }
+        } else {
+            // Repeated or value-less parameters stay in the URL, as written.
+            let raw: Vec<String> = request
+                .query
+                .iter()
+                .map(|(k, v)| match v {
+                    Some(v) => format!("{k}={v}"),
+                    None => k.clone(),
+                })
+                .collect();
+            url.push('?');
+            url.push_str(&self.template(&raw.join("&"), &mut uses));
+        }
+
+        let mut headers: Vec<(String, Yaml)> = Vec::new();
+        for (key, value) in &request.headers {
+            let value = self.template(value, &mut uses);
+            if let Some(i) = header_index(&headers, key) {
+                // A header given twice is sent once with both values, as HTTP allows.
+                if let Yaml::Str(existing) = &mut headers[i].1 {
+                    existing.push_str(if key.eq_ignore_ascii_case("cookie") {
+                        "; "
+                    } else {
+                        ", "
+                    });
+                    existing.push_str(&value);
+                }
+            } else {
+                headers.push((key.clone(), Yaml::Str(value)));
+            }
+        }
+
+        let mut auth = None;
+        match &request.auth {
+            Auth::None => {}
+            Auth::Bearer(token) => {
+                let mut map = Map::flow();
+                map.push("bearer", Yaml::Str(self.template(token, &mut uses)));
+                auth = Some(map);
+            }
+            Auth::Basic { username, password } => {
+                let mut basic = Map::flow();
+                basic.push("username", Yaml::Str(self.template(username, &mut uses)));
+                basic.push("password", Yaml::Str(self.template(password, &mut uses)));
+                let mut map = Map::flow();
+                map.push("basic", Yaml::Map(basic));
+                auth = Some(map);
+            }
+            Auth::ApiKey {
+                key,
+                value,
+                in_query,
+            } => {
+                let value = Yaml::Str(self.template(value, &mut uses));
+                if *in_query {
+                    query.push((key.clone(), value));
+                } else if header_index(&headers, key).is_none() {
+                    headers.push((key.clone(), value));
+                }
+            }
+            Auth::Unsupported(kind) => {
+                req_comments.push(format!(
+                    "Postman `{kind}` auth is not translated: add `auth:` or a header here."
+                ));
+                warn(format!(
+                    "its `{kind}` auth is not translated; add `auth:` or a header to the step"
+                ));
+            }
+        }
+
+        let body = self.body(
+            request,
+            &mut headers,
+            &mut uses,
+            &mut req_comments,
+            &mut warn,
+        );
+
+        req.push("url", Yaml::Str(url));
+        if !query.is_empty() {
+            let mut map = Map::block();
+            for (k, v) in query {
+                map.push(k, v);
+            }
+            req.push("query", Yaml::Map(map));
+        }
+        if !headers.is_empty() {
+            let mut map = Map::block();
+            for (k, v) in headers {
+                map.push(k, v);
+            }
+            req.push("headers", Yaml::Map(map));
+        }
+        if let Some(auth) = auth {
+            req.push("auth", Yaml::Map(auth));
+        }
+        if let Some((key, value)) = body {
+            req.push(key, value);
+        }
+        let follows = request.follow_redirects.unwrap_or(true);
+        if follows {
+            if let Some(max) = request.max_redirects {
+                req.push("max_redirects", Yaml::Number(max.min(100).to_string()));
+            }
+        } else {
+            req.push("follow_redirects", Yaml::Bool(false));
+        }
+        if request.strict_ssl == Some(false) {
+            req_comments.push(
+                "Postman skips TLS certificate checks here: run with `--insecure` if needed."
+                    .to_owned(),
+            );
+            warn(
+                "it turns off TLS certificate checks; run the workflow with `--insecure` if needed"
+                    .to_owned(),
+            );
+        }
+        if has_code(&request.prerequest) {
+            let lines: Vec<&str> = request.prerequest.iter().map(String::as_str).collect();
+            req_comments.push("Pre-request script, not translated:".to_owned());
+            req_comments.extend(script::dedent(&lines).into_iter().map(|l| format!("  {l}")));
+            warn("its pre-request script is not translated; it is kept as a comment".to_owned());
+        }
+
+        let mut response_uses = Found::default();
+        let mut step = Map::block();
+        step.push_commented(req_comments, "request", Yaml::Map(req));
+        let expect = self.expect(translation, &mut response_uses);
+        if !expect.is_empty() {
+            step.push("expect", Yaml::Map(expect));
+        }
+        let mut extract = Map::block();
+        let mut captures = Vec::new();
+        for (name, source) in &translation.captures {
+            let id = self.names.get(name);
+            let secret = self.definition(name).is_some_and(|d| d.secret);
+            let value = self.capture(source, secret, &mut response_uses);
+            extract.push(id, value);
+            captures.push(name.clone());
+        }
+        if !extract.is_empty() {
+            step.push("extract", Yaml::Map(extract));
+        }
+        if !translation.untranslated.is_empty() {
+            let count = translation
+                .untranslated
+                .iter()
+                .filter(|l| !l.trim().is_empty())
+                .count();
+            step.trailing
+                .push("Test script, not translated:".to_owned());
+            step.trailing
+                .extend(translation.untranslated.iter().map(|l| format!("  {l}")));
+            warn(format!(
+                "{count} line{} of its test script {} not translated; kept as a comment",
+                if count == 1 { "" } else { "s" },
+                if count == 1 { "is" } else { "are" }
+            ));
+        }
+        let mut dynamic = uses.unknown_dynamic.clone();
+        for name in &response_uses.unknown_dynamic {
+            if !dynamic.contains(name) {
+                dynamic.push(name.clone());
+            }
+        }
+        if !dynamic.is_empty() {
+            let list = dynamic
+                .iter()
+                .map(|d| format!("`{{{{{d}}}}}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            comments.push(format!(
+                "{list}: no apiflow helper, replaced by `random_string(12)`."
+            ));
+            warn(format!(
+                "{list} has no apiflow helper; it is replaced by `random_string(12)`"
+            ));
+        }
+        Ok(Built {
+            name: request.name.clone(),
+            folders: request.folders.clone(),
+            comments,
+            body: step,
+            request_uses: uses.variables,
+            response_uses: response_uses.variables,
+            captures,
+            follows,
+        })
+    }
+
+    /// Converts the body; may add a `Content-Type` header Postman would have sent.
+    fn body(
+        &self,
+        request: &Request,
+        headers: &mut Vec<(String, Yaml)>,
+        uses: &mut Found,
+        comments: &mut Vec<String>,
+        warn: &mut impl FnMut(String),
+    ) -> Option<(&'static str, Yaml)> {
+        let content_type =
+            header_index(headers, "content-type").and_then(|i| match &headers[i].1 {
+                Yaml::Str(s) => Some(s.to_ascii_lowercase()),
+                _ => None,
+            });
+        let set_type = |headers: &mut Vec<(String, Yaml)>, value: &str| {
+            if header_index(headers, "content-type").is_none() {
+                headers.push(("Content-Type".to_owned(), Yaml::str(value)));
+            }
+        };
+        match request.body.as_ref()? {
+            Body::Raw { text, language } => {
+                let language = language.as_deref().unwrap_or("");
+                let json_like = language == "json"
+                    || (language.is_empty()
+                        && content_type.as_deref().is_some_and(|t| t.contains("json")));
+                if json_like {
+                    if let Some(value) = self.json_body(text, uses) {
+                        return Some(("json", value));
+                    }
+                    set_type(headers, "application/json");
+                } else {
+                    let media = match language {
+                        "javascript" => "application/javascript",
+                        "html" => "text/html",
+                        "xml" => "application/xml",
+                        _ => "text/plain",
+                    };
+                    set_type(headers, media);
+                }
+                Some(("body", Yaml::Str(self.template(text, uses))))
+            }
+            Body::UrlEncoded(fields) => Some(("form", self.form(fields, uses, comments, warn))),
+            Body::FormData { fields, files } => {
+                if let Some(i) = header_index(headers, "content-type")
+                    && content_type
+                        .as_deref()
+                        .is_some_and(|t| t.starts_with("multipart/"))
+                {
+                    headers.remove(i);
+                }
+                comments.push(
+                    "Sent as a form (x-www-form-urlencoded); Postman sends multipart/form-data."
+                        .to_owned(),
+                );
+                warn(
+                    "its form-data body is sent as `form:` (application/x-www-form-urlencoded)"
+                        .to_owned(),
+                );
+                if !files.is_empty() {
+                    let list = files
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    comments.push(format!("File fields not sent: {list}."));
+                    warn(format!(
+                        "its file field(s) {list} are not sent: apiflow has no file uploads"
+                    ));
+                }
+                if fields.is_empty() {
+                    return None;
+                }
+                Some(("form", self.form(fields, uses, comments, warn)))
+            }
+            Body::GraphQl { query, variables } => {
+                let variables = if variables.trim().is_empty() {
+                    "{}"
+                } else {
+                    variables.trim()
+                };
+                let text = format!(
+                    "{{\"query\": {}, \"variables\": {variables}}}",
+                    serde_json::Value::String(query.clone())
+                );
+                if let Some(value) = self.json_body(&text, uses) {
+                    return Some(("json", value));
+                }
+                set_type(headers, "application/json");
+                Some(("body", Yaml::Str(self.template(&text, uses))))
+            }
+            Body::File(src) => {
+                comments.push(format!(
+                    "Postman sends the file `{src}` as the body; apiflow has no file bodies."
+                ));
+                warn(format!("its body is the file `{src}`, which is not sent"));
+                None
+            }
+        }
+    }
+
+    fn form(
+        &self,
+        fields: &[(String, String)],
+        uses: &mut Found,
+        comments: &mut Vec<String>,
+        warn: &mut impl FnMut(String),
+    ) -> Yaml {
+        let mut map = Map::block();
+        for (key, value) in fields {
+            let value = Yaml::Str(self.template(value, uses));
+            if let Some(entry) = map.entries.iter_mut().find(|e| e.key == *key) {
+                comments.push(format!(
+                    "Form field `{key}` is given more than once; the last value is sent."
+                ));
+                warn(format!(
+                    "its form field `{key}` is given more than once; only the last value is sent"
+                ));
+                entry.value = value;
+            } else {
+                map.push(key.clone(), value);
+            }
+        }
+        Yaml::Map(map)
+    }
+
+    /// Converts a JSON body to YAML when every `{{variable}}` is inside a JSON string; `None`
+    /// when the text must be sent as text (it is not JSON, or a variable stands for a value).
+    fn json_body(&self, text: &str, uses: &mut Found) -> Option<Yaml> {
+        let references = vars::references(text);
+        if text.contains(['\u{e000}', '\u{e001}']) {
+            return None;
+        }
+        let mut replaced = String::with_capacity(text.len());
+        let mut at = 0;
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut scanned = 0;
+        for (index, reference) in references.iter().enumerate() {
+            for c in text[scanned..reference.range.start].chars() {
+                if escaped {
+                    escaped = false;
+                } else if in_string && c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_string = !in_string;
+                }
+            }
+            scanned = reference.range.end;
+            let inner = &text[reference.range.clone()];
+            if !in_string || escaped || inner.contains(['"', '\\']) {
+                return None;
+            }
+            replaced.push_str(&text[at..reference.range.start]);
+            let _ = write!(replaced, "\u{e000}{index}\u{e001}");
+            at = reference.range.end;
+        }
+        replaced.push_str(&text[at..]);
+        if has_long_number(&replaced) {
+            return None;
+        }
+        let value: serde_json::Value = serde_json::from_str(&replaced).ok()?;
+        let restore = |s: &str| -> String {
+            let mut out = s.to_owned();
+            for (index, reference) in references.iter().enumerate() {
+                out = out.replace(
+                    &format!("\u{e000}{index}\u{e001}"),
+                    &text[reference.range.clone()],
+                );
+            }
+            out
+        };
+        self.json_value(&value, &restore, uses)
+    }
+
+    /// Converts a JSON string of a body. A string that is one `{{variable}}` keeps its type in
+    /// apiflow but is text in Postman, so values that may not be text get `| string`: captures
+    /// (numbers, booleans, …) and the numeric dynamic variables.
+    fn json_string(&self, text: &str, uses: &mut Found) -> String {
+        let references = vars::references(text);
+        if let [only] = references.as_slice()
+            && only.range == (0..text.len())
+        {
+            let name = only.name.as_str();
+            let numeric = matches!(name, "$timestamp" | "$randomInt");
+            let captured = self
+                .translations
+                .iter()
+                .any(|t| t.captures.iter().any(|(n, _)| n == name));
+            if numeric || captured {
+                let expression = vars::expression(name, &self.names, uses);
+                return if expression.contains(' ') {
+                    format!("{{{{ ({expression}) | string }}}}")
+                } else {
+                    format!("{{{{ {expression} | string }}}}")
+                };
+            }
+        }
+        self.template(text, uses)
+    }
+
+    fn json_value(
+        &self,
+        value: &serde_json::Value,
+        restore: &dyn Fn(&str) -> String,
+        uses: &mut Found,
+    ) -> Option<Yaml> {
+        Some(match value {
+            serde_json::Value::String(s) => Yaml::Str(self.json_string(&restore(s), uses)),
+            serde_json::Value::Array(items) => {
+                let items = items
+                    .iter()
+                    .map(|v| self.json_value(v, restore, uses))
+                    .collect::<Option<Vec<_>>>()?;
+                Yaml::seq(items)
+            }
+            serde_json::Value::Object(entries) => {
+                let mut map = Map::block();
+                for (key, value) in entries {
+                    if key.contains(['\u{e000}', '\u{e001}']) {
+                        return None;
+                    }
+                    map.push(key.clone(), self.json_value(value, restore, uses)?);
+                }
+                Yaml::Map(map)
+            }
+            other => Yaml::from_json(other),
+        })
+    }
+
+    fn expect(&self, translation: &Translation, uses: &mut Found) -> Map {
+        let mut expect = Map::block();
+        match translation.status.as_slice() {
+            [] => {}
+            [one] => expect.push("status", status(one)),
+            many => expect.push("status", Yaml::seq(many.iter().map(status))),
+        }
+        if !translation.json.is_empty() {
+            let mut map = Map::block();
+            for (path, value) in &translation.json {
+                map.push(path.clone(), self.js_value(value, uses));
+            }
+            expect.push("json", Yaml::Map(map));
+        }
+        if !translation.headers.is_empty() {
+            let mut map = Map::block();
+            for (name, value) in &translation.headers {
+                let value = match self.js_value(value, uses) {
+                    Yaml::Str(s) => Yaml::Str(s),
+                    Yaml::Number(n) => Yaml::Str(n),
+                    Yaml::Bool(b) => Yaml::Str(b.to_string()),
+                    _ => Yaml::str(""),
+                };
+                map.push(name.clone(), value);
+            }
+            expect.push("headers", Yaml::Map(map));
+        }
+        if !translation.checks.is_empty() {
+            expect.push(
+                "checks",
+                Yaml::seq(translation.checks.iter().map(|c| Yaml::str(c.clone()))),
+            );
+        }
+        expect
+    }
+
+    fn capture(&self, source: &Source, secret: bool, uses: &mut Found) -> Yaml {
+        let mut map = Map::flow();
+        match source {
+            Source::Json(path) if !secret => return Yaml::str(path.clone()),
+            Source::Json(path) => map.push("json", Yaml::str(path.clone())),
+            Source::Header(name) => map.push("header", Yaml::str(name.clone())),
+            Source::Status => map.push("status", Yaml::Bool(true)),
+            Source::Body => map.push("body", Yaml::Bool(true)),
+            Source::Value(value) => {
+                let expression = match value {
+                    JsValue::Str(s) => {
+                        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+                    }
+                    JsValue::Number(n) => n.clone(),
+                    JsValue::Bool(b) => if *b { "true" } else { "false" }.to_owned(),
+                    JsValue::Null => "none".to_owned(),
+                    JsValue::Variable(name) => vars::expression(name, &self.names, uses),
+                };
+                map.push("expr", Yaml::Str(expression));
+            }
+        }
+        if secret {
+            map.push("secret", Yaml::Bool(true));
+        }
+        Yaml::Map(map)
+    }
+
+    /// Assembles one workflow document from its steps; also returns its required inputs.
+    fn document(&self, folder: Option<&str>, steps: Vec<Built>) -> (String, Vec<String>) {
+        let collection = self.collection;
+        let mut header = vec![
+            format!("Imported from the Postman collection `{}`", collection.name),
+            format!("({}) by `apiflow import postman`.", self.file_name),
+        ];
+        let renamed = self.names.renamed();
+        let used: HashSet<&str> = steps
+            .iter()
+            .flat_map(|s| {
+                s.request_uses
+                    .iter()
+                    .chain(&s.response_uses)
+                    .chain(&s.captures)
+            })
+            .map(String::as_str)
+            .collect();
+        let renamed: Vec<String> = renamed
+            .iter()
+            .filter(|(postman, _)| used.contains(postman))
+            .map(|(postman, id)| format!("  {postman} → {id}"))
+            .collect();
+        if !renamed.is_empty() {
+            header.push("Postman variables renamed to template names:".to_owned());
+            header.extend(renamed);
+        }
+        for shared in &collection.shared_scripts {
+            let applies = match (folder, shared.folders.first()) {
+                (_, None) => true,
+                (Some(f), Some(first)) => f == first,
+                (None, Some(_)) => steps.iter().any(|s| s.folders.starts_with(&shared.folders)),
+            };
+            if !applies {
+                continue;
+            }
+            header.push(String::new());
+            header.push(format!(
+                "{} script of the {} (run {} each request), not translated:",
+                if shared.listen == "prerequest" {
+                    "Pre-request"
+                } else {
+                    "Test"
+                },
+                shared.owner,
+                if shared.listen == "prerequest" {
+                    "before"
+                } else {
+                    "after"
+                }
+            ));
+            let lines: Vec<&str> = shared.lines.iter().map(String::as_str).collect();
+            header.extend(script::dedent(&lines).into_iter().map(|l| format!("  {l}")));
+        }
+
+        let (inputs, required) = self.inputs(&steps);
+
+        let mut root = Map::block();
+        root.spaced = true;
+        let name = workflow_name(&collection.name, folder);
+        root.push("name", Yaml::Str(name));
+        if let Some(description) = &collection.description {
+            root.push("description", Yaml::Str(description.clone()));
+        }
+        if !inputs.is_empty() {
+            root.push("inputs", Yaml::Map(inputs));
+        }
+        if steps.iter().any(|s| s.follows) {
+            let mut defaults = Map::block();
+            defaults.push("follow_redirects", Yaml::Bool(true));
+            root.push_commented(
+                vec![
+                    "Postman follows redirects unless a request's settings turn it off.".to_owned(),
+                ],
+                "defaults",
+                Yaml::Map(defaults),
+            );
+        }
+        let mut taken: HashSet<String> = HashSet::new();
+        let mut items = Vec::with_capacity(steps.len());
+        let mut previous_folders: Vec<String> = Vec::new();
+        for built in steps {
+            let mut name = built.name.clone();
+            let mut n = 2;
+            while !taken.insert(name.clone()) {
+                name = format!("{} ({n})", built.name);
+                n += 1;
+            }
+            let mut comments = Vec::new();
+            if built.folders != previous_folders && !built.folders.is_empty() {
+                comments.push(format!("Folder: {}", built.folders.join(" / ")));
+            }
+            previous_folders.clone_from(&built.folders);
+            comments.extend(built.comments);
+            let mut map = Map::block();
+            map.push("name", Yaml::Str(name));
+            map.entries.extend(built.body.entries);
+            map.trailing = built.body.trailing;
+            items.push(Item {
+                comments,
+                value: Yaml::Map(map),
+                spaced: true,
+            });
+        }
+        root.push("steps", Yaml::Seq(items));
+        (yaml_out::document(&header, &root), required)
+    }
+
+    /// Lists the inputs a group of steps needs: every variable read before a step captures it,
+    /// and the variables their defaults use; definitions first, in the collection's order.
+    fn inputs(&self, steps: &[Built]) -> (Map, Vec<String>) {
+        let mut needed: Vec<String> = Vec::new();
+        let mut captured: HashSet<&str> = HashSet::new();
+        for step in steps {
+            for name in &step.request_uses {
+                if !captured.contains(name.as_str()) && !needed.contains(name) {
+                    needed.push(name.clone());
+                }
+            }
+            for name in &step.response_uses {
+                if !captured.contains(name.as_str())
+                    && !step.captures.contains(name)
+                    && !needed.contains(name)
+                {
+                    needed.push(name.clone());
+                }
+            }
+            captured.extend(step.captures.iter().map(String::as_str));
+        }
+        let position = |name: &str| {
+            self.definitions
+                .iter()
+                .position(|d| d.name == name)
+                .unwrap_or(usize::MAX)
+        };
+        let mut ordered = needed.clone();
+        ordered.sort_by_key(|name| position(name));
+        let mut emitted: Vec<(String, Yaml, Vec<String>)> = Vec::new();
+        let mut visiting: Vec<String> = Vec::new();
+        for name in &ordered {
+            self.visit_input(name, &mut emitted, &mut visiting);
+        }
+        let mut map = Map::block();
+        let mut required = Vec::new();
+        for (name, value, comments) in emitted {
+            if value == Yaml::Null {
+                required.push(name.clone());
+            }
+            map.push_commented(comments, name, value);
+        }
+        (map, required)
+    }
+
+    /// Emits an input after the inputs its default uses.
+    fn visit_input(
+        &self,
+        name: &str,
+        emitted: &mut Vec<(String, Yaml, Vec<String>)>,
+        visiting: &mut Vec<String>,
+    ) {
+        let id = self.names.get(name);
+        if emitted.iter().any(|(n, _, _)| *n == id) || visiting.iter().any(|v| v == name) {
+            return;
+        }
+        visiting.push(name.to_owned());
+        let definition = self.definition(name);
+        let mut found = Found::default();
+        let default = definition
+            .and_then(|d| d.value.as_ref())
+            .map(|v| self.template(v, &mut found));
+        for dependency in &found.variables {
+            self.visit_input(dependency, emitted, visiting);
+        }
+        visiting.pop();
+        let mut fields = Map::flow();
+        let mut comments = Vec::new();
+        match definition {
+            Some(d) if d.secret => {
+                fields.push("secret", Yaml::Bool(true));
+                comments
+                    .push("Secret in Postman: supply it with `--var` or `--env-file`.".to_owned());
+            }
+            // Postman reads a variable without a value as empty text.
+            Some(_) => fields.push("default", Yaml::Str(default.unwrap_or_default())),
+            None => {
+                let setter = self
+                    .translations
+                    .iter()
+                    .position(|t| t.captures.iter().any(|(n, _)| n == name))
+                    .map(|i| &self.collection.requests[i]);
+                if let Some(request) = setter {
+                    comments.push(format!(
+                        "Required: only set later, by the test script of `{}`.",
+                        request_path(request)
+                    ));
+                } else if !emitted
+                    .iter()
+                    .any(|(_, v, c)| *v == Yaml::Null && c.iter().any(|c| c.starts_with("Used")))
+                {
+                    comments.push(
+                        "Used but not defined in the collection or the environment: required."
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        if let Some(description) = definition.and_then(|d| d.description.as_ref()) {
+            fields.push(
+                "description",
+                Yaml::Str(description.replace(['\r', '\n'], " ")),
+            );
+        }
+        let value = if fields.is_empty() {
+            Yaml::Null
+        } else {
+            Yaml::Map(fields)
+        };
+        emitted.push((id, value, comments));
+    }
+}
+
+fn status(status: &Status) -> Yaml {
+    match status {
+        Status::Code(code) => Yaml::Number(code.to_string()),
+        Status::Class(class) => Yaml::Str(format!("{class}xx")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn a_query_is_a_mapping_only_when_it_reads_back_the_same() {
+        assert_eq!(
+            query_mapping(&pairs(&[("q", Some("a+b%20c")), ("n", Some("{{n}}"))])),
+            Some(vec![
+                ("q".to_owned(), "a b c".to_owned()),
+                ("n".to_owned(), "{{n}}".to_owned())
+            ])
+        );
+        assert_eq!(
+            query_mapping(&pairs(&[("t", Some("a")), ("t", Some("b"))])),
+            None
+        );
+        assert_eq!(query_mapping(&pairs(&[("flag", None)])), None);
+        assert_eq!(query_mapping(&pairs(&[("{{k}}", Some("v"))])), None);
+        assert_eq!(query_mapping(&pairs(&[("bad", Some("%FF"))])), None);
+    }
+
+    #[test]
+    fn long_numbers_are_not_parsed() {
+        assert!(has_long_number("{\"n\": 12345678901234567890}"));
+        assert!(!has_long_number(
+            "{\"n\": 123456789012345, \"s\": \"12345678901234567890\"}"
+        ));
+        assert!(!has_long_number("{\"f\": 1.5e300}"));
+    }
+
+    #[test]
+    fn slugs_are_file_names() {
+        assert_eq!(slug("Users & Groups (v2)"), "users-groups-v2");
+        assert_eq!(slug("—"), "workflow");
+    }
+}

@@ -1,0 +1,741 @@
+//! The quickest path: a line reader for the block YAML workflows are written in.
+//!
+//! Most workflows are block mappings and sequences of one-line scalars and one-line flow
+//! collections. Reading those needs no general YAML scanner: this walks the lines once and
+//! builds the tree `fast` would build from granit-parser's events, with the same positions.
+//! Anything else (block scalars, multi-line scalars or flow collections, anchors, tags,
+//! complex keys, tabs, document markers, escapes it does not know…) makes it give up, and
+//! `fast`, then serde-saphyr, read the text instead.
+
+use std::borrow::Cow;
+
+use super::fast::{MAX_DEPTH, MAX_NODES, has_repeated_keys, plain};
+use super::{Key, Node, NodeKind, key_of};
+use crate::span::Span;
+
+/// The longest key granit-parser looks ahead for; longer ones are left to it.
+const MAX_KEY_LEN: usize = 1000;
+
+/// Builds the node tree of `text`, or returns `None` when a slower reader must decide.
+pub(super) fn parse(text: &str) -> Option<Node<'_>> {
+    if !is_plain_text(text) {
+        return None;
+    }
+    let lines = content_lines(text)?;
+    let indent = lines.first()?.indent;
+    let mut reader = Reader {
+        text,
+        bytes: text.as_bytes(),
+        lines,
+        at: 0,
+        nodes: 0,
+        entries: Vec::new(),
+        items: Vec::new(),
+    };
+    let first = reader.lines[0];
+    let root = if reader.is_item(0) {
+        reader.seq(indent, 1, false)?
+    } else if matches!(reader.bytes[first.start], b'[' | b'{') {
+        reader.at += 1;
+        reader.value(&first, first.start, 1)?
+    } else {
+        reader.map(indent, 1, None)?
+    };
+    (reader.at == reader.lines.len()).then_some(root)
+}
+
+/// Tells whether the text holds nothing this reader leaves to granit-parser's checks: tabs,
+/// carriage returns, a byte order mark, or characters YAML does not allow.
+fn is_plain_text(text: &str) -> bool {
+    let bytes_ok = text.bytes().all(|b| (b >= 0x20 && b != 0x7f) || b == b'\n');
+    bytes_ok
+        && (text.is_ascii()
+            || text.chars().all(|c| {
+                !matches!(
+                    c,
+                    '\u{80}'..='\u{9f}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                )
+            }))
+}
+
+/// A line with content: not blank and not only a comment.
+#[derive(Clone, Copy, Debug)]
+struct Line {
+    /// Where the line starts in the text.
+    begin: usize,
+    /// Where its content starts: after its indentation, or after the `- ` of a sequence item
+    /// whose content is read as a node of its own.
+    start: usize,
+    /// Where it ends, before the line break.
+    end: usize,
+    /// The column of `start`, counted from 0 (only spaces and `- ` come before it).
+    indent: usize,
+    /// The line number, from 1.
+    number: u32,
+    /// Whether the line is ASCII, so that columns are byte offsets.
+    ascii: bool,
+}
+
+/// Splits the text into its content lines; gives up on document markers and directives.
+fn content_lines(text: &str) -> Option<Vec<Line>> {
+    let mut lines = Vec::new();
+    let mut begin = 0;
+    for (index, line) in text.split('\n').enumerate() {
+        let end = begin + line.len();
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let content = &line[indent..];
+        if line.starts_with("---") || line.starts_with("...") || line.starts_with('%') {
+            return None;
+        }
+        if !content.is_empty() && !content.starts_with('#') {
+            lines.push(Line {
+                begin,
+                start: begin + indent,
+                end,
+                indent,
+                number: u32::try_from(index + 1).ok()?,
+                ascii: line.is_ascii(),
+            });
+        }
+        begin = end + 1;
+    }
+    Some(lines)
+}
+
+/// How a line starts: with a key (and where its colon is) or with a value.
+enum Start<'a> {
+    Key(Node<'a>, usize),
+    Value,
+}
+
+/// The lines and the count of nodes read so far.
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    lines: Vec<Line>,
+    /// The line being read.
+    at: usize,
+    /// Nodes read, to give up on huge documents.
+    nodes: usize,
+    /// The entries and items of the collections being read, innermost last. Each collection
+    /// takes its own off the end once complete, in a vector of its exact size: a vector grown
+    /// one push at a time holds room for four, and most mappings of a workflow have one or two
+    /// entries.
+    entries: Vec<(Key<'a>, Node<'a>)>,
+    items: Vec<Node<'a>>,
+}
+
+impl<'a> Reader<'a> {
+    /// The line being read, if any is left.
+    fn line(&self) -> Option<Line> {
+        self.lines.get(self.at).copied()
+    }
+
+    /// Tells whether line `at` is a sequence item: `-` then a space or the line's end.
+    fn is_item(&self, at: usize) -> bool {
+        self.lines.get(at).is_some_and(|line| {
+            self.bytes.get(line.start) == Some(&b'-')
+                && (line.start + 1 == line.end || self.bytes.get(line.start + 1) == Some(&b' '))
+        })
+    }
+
+    /// Counts a node, giving up on huge documents.
+    fn count(&mut self) -> Option<()> {
+        self.nodes += 1;
+        (self.nodes <= MAX_NODES).then_some(())
+    }
+
+    /// The span of `len` characters at byte `at` of `line`.
+    fn span(&self, line: &Line, at: usize, len: usize) -> Option<Span> {
+        let column = if line.ascii {
+            at.checked_sub(line.begin)?
+        } else {
+            self.text.get(line.begin..at)?.chars().count()
+        };
+        Some(Span::new(
+            line.number,
+            u32::try_from(column + 1).ok()?,
+            u32::try_from(len.max(1)).ok()?,
+        ))
+    }
+
+    /// Reads a block sequence whose items start with `-` at column `indent`. An indentless
+    /// sequence (a mapping value whose items line up with the key) starts where its first item
+    /// does, as granit-parser marks it.
+    fn seq(&mut self, indent: usize, depth: usize, indentless: bool) -> Option<Node<'a>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.count()?;
+        let first = self.line()?;
+        let mut span = self.span(&first, first.start, 1)?;
+        let start = self.items.len();
+        while let Some(line) = self.line() {
+            if line.indent != indent || !self.is_item(self.at) {
+                if line.indent > indent {
+                    return None;
+                }
+                break;
+            }
+            let after = skip_spaces(self.bytes, line.start + 1, line.end);
+            let item = if self.is_blank(&line, after) {
+                let empty = self.span(&line, line.end, 1)?;
+                self.below(indent, depth + 1, empty, false)?
+            } else {
+                // The item's content is read as if its line started there.
+                let column = indent + (after - line.start);
+                self.lines[self.at].start = after;
+                self.lines[self.at].indent = column;
+                self.inline_or_block(column, indent, depth + 1)?
+            };
+            if indentless && self.items.len() == start {
+                span = if self.is_blank(&line, after) {
+                    self.span(&line, line.end, 1)?
+                } else {
+                    Span::new(item.span.line, item.span.column, 1)
+                };
+            }
+            self.items.push(item);
+        }
+        Some(Node {
+            kind: NodeKind::Seq(self.items.drain(start..).collect()),
+            span,
+        })
+    }
+
+    /// Reads the node that starts the current line at column `indent`: a sequence, a mapping
+    /// or a one-line value, after which no line may be indented deeper than `limit`.
+    fn inline_or_block(&mut self, indent: usize, limit: usize, depth: usize) -> Option<Node<'a>> {
+        let line = self.line()?;
+        if self.is_item(self.at) {
+            return self.seq(indent, depth, false);
+        }
+        if let Start::Key(key, colon) = self.key(&line)? {
+            return self.map(indent, depth, Some((key, colon)));
+        }
+        let value = self.value(&line, line.start, depth)?;
+        self.at += 1;
+        self.end_of_value(limit)?;
+        Some(value)
+    }
+
+    /// Tells whether `line` holds nothing from byte `at` on but, perhaps, a comment.
+    fn is_blank(&self, line: &Line, at: usize) -> bool {
+        at == line.end || self.bytes[at] == b'#'
+    }
+
+    /// Reads the node of a key or an item whose line holds nothing more, from the lines below:
+    /// one indented deeper than `indent`, a sequence lined up with the key (`after_key` only),
+    /// or else null, at `empty`.
+    fn below(
+        &mut self,
+        indent: usize,
+        depth: usize,
+        empty: Span,
+        after_key: bool,
+    ) -> Option<Node<'a>> {
+        self.at += 1;
+        match self.line() {
+            Some(next) if next.indent > indent => self.inline_or_block(next.indent, indent, depth),
+            Some(next) if after_key && next.indent == indent && self.is_item(self.at) => {
+                self.seq(indent, depth, true)
+            }
+            _ => {
+                self.count()?;
+                Some(Node {
+                    kind: NodeKind::Null,
+                    span: empty,
+                })
+            }
+        }
+    }
+
+    /// Gives up unless the next line is indented no deeper than `limit`: a deeper line would
+    /// continue a multi-line scalar, or be an error.
+    fn end_of_value(&self, limit: usize) -> Option<()> {
+        match self.line() {
+            Some(next) if next.indent > limit => None,
+            _ => Some(()),
+        }
+    }
+
+    /// Reads a block mapping whose keys start at column `indent`; `first` is its first key
+    /// and colon when the caller has read them already.
+    fn map(
+        &mut self,
+        indent: usize,
+        depth: usize,
+        mut first_key: Option<(Node<'a>, usize)>,
+    ) -> Option<Node<'a>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.count()?;
+        let first = self.line()?;
+        let span = self.span(&first, first.start, 1)?;
+        let start = self.entries.len();
+        while let Some(line) = self.line() {
+            if line.indent != indent || self.is_item(self.at) {
+                if line.indent > indent {
+                    return None;
+                }
+                break;
+            }
+            let (key, colon) = match first_key.take() {
+                Some(read) => read,
+                None => match self.key(&line)? {
+                    Start::Key(key, colon) => (key, colon),
+                    Start::Value => return None,
+                },
+            };
+            if !matches!(key.kind, NodeKind::Str(_) | NodeKind::Int(_)) {
+                return None;
+            }
+            let after = skip_spaces(self.bytes, colon + 1, line.end);
+            let value = if self.is_blank(&line, after) {
+                let empty = self.span(&line, colon, 1)?;
+                self.below(indent, depth + 1, empty, true)?
+            } else {
+                let value = self.value(&line, after, depth + 1)?;
+                self.at += 1;
+                self.end_of_value(indent)?;
+                value
+            };
+            self.entries.push((key_of(key), value));
+        }
+        if has_repeated_keys(&self.entries[start..]) {
+            return None;
+        }
+        Some(Node {
+            kind: NodeKind::Map(self.entries.drain(start..).collect()),
+            span,
+        })
+    }
+
+    /// Reads the key a line starts with and where its colon is, or tells that the line holds
+    /// no key; `None` to give up.
+    fn key(&mut self, line: &Line) -> Option<Start<'a>> {
+        let bytes = self.bytes;
+        let start = line.start;
+        let (node, end) = match bytes.get(start) {
+            Some(b'\'' | b'"') => self.quoted(line, start)?,
+            Some(_) if plain_may_start(bytes, start, line.end, false) => {
+                let Some(colon) = find_colon(bytes, start, line.end) else {
+                    return Some(Start::Value);
+                };
+                let text = self.text.get(start..colon)?;
+                if text.ends_with(' ') || text.len() > MAX_KEY_LEN || text == "<<" {
+                    return None;
+                }
+                self.count()?;
+                let span = self.span(line, start, width(line, text))?;
+                (
+                    Node {
+                        kind: plain(Cow::Borrowed(text))?,
+                        span,
+                    },
+                    colon,
+                )
+            }
+            _ => return Some(Start::Value),
+        };
+        if end >= line.end || bytes[end] != b':' {
+            return Some(Start::Value);
+        }
+        // `"a":b` is left to granit-parser.
+        if end + 1 < line.end && bytes[end + 1] != b' ' {
+            return None;
+        }
+        Some(Start::Key(node, end))
+    }
+
+    /// Reads a one-line value at byte `at` of `line`: a quoted scalar, a flow collection or a
+    /// plain scalar, then nothing but a comment.
+    fn value(&mut self, line: &Line, at: usize, depth: usize) -> Option<Node<'a>> {
+        let bytes = self.bytes;
+        let (node, end) = match bytes.get(at)? {
+            b'\'' | b'"' => self.quoted(line, at)?,
+            b'[' | b'{' => self.flow(line, at, depth)?,
+            _ if plain_may_start(bytes, at, line.end, false) => {
+                let end = plain_end(bytes, at, line.end);
+                let text = self.text.get(at..end)?.trim_end_matches(' ');
+                // `a: b: c` and `a: b:` are errors, left to be reported.
+                if text.contains(": ") || text.ends_with(':') {
+                    return None;
+                }
+                self.count()?;
+                let span = self.span(line, at, width(line, text))?;
+                return Some(Node {
+                    kind: plain(Cow::Borrowed(text))?,
+                    span,
+                });
+            }
+            _ => return None,
+        };
+        let rest = skip_spaces(bytes, end, line.end);
+        let ends = rest == line.end || (rest > end && bytes[rest] == b'#');
+        ends.then_some(node)
+    }
+
+    /// Reads a quoted scalar that ends on its line; returns it and the byte after its closing
+    /// quote.
+    fn quoted(&mut self, line: &Line, at: usize) -> Option<(Node<'a>, usize)> {
+        let bytes = self.bytes;
+        let quote = *bytes.get(at)?;
+        // The text as written, borrowed, until an escape makes it differ.
+        let mut unescaped: Option<String> = None;
+        let mut from = at + 1;
+        let mut i = from;
+        loop {
+            match *bytes.get(i).filter(|_| i < line.end)? {
+                b'\'' if quote == b'\'' => {
+                    if bytes.get(i + 1) == Some(&b'\'') && i + 1 < line.end {
+                        let text = unescaped.get_or_insert_with(String::new);
+                        text.push_str(self.text.get(from..=i)?);
+                        i += 2;
+                        from = i;
+                        continue;
+                    }
+                    break;
+                }
+                b'"' if quote == b'"' => break,
+                b'\\' if quote == b'"' => {
+                    let text = unescaped.get_or_insert_with(String::new);
+                    text.push_str(self.text.get(from..i)?);
+                    let (c, len) = escape(bytes, i + 1, line.end)?;
+                    text.push(c);
+                    i += 1 + len;
+                    from = i;
+                }
+                _ => i += 1,
+            }
+        }
+        let rest = self.text.get(from..i)?;
+        let text = match unescaped {
+            Some(mut text) => {
+                text.push_str(rest);
+                Cow::Owned(text)
+            }
+            None => Cow::Borrowed(rest),
+        };
+        self.count()?;
+        let len = width(line, self.text.get(at..=i)?);
+        let span = self.span(line, at, len)?;
+        let node = Node {
+            kind: NodeKind::Str(text),
+            span,
+        };
+        Some((node, i + 1))
+    }
+
+    /// Reads a flow sequence or mapping that closes on its line; returns it and the byte after
+    /// its closing bracket.
+    fn flow(&mut self, line: &Line, at: usize, depth: usize) -> Option<(Node<'a>, usize)> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.count()?;
+        let bytes = self.bytes;
+        let span = self.span(line, at, 1)?;
+        let close = if bytes[at] == b'[' { b']' } else { b'}' };
+        let mut i = skip_spaces(bytes, at + 1, line.end);
+        let (first_item, first_entry) = (self.items.len(), self.entries.len());
+        if bytes.get(i) == Some(&close) {
+            i += 1;
+        } else {
+            loop {
+                if close == b'}' {
+                    let (key, colon) = self.flow_node(line, i, depth + 1)?;
+                    if !matches!(key.kind, NodeKind::Str(_) | NodeKind::Int(_))
+                        || bytes.get(colon) != Some(&b':')
+                        || bytes.get(colon + 1) != Some(&b' ')
+                    {
+                        return None;
+                    }
+                    let after = skip_spaces(bytes, colon + 1, line.end);
+                    let (value, end) = if matches!(bytes.get(after), Some(b',' | b'}')) {
+                        self.count()?;
+                        let span = self.span(line, colon, 1)?;
+                        let null = Node {
+                            kind: NodeKind::Null,
+                            span,
+                        };
+                        (null, after)
+                    } else {
+                        self.flow_node(line, after, depth + 1)?
+                    };
+                    self.entries.push((key_of(key), value));
+                    i = end;
+                } else {
+                    let (item, end) = self.flow_node(line, i, depth + 1)?;
+                    self.items.push(item);
+                    i = end;
+                }
+                i = skip_spaces(bytes, i, line.end);
+                match bytes.get(i).filter(|_| i < line.end)? {
+                    b',' => {
+                        i = skip_spaces(bytes, i + 1, line.end);
+                        // A trailing comma is left to granit-parser.
+                        if bytes.get(i) == Some(&close) {
+                            return None;
+                        }
+                    }
+                    c if *c == close => {
+                        i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let kind = if close == b']' {
+            NodeKind::Seq(self.items.drain(first_item..).collect())
+        } else {
+            if has_repeated_keys(&self.entries[first_entry..]) {
+                return None;
+            }
+            NodeKind::Map(self.entries.drain(first_entry..).collect())
+        };
+        Some((Node { kind, span }, i))
+    }
+
+    /// Reads a node inside a flow collection; returns it and the byte after it (for a plain
+    /// scalar, the byte after its last non-space character).
+    fn flow_node(&mut self, line: &Line, at: usize, depth: usize) -> Option<(Node<'a>, usize)> {
+        let bytes = self.bytes;
+        match bytes.get(at).filter(|_| at < line.end)? {
+            b'\'' | b'"' => self.quoted(line, at),
+            b'[' | b'{' => self.flow(line, at, depth),
+            _ if plain_may_start(bytes, at, line.end, true) => {
+                let mut end = at;
+                while end < line.end {
+                    match bytes[end] {
+                        b',' | b']' | b'}' => break,
+                        b'[' | b'{' => return None,
+                        b':' => {
+                            if matches!(bytes.get(end + 1), Some(b' ' | b',' | b']' | b'}')) {
+                                break;
+                            }
+                            // `a:b` inside a flow collection is left to granit-parser.
+                            return None;
+                        }
+                        b'#' if bytes[end - 1] == b' ' => return None,
+                        _ => end += 1,
+                    }
+                }
+                let text = self.text.get(at..end)?.trim_end_matches(' ');
+                // `<<` may be a merge key.
+                if text == "<<" {
+                    return None;
+                }
+                self.count()?;
+                let span = self.span(line, at, width(line, text))?;
+                let node = Node {
+                    kind: plain(Cow::Borrowed(text))?,
+                    span,
+                };
+                Some((node, at + text.len()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How many characters `text`, a piece of `line`, has.
+fn width(line: &Line, text: &str) -> usize {
+    if line.ascii {
+        text.len()
+    } else {
+        text.chars().count()
+    }
+}
+
+/// Skips spaces from `at`, not past `end`.
+fn skip_spaces(bytes: &[u8], mut at: usize, end: usize) -> usize {
+    while at < end && bytes[at] == b' ' {
+        at += 1;
+    }
+    at
+}
+
+/// Tells whether a plain scalar may start at `at`: not with an indicator, and not with `-`
+/// followed by a space (nor `?` or `:`, which are left to granit-parser).
+fn plain_may_start(bytes: &[u8], at: usize, end: usize, flow: bool) -> bool {
+    match bytes.get(at) {
+        None => false,
+        Some(b'-') => {
+            at + 1 < end
+                && bytes[at + 1] != b' '
+                && !(flow && matches!(bytes[at + 1], b',' | b']' | b'}' | b'[' | b'{'))
+        }
+        Some(c) => !matches!(
+            c,
+            b'[' | b']'
+                | b'{'
+                | b'}'
+                | b','
+                | b'#'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'"'
+                | b'%'
+                | b'@'
+                | b'`'
+                | b'?'
+                | b':'
+        ),
+    }
+}
+
+/// Finds the colon that ends a plain key: followed by a space or the line's end, before any
+/// comment.
+fn find_colon(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
+    let mut i = start;
+    while i < end {
+        match bytes[i] {
+            b':' if i + 1 == end || bytes[i + 1] == b' ' => return Some(i),
+            b'#' if i > start && bytes[i - 1] == b' ' => return None,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Where a plain scalar in a block ends: at a comment or the line's end.
+fn plain_end(bytes: &[u8], start: usize, end: usize) -> usize {
+    let mut i = start;
+    while i < end {
+        if bytes[i] == b'#' && bytes[i - 1] == b' ' {
+            return i;
+        }
+        i += 1;
+    }
+    end
+}
+
+/// Reads the escape after a backslash in a double-quoted scalar: the character and how many
+/// bytes it took. Only the escapes JSON has; the others are left to granit-parser.
+fn escape(bytes: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
+    if at >= end {
+        return None;
+    }
+    let c = match bytes[at] {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'n' => '\n',
+        b't' => '\t',
+        b'r' => '\r',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'0' => '\0',
+        b'u' if at + 5 <= end => {
+            let hex = std::str::from_utf8(bytes.get(at + 1..at + 5)?).ok()?;
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+            return Some((c, 5));
+        }
+        _ => return None,
+    };
+    Some((c, 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::Source;
+
+    /// Reads `text` with the block reader and checks it built what serde-saphyr builds.
+    fn reads(text: &str) -> bool {
+        let Some(quick) = parse(text) else {
+            return false;
+        };
+        let slow = super::super::parse_with_serde(&Source::new("t.yaml", text)).ok();
+        assert_eq!(
+            Some(quick),
+            slow,
+            "the block reader and serde-saphyr differ for {text:?}"
+        );
+        true
+    }
+
+    #[test]
+    fn reads_the_benchmark_workloads() {
+        for name in ["chain_100.yaml", "chain_1000.yaml", "startup.yaml"] {
+            let path = format!(
+                "{}/../../benches/workloads/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read_to_string(&path).expect("a workload");
+            assert!(reads(&text), "gave up on {name}");
+        }
+    }
+
+    #[test]
+    fn keeps_the_positions_serde_saphyr_gives() {
+        for text in [
+            "name: demo\nsteps:\n  - url: x\n    expect: { status: 200 }\n",
+            "steps:\n- name: a\n  url: x\n- name: b\n",
+            "a:\n-   f\n- 'g'\n",
+            "a:\n- - x\n  - y\n- {k: v}\n",
+            "a:\n-\n  x\n-\n- y\n",
+            "- a:\n  b: 1\n-   # empty\n- - - deep\n",
+            "a:    # nothing\nb: 'é' # ü\n'c':\nd: {e: , f: [1, 'two', \"three\"]}\n",
+            "clé: \"über \\\"q\\\" \\u00e9\\n\"\nn: -12\nf: 2.5\nt: true\nz: ~\n",
+            "  indented: root\n  second: 2\n",
+            "[a, {b: c}, []]\n",
+            "a: x#y\nb: http://h:80/p?q=1#f\nc: 'it''s'\n200: ok\n",
+            "# lead\n\na: 1\n\n   # indented comment\nb:\n  c: 2\n",
+        ] {
+            assert!(reads(text), "gave up on {text:?}");
+        }
+    }
+
+    #[test]
+    fn leaves_the_rest_to_the_other_readers() {
+        let long_key = format!("{}: 1\n", "k".repeat(MAX_KEY_LEN + 1));
+        for text in [
+            "a: |\n  x\n",
+            "a: >-\n  x\n",
+            "a: b\n  c\n",
+            "a:\n  b\n  c\n",
+            "a: [1,\n  2]\n",
+            "a: 'x\n  y'\n",
+            "a:\tb\n",
+            "a: b\r\n",
+            "\u{feff}a: b\n",
+            "---\na: b\n",
+            "a: b\n...\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "? a\n: b\n",
+            "a: [1, 2, ]\n",
+            "a: {b:c}\n",
+            "\"a\":b\n",
+            "a : b\n",
+            "a: \"\\x41\"\n",
+            "a: \"\\ud800\"\n",
+            "<<: {a: 1}\n",
+            "a: {<<: {b: 1}}\n",
+            "a: 1\na: 2\n",
+            "a: b: c\n",
+            "a: b:\n",
+            "a: 1\n- b\n",
+            "- a\nb: 1\n",
+            "just text\n",
+            "a: 007\n",
+            "~: x\n",
+            "a: @b\n",
+            long_key.as_str(),
+        ] {
+            assert!(parse(text).is_none(), "read {text:?}");
+        }
+    }
+}

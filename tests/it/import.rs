@@ -1,0 +1,340 @@
+//! `apiflow import postman`: fixture collections become the workflows in the snapshots, every
+//! generated workflow passes `apiflow validate`, bad input exits with 2 and says why, and one
+//! imported collection runs against an in-process server.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+const FIXTURES: &str = "tests/fixtures/postman";
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the binary from the crate root, so paths in messages are the fixtures' relative paths.
+fn apiflow(args: &[&str]) -> Output {
+    let output = assert_cmd::Command::cargo_bin("apiflow")
+        .expect("binary")
+        .current_dir(crate::support::ROOT)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .expect("runs");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn fixture(name: &str) -> String {
+    format!("{FIXTURES}/{name}")
+}
+
+/// A fresh, empty directory under the system's temporary directory.
+fn temp_dir(label: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir =
+        std::env::temp_dir().join(format!("apiflow-import-{label}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[track_caller]
+fn assert_valid(name: &str, text: &str) {
+    if let Err(diagnostics) = apiflow::check_source(&apiflow::Source::new(name, text)) {
+        let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(false)).collect();
+        panic!(
+            "`{name}` does not validate:\n{}\n{text}",
+            rendered.join("\n")
+        );
+    }
+}
+
+#[test]
+fn a_token_flow_becomes_a_workflow() {
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("token_flow.postman_collection.json"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "", "no warnings expected");
+    assert_valid("token_flow.yaml", &out.stdout);
+    insta::assert_snapshot!("token_flow", out.stdout);
+}
+
+#[test]
+fn every_feature_with_an_environment() {
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("features.postman_collection.json"),
+        "--environment",
+        &fixture("features.postman_environment.json"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_valid("features.yaml", &out.stdout);
+    insta::assert_snapshot!("features", out.stdout);
+    insta::assert_snapshot!("features_warnings", out.stderr);
+    // A secret environment value never reaches the workflow.
+    assert!(!out.stdout.contains("do-not-print"));
+    assert!(!out.stdout.contains("k-123"));
+    // Every request is a step: 1 + 8 + 4.
+    let plan = apiflow::check_source(&apiflow::Source::new("features.yaml", out.stdout.as_str()))
+        .expect("valid");
+    assert_eq!(plan.workflow.steps.len(), 13);
+}
+
+#[test]
+fn a_v2_0_collection_is_read_too() {
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("legacy_v2_0.postman_collection.json"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "warning: workflow `Legacy v2.0`: `token` is used but not defined in the collection or the environment\n  = help: they are required inputs: pass them with `--var NAME=VALUE` or `--env-file`\n"
+    );
+    assert_valid("legacy_v2_0.yaml", &out.stdout);
+    insta::assert_snapshot!("legacy_v2_0", out.stdout);
+}
+
+#[test]
+fn edge_cases_still_validate() {
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("edge_cases.postman_collection.json"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_valid("edge_cases.yaml", &out.stdout);
+    insta::assert_snapshot!("edge_cases", out.stdout);
+    insta::assert_snapshot!("edge_cases_warnings", out.stderr);
+}
+
+#[test]
+fn out_dir_writes_one_workflow_per_top_level_folder() {
+    let dir = temp_dir("out-dir");
+    let dir_arg = dir.display().to_string();
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("features.postman_collection.json"),
+        "-e",
+        &fixture("features.postman_environment.json"),
+        "--out-dir",
+        &dir_arg,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["auth.yaml", "sign-in.yaml", "users.yaml"]);
+    let mut all = String::new();
+    for name in &names {
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).expect("written");
+        assert_valid(name, &text);
+        assert!(
+            out.stderr
+                .contains(&format!("✓ wrote `{}`", path.display())),
+            "{}",
+            out.stderr
+        );
+        let _ = write!(all, "=== {name}\n{text}");
+    }
+    // The files validate with the command too.
+    let files: Vec<String> = names
+        .iter()
+        .map(|n| dir.join(n).display().to_string())
+        .collect();
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let validate = apiflow(&args);
+    assert_eq!(validate.code, 0, "{}", validate.stderr);
+    insta::assert_snapshot!("features_out_dir", all);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn output_writes_one_file() {
+    let dir = temp_dir("output");
+    let file = dir.join("flow.yaml");
+    let file_arg = file.display().to_string();
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("token_flow.postman_collection.json"),
+        "-o",
+        &file_arg,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr, format!("✓ wrote `{file_arg}`: 2 steps\n"));
+    let stdout = apiflow(&[
+        "import",
+        "postman",
+        &fixture("token_flow.postman_collection.json"),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("written"),
+        stdout.stdout
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn invalid_input_exits_with_2_and_says_why() {
+    let cases = [
+        ("broken.json", None),
+        ("v1.json", None),
+        ("future_schema.json", None),
+        ("empty.postman_collection.json", None),
+        ("features.postman_environment.json", None),
+        ("missing.json", None),
+        (
+            "token_flow.postman_collection.json",
+            Some("token_flow.postman_collection.json"),
+        ),
+    ];
+    let mut all = String::new();
+    for (collection, environment) in cases {
+        let collection = fixture(collection);
+        let mut args = vec!["import", "postman", collection.as_str()];
+        let environment = environment.map(fixture);
+        if let Some(env) = &environment {
+            args.extend(["--environment", env.as_str()]);
+        }
+        let out = apiflow(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert_eq!(out.stdout, "", "{args:?}");
+        let _ = write!(all, "$ apiflow {}\n{}\n", args.join(" "), out.stderr);
+    }
+    insta::assert_snapshot!("invalid_input", all);
+}
+
+#[test]
+fn output_and_out_dir_conflict() {
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("token_flow.postman_collection.json"),
+        "-o",
+        "a.yaml",
+        "--out-dir",
+        "dir",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("the argument '--output <OUT.yaml>' cannot be used with '--out-dir <DIR>'"),
+        "{}",
+        out.stderr
+    );
+    assert!(!Path::new(crate::support::ROOT).join("a.yaml").exists());
+}
+
+/// What the test server received, one line per request.
+type Log = Arc<Mutex<Vec<String>>>;
+
+async fn token(State(log): State<Log>, body: String) -> Response {
+    log.lock()
+        .expect("log")
+        .push(format!("POST /oauth/token {body}"));
+    if !body.contains("grant_type=client_credentials") {
+        return (StatusCode::BAD_REQUEST, "bad grant").into_response();
+    }
+    axum::Json(serde_json::json!({
+        "access_token": "tok-7f3a",
+        "token_type": "Bearer",
+        "expires_in": 3600
+    }))
+    .into_response()
+}
+
+async fn me(State(log): State<Log>, headers: HeaderMap) -> Response {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    log.lock().expect("log").push(format!("GET /me {auth}"));
+    if auth != "Bearer tok-7f3a" {
+        return (StatusCode::UNAUTHORIZED, "no").into_response();
+    }
+    axum::Json(serde_json::json!({ "name": "demo" })).into_response()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_collection_runs_against_a_server() {
+    let log: Log = Arc::default();
+    let app = Router::new()
+        .route("/oauth/token", post(token))
+        .route("/me", get(me))
+        .with_state(Arc::clone(&log));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let dir = temp_dir("round-trip");
+    let file = dir.join("token_flow.yaml").display().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        let import = apiflow(&[
+            "import",
+            "postman",
+            &fixture("token_flow.postman_collection.json"),
+            "-o",
+            &file,
+        ]);
+        assert_eq!(import.code, 0, "{}", import.stderr);
+        apiflow(&[
+            "run",
+            &file,
+            "--var",
+            &format!("baseUrl=http://127.0.0.1:{port}"),
+        ])
+    })
+    .await
+    .expect("the commands ran");
+    server.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(output.code, 0, "{}\n{}", output.stdout, output.stderr);
+    assert!(
+        output.stdout.contains("2 passed, 0 failed"),
+        "{}",
+        output.stdout
+    );
+    // The captured token is secret: it never reaches the output.
+    assert!(!output.stdout.contains("tok-7f3a"), "{}", output.stdout);
+    let received = log.lock().expect("log").clone();
+    assert_eq!(
+        received,
+        [
+            "POST /oauth/token grant_type=client_credentials&client_id=demo-client",
+            "GET /me Bearer tok-7f3a",
+        ]
+    );
+}

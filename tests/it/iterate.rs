@@ -1,0 +1,235 @@
+//! `--iterations`, `--concurrency` and `--data`: every iteration runs with its own variables and
+//! cookie jar, the summary counts them, and data rows become inputs.
+
+use crate::support;
+
+use support::bin::{TempDir, apiflow, output};
+use support::{Reply, Server};
+
+const FLOW: &str = "name: login and read
+inputs:
+  base_url: ~
+  user: { default: anonymous }
+vars:
+  run: \"{{ uuid() }}\"
+steps:
+  - name: login
+    request: { method: POST, url: \"{{ base_url }}/login\", form: { user: \"{{ user }}\", run: \"{{ run }}\" } }
+    expect: { status: 200 }
+  - name: read
+    request: { url: \"{{ base_url }}/me\" }
+    expect:
+      status: 200
+      checks: [\"body == user\"]
+";
+
+/// A server that sets a session cookie naming the user who logged in, and answers `/me` with
+/// the user of the cookie it receives (so a shared jar would mix users up).
+fn server() -> Server {
+    Server::start(|request| match request.path.as_str() {
+        "/login" => {
+            // The cookie value keeps the form encoding, which has no `;` or space in it.
+            let user = request
+                .body
+                .split('&')
+                .find_map(|p| p.strip_prefix("user="))
+                .unwrap_or("?")
+                .to_owned();
+            Reply::status(200).header("set-cookie", &format!("session={user}; Path=/"))
+        }
+        "/me" => {
+            let cookie = request.header("cookie").unwrap_or("");
+            let user = cookie
+                .split("; ")
+                .find_map(|c| c.strip_prefix("session="))
+                .unwrap_or("nobody");
+            let user: String = url::form_urlencoded::parse(format!("u={user}").as_bytes())
+                .map(|(_, v)| v.into_owned())
+                .next()
+                .unwrap_or_default();
+            Reply::text(200, &user)
+        }
+        _ => Reply::status(404),
+    })
+}
+
+fn write(dir: &TempDir, name: &str, text: &str) -> String {
+    let path = dir.file(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+#[test]
+fn iterations_run_with_their_own_variables_and_print_a_summary() {
+    let server = server();
+    let dir = TempDir::new("iterations");
+    let flow = write(&dir, "flow.yaml", FLOW);
+    let base = format!("base_url={}", server.url);
+    let out = output(
+        &mut apiflow(&[
+            "run",
+            &flow,
+            "--var",
+            &base,
+            "--iterations",
+            "6",
+            "--concurrency",
+            "3",
+        ]),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let first = out.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("✓ login and read: 6 iterations, 6 passed, 0 failed in ")
+            && first.ends_with(" (concurrency 3)"),
+        "{first}"
+    );
+    assert!(out.stdout.contains("\n  12 requests, "), "{}", out.stdout);
+    let table: Vec<&str> = out.stdout.lines().skip(2).collect();
+    assert!(
+        table[0]
+            .split_whitespace()
+            .eq(["step", "runs", "p50", "p95", "p99", "max"]),
+        "{}",
+        table[0]
+    );
+    assert_eq!(
+        table[1].split_whitespace().take(2).collect::<Vec<_>>(),
+        ["login", "6"]
+    );
+    assert_eq!(
+        table[2].split_whitespace().take(2).collect::<Vec<_>>(),
+        ["read", "6"]
+    );
+    // Each iteration computed its vars again: six distinct run ids reached the server.
+    let mut runs: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/login")
+        .filter_map(|r| {
+            r.body
+                .split('&')
+                .find_map(|p| p.strip_prefix("run="))
+                .map(str::to_owned)
+        })
+        .collect();
+    runs.sort();
+    runs.dedup();
+    assert_eq!(runs.len(), 6);
+}
+
+#[test]
+fn data_rows_become_inputs_and_jars_stay_apart() {
+    let server = server();
+    let dir = TempDir::new("data");
+    let flow = write(&dir, "flow.yaml", FLOW);
+    let csv = write(&dir, "users.csv", "user\nann\nbob\n\"cy, the third\"\n");
+    let json = write(&dir, "users.json", r#"[{"user": "dee"}, {"user": "eve"}]"#);
+    let base = format!("base_url={}", server.url);
+    for (data, count) in [(&csv, 3), (&json, 2)] {
+        let out = output(
+            &mut apiflow(&[
+                "run",
+                &flow,
+                "--var",
+                &base,
+                "--data",
+                data,
+                "--concurrency",
+                "4",
+            ]),
+            &[(server.port, "<port>")],
+        );
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout.starts_with(&format!(
+                "✓ login and read: {count} iterations, {count} passed, 0 failed in "
+            )),
+            "{}",
+            out.stdout
+        );
+    }
+    // `/me` answered each iteration with its own user: the `body == user` check passed 5 times,
+    // which a shared cookie jar would break under concurrency.
+    let mut users: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/login")
+        .filter_map(|r| {
+            r.body
+                .split('&')
+                .find_map(|p| p.strip_prefix("user="))
+                .map(str::to_owned)
+        })
+        .collect();
+    users.sort();
+    assert_eq!(users, ["ann", "bob", "cy%2C+the+third", "dee", "eve"]);
+}
+
+#[test]
+fn failed_iterations_are_shown_and_counted() {
+    let server = Server::start(|request| {
+        if request.path == "/login" && request.nth % 2 == 1 {
+            Reply::status(500)
+        } else if request.path == "/me" {
+            Reply::text(200, "anonymous")
+        } else {
+            Reply::status(200)
+        }
+    });
+    let dir = TempDir::new("failing");
+    let flow = write(&dir, "flow.yaml", FLOW);
+    let base = format!("base_url={}", server.url);
+    let out = output(
+        &mut apiflow(&["run", &flow, "--var", &base, "--iterations", "4"]),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches(" failed:\n").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("error: expected status 200, got 500"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("✗ login and read: 4 iterations, 2 passed, 2 failed in "),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_bad_data_file_is_an_invalid_command() {
+    let dir = TempDir::new("bad-data");
+    let flow = write(&dir, "flow.yaml", FLOW);
+    let csv = write(&dir, "rows.csv", "user,team\nann\n");
+    let out = output(
+        &mut apiflow(&[
+            "run",
+            &flow,
+            "--var",
+            "base_url=http://127.0.0.1:1",
+            "--data",
+            &csv,
+        ]),
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr,
+        format!("error: `--data {csv}`: row 2 has 1 fields, the header has 2\n\n")
+    );
+    let out = output(
+        &mut apiflow(&["run", &flow, "--data", &csv, "--iterations", "3"]),
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+}

@@ -1,0 +1,507 @@
+//! No secret leaks: workflows full of secrets (inputs and captures; in URLs, headers, form and
+//! JSON bodies, error messages and failed checks) run against a server that echoes them back in
+//! bodies, headers, `Location` and cookies, in every output mode and with every report. No
+//! secret may show in any form: raw, URL-encoded (`%20` or `+`, or partly, as a URL parser
+//! leaves it), base64 (standard or URL-safe, padded or not), JSON-escaped, HTML-escaped or
+//! shell-quoted, nor once a report's own escaping is undone.
+
+use crate::support;
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use serde_json::json;
+use support::{ROOT, Recorded, Reply, Server};
+
+/// An input marked `secret: true`: quotes, a backslash, markup, URL and base64 specials, text
+/// that is not ASCII, and a space.
+const API_KEY: &str = r#"K3y <a&b> 'q' "d" \ /+=ü 1"#;
+/// Secret by its name (`client_secret`), read from an `--env-file`.
+const CLIENT_SECRET: &str = "cl1ent secret/+;~";
+/// A Basic password, from the OS environment.
+const PASSWORD: &str = "p@ss:w0rd~!";
+/// A numeric secret, which minijinja's own messages would print.
+const PIN: &str = "482913";
+/// Captured from the token response (secret by its name).
+const ACCESS_TOKEN: &str = r#"at.Zm9v+/= "bar" \x"#;
+/// Captured from a cookie, marked `secret: true`.
+const SESSION: &str = "sess-5ecr3t/cookie+=";
+/// Sent only as `Basic base64(client_id:password)`.
+const CLIENT_ID: &str = "app-1";
+
+fn secrets() -> Vec<String> {
+    let mut all: Vec<String> = [API_KEY, CLIENT_SECRET, PASSWORD, PIN, ACCESS_TOKEN, SESSION]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    all.push(STANDARD.encode(format!("{CLIENT_ID}:{PASSWORD}")));
+    all
+}
+
+/// Every form a secret takes on the wire and in reports.
+fn forms(secret: &str) -> Vec<(&'static str, String)> {
+    let percent = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let json = serde_json::to_string(secret).expect("JSON");
+    let json = json[1..json.len() - 1].to_owned();
+    vec![
+        ("raw", secret.to_owned()),
+        ("percent-encoded", percent.clone()),
+        ("percent-encoded with +", percent.replace("%20", "+")),
+        (
+            "form-encoded",
+            url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+        ),
+        ("base64", STANDARD.encode(secret)),
+        ("base64 without padding", STANDARD_NO_PAD.encode(secret)),
+        ("base64url", URL_SAFE.encode(secret)),
+        ("base64url without padding", URL_SAFE_NO_PAD.encode(secret)),
+        ("JSON-escaped", json.clone()),
+        ("HTML-escaped", html_escape(secret)),
+        ("HTML-escaped JSON", html_escape(&json)),
+        ("shell-quoted", secret.replace('\'', r"'\''")),
+    ]
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Undoes HTML and XML escaping: named entities and numeric references.
+fn html_unescape(text: &str) -> String {
+    let entity =
+        regex::Regex::new(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);").expect("a regex");
+    entity
+        .replace_all(text, |c: &regex::Captures<'_>| {
+            let name = &c[1];
+            match name {
+                "amp" => "&".to_owned(),
+                "lt" => "<".to_owned(),
+                "gt" => ">".to_owned(),
+                "quot" => "\"".to_owned(),
+                "apos" => "'".to_owned(),
+                _ => {
+                    let code = name.strip_prefix("#x").map_or_else(
+                        || name[1..].parse().ok(),
+                        |hex| u32::from_str_radix(hex, 16).ok(),
+                    );
+                    code.and_then(char::from_u32)
+                        .map_or_else(|| c[0].to_owned(), String::from)
+                }
+            }
+        })
+        .into_owned()
+}
+
+/// Every string inside a JSON document, unescaped.
+fn json_strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| json_strings(v, out)),
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                json_strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Asserts that no form of any secret is in `text`, nor in it once percent-decoded (which
+/// catches a secret a URL parser encoded only in part).
+fn assert_clean(place: &str, text: &str) {
+    let decoded = percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned();
+    let decoded_plus = percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned();
+    for secret in secrets() {
+        for (form, value) in forms(&secret) {
+            if let Some(at) = text.find(&value) {
+                let start = text[..at]
+                    .char_indices()
+                    .rev()
+                    .nth(80)
+                    .map_or(0, |(i, _)| i);
+                panic!(
+                    "{place} leaks the {form} form of `{secret}`:\n…{}…",
+                    &text[start..(at + value.len() + 40).min(text.len())]
+                );
+            }
+        }
+        for (how, text) in [
+            ("percent-decoded", &decoded),
+            ("form-decoded", &decoded_plus),
+        ] {
+            assert!(
+                !text.contains(&secret),
+                "{place} leaks `{secret}` once {how}:\n{text}"
+            );
+        }
+    }
+}
+
+/// Checks a report file, and again once its own escaping is undone.
+fn assert_report_clean(place: &str, text: &str) {
+    assert_clean(place, text);
+    if text.starts_with('{') {
+        let document: serde_json::Value = serde_json::from_str(text).expect("a JSON report");
+        let mut strings = Vec::new();
+        json_strings(&document, &mut strings);
+        for string in strings {
+            assert_clean(&format!("a string in {place}"), &string);
+        }
+    } else {
+        assert_clean(&format!("{place}, unescaped"), &html_unescape(text));
+    }
+}
+
+/// The server: a token endpoint that sets a secret cookie and returns a secret token, endpoints
+/// that echo back everything they received (and its base64) in the body and in headers, and a
+/// redirect whose `Location` carries the secrets.
+fn echo_server() -> Server {
+    Server::start(|request: &Recorded| {
+        let received = json!({
+            "query": request.query,
+            "body": request.body,
+            "headers": request.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>(),
+        })
+        .to_string();
+        let echo = |reply: Reply| {
+            reply
+                .header(
+                    "x-echo-key",
+                    &request
+                        .header("x-api-key")
+                        .unwrap_or("")
+                        .replace(['\n', '\r'], ""),
+                )
+                .header(
+                    "x-echo-b64",
+                    &STANDARD.encode(request.header("x-api-key").unwrap_or("")),
+                )
+        };
+        match request.path.as_str() {
+            path if path.starts_with("/token/") => echo(Reply::json(
+                200,
+                &json!({ "access_token": ACCESS_TOKEN, "token_type": "Bearer", "received": received }),
+            ))
+            .header("set-cookie", &format!("session={SESSION}; Path=/")),
+            "/redirect" => {
+                let location = format!(
+                    "/callback?code={}&key={}",
+                    url::form_urlencoded::byte_serialize(ACCESS_TOKEN.as_bytes()).collect::<String>(),
+                    url::form_urlencoded::byte_serialize(API_KEY.as_bytes()).collect::<String>()
+                );
+                Reply::redirect(302, &location)
+            }
+            _ => echo(Reply::json(
+                200,
+                &json!({
+                    "echo": API_KEY,
+                    "pin": PIN,
+                    "token": ACCESS_TOKEN,
+                    "b64": STANDARD.encode(API_KEY),
+                    "received": received,
+                }),
+            )),
+        }
+    })
+}
+
+const WORKFLOW: &str = r#"name: full of secrets
+inputs:
+  base_url:
+  closed_url:
+  api_key: { secret: true }
+  client_secret: { env: LEAK_CLIENT_SECRET }
+  password: { env: LEAK_PASSWORD, secret: true }
+  pin: { secret: true }
+  client_id: { default: app-1 }
+vars:
+  combined: "{{ (client_id ~ ':' ~ client_secret) | b64encode }}"
+defaults:
+  timeout: 5s
+steps:
+  - name: get a token
+    request:
+      method: POST
+      url: "{{ base_url }}/token/{{ client_secret }}?key={{ api_key }}"
+      query: { pin: "{{ pin }}", again: "{{ api_key }}" }
+      headers: { X-Api-Key: "{{ api_key }}", X-Combined: "{{ combined }}" }
+      auth: { basic: { username: "{{ client_id }}", password: "{{ password }}" } }
+      form: { grant_type: client_credentials, client_secret: "{{ client_secret }}", key: "{{ api_key }}" }
+    expect:
+      status: 200
+    extract:
+      access_token: $.access_token
+      session: { cookie: session, secret: true }
+  - name: send them as JSON
+    request:
+      method: PUT
+      url: "{{ base_url }}/data/{{ access_token }}?session={{ session }}"
+      headers: { X-Api-Key: "{{ api_key }}" }
+      auth: { bearer: "{{ access_token }}" }
+      json: { key: "{{ api_key }}", nested: { token: "{{ access_token }}", pin: "{{ pin }}" }, list: ["{{ session }}"] }
+    expect:
+      json: { "$.echo": "{{ api_key }}" }
+  - name: follow a redirect that carries them
+    request:
+      url: "{{ base_url }}/redirect"
+      follow_redirects: true
+    extract:
+      code: { header: Location, query: code }
+finally:
+  - name: a JSON expectation that fails
+    request: { url: "{{ base_url }}/echo?key={{ api_key }}", headers: { X-Api-Key: "{{ api_key }}" } }
+    expect:
+      json: { "$.echo": "not the key" }
+  - name: a check that fails
+    if: access_token is defined
+    request: { url: "{{ base_url }}/echo", headers: { X-Api-Key: "{{ api_key }}" } }
+    expect:
+      checks:
+        - json.echo == api_key ~ 'x'
+        - json.token != access_token
+  - name: a header expectation that fails
+    request: { url: "{{ base_url }}/echo", headers: { X-Api-Key: "{{ api_key }}" } }
+    expect:
+      headers: { X-Echo-Key: "{{ api_key }}!" }
+  - name: a check whose error names the secret
+    request: { url: "{{ base_url }}/echo" }
+    expect:
+      checks:
+        - (pin | int) // 0 > 1
+  - name: a capture that fails
+    if: access_token is defined
+    request: { url: "{{ base_url }}/echo?token={{ access_token }}" }
+    extract:
+      nothing: { regex: "no such text" }
+  - name: a request that cannot connect
+    if: access_token is defined
+    request: { url: "{{ closed_url }}/users/{{ client_secret }}?key={{ api_key }}&token={{ access_token }}" }
+"#;
+
+/// A run of the binary: exit code, stdout, stderr and each report file.
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    reports: Vec<(String, String)>,
+}
+
+fn run_binary(dir: &Path, workflow: &str, args: &[&str], vars: &[(&str, String)]) -> Output {
+    let file = dir.join("secrets.yaml");
+    std::fs::write(&file, workflow).expect("written");
+    let env_file = dir.join("secrets.env");
+    std::fs::write(&env_file, format!("LEAK_CLIENT_SECRET='{CLIENT_SECRET}'\n")).expect("written");
+    let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
+    command
+        .current_dir(ROOT)
+        .env("LEAK_PASSWORD", PASSWORD)
+        .env_remove("LEAK_CLIENT_SECRET")
+        .arg("run")
+        .arg(&file)
+        .arg("--env-file")
+        .arg(&env_file);
+    for (name, value) in vars {
+        command.arg("--var").arg(format!("{name}={value}"));
+    }
+    let mut reports = Vec::new();
+    for format in ["junit", "json", "html"] {
+        let path = dir.join(format!("report.{format}"));
+        let _ = std::fs::remove_file(&path);
+        command
+            .arg("--report")
+            .arg(format!("{format}={}", path.display()));
+        reports.push(path);
+    }
+    let out = command.args(args).output().expect("the binary runs");
+    Output {
+        code: out.status.code().expect("an exit code"),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8"),
+        reports: reports
+            .into_iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                (
+                    path.file_name()
+                        .expect("a name")
+                        .to_string_lossy()
+                        .into_owned(),
+                    text,
+                )
+            })
+            .collect(),
+    }
+}
+
+fn vars(server: &Server) -> Vec<(&'static str, String)> {
+    vec![
+        ("base_url", server.url.clone()),
+        (
+            "closed_url",
+            format!("http://127.0.0.1:{}", support::closed_port()),
+        ),
+        ("api_key", API_KEY.to_owned()),
+        ("pin", PIN.to_owned()),
+    ]
+}
+
+#[test]
+fn no_secret_shows_in_any_output_mode_or_report() {
+    let server = echo_server();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for mode in [&[][..], &["-v"], &["--curl"], &["-v", "--curl"]] {
+        let out = run_binary(dir.path(), WORKFLOW, mode, &vars(&server));
+        let place = |what: &str| format!("{what} of `run {}`", mode.join(" "));
+        assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+        // The run did go through every step, with the real values on the wire.
+        assert!(out.stdout.contains("0 passed, 0 failed") || out.stdout.contains("failed"));
+        for step in [
+            "a request that cannot connect",
+            "a capture that fails",
+            "a check whose error names the secret",
+        ] {
+            assert!(out.stdout.contains(step), "{}", out.stdout);
+        }
+        assert_clean(&place("stdout"), &out.stdout);
+        assert_clean(&place("stderr"), &out.stderr);
+        for (name, text) in &out.reports {
+            assert!(!text.is_empty(), "{name} was written");
+            assert_report_clean(&place(name), text);
+        }
+    }
+    let token = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/token/cl1ent%20secret/+;~")
+        .expect("the token step ran");
+    assert_eq!(token.header("x-api-key"), Some(API_KEY));
+    assert!(
+        token
+            .body
+            .contains("client_secret=cl1ent+secret%2F%2B%3B%7E"),
+        "{}",
+        token.body
+    );
+    let data = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .expect("the JSON step ran");
+    assert_eq!(
+        data.header("authorization").map(str::to_owned),
+        Some(format!("Bearer {ACCESS_TOKEN}"))
+    );
+}
+
+#[test]
+fn a_password_written_in_a_url_is_masked_and_sent_as_basic_auth() {
+    let server = Server::start(|_: &Recorded| Reply::json(200, &json!({ "ok": true })));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // Not declared secret anywhere: a password in a URL is one by its place.
+    let workflow = "name: userinfo\ninputs:\n  base_url:\nsteps:\n  - name: fetch\n    request: { url: \"{{ base_url }}/echo\" }\n    expect: { status: 201 }\n";
+    let password =
+        percent_encoding::utf8_percent_encode(PASSWORD, percent_encoding::NON_ALPHANUMERIC);
+    let url = server
+        .url
+        .replace("http://", &format!("http://{CLIENT_ID}:{password}@"));
+    for mode in [&[][..], &["-v", "--curl"]] {
+        let out = run_binary(dir.path(), workflow, mode, &[("base_url", url.clone())]);
+        assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains("@127.0.0.1"), "{}", out.stdout);
+        assert_clean("stdout", &out.stdout);
+        assert_clean("stderr", &out.stderr);
+        for (name, text) in &out.reports {
+            assert_report_clean(name, text);
+        }
+    }
+    let sent = server.requests().pop().expect("the step ran");
+    assert_eq!(
+        sent.header("authorization").map(str::to_owned),
+        Some(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{CLIENT_ID}:{PASSWORD}"))
+        ))
+    );
+}
+
+#[test]
+fn a_password_in_a_url_that_does_not_decode_to_text_is_masked_as_written() {
+    let server = Server::start(|_: &Recorded| Reply::json(200, &json!({ "ok": true })));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let workflow = "name: userinfo\ninputs:\n  base_url:\nsteps:\n  - name: fetch\n    request: { url: \"{{ base_url }}/echo\" }\n";
+    let url = server.url.replace("http://", "http://user:%FF%FEpw@");
+    for mode in [&[][..], &["-v", "--curl"]] {
+        let out = run_binary(dir.path(), workflow, mode, &[("base_url", url.clone())]);
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains("user:••••@127.0.0.1"), "{}", out.stdout);
+        for text in [&out.stdout, &out.stderr] {
+            assert!(!text.contains("%FF%FEpw"), "{text}");
+        }
+        for (name, text) in &out.reports {
+            assert!(!text.contains("%FF%FEpw"), "{name}: {text}");
+        }
+    }
+}
+
+#[test]
+fn show_secrets_shows_them_in_curl_lines_only() {
+    // The detector works: with `--show-secrets` the curl lines carry the real key, while the
+    // step lines and the reports stay masked.
+    let server = echo_server();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = run_binary(
+        dir.path(),
+        WORKFLOW,
+        &["--curl", "--show-secrets"],
+        &vars(&server),
+    );
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    let (curl, rest): (Vec<&str>, Vec<&str>) = out
+        .stdout
+        .lines()
+        .partition(|line| line.trim_start().starts_with("$ curl"));
+    assert!(
+        curl.iter()
+            .any(|line| line.contains(&API_KEY.replace('\'', r"'\''")))
+    );
+    assert_clean("stdout without its curl lines", &rest.join("\n"));
+    for (name, text) in &out.reports {
+        assert_report_clean(name, text);
+    }
+}
+
+#[test]
+fn errors_before_the_first_request_do_not_show_secrets() {
+    // A var and an input default that fail on a secret value: minijinja's messages print the
+    // operands, and these errors are printed before any step runs.
+    let server = echo_server();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let var_fails = "name: a var fails\ninputs:\n  base_url:\n  closed_url:\n  api_key: { secret: true }\n  pin: { secret: true }\n  client_secret: { env: LEAK_CLIENT_SECRET }\nvars:\n  half: \"{{ (pin | int) // 0 }}\"\nsteps:\n  - name: fetch\n    request: { url: \"{{ base_url }}/{{ half }}\" }\n";
+    let out = run_binary(dir.path(), var_fails, &["-v"], &vars(&server));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("// 0"), "{}", out.stderr);
+    assert_clean("stderr of a failing var", &out.stderr);
+    assert_clean("stdout of a failing var", &out.stdout);
+
+    let default_fails = "name: a default fails\ninputs:\n  base_url:\n  closed_url:\n  api_key: { secret: true }\n  pin: { secret: true }\n  client_secret: { env: LEAK_CLIENT_SECRET }\n  half: { default: \"{{ (pin | int) // 0 }}\" }\nsteps:\n  - name: fetch\n    request: { url: \"{{ base_url }}/{{ half }}\" }\n";
+    let out = run_binary(dir.path(), default_fails, &[], &vars(&server));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("cannot compute the default"),
+        "{}",
+        out.stderr
+    );
+    assert_clean("stderr of a failing default", &out.stderr);
+    assert_clean("stdout of a failing default", &out.stdout);
+}

@@ -1,0 +1,25 @@
+//! The integration tests of apiflow, one binary: each module covers one area, through the
+//! library or the real `apiflow` binary, against servers in this process on 127.0.0.1.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bad_input;
+mod cli;
+mod compose;
+mod emulator;
+mod engine;
+mod hostile;
+mod import;
+mod iterate;
+mod jsonpath_cts;
+mod leaks;
+mod oidc;
+mod parallel;
+mod pingone;
+mod plan;
+mod properties;
+mod reports;
+mod schema;
+mod signals;
+mod tls;

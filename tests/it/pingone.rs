@@ -1,0 +1,329 @@
+//! The shipped refresh-token workflow runs end to end against the built-in emulator, through the
+//! library and through the binary, and leaves nothing behind.
+
+use std::path::Path;
+
+use apiflow::event::Outcome;
+use apiflow::inputs::InputSources;
+use apiflow::report::terminal::Terminal;
+use apiflow::runner::Settings;
+use apiflow_pingone::{Emulator, Options};
+
+const WORKFLOW: &str = "workflows/refresh_token.yaml";
+
+fn workflow_path() -> std::path::PathBuf {
+    Path::new(crate::support::ROOT).join(WORKFLOW)
+}
+
+async fn ids(
+    client: &reqwest::Client,
+    emulator: &Emulator,
+    token: &str,
+    kind: &str,
+) -> Vec<String> {
+    let info = emulator.info();
+    let url = format!("{}/environments/{}/{kind}", info.api_base, info.env_id);
+    let body: serde_json::Value = client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("list request")
+        .json()
+        .await
+        .expect("list body");
+    body["_embedded"][kind]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_refresh_token_workflow_passes_against_the_emulator_and_cleans_up() {
+    let emulator = Emulator::start(
+        0,
+        Options {
+            seed: Some(7),
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("emulator starts");
+    let info = emulator.info().clone();
+    let plan = apiflow::check_file(&workflow_path()).expect("the shipped workflow is valid");
+    let sources = InputSources {
+        supplied: info
+            .inputs()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        ..InputSources::default()
+    };
+    let inputs = apiflow::inputs::resolve(&plan, &sources, &|_| None).expect("inputs resolve");
+    let client =
+        apiflow::http::Client::new(&apiflow::http::ClientOptions::default()).expect("client");
+    let mut reporter = Terminal::new(Vec::new(), false, true).stable();
+    let report = apiflow::runner::run(&plan, &client, inputs, &Settings::default(), &mut reporter)
+        .await
+        .expect("the run starts");
+    let output = String::from_utf8(reporter.into_inner()).expect("utf-8 output");
+
+    assert_eq!(report.exit_code(), 0, "{output}");
+    let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "get a worker token",
+            "setup",
+            "sign_on",
+            "tokens",
+            "delete the user",
+            "delete the population",
+            "delete the application",
+        ]
+    );
+    let nested = |index: usize| -> Vec<&str> {
+        report.steps[index]
+            .children
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect()
+    };
+    assert_eq!(
+        nested(1),
+        [
+            "create the application",
+            "read the application secret",
+            "create a population",
+            "create a user",
+            "set the user's password",
+        ]
+    );
+    assert_eq!(
+        nested(2),
+        [
+            "send the authorization request",
+            "get the flow",
+            "submit the credentials",
+            "resume the authorization",
+        ]
+    );
+    assert_eq!(
+        nested(3),
+        [
+            "get the signing keys",
+            "exchange the code for tokens",
+            "exchange the refresh token"
+        ]
+    );
+    let all_passed =
+        |steps: &[apiflow::event::StepReport]| steps.iter().all(|s| s.outcome == Outcome::Passed);
+    assert!(all_passed(&report.steps));
+    assert!(report.steps.iter().all(|s| all_passed(&s.children)));
+    // The emulator answers 404 to the first read of a new secret, as PingOne may.
+    assert_eq!(report.steps[1].children[1].attempts, 2);
+    let captured = |parent: usize, child: usize, name: &str| {
+        report.steps[parent].children[child]
+            .captures
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| (c.value.as_str().unwrap_or_default().to_owned(), c.secret))
+            .expect("captured")
+    };
+    let (access, access_secret) = captured(3, 1, "access_token");
+    let (new_access, _) = captured(3, 2, "new_access_token");
+    let (refresh, refresh_secret) = captured(3, 1, "refresh_token");
+    let (new_refresh, _) = captured(3, 2, "new_refresh_token");
+    assert!(access_secret && refresh_secret);
+    assert_ne!(access, new_access);
+    assert_ne!(refresh, new_refresh);
+    let (code, code_secret) = captured(2, 3, "auth_code");
+    assert!(code_secret);
+    // The entry point captures two of the tokens workflow's outputs, still secret.
+    let outputs: Vec<(&str, bool)> = report.steps[3]
+        .captures
+        .iter()
+        .map(|c| (c.name.as_str(), c.secret))
+        .collect();
+    assert_eq!(
+        outputs,
+        [("access_token", true), ("new_access_token", true)]
+    );
+
+    // Secrets never reach the output, even with every exchange printed.
+    for secret in [
+        &info.worker_client_secret,
+        &access,
+        &refresh,
+        &new_access,
+        &new_refresh,
+        &code,
+    ] {
+        assert!(
+            !output.contains(secret.as_str()),
+            "a secret leaked into:\n{output}"
+        );
+    }
+    assert!(output.contains("••••"));
+
+    // `finally` deleted what the run created.
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{}/{}/as/token", info.auth_base, info.env_id))
+        .basic_auth(&info.worker_client_id, Some(&info.worker_client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token body");
+    let token = token["access_token"].as_str().expect("worker token");
+    let created = [
+        ("applications", captured(1, 0, "app_id").0),
+        ("populations", captured(1, 2, "population_id").0),
+        ("users", captured(1, 3, "user_id").0),
+    ];
+    for (kind, id) in created {
+        let left = ids(&http, &emulator, token, kind).await;
+        assert!(!left.contains(&id), "{kind} `{id}` left behind");
+    }
+    // Only the seeded worker application remains.
+    assert_eq!(
+        ids(&http, &emulator, token, "applications").await,
+        std::slice::from_ref(&info.worker_client_id)
+    );
+    emulator.shutdown().await;
+}
+
+#[test]
+fn the_readme_command_runs_the_workflow_with_the_emulator() {
+    let output = assert_cmd::Command::cargo_bin("apiflow")
+        .expect("binary")
+        .current_dir(crate::support::ROOT)
+        .args(["run", WORKFLOW, "--emulate", "pingone"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("✓ PingOne — exchange a refresh token: 7 passed, 0 failed, 0 skipped in "),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn every_shipped_workflow_validates() {
+    let dir = Path::new(crate::support::ROOT).join("workflows");
+    let mut files: Vec<_> = walk(&dir);
+    files.sort();
+    assert!(!files.is_empty());
+    let output = assert_cmd::Command::cargo_bin("apiflow")
+        .expect("binary")
+        .arg("validate")
+        .args(&files)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("workflows dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn emulate_prints_what_a_workflow_needs_and_serves_it() {
+    use std::io::BufRead as _;
+    /// Stops the emulator however the test ends, so no process outlives it.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Running(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("apiflow"))
+            .args(["emulate", "pingone", "--seed", "3"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let mut values = std::collections::HashMap::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        let mut words = line.split_whitespace();
+        if let (Some(key), Some(value), None) = (words.next(), words.next(), words.next()) {
+            values.insert(key.to_owned(), value.to_owned());
+        }
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    for key in [
+        "api_base",
+        "auth_base",
+        "env_id",
+        "worker_client_id",
+        "worker_client_secret",
+    ] {
+        assert!(values.contains_key(key), "{key} missing from {values:?}");
+    }
+    // The printed credentials get a worker token from the printed URLs.
+    assert_eq!(worker::token_status(&values), 200);
+    drop(child);
+}
+
+mod worker {
+    /// Asks the emulator for a worker token with the values it printed; returns the status.
+    pub(super) fn token_status(values: &std::collections::HashMap<String, String>) -> u16 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .post(format!(
+                    "{}/{}/as/token",
+                    values["auth_base"], values["env_id"]
+                ))
+                .basic_auth(
+                    &values["worker_client_id"],
+                    Some(&values["worker_client_secret"]),
+                )
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .expect("token request")
+                .status()
+                .as_u16()
+        })
+    }
+}
