@@ -9,17 +9,13 @@ use std::time::Duration;
 use apiflow_import::Destination;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use apiflow::ExitCode;
+use apiflow::batch::{self, Console, Shard};
 use apiflow::diagnostic::Diagnostic;
 use apiflow::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
 use apiflow::inputs::{InputSources, parse_env_file, parse_var};
-use apiflow::report::progress::{Progress, WithProgress};
-use apiflow::report::terminal::Terminal;
-use apiflow::report::{Files, Format, Tee};
+use apiflow::report::Format;
 use apiflow::runner::Settings;
-use apiflow::validate::Plan;
-
-/// Exit code: the workflow or the command line is invalid.
-pub(crate) const EXIT_INVALID: i32 = 2;
 
 /// Runs declarative YAML workflows of HTTP steps.
 #[derive(Debug, Parser)]
@@ -142,7 +138,7 @@ struct RunArgs {
     data: Option<PathBuf>,
     /// Run only shard I of N (1-based) of the files, a stable split for parallel CI machines.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    shard: Option<(usize, usize)>,
+    shard: Option<Shard>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -175,19 +171,8 @@ fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {
     Ok((format, PathBuf::from(path)))
 }
 
-fn parse_shard(text: &str) -> Result<(usize, usize), String> {
-    let parsed = text.split_once('/').and_then(|(i, n)| {
-        Some((
-            i.trim().parse::<usize>().ok()?,
-            n.trim().parse::<usize>().ok()?,
-        ))
-    });
-    match parsed {
-        Some((i, n)) if n >= 1 && (1..=n).contains(&i) => Ok((i, n)),
-        _ => Err(format!(
-            "invalid shard `{text}`: expected I/N with 1 ≤ I ≤ N, e.g. `2/4`"
-        )),
-    }
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    Shard::parse(text)
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -228,7 +213,11 @@ pub(crate) fn main() -> i32 {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() { EXIT_INVALID } else { 0 };
+            return if error.use_stderr() {
+                ExitCode::Invalid.code()
+            } else {
+                0
+            };
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -238,13 +227,19 @@ pub(crate) fn main() -> i32 {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
-            return EXIT_INVALID;
+            return ExitCode::Invalid.code();
         }
     };
     // On a task of its own rather than as the future `block_on` drives: a wake-up from the
     // connection tasks then goes straight to it, where the `block_on` future would first have
     // the runtime poll for I/O once more (an extra `epoll_wait` per request).
-    runtime.block_on(async { tokio::spawn(dispatch(cli)).await.unwrap_or(EXIT_INVALID) })
+    runtime
+        .block_on(async {
+            tokio::spawn(dispatch(cli))
+                .await
+                .unwrap_or(ExitCode::Invalid)
+        })
+        .code()
 }
 
 /// Parses the command line as `Cli::try_parse` does, leaving clap's description of the command
@@ -264,7 +259,7 @@ fn parse_args() -> Result<Cli, clap::Error> {
     parsed
 }
 
-async fn dispatch(cli: Cli) -> i32 {
+async fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate { files, color } => {
             validate_command(&files, color.enabled(std::io::stderr().is_terminal()))
@@ -273,7 +268,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Plan { file, vars } => plan_command(&file, vars),
         Command::Schema => {
             print!("{}", apiflow::schema::json_schema());
-            0
+            ExitCode::Passed
         }
         Command::Init { name } => init_command(&name),
         Command::Completions { shell } => {
@@ -284,7 +279,7 @@ async fn dispatch(cli: Cli) -> i32 {
                 "apiflow",
                 &mut std::io::stdout(),
             );
-            0
+            ExitCode::Passed
         }
         Command::Emulate {
             api: EmulatedApi::Pingone,
@@ -317,7 +312,7 @@ enum ImportSource {
 
 /// Imports, then prints the warnings and writes the workflows; nothing is written when the
 /// import fails.
-fn import_command(source: &ImportSource) -> i32 {
+fn import_command(source: &ImportSource) -> ExitCode {
     let color = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let ImportSource::Postman {
@@ -335,7 +330,7 @@ fn import_command(source: &ImportSource) -> i32 {
         Ok(import) => import,
         Err(diagnostics) => {
             print_diagnostics(&diagnostics, color);
-            return EXIT_INVALID;
+            return ExitCode::Invalid;
         }
     };
     {
@@ -357,20 +352,20 @@ fn import_command(source: &ImportSource) -> i32 {
             {
                 let problem = Diagnostic::error(format!("cannot create `{}`: {e}", dir.display()));
                 print_diagnostics(&[problem], color);
-                return EXIT_INVALID;
+                return ExitCode::Invalid;
             }
             for workflow in &import.workflows {
                 let target = &workflow.target;
                 if let Err(e) = std::fs::write(target, &workflow.text) {
                     let problem = Diagnostic::error(format!("cannot write `{target}`: {e}"));
                     print_diagnostics(&[problem], color);
-                    return EXIT_INVALID;
+                    return ExitCode::Invalid;
                 }
                 eprintln!("✓ wrote `{target}`: {}", plural(workflow.steps, "step"));
             }
         }
     }
-    0
+    ExitCode::Passed
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
@@ -380,8 +375,8 @@ fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
     }
 }
 
-fn validate_command(files: &[PathBuf], color: bool) -> i32 {
-    let mut code = 0;
+fn validate_command(files: &[PathBuf], color: bool) -> ExitCode {
+    let mut code = ExitCode::Passed;
     for file in files {
         match apiflow::check_file(file) {
             Ok(plan) => {
@@ -402,261 +397,26 @@ fn validate_command(files: &[PathBuf], color: bool) -> i32 {
                     file.display(),
                     if count == 1 { "" } else { "s" }
                 );
-                code = EXIT_INVALID;
+                code = ExitCode::Invalid;
             }
         }
     }
     code
 }
 
-/// Expands directories into the workflow files below them, sorted, and applies `--shard`.
-fn workflow_files(
-    paths: &[PathBuf],
-    shard: Option<(usize, usize)>,
-) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut found = Vec::new();
-            collect_yaml(path, &mut found)
-                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-            if found.is_empty() {
-                return Err(format!(
-                    "`{}` holds no `.yaml` or `.yml` file",
-                    path.display()
-                ));
-            }
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    if let Some((index, count)) = shard {
-        // By position in the sorted list: balanced, and the same split on every machine.
-        files = files
-            .into_iter()
-            .enumerate()
-            .filter(|(position, _)| position % count == index - 1)
-            .map(|(_, file)| file)
-            .collect();
-    }
-    Ok(files)
-}
-
-fn collect_yaml(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_yaml(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// Everything one workflow's run needs that does not change between workflows.
-struct Shared<'a> {
-    client: &'a Client,
-    settings: &'a Settings,
-    sources: &'a InputSources,
-    emulated: &'a [(String, String)],
-    color: bool,
-    verbose: bool,
-    curl: bool,
-    show_secrets: bool,
-    live: bool,
-    /// Several workflows run: each takes only the `--var`s that name one of its inputs.
-    several: bool,
-}
-
-/// Gives a workflow the input sources that concern it: an emulator's values only for the inputs
-/// it declares, and with several files, only the `--var`s it declares.
-fn sources_for(plan: &Plan, shared: &Shared<'_>) -> InputSources {
-    let declared = |name: &String| plan.workflow.inputs.iter().any(|i| &i.name.value == name);
-    let mut sources = shared.sources.clone();
-    sources.supplied = shared
-        .emulated
-        .iter()
-        .filter(|(k, _)| declared(k))
-        .cloned()
-        .collect();
-    if shared.several {
-        sources.vars.retain(|(name, _)| declared(name));
-    }
-    sources
-}
-
-/// Runs one workflow: its terminal output (buffered unless `live`), its exit code, its report.
-async fn run_one(
-    plan: &Plan,
-    shared: &Shared<'_>,
-    files: &mut Files,
-) -> (i32, Vec<u8>, Vec<Diagnostic>) {
-    let sources = sources_for(plan, shared);
-    let inputs = match apiflow::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
-        Ok(inputs) => inputs,
-        Err(diagnostics) => return (EXIT_INVALID, Vec::new(), diagnostics),
-    };
-    let sink = if shared.live {
-        if std::io::stdout().is_terminal() {
-            Sink::Live(std::io::stdout())
-        } else {
-            Sink::Piped(std::io::BufWriter::with_capacity(
-                64 * 1024,
-                std::io::stdout(),
-            ))
-        }
-    } else {
-        Sink::Buffer(Vec::new())
-    };
-    let mut terminal = Terminal::new(sink, shared.color, shared.verbose);
-    if shared.curl {
-        terminal = terminal.curl(shared.show_secrets);
-    }
-    // The progress line shows only while output is live: parallel runs show a count of files.
-    let mut progress = if shared.live {
-        Progress::stderr()
-    } else {
-        None
-    };
-    let result = {
-        let mut tee = Tee(&mut terminal, files);
-        let reporter: &mut dyn apiflow::event::Reporter = match progress.as_mut() {
-            Some(progress) => &mut WithProgress(progress, &mut tee),
-            None => &mut tee,
-        };
-        apiflow::runner::run(plan, shared.client, inputs, shared.settings, reporter).await
-    };
-    let output = terminal.into_inner().into_buffer();
-    match result {
-        Ok(report) => (report.exit_code(), output, Vec::new()),
-        Err(diagnostics) => (EXIT_INVALID, output, diagnostics),
-    }
-}
-
-/// Runs one workflow `count` times, `concurrency` at once, and prints the failures and a summary
-/// with throughput and per-step latency percentiles.
-async fn run_iterations(
-    plan: &Plan,
-    shared: &Shared<'_>,
-    count: usize,
-    concurrency: usize,
-    rows: Option<&[Vec<(String, String)>]>,
-) -> i32 {
-    use futures_util::StreamExt as _;
-    /// Failed iterations whose output is printed in full; the rest are counted.
-    const SHOWN_FAILURES: usize = 3;
-    let started = std::time::Instant::now();
-    let mut stream = futures_util::stream::iter((0..count).map(|index| async move {
-        let mut sources = sources_for(plan, shared);
-        if let Some(row) = rows.and_then(|r| r.get(index)) {
-            sources.supplied.extend(row.iter().cloned());
-        }
-        let mut stats = apiflow::iterate::Stats::default();
-        let inputs =
-            match apiflow::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
-                Ok(inputs) => inputs,
-                Err(diagnostics) => return (index, EXIT_INVALID, stats, Vec::new(), diagnostics),
-            };
-        let mut terminal = Terminal::new(Vec::new(), shared.color, shared.verbose);
-        let result = {
-            let mut tee = Tee(&mut stats, &mut terminal);
-            apiflow::runner::run(plan, shared.client, inputs, shared.settings, &mut tee).await
-        };
-        let output = terminal.into_inner();
-        match result {
-            Ok(report) => (index, report.exit_code(), stats, output, Vec::new()),
-            Err(diagnostics) => (index, EXIT_INVALID, stats, output, diagnostics),
-        }
-    }))
-    .buffer_unordered(concurrency.max(1));
-    let mut stats = apiflow::iterate::Stats::default();
-    let (mut passed, mut failed, mut worst) = (0usize, 0usize, 0);
-    while let Some((index, code, iteration, output, diagnostics)) = stream.next().await {
-        stats.absorb(iteration);
-        if code == 0 {
-            passed += 1;
-        } else {
-            failed += 1;
-            if failed <= SHOWN_FAILURES {
-                println!("iteration {} failed:", index + 1);
-                let _ = std::io::stdout().write_all(&output);
-                print_diagnostics(&diagnostics, false);
-            }
-        }
-        worst = worse(worst, code);
-        if shared.settings.interrupt.load(Ordering::SeqCst) {
-            break;
-        }
-    }
-    let elapsed = started.elapsed();
-    let mark = if failed == 0 { "✓" } else { "✗" };
-    if failed > SHOWN_FAILURES {
-        println!("… and {} more failed iterations", failed - SHOWN_FAILURES);
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let rate = stats.requests as f64 / elapsed.as_secs_f64().max(1e-9);
-    println!(
-        "{mark} {}: {} iterations, {passed} passed, {failed} failed in {} (concurrency {concurrency})",
-        plan.workflow.name.value,
-        passed + failed,
-        apiflow::duration::format_duration(elapsed),
-    );
-    println!("  {} requests, {rate:.0} requests/s", stats.requests);
-    print!("{}", stats.table());
-    worst
-}
-
-/// Where a workflow's terminal output goes: straight to stdout, or a buffer printed when the
-/// run ends (parallel runs, so outputs do not interleave).
-enum Sink {
-    Live(std::io::Stdout),
-    /// Stdout when it is not a terminal: written in blocks, flushed when the run ends.
-    Piped(std::io::BufWriter<std::io::Stdout>),
-    Buffer(Vec<u8>),
-}
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Sink::Live(out) => out.write(buf),
-            Sink::Piped(out) => out.write(buf),
-            Sink::Buffer(buffer) => buffer.write(buf),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Sink::Live(out) => out.flush(),
-            // Nobody watches a pipe line by line; the buffer is flushed when it is dropped.
-            Sink::Piped(_) | Sink::Buffer(_) => Ok(()),
-        }
-    }
-}
-
-impl Sink {
-    fn into_buffer(self) -> Vec<u8> {
-        match self {
-            Sink::Live(_) | Sink::Piped(_) => Vec::new(),
-            Sink::Buffer(buffer) => buffer,
-        }
-    }
-}
-
-async fn run_command(args: RunArgs) -> i32 {
+async fn run_command(args: RunArgs) -> ExitCode {
     let color_err = args.color.enabled(std::io::stderr().is_terminal());
-    let files = match workflow_files(&args.files, args.shard) {
+    let files = match batch::workflow_files(&args.files, args.shard) {
         Ok(files) => files,
         Err(message) => {
             print_diagnostics(&[Diagnostic::error(message)], color_err);
-            return EXIT_INVALID;
+            return ExitCode::Invalid;
         }
     };
-    if let (Some((index, count)), true) = (args.shard, files.is_empty()) {
+    if let (Some(Shard { index, count }), true) = (args.shard, files.is_empty()) {
         // More shards than files: this machine has nothing to do, which is not a failure.
         println!("shard {index}/{count} holds no workflow file; nothing to run");
-        return 0;
+        return ExitCode::Passed;
     }
     let mut plans = Vec::with_capacity(files.len());
     let mut invalid = false;
@@ -676,23 +436,23 @@ async fn run_command(args: RunArgs) -> i32 {
                 Ok(entries) => entries,
                 Err(diagnostic) => {
                     print_diagnostics(&[diagnostic], color_err);
-                    return EXIT_INVALID;
+                    return ExitCode::Invalid;
                 }
             },
             Err(error) => {
                 eprintln!("error: cannot read env file `{}`: {error}", path.display());
-                return EXIT_INVALID;
+                return ExitCode::Invalid;
             }
         },
     };
     if invalid {
-        return EXIT_INVALID;
+        return ExitCode::Invalid;
     }
     if plans.len() > 1 {
-        let unknown = unknown_vars(&args.vars, &plans);
+        let unknown = batch::unknown_vars(&args.vars, &plans);
         if !unknown.is_empty() {
             print_diagnostics(&unknown, color_err);
-            return EXIT_INVALID;
+            return ExitCode::Invalid;
         }
     }
     let ca_pem = match &args.cacert {
@@ -701,7 +461,7 @@ async fn run_command(args: RunArgs) -> i32 {
             Ok(bytes) => Some(bytes),
             Err(error) => {
                 eprintln!("error: cannot read `--cacert {}`: {error}", path.display());
-                return EXIT_INVALID;
+                return ExitCode::Invalid;
             }
         },
     };
@@ -723,7 +483,7 @@ async fn run_command(args: RunArgs) -> i32 {
         Ok(client) => client,
         Err(message) => {
             eprintln!("error: {message}");
-            return EXIT_INVALID;
+            return ExitCode::Invalid;
         }
     };
     let emulator = match args.emulate {
@@ -732,7 +492,7 @@ async fn run_command(args: RunArgs) -> i32 {
                 Ok(emulator) => Some(emulator),
                 Err(error) => {
                     eprintln!("error: cannot start the PingOne emulator: {error}");
-                    return EXIT_INVALID;
+                    return ExitCode::Invalid;
                 }
             }
         }
@@ -763,7 +523,7 @@ async fn run_command(args: RunArgs) -> i32 {
                 "\ninterrupted: running the `finally` steps (press Ctrl-C again to quit now)"
             );
             if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
+                std::process::exit(ExitCode::Interrupted.code());
             }
         }
     });
@@ -773,160 +533,47 @@ async fn run_command(args: RunArgs) -> i32 {
         supplied: Vec::new(),
     };
     let rows = match &args.data {
-        Some(path) => match apiflow::iterate::read_data(path) {
+        Some(path) => match batch::data::read_data(path) {
             Ok(rows) => Some(rows),
             Err(message) => {
                 print_diagnostics(&[Diagnostic::error(message)], color_err);
-                return EXIT_INVALID;
+                return ExitCode::Invalid;
             }
         },
         None => None,
     };
-    let iterating = rows.is_some() || args.iterations > 1;
-    let parallel = args.jobs > 1 && plans.len() > 1 && !iterating;
-    let shared = Shared {
-        client: &client,
-        settings: &settings,
-        sources: &sources,
-        emulated: &emulated,
-        color: args.color.enabled(std::io::stdout().is_terminal()),
+    let options = batch::Options {
+        sources,
+        supplied: emulated,
         verbose: args.verbose,
         curl: args.curl,
         show_secrets: args.show_secrets,
-        live: !parallel,
-        several: plans.len() > 1,
+        jobs: usize::from(args.jobs),
+        iterations: args.iterations as usize,
+        concurrency: args.concurrency as usize,
+        rows,
+        reports: args.reports,
     };
-    let mut results: Vec<(usize, i32)> = Vec::with_capacity(plans.len());
-    let mut reports = Files::new(args.reports.clone());
-    if parallel {
-        use futures_util::StreamExt as _;
-        // Each workflow gets its own variables and cookie jar; they share the connection pool.
-        // Collected first: a stream that maps each plan to its future is not `Send` to rustc
-        // (the closure would have to work for any lifetime of the plan).
-        let runs: Vec<_> = plans
-            .iter()
-            .enumerate()
-            .map(|(index, plan)| {
-                let shared = &shared;
-                let targets = args.reports.clone();
-                async move {
-                    // Collects for the same reports; only the merged collector writes them.
-                    let mut files = Files::new(targets);
-                    let (code, output, diagnostics) = run_one(plan, shared, &mut files).await;
-                    (index, code, output, diagnostics, files)
-                }
-            })
-            .collect();
-        let mut stream = futures_util::stream::iter(runs).buffer_unordered(usize::from(args.jobs));
-        let mut progress = Progress::stderr();
-        if let Some(progress) = progress.as_mut() {
-            progress.files(0, plans.len());
-        }
-        // Reports list the workflows in the order given, whichever finished first.
-        let mut finished = Vec::with_capacity(plans.len());
-        while let Some((index, code, output, diagnostics, files)) = stream.next().await {
-            if let Some(progress) = progress.as_mut() {
-                progress.clear();
-            }
-            let _ = std::io::stdout().write_all(&output);
-            let _ = std::io::stdout().flush();
-            print_diagnostics(&diagnostics, color_err);
-            finished.push((index, files));
-            results.push((index, code));
-            if let Some(progress) = progress.as_mut()
-                && results.len() < plans.len()
-            {
-                progress.files(results.len(), plans.len());
-            }
-        }
-        finished.sort_by_key(|(index, _)| *index);
-        for (_, files) in finished {
-            reports.absorb(files);
-        }
-    } else {
-        for (index, plan) in plans.iter().enumerate() {
-            if iterating {
-                let count = rows.as_ref().map_or(args.iterations as usize, Vec::len);
-                let code = run_iterations(
-                    plan,
-                    &shared,
-                    count,
-                    args.concurrency as usize,
-                    rows.as_deref(),
-                )
-                .await;
-                results.push((index, code));
-                continue;
-            }
-            let (code, _, diagnostics) = run_one(plan, &shared, &mut reports).await;
-            print_diagnostics(&diagnostics, color_err);
-            results.push((index, code));
-            if settings.interrupt.load(Ordering::SeqCst) {
-                break;
-            }
-        }
-    }
+    let console = Console::std(
+        args.color.enabled(std::io::stdout().is_terminal()),
+        color_err,
+    );
+    let worst = batch::run(&plans, &client, &settings, &options, &console).await;
     if let Some(emulator) = emulator {
         emulator.shutdown().await;
-    }
-    let mut worst = results.iter().fold(0, |w, (_, code)| worse(w, *code));
-    if let Err(message) = reports.write() {
-        eprintln!("error: {message}");
-        worst = worse(worst, EXIT_INVALID);
-    }
-    if plans.len() > 1 {
-        results.sort_by_key(|(index, _)| *index);
-        let failed = results.iter().filter(|(_, code)| *code != 0).count();
-        println!(
-            "\n{} files: {} passed, {failed} failed",
-            results.len(),
-            results.len() - failed
-        );
-        for (index, code) in &results {
-            let mark = if *code == 0 { "✓" } else { "✗" };
-            let note = if *code == 0 {
-                String::new()
-            } else {
-                format!(" (exit {code})")
-            };
-            println!("  {mark} {}{note}", plans[*index].workflow.source.name);
-        }
     }
     // The process exits next: taking the compiled plans apart would only cost time.
     std::mem::forget(plans);
     worst
 }
 
-/// Reports each `--var` that names an input of none of several workflows.
-fn unknown_vars(vars: &[(String, String)], plans: &[Plan]) -> Vec<Diagnostic> {
-    let inputs: Vec<&str> = plans
-        .iter()
-        .flat_map(|p| p.workflow.inputs.iter().map(|i| i.name.value.as_str()))
-        .collect();
-    let mut diagnostics = Vec::new();
-    for (name, _) in vars {
-        if inputs.contains(&name.as_str()) {
-            continue;
-        }
-        let mut diagnostic = Diagnostic::error(format!(
-            "`--var {name}` does not name an input of any of the {} workflows",
-            plans.len()
-        ));
-        if let Some(help) = apiflow::diagnostic::did_you_mean(name, inputs.iter().copied()) {
-            diagnostic = diagnostic.help(help);
-        }
-        diagnostics.push(diagnostic);
-    }
-    diagnostics
-}
-
-fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> i32 {
+fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> ExitCode {
     let color = std::io::stderr().is_terminal();
     let plan = match apiflow::check_file(file) {
         Ok(plan) => plan,
         Err(diagnostics) => {
             print_diagnostics(&diagnostics, color);
-            return EXIT_INVALID;
+            return ExitCode::Invalid;
         }
     };
     let sources = InputSources {
@@ -942,18 +589,18 @@ fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> i32 {
             .collect();
         if !unknown.is_empty() {
             print_diagnostics(&unknown, color);
-            return EXIT_INVALID;
+            return ExitCode::Invalid;
         }
     }
     let inputs = apiflow::inputs::resolve_lenient(&plan, &sources, &os_env);
     print!("{}", apiflow::plan::render(&plan, inputs));
-    0
+    ExitCode::Passed
 }
 
 /// The starter workflow `apiflow init` writes.
 const STARTER: &str = include_str!("starter.yaml");
 
-fn init_command(name: &str) -> i32 {
+fn init_command(name: &str) -> ExitCode {
     let has_extension = std::path::Path::new(name)
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
@@ -965,7 +612,7 @@ fn init_command(name: &str) -> i32 {
     let path = std::path::Path::new(&file);
     if path.exists() {
         eprintln!("error: `{file}` already exists; apiflow init never overwrites a file");
-        return EXIT_INVALID;
+        return ExitCode::Invalid;
     }
     let title = path
         .file_stem()
@@ -973,10 +620,10 @@ fn init_command(name: &str) -> i32 {
     let text = STARTER.replace("NAME", &title);
     if let Err(error) = std::fs::write(path, text) {
         eprintln!("error: cannot write `{file}`: {error}");
-        return EXIT_INVALID;
+        return ExitCode::Invalid;
     }
     println!("wrote {file}; run it with: apiflow run {file}");
-    0
+    ExitCode::Passed
 }
 
 /// Writes a count with its noun, plural when needed: `1 step`, `2 steps`.
@@ -988,19 +635,7 @@ fn plural(count: usize, noun: &str) -> String {
     }
 }
 
-/// Orders exit codes by how bad they are: interrupted, invalid, unreachable, failed, passed.
-fn worse(a: i32, b: i32) -> i32 {
-    let rank = |code: i32| match code {
-        0 => 0,
-        1 => 1,
-        3 => 2,
-        2 => 3,
-        _ => 4,
-    };
-    if rank(b) > rank(a) { b } else { a }
-}
-
-async fn emulate_command(port: u16, seed: Option<u64>) -> i32 {
+async fn emulate_command(port: u16, seed: Option<u64>) -> ExitCode {
     let options = apiflow_pingone::Options {
         seed,
         ..apiflow_pingone::Options::default()
@@ -1009,7 +644,7 @@ async fn emulate_command(port: u16, seed: Option<u64>) -> i32 {
         Ok(emulator) => emulator,
         Err(error) => {
             eprintln!("error: cannot start the PingOne emulator on port {port}: {error}");
-            return EXIT_INVALID;
+            return ExitCode::Invalid;
         }
     };
     let info = emulator.info();
@@ -1031,7 +666,7 @@ async fn emulate_command(port: u16, seed: Option<u64>) -> i32 {
     let _ = std::io::stdout().flush();
     let _ = tokio::signal::ctrl_c().await;
     emulator.shutdown().await;
-    0
+    ExitCode::Passed
 }
 
 #[cfg(test)]
@@ -1045,14 +680,6 @@ mod tests {
         assert_eq!(parse_size("100"), Ok(100));
         assert!(parse_size("lots").is_err());
         assert!(parse_size("0").is_err());
-    }
-
-    #[test]
-    fn ranks_exit_codes() {
-        assert_eq!(worse(1, 3), 3);
-        assert_eq!(worse(3, 2), 2);
-        assert_eq!(worse(0, 1), 1);
-        assert_eq!(worse(130, 2), 130);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::diagnostic::Diagnostic;
+use crate::exit::ExitCode;
 use crate::http::Exchange;
 
 /// How a step ended.
@@ -87,17 +88,30 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// Returns the exit code: 0 passed, 1 a step failed, 3 a request could not be completed,
-    /// 130 interrupted.
-    pub fn exit_code(&self) -> i32 {
+    /// Returns how the run ended: passed, a step failed, a request could not be completed, or
+    /// interrupted.
+    pub fn exit_code(&self) -> ExitCode {
         if self.stopped.as_deref() == Some(INTERRUPTED) {
-            return 130;
+            return ExitCode::Interrupted;
         }
         let outcomes = || self.steps.iter().map(|s| s.outcome);
         if outcomes().any(|o| o == Outcome::Error) {
-            3
+            ExitCode::Unreachable
+        } else if outcomes().any(|o| o == Outcome::Failed) || self.stopped.is_some() {
+            ExitCode::Failed
         } else {
-            i32::from(outcomes().any(|o| o == Outcome::Failed) || self.stopped.is_some())
+            ExitCode::Passed
+        }
+    }
+
+    /// Names how the run ended, as the reports write it: `passed`, `failed`, `error` (a request
+    /// could not be completed) or `interrupted`.
+    pub fn outcome(&self) -> &'static str {
+        match self.exit_code() {
+            ExitCode::Passed => "passed",
+            ExitCode::Failed => "failed",
+            ExitCode::Unreachable => "error",
+            ExitCode::Invalid | ExitCode::Interrupted => "interrupted",
         }
     }
 

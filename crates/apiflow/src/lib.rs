@@ -4,15 +4,16 @@
 //! [`model`] → [`validate`] (templates, `JSONPaths` and regexes compiled; data flow checked) →
 //! [`runner`] (render, send, check status, capture, check) → [`event`]s → [`report`]ers.
 
+pub mod batch;
 pub mod compose;
 pub mod diagnostic;
 pub mod duration;
 pub mod event;
+pub mod exit;
 pub mod helpers;
 pub mod html;
 pub mod http;
 pub mod inputs;
-pub mod iterate;
 pub mod jsonpath;
 pub mod jwt;
 pub mod load;
@@ -34,6 +35,7 @@ pub mod yaml;
 use std::sync::Arc;
 
 pub use diagnostic::Diagnostic;
+pub use exit::ExitCode;
 pub use span::Source;
 pub use validate::Plan;
 

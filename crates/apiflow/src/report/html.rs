@@ -51,12 +51,7 @@ pub fn render(reports: &[RunReport]) -> String {
 
 fn workflow(out: &mut String, report: &RunReport) {
     let (passed, failed, skipped) = report.counts();
-    let state = match report.exit_code() {
-        0 => "passed",
-        1 => "failed",
-        3 => "error",
-        _ => "interrupted",
-    };
+    let state = report.outcome();
     let _ = writeln!(out, "<section class=\"workflow\" data-outcome=\"{state}\">");
     let _ = writeln!(
         out,

@@ -59,8 +59,8 @@ fn workflow(report: &RunReport) -> Value {
     json!({
         "name": report.name,
         "file": report.file,
-        "outcome": match report.exit_code() { 0 => "passed", 1 => "failed", 3 => "error", _ => "interrupted" },
-        "exit_code": report.exit_code(),
+        "outcome": report.outcome(),
+        "exit_code": report.exit_code().code(),
         "started_at_ms": started,
         "duration_ms": millis(report.duration),
         "stopped": report.stopped,

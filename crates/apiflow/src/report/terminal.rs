@@ -163,7 +163,7 @@ impl<W: Write> Terminal<W> {
     fn summary(&mut self, report: &RunReport) {
         let (passed, failed, skipped) = report.counts();
         let code = report.exit_code();
-        let mark = if code == 0 {
+        let mark = if code.passed() {
             self.paint(GREEN, "✓")
         } else {
             self.paint(RED, "✗")

@@ -1,0 +1,373 @@
+//! Batch runs: several workflow files (`--jobs`), one workflow many times (`--iterations`,
+//! `--data`, `--concurrency`), their reports, and the summary printed when they end.
+//!
+//! In order: each plan gets the inputs that concern it → the plans run one after another, or
+//! up to `jobs` at once with their output buffered, or one plan `iterations` times → the reports
+//! are written → with several files, a summary line per file. The outcome is the worst exit
+//! code of them all.
+
+pub mod console;
+pub mod data;
+pub mod files;
+pub mod stats;
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use crate::diagnostic::Diagnostic;
+use crate::event::Reporter;
+use crate::exit::ExitCode;
+use crate::http::Client;
+use crate::inputs::InputSources;
+use crate::report::progress::WithProgress;
+use crate::report::terminal::Terminal;
+use crate::report::{Files, Format, Tee};
+use crate::runner::Settings;
+use crate::validate::Plan;
+
+pub use console::{Captured, Console};
+pub use files::{Shard, workflow_files};
+
+/// Failed iterations whose output is printed in full; the rest are counted.
+const SHOWN_FAILURES: usize = 3;
+
+/// How a batch runs, beyond the plans, the client and the runner's settings.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `--var` and `--env-file` values.
+    pub sources: InputSources,
+    /// Values supplied in code (an emulator's): each workflow gets those it declares as inputs.
+    pub supplied: Vec<(String, String)>,
+    /// Print every request and response.
+    pub verbose: bool,
+    /// Print each request as a `curl` command, secrets shown when `show_secrets`.
+    pub curl: bool,
+    /// Show secrets in `curl` commands.
+    pub show_secrets: bool,
+    /// Workflow files run at once (1: one after another, output live).
+    pub jobs: usize,
+    /// Runs of each workflow (1: an ordinary run).
+    pub iterations: usize,
+    /// Iterations run at once.
+    pub concurrency: usize,
+    /// `--data` rows: one iteration per row, its columns as inputs.
+    pub rows: Option<Vec<Vec<(String, String)>>>,
+    /// Reports to write when the batch ends.
+    pub reports: Vec<(Format, PathBuf)>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            sources: InputSources::default(),
+            supplied: Vec::new(),
+            verbose: false,
+            curl: false,
+            show_secrets: false,
+            jobs: 1,
+            iterations: 1,
+            concurrency: 1,
+            rows: None,
+            reports: Vec::new(),
+        }
+    }
+}
+
+/// Everything one workflow's run needs that does not change between workflows.
+struct Shared<'a> {
+    client: &'a Client,
+    settings: &'a Settings,
+    options: &'a Options,
+    console: &'a Console,
+    live: bool,
+    /// Several workflows run: each takes only the `--var`s that name one of its inputs.
+    several: bool,
+}
+
+/// Runs validated plans as the options say and returns the worst outcome.
+pub async fn run(
+    plans: &[Plan],
+    client: &Client,
+    settings: &Settings,
+    options: &Options,
+    console: &Console,
+) -> ExitCode {
+    let iterating = options.rows.is_some() || options.iterations > 1;
+    let parallel = options.jobs > 1 && plans.len() > 1 && !iterating;
+    let shared = Shared {
+        client,
+        settings,
+        options,
+        console,
+        live: !parallel,
+        several: plans.len() > 1,
+    };
+    let mut results: Vec<(usize, ExitCode)> = Vec::with_capacity(plans.len());
+    let mut reports = Files::new(options.reports.clone());
+    if parallel {
+        run_parallel(plans, &shared, &mut results, &mut reports).await;
+    } else {
+        for (index, plan) in plans.iter().enumerate() {
+            if iterating {
+                let count = options.rows.as_ref().map_or(options.iterations, Vec::len);
+                results.push((index, run_iterations(plan, &shared, count).await));
+                continue;
+            }
+            let (code, _, diagnostics) = run_one(plan, &shared, &mut reports).await;
+            console.diagnostics(&diagnostics, console.color_err);
+            results.push((index, code));
+            if settings.interrupt.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+    }
+    let mut worst = results
+        .iter()
+        .fold(ExitCode::Passed, |w, (_, code)| w.worst(*code));
+    if let Err(message) = reports.write() {
+        console.err(format!("error: {message}\n").as_bytes());
+        worst = worst.worst(ExitCode::Invalid);
+    }
+    if plans.len() > 1 {
+        console.out(files_summary(plans, &mut results).as_bytes());
+    }
+    worst
+}
+
+/// Runs up to `jobs` workflows at once, each with its own variables and cookie jar, sharing
+/// the connection pool; each one's output is printed whole when it ends.
+async fn run_parallel(
+    plans: &[Plan],
+    shared: &Shared<'_>,
+    results: &mut Vec<(usize, ExitCode)>,
+    reports: &mut Files,
+) {
+    use futures_util::StreamExt as _;
+    // Collected first: a stream that maps each plan to its future is not `Send` to rustc (the
+    // closure would have to work for any lifetime of the plan).
+    let runs: Vec<_> = plans
+        .iter()
+        .enumerate()
+        .map(|(index, plan)| {
+            let targets = shared.options.reports.clone();
+            async move {
+                // Collects for the same reports; only the merged collector writes them.
+                let mut files = Files::new(targets);
+                let (code, output, diagnostics) = run_one(plan, shared, &mut files).await;
+                (index, code, output, diagnostics, files)
+            }
+        })
+        .collect();
+    let mut stream = futures_util::stream::iter(runs).buffer_unordered(shared.options.jobs);
+    let mut progress = shared.console.progress();
+    if let Some(progress) = progress.as_mut() {
+        progress.files(0, plans.len());
+    }
+    // Reports list the workflows in the order given, whichever finished first.
+    let mut finished = Vec::with_capacity(plans.len());
+    while let Some((index, code, output, diagnostics, files)) = stream.next().await {
+        if let Some(progress) = progress.as_mut() {
+            progress.clear();
+        }
+        shared.console.out(&output);
+        shared
+            .console
+            .diagnostics(&diagnostics, shared.console.color_err);
+        finished.push((index, files));
+        results.push((index, code));
+        if let Some(progress) = progress.as_mut()
+            && results.len() < plans.len()
+        {
+            progress.files(results.len(), plans.len());
+        }
+    }
+    finished.sort_by_key(|(index, _)| *index);
+    for (_, files) in finished {
+        reports.absorb(files);
+    }
+}
+
+/// Gives a workflow the input sources that concern it: supplied values only for the inputs it
+/// declares, and with several files, only the `--var`s it declares.
+fn sources_for(plan: &Plan, shared: &Shared<'_>) -> InputSources {
+    let declared = |name: &String| plan.workflow.inputs.iter().any(|i| &i.name.value == name);
+    let mut sources = shared.options.sources.clone();
+    sources.supplied = shared
+        .options
+        .supplied
+        .iter()
+        .filter(|(k, _)| declared(k))
+        .cloned()
+        .collect();
+    if shared.several {
+        sources.vars.retain(|(name, _)| declared(name));
+    }
+    sources
+}
+
+/// Runs one workflow: its exit code, its terminal output (buffered unless `live`), and the
+/// diagnostics that stopped it.
+async fn run_one(
+    plan: &Plan,
+    shared: &Shared<'_>,
+    files: &mut Files,
+) -> (ExitCode, Vec<u8>, Vec<Diagnostic>) {
+    let sources = sources_for(plan, shared);
+    let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
+        Ok(inputs) => inputs,
+        Err(diagnostics) => return (ExitCode::Invalid, Vec::new(), diagnostics),
+    };
+    let sink = shared.console.sink(shared.live);
+    let mut terminal = Terminal::new(sink, shared.console.color, shared.options.verbose);
+    if shared.options.curl {
+        terminal = terminal.curl(shared.options.show_secrets);
+    }
+    // The progress line shows only while output is live: parallel runs show a count of files.
+    let mut progress = if shared.live {
+        shared.console.progress()
+    } else {
+        None
+    };
+    let result = {
+        let mut tee = Tee(&mut terminal, files);
+        let reporter: &mut dyn Reporter = match progress.as_mut() {
+            Some(progress) => &mut WithProgress(progress, &mut tee),
+            None => &mut tee,
+        };
+        crate::runner::run(plan, shared.client, inputs, shared.settings, reporter).await
+    };
+    let output = terminal.into_inner().into_buffer();
+    match result {
+        Ok(report) => (report.exit_code(), output, Vec::new()),
+        Err(diagnostics) => (ExitCode::Invalid, output, diagnostics),
+    }
+}
+
+/// Runs one workflow `count` times, `concurrency` at once, and prints the failures and a summary
+/// with throughput and per-step latency percentiles.
+async fn run_iterations(plan: &Plan, shared: &Shared<'_>, count: usize) -> ExitCode {
+    use futures_util::StreamExt as _;
+    use std::fmt::Write as _;
+    let options = shared.options;
+    let rows = options.rows.as_deref();
+    let started = std::time::Instant::now();
+    let mut stream = futures_util::stream::iter((0..count).map(|index| async move {
+        let mut sources = sources_for(plan, shared);
+        if let Some(row) = rows.and_then(|r| r.get(index)) {
+            sources.supplied.extend(row.iter().cloned());
+        }
+        let mut stats = stats::Stats::default();
+        let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok())
+        {
+            Ok(inputs) => inputs,
+            Err(diagnostics) => {
+                return (index, ExitCode::Invalid, stats, Vec::new(), diagnostics);
+            }
+        };
+        let mut terminal = Terminal::new(Vec::new(), shared.console.color, options.verbose);
+        let result = {
+            let mut tee = Tee(&mut stats, &mut terminal);
+            crate::runner::run(plan, shared.client, inputs, shared.settings, &mut tee).await
+        };
+        let output = terminal.into_inner();
+        match result {
+            Ok(report) => (index, report.exit_code(), stats, output, Vec::new()),
+            Err(diagnostics) => (index, ExitCode::Invalid, stats, output, diagnostics),
+        }
+    }))
+    .buffer_unordered(options.concurrency.max(1));
+    let mut stats = stats::Stats::default();
+    let (mut passed, mut failed, mut worst) = (0usize, 0usize, ExitCode::Passed);
+    while let Some((index, code, iteration, output, diagnostics)) = stream.next().await {
+        stats.absorb(iteration);
+        if code.passed() {
+            passed += 1;
+        } else {
+            failed += 1;
+            if failed <= SHOWN_FAILURES {
+                shared
+                    .console
+                    .out(format!("iteration {} failed:\n", index + 1).as_bytes());
+                shared.console.out(&output);
+                shared.console.diagnostics(&diagnostics, false);
+            }
+        }
+        worst = worst.worst(code);
+        if shared.settings.interrupt.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    let elapsed = started.elapsed();
+    let mark = if failed == 0 { "✓" } else { "✗" };
+    let mut summary = String::new();
+    if failed > SHOWN_FAILURES {
+        let _ = writeln!(
+            summary,
+            "… and {} more failed iterations",
+            failed - SHOWN_FAILURES
+        );
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let rate = stats.requests as f64 / elapsed.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        summary,
+        "{mark} {}: {} iterations, {passed} passed, {failed} failed in {} (concurrency {})",
+        plan.workflow.name.value,
+        passed + failed,
+        crate::duration::format_duration(elapsed),
+        options.concurrency,
+    );
+    let _ = writeln!(
+        summary,
+        "  {} requests, {rate:.0} requests/s",
+        stats.requests
+    );
+    summary += &stats.table();
+    shared.console.out(summary.as_bytes());
+    worst
+}
+
+/// Writes the closing summary of several files: counts, then each file with its mark.
+fn files_summary(plans: &[Plan], results: &mut [(usize, ExitCode)]) -> String {
+    use std::fmt::Write as _;
+    results.sort_by_key(|(index, _)| *index);
+    let failed = results.iter().filter(|(_, code)| !code.passed()).count();
+    let mut out = format!(
+        "\n{} files: {} passed, {failed} failed\n",
+        results.len(),
+        results.len() - failed
+    );
+    for (index, code) in results.iter() {
+        let mark = if code.passed() { "✓" } else { "✗" };
+        let note = if code.passed() {
+            String::new()
+        } else {
+            format!(" (exit {code})")
+        };
+        let _ = writeln!(out, "  {mark} {}{note}", plans[*index].workflow.source.name);
+    }
+    out
+}
+
+/// Reports each `--var` that names an input of none of several workflows.
+pub fn unknown_vars(vars: &[(String, String)], plans: &[Plan]) -> Vec<Diagnostic> {
+    let inputs: Vec<&str> = plans
+        .iter()
+        .flat_map(|p| p.workflow.inputs.iter().map(|i| i.name.value.as_str()))
+        .collect();
+    let mut diagnostics = Vec::new();
+    for (name, _) in vars {
+        if inputs.contains(&name.as_str()) {
+            continue;
+        }
+        let mut diagnostic = Diagnostic::error(format!(
+            "`--var {name}` does not name an input of any of the {} workflows",
+            plans.len()
+        ));
+        if let Some(help) = crate::diagnostic::did_you_mean(name, inputs.iter().copied()) {
+            diagnostic = diagnostic.help(help);
+        }
+        diagnostics.push(diagnostic);
+    }
+    diagnostics
+}
