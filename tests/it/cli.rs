@@ -349,3 +349,18 @@ fn secrets_never_appear_in_the_output() {
         }
     }
 }
+
+/// The binary is a position-independent executable on Linux: its ELF type is `ET_DYN`, so the
+/// loader places its code at a random address (a position-dependent one is `ET_EXEC`).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_binary_is_position_independent() {
+    let path = assert_cmd::cargo::cargo_bin("apiflow");
+    let bytes = std::fs::read(&path).expect("the binary");
+    assert_eq!(&bytes[..4], b"\x7fELF", "an ELF file");
+    let elf_type = u16::from_le_bytes([bytes[16], bytes[17]]);
+    assert_eq!(
+        elf_type, 3,
+        "ET_DYN (PIE) expected, found ELF type {elf_type}"
+    );
+}
