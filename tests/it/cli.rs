@@ -68,14 +68,18 @@ fn a_failing_check_exits_1() {
 fn an_invalid_workflow_exits_2_and_sends_nothing() {
     let server = ping_server();
     let out = output(
-        &mut apiflow(&["run", "tests/fixtures/invalid/unknown_key.yaml"]),
+        &mut apiflow(&["run", "tests/corpus/114-unknown-key.yaml"]),
         &[],
     );
     assert_eq!(out.code, 2);
     assert_eq!(out.stdout, "");
     assert_eq!(
         out.stderr,
-        support::check("invalid/unknown_key.yaml").unwrap_err()
+        support::render(
+            &apiflow::check_file(std::path::Path::new("tests/corpus/114-unknown-key.yaml"))
+                .map(|_| ())
+                .expect_err("the case is invalid")
+        )
     );
     assert!(server.requests().is_empty());
 }
@@ -117,9 +121,9 @@ fn validate_checks_every_file_it_is_given() {
         &mut apiflow(&[
             "validate",
             "tests/fixtures/passing.yaml",
-            "tests/fixtures/invalid/empty.yaml",
+            "tests/corpus/101-empty.yaml",
             "tests/fixtures/extract.yaml",
-            "tests/fixtures/invalid/bad_duration.yaml",
+            "tests/corpus/97-bad-duration.yaml",
         ]),
         &[],
     );

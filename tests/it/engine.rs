@@ -256,64 +256,15 @@ async fn redirects_are_followed_only_when_asked() {
     ));
 }
 
-/// Declares one test per invalid fixture: validation fails and its text matches the snapshot.
-macro_rules! invalid_fixtures {
-    ($($name:ident),* $(,)?) => {
-        const INVALID_FIXTURES: &[&str] = &[$(stringify!($name)),*];
-        $(
-            #[test]
-            fn $name() {
-                let file = concat!("invalid/", stringify!($name), ".yaml");
-                let text = support::check(file).err().unwrap_or_else(|| panic!("{file} is valid"));
-                insta::assert_snapshot!(concat!("invalid__", stringify!($name)), text);
-            }
-        )*
-    };
-}
-
-invalid_fixtures!(
-    bad_duration,
-    bad_status,
-    duplicate_key,
-    duplicate_step,
-    empty,
-    finally_unguarded,
-    invalid_jsonpath,
-    invalid_regex,
-    missing_name_and_steps,
-    missing_url,
-    several_problems,
-    tabs,
-    template_syntax,
-    two_bodies,
-    undefined_variable,
-    unknown_filter,
-    unknown_function,
-    unknown_key,
-    used_before_capture,
-    wrong_type,
-);
-
-#[test]
-fn every_invalid_fixture_has_a_test() {
-    let mut files: Vec<String> =
-        std::fs::read_dir(format!("{}/tests/fixtures/invalid", support::ROOT))
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-    files.sort();
-    let expected: Vec<String> = INVALID_FIXTURES
-        .iter()
-        .map(|n| format!("{n}.yaml"))
-        .collect();
-    assert_eq!(files, expected);
-}
-
 #[test]
 fn several_problems_are_reported_together() {
     let source = apiflow::Source::new(
-        "tests/fixtures/invalid/several_problems.yaml",
-        support::fixture_text("invalid/several_problems.yaml"),
+        "tests/corpus/107-several-problems.yaml",
+        std::fs::read_to_string(format!(
+            "{}/tests/corpus/107-several-problems.yaml",
+            support::ROOT
+        ))
+        .expect("the corpus case"),
     );
     let titles: Vec<String> = apiflow::check_source(&source)
         .unwrap_err()

@@ -16,6 +16,7 @@ mod iterate;
 mod jsonpath_cts;
 mod leaks;
 mod oidc;
+mod ok;
 mod parallel;
 mod pingone;
 mod plan;

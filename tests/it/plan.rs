@@ -108,11 +108,15 @@ fn plan_rejects_a_var_that_names_no_input() {
 
 #[test]
 fn plan_of_an_invalid_workflow_shows_its_problems() {
-    let out = plan(&["tests/fixtures/invalid/unknown_key.yaml"]);
+    let out = plan(&["tests/corpus/114-unknown-key.yaml"]);
     assert_eq!(out.code, 2);
     assert_eq!(out.stdout, "");
     assert_eq!(
         out.stderr,
-        support::check("invalid/unknown_key.yaml").unwrap_err()
+        support::render(
+            &apiflow::check_file(std::path::Path::new("tests/corpus/114-unknown-key.yaml"))
+                .map(|_| ())
+                .expect_err("the case is invalid")
+        )
     );
 }
