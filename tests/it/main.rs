@@ -8,6 +8,7 @@ mod bad_input;
 mod batch;
 mod cli;
 mod compose;
+mod docs;
 mod emulator;
 mod engine;
 mod hostile;

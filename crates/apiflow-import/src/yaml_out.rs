@@ -339,7 +339,7 @@ fn is_printable(c: char) -> bool {
     matches!(c, '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
 }
 
-/// Writes a mapping key; `JSONPath` keys (`"$.id"`) are quoted like the README's examples.
+/// Writes a mapping key; `JSONPath` keys (`"$.id"`) are quoted like the documentation's examples.
 fn key(text: &str, in_flow: bool) -> String {
     if text.starts_with('$') {
         double_quoted(text)

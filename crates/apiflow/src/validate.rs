@@ -303,7 +303,7 @@ impl<'a> Checker<'a> {
                     let source = &self.workflow.templates[index];
                     let span = span_in(source, range);
                     let help = did_you_mean(&name, known.iter().copied())
-                        .unwrap_or_else(|| format!("the README lists every {what} apiflow knows"));
+                        .unwrap_or_else(|| format!("docs/workflows.md lists every {what} apiflow knows"));
                     let diagnostic = Diagnostic::error(format!("unknown {what} `{name}`"))
                         .at(&self.workflow.source, span, format!("no such {what}"))
                         .help(help);

@@ -1,4 +1,4 @@
-//! The JSON report: a documented, stable schema (see the README) for tools to read.
+//! The JSON report: a documented, stable schema (`docs/report.schema.json`) for tools to read.
 
 use std::time::UNIX_EPOCH;
 
