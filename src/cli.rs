@@ -719,6 +719,7 @@ async fn run_command(args: RunArgs) -> i32 {
         } else {
             args.max_body
         },
+        ..ClientOptions::default()
     }) {
         Ok(client) => client,
         Err(message) => {

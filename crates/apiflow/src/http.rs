@@ -1,7 +1,8 @@
 //! HTTP: one client per run, redirects followed hop by hop here, cookies in our own jar.
 //!
 //! Plain `http://` without a proxy goes over hyper directly ([`plain`]); everything else
-//! (TLS, proxies) through reqwest.
+//! (TLS, proxies) through reqwest. [`ClientOptions::stack`] picks one of the two for plain
+//! `http://`, so that tests can send the same requests through both and compare them.
 
 mod plain;
 
@@ -30,6 +31,23 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Largest body read.
     pub max_body: usize,
+    /// Which stack sends plain `http://` requests: for tests and diagnosis.
+    pub stack: Stack,
+}
+
+/// The HTTP stack that sends plain `http://` requests; `https://` always goes through reqwest.
+///
+/// Only tests and diagnosis choose one: the two are meant to send the same bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stack {
+    /// hyper directly where no proxy may apply (Linux and other Unix systems without a proxy
+    /// variable set), reqwest otherwise.
+    #[default]
+    Auto,
+    /// reqwest for everything, as on macOS and Windows or behind a proxy.
+    Reqwest,
+    /// hyper directly for every plain `http://` request, ignoring any proxy setting.
+    Plain,
 }
 
 impl Default for ClientOptions {
@@ -39,6 +57,7 @@ impl Default for ClientOptions {
             ca_pem: None,
             connect_timeout: Duration::from_secs(10),
             max_body: DEFAULT_MAX_BODY,
+            stack: Stack::Auto,
         }
     }
 }
@@ -210,7 +229,12 @@ impl Client {
     /// reqwest is built here when every request will go through it, or when the options
     /// configure TLS, so that a mistake in them is reported before anything is sent.
     pub fn new(options: &ClientOptions) -> Result<Client, String> {
-        let plain = plain::Plain::new(options.connect_timeout, USER_AGENT).map(Arc::new);
+        let plain = match options.stack {
+            Stack::Auto => plain::Plain::new(options.connect_timeout, USER_AGENT),
+            Stack::Reqwest => None,
+            Stack::Plain => Some(plain::Plain::unproxied(options.connect_timeout, USER_AGENT)),
+        }
+        .map(Arc::new);
         let inner = OnceLock::new();
         if plain.is_none() || options.insecure || options.ca_pem.is_some() {
             let _ = inner.set(Ok(build_reqwest(options)?));

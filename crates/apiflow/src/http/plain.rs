@@ -57,11 +57,16 @@ impl Plain {
         if proxied || cfg!(any(target_os = "macos", target_os = "windows")) {
             return None;
         }
-        Some(Plain {
+        Some(Plain::unproxied(connect_timeout, user_agent))
+    }
+
+    /// Returns the plain-HTTP client whatever the proxy settings say.
+    pub(super) fn unproxied(connect_timeout: Duration, user_agent: &'static str) -> Plain {
+        Plain {
             idle: Mutex::new(Idle::new(IDLE_TIMEOUT, MAX_IDLE)),
             connect_timeout,
             user_agent: HeaderValue::from_static(user_agent),
-        })
+        }
     }
 
     /// Sends one request to an `http://` URL and reads the whole response, up to `max_body`
