@@ -374,7 +374,8 @@ impl Client {
 }
 
 /// The user and password written in a URL (`http://user:password@host/`), percent-decoded, as
-/// reqwest reads them to send Basic auth; `None` when there are none or they are not UTF-8.
+/// reqwest reads them to send Basic auth: `None` when there are none or the user is not UTF-8;
+/// a password that is not UTF-8 is left out, as if none were written.
 pub(crate) fn url_credentials(url: &Url) -> Option<(String, Option<String>)> {
     let decode = |text: &str| {
         percent_encoding::percent_decode_str(text)
@@ -383,10 +384,7 @@ pub(crate) fn url_credentials(url: &Url) -> Option<(String, Option<String>)> {
             .map(std::borrow::Cow::into_owned)
     };
     let user = decode(url.username())?;
-    let password = match url.password() {
-        Some(password) => Some(decode(password)?),
-        None => None,
-    };
+    let password = url.password().and_then(decode);
     (!user.is_empty() || password.is_some()).then_some((user, password))
 }
 
@@ -516,4 +514,25 @@ fn describe(error: &(dyn std::error::Error + 'static)) -> String {
         return text.split(" for url (").next().unwrap_or(&text).to_owned();
     }
     causes.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_a_url_are_read_as_reqwest_reads_them() {
+        let read = |url: &str| url_credentials(&Url::parse(url).expect("a URL"));
+        let owned = |user: &str, password: Option<&str>| {
+            Some((user.to_owned(), password.map(str::to_owned)))
+        };
+        assert_eq!(read("http://h/"), None);
+        assert_eq!(read("http://ann:p%40ss@h/"), owned("ann", Some("p@ss")));
+        assert_eq!(read("http://ann@h/"), owned("ann", None));
+        assert_eq!(read("http://:pw@h/"), owned("", Some("pw")));
+        // A password that does not decode is left out; a user that does not decode, everything.
+        assert_eq!(read("http://ann:%FF@h/"), owned("ann", None));
+        assert_eq!(read("http://%FF:pw@h/"), None);
+        assert_eq!(read("http://:%FF@h/"), None);
+    }
 }
