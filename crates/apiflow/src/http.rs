@@ -347,14 +347,31 @@ impl Client {
         request: &Outgoing,
         started: Instant,
     ) -> Result<Incoming, SendError> {
-        let mut builder = self
-            .reqwest()?
-            .request(request.method.clone(), request.url.clone());
-        builder = builder.headers(request.headers.clone());
-        if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
-        }
-        let mut response = builder.send().await.map_err(|e| classify(&e))?;
+        let client = self.reqwest()?;
+        let send = || {
+            let mut builder = client
+                .request(request.method.clone(), request.url.clone())
+                .headers(request.headers.clone());
+            if let Some(body) = &request.body {
+                builder = builder.body(body.clone());
+            }
+            builder.send()
+        };
+        // reqwest sends a request again only when a kept-alive connection hands it back unsent;
+        // one that a connection closed under as it went out gets the plain path's treatment:
+        // sent once more when its method is idempotent (RFC 9112, 9.3.1), reported in words
+        // otherwise. reqwest does not tell whether the connection was kept alive, so a new one
+        // is treated the same.
+        let mut response = match send().await {
+            Ok(response) => response,
+            Err(error) if closed_under(&error) && is_idempotent(&request.method) => {
+                send().await.map_err(|e| classify(&e))?
+            }
+            Err(error) if closed_under(&error) => {
+                return Err(closed_before_answering(&request.method));
+            }
+            Err(error) => return Err(classify(&error)),
+        };
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
@@ -421,6 +438,57 @@ fn redirect(previous: Outgoing, status: StatusCode, target: Url) -> Outgoing {
     next.headers.remove(COOKIE);
     next.url = target;
     next
+}
+
+/// Tells whether a request with this method may be sent twice with the effect of once.
+fn is_idempotent(method: &Method) -> bool {
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(method)
+}
+
+/// Tells whether the connection closed (or was reset) before any response came.
+fn is_closed(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+        {
+            return true;
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            );
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// Tells whether reqwest's request failed because an open connection closed under it: not
+/// while connecting, where a closed connection is a TLS or proxy failure with its own cause.
+fn closed_under(error: &reqwest::Error) -> bool {
+    !error.is_connect() && is_closed(error)
+}
+
+/// The failure of a request that is not sent again after its connection closed under it.
+fn closed_before_answering(method: &Method) -> SendError {
+    SendError::Other(format!(
+        "the server closed the connection before answering (a {method} is not sent again: \
+         repeating it may not be safe)"
+    ))
 }
 
 fn classify(error: &reqwest::Error) -> SendError {
