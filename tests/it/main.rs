@@ -10,6 +10,7 @@ mod compose;
 mod emulator;
 mod engine;
 mod hostile;
+mod http_stacks;
 mod import;
 mod iterate;
 mod jsonpath_cts;

@@ -37,7 +37,8 @@ pub struct ClientOptions {
 
 /// The HTTP stack that sends plain `http://` requests; `https://` always goes through reqwest.
 ///
-/// Only tests and diagnosis choose one: the two are meant to send the same bytes.
+/// Only tests and diagnosis choose one: the two send the same bytes (the `plain` module lists
+/// the differences there are; `tests/it/http_stacks.rs` is the test that compares them).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Stack {
     /// hyper directly where no proxy may apply (Linux and other Unix systems without a proxy
