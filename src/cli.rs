@@ -479,6 +479,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
         } else {
             args.max_body
         },
+        ..ClientOptions::default()
     }) {
         Ok(client) => client,
         Err(message) => {

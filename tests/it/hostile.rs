@@ -1,7 +1,8 @@
 //! Hostile servers: refused and reset connections, silence, slow drips, truncated and invalid
 //! bodies, huge bodies and a gzip bomb, redirect loops, bad cookies, and flaky endpoints that
 //! retries must ride out. Each run goes through the library with tiny timeouts; where an HTTP
-//! framework cannot misbehave enough, the server is raw TCP.
+//! framework cannot misbehave enough, the server is raw TCP. Every case runs on both HTTP stacks,
+//! as `hostile::reqwest::…` and `hostile::plain::…`.
 
 use crate::support;
 
@@ -10,7 +11,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use apiflow::event::{Outcome, RunReport};
-use apiflow::http::{ClientOptions, DEFAULT_MAX_BODY};
+use apiflow::http::{ClientOptions, DEFAULT_MAX_BODY, Stack};
 use apiflow::inputs::InputSources;
 use apiflow::report::terminal::Terminal;
 use serde_json::json;
@@ -143,17 +144,24 @@ fn one_step(extra: &str) -> String {
     )
 }
 
-fn small_cap() -> ClientOptions {
+/// The default options, on one stack.
+fn on(stack: Stack) -> ClientOptions {
     ClientOptions {
-        max_body: 1024 * 1024,
+        stack,
         ..ClientOptions::default()
     }
 }
 
-#[tokio::test]
-async fn a_refused_connection_is_an_error_with_the_plain_cause() {
+fn small_cap(stack: Stack) -> ClientOptions {
+    ClientOptions {
+        max_body: 1024 * 1024,
+        ..on(stack)
+    }
+}
+
+async fn a_refused_connection_is_an_error_with_the_plain_cause(stack: Stack) {
     let url = format!("http://127.0.0.1:{}", support::closed_port());
-    let run = run(&one_step(""), &url, &ClientOptions::default()).await;
+    let run = run(&one_step(""), &url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 3, "{}", run.output);
     assert_eq!(run.report.steps[0].outcome, Outcome::Error);
     assert_eq!(
@@ -162,8 +170,7 @@ async fn a_refused_connection_is_an_error_with_the_plain_cause() {
     );
 }
 
-#[tokio::test]
-async fn a_connection_reset_in_the_middle_of_the_body_is_an_error() {
+async fn a_connection_reset_in_the_middle_of_the_body_is_an_error(stack: Stack) {
     let server = RawServer::start(|mut stream| async move {
         read_request(&mut stream).await;
         write_head(
@@ -177,7 +184,7 @@ async fn a_connection_reset_in_the_middle_of_the_body_is_an_error() {
         let _ = stream.set_zero_linger();
         drop(stream);
     });
-    let run = run(&one_step(""), &server.url, &ClientOptions::default()).await;
+    let run = run(&one_step(""), &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 3, "{}", run.output);
     assert_eq!(run.report.steps[0].outcome, Outcome::Error);
     let failure = run.only_failure();
@@ -189,8 +196,7 @@ async fn a_connection_reset_in_the_middle_of_the_body_is_an_error() {
     );
 }
 
-#[tokio::test]
-async fn a_server_that_never_answers_times_out() {
+async fn a_server_that_never_answers_times_out(stack: Stack) {
     let (seen_tx, seen_rx) = tokio::sync::oneshot::channel::<()>();
     let seen = std::sync::Mutex::new(Some(seen_tx));
     let server = RawServer::start(move |mut stream| {
@@ -206,15 +212,14 @@ async fn a_server_that_never_answers_times_out() {
         }
     });
     let started = std::time::Instant::now();
-    let run = run(&one_step(""), &server.url, &ClientOptions::default()).await;
+    let run = run(&one_step(""), &server.url, &on(stack)).await;
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert!(seen_rx.await.is_ok(), "the server saw the request");
     assert_eq!(run.report.exit_code(), 3, "{}", run.output);
     assert_eq!(run.only_failure(), "step `fetch` timed out after 200ms");
 }
 
-#[tokio::test]
-async fn a_slow_drip_is_cut_by_the_timeout_of_the_whole_exchange() {
+async fn a_slow_drip_is_cut_by_the_timeout_of_the_whole_exchange(stack: Stack) {
     let server = RawServer::start(|mut stream| async move {
         read_request(&mut stream).await;
         write_head(&mut stream, "content-length: 100000\r\n").await;
@@ -227,13 +232,12 @@ async fn a_slow_drip_is_cut_by_the_timeout_of_the_whole_exchange() {
             }
         }
     });
-    let run = run(&one_step(""), &server.url, &ClientOptions::default()).await;
+    let run = run(&one_step(""), &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 3, "{}", run.output);
     assert_eq!(run.only_failure(), "step `fetch` timed out after 200ms");
 }
 
-#[tokio::test]
-async fn a_chunked_body_cut_short_is_an_error() {
+async fn a_chunked_body_cut_short_is_an_error(stack: Stack) {
     let server = RawServer::start(|mut stream| async move {
         read_request(&mut stream).await;
         write_head(
@@ -244,7 +248,7 @@ async fn a_chunked_body_cut_short_is_an_error() {
         // One chunk of `{"a": 1`, then the connection closes without the last chunk.
         let _ = stream.write_all(b"7\r\n{\"a\": 1\r\n").await;
     });
-    let run = run(&one_step(""), &server.url, &ClientOptions::default()).await;
+    let run = run(&one_step(""), &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 3, "{}", run.output);
     let failure = run.only_failure();
     assert_eq!(
@@ -262,15 +266,14 @@ fn answering(status: u16, content_type: &'static str, body: &'static str) -> Ser
     })
 }
 
-#[tokio::test]
-async fn truncated_json_fails_the_capture_and_shows_the_body() {
+async fn truncated_json_fails_the_capture_and_shows_the_body(stack: Stack) {
     let server = answering(
         200,
         "application/json",
         r#"{"token": "abc", "items": [1, 2"#,
     );
     let step = one_step("    extract:\n      token: $.token\n");
-    let run = run(&step, &server.url, &ClientOptions::default()).await;
+    let run = run(&step, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 1, "{}", run.output);
     assert_eq!(
         run.only_failure(),
@@ -284,12 +287,11 @@ async fn truncated_json_fails_the_capture_and_shows_the_body() {
     );
 }
 
-#[tokio::test]
-async fn invalid_json_with_a_json_content_type_fails_checks_cleanly() {
+async fn invalid_json_with_a_json_content_type_fails_checks_cleanly(stack: Stack) {
     let server = answering(200, "application/json; charset=utf-8", "{'a': nope}");
     let step =
         one_step("    expect:\n      json: { \"$.a\": 1 }\n      checks: [\"json.a == 1\"]\n");
-    let run = run(&step, &server.url, &ClientOptions::default()).await;
+    let run = run(&step, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 1, "{}", run.output);
     let titles: Vec<&str> = run.report.steps[0]
         .failures
@@ -321,19 +323,18 @@ fn sending(size: usize) -> RawServer {
 
 const MIB: usize = 1024 * 1024;
 
-#[tokio::test]
-async fn a_10_mib_body_is_read_under_the_default_cap_and_refused_over_a_smaller_one() {
+async fn a_10_mib_body_is_read_under_the_default_cap_and_refused_over_a_smaller_one(stack: Stack) {
     let server = sending(10 * MIB);
     let step = "name: big\ninputs:\n  base_url:\nsteps:\n  - name: fetch\n    request:\n      url: \"{{ base_url }}/x\"\n      timeout: 20s\n    extract:\n      size: { expr: \"body | length\" }\n";
     let options = ClientOptions {
         max_body: DEFAULT_MAX_BODY,
-        ..ClientOptions::default()
+        ..on(stack)
     };
     let run1 = run(step, &server.url, &options).await;
     assert_eq!(run1.report.exit_code(), 0, "{}", run1.output);
     assert_eq!(run1.report.steps[0].captures[0].value, json!(10 * MIB));
 
-    let run2 = run(step, &server.url, &small_cap()).await;
+    let run2 = run(step, &server.url, &small_cap(stack)).await;
     assert_eq!(run2.report.exit_code(), 1, "{}", run2.output);
     assert_eq!(run2.report.steps[0].outcome, Outcome::Failed);
     assert_eq!(
@@ -367,7 +368,7 @@ fn gzip_bomb(size: usize) -> Vec<u8> {
 
 /// The measured part: a 100 MiB body streamed as zeros and a gzip bomb that inflates to
 /// 256 MiB, both refused at a 1 MiB cap. Prints the peak RSS before and after.
-fn memory_child() {
+fn memory_child(stack: Stack) {
     let bomb = gzip_bomb(256 * MIB);
     assert!(bomb.len() < MIB, "the bomb is small on the wire");
     let before = peak_rss_kib();
@@ -399,27 +400,22 @@ fn memory_child() {
     let step = "name: big\ninputs:\n  base_url:\nsteps:\n  - name: fetch\n    request:\n      url: \"{{ base_url }}/x\"\n      timeout: 20s\n";
     let cap = "step `fetch` could not complete its request: the response body is larger than 1048576 bytes (raise it with `--max-body`)";
     for url in [&hundred.url, &bomb_server.url] {
-        let run = runtime.block_on(run(step, url, &small_cap()));
+        let run = runtime.block_on(run(step, url, &small_cap(stack)));
         assert_eq!(run.report.exit_code(), 1, "{}", run.output);
         assert_eq!(run.only_failure(), cap);
     }
     println!("peak-rss-kib {before} {}", peak_rss_kib());
 }
 
-#[test]
-fn a_100_mib_body_and_a_gzip_bomb_are_refused_in_bounded_memory() {
+/// `name` is the test's own name, which the child process is asked to run.
+fn a_100_mib_body_and_a_gzip_bomb_are_refused_in_bounded_memory(stack: Stack, name: &str) {
     if std::env::var_os(MEMORY_CHILD).is_some() {
-        memory_child();
+        memory_child(stack);
         return;
     }
     // Peak RSS is per process: measure in a fresh one that runs only this test.
     let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "--exact",
-            "hostile::a_100_mib_body_and_a_gzip_bomb_are_refused_in_bounded_memory",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(MEMORY_CHILD, "1")
         .output()
         .expect("the child runs");
@@ -444,11 +440,10 @@ fn a_100_mib_body_and_a_gzip_bomb_are_refused_in_bounded_memory() {
     );
 }
 
-#[tokio::test]
-async fn a_redirect_loop_stops_at_max_redirects() {
+async fn a_redirect_loop_stops_at_max_redirects(stack: Stack) {
     let server = Server::start(|_: &Recorded| Reply::redirect(302, "/x"));
     let step = one_step("      follow_redirects: true\n      max_redirects: 5\n");
-    let run = run(&step, &server.url, &ClientOptions::default()).await;
+    let run = run(&step, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 1, "{}", run.output);
     assert_eq!(
         run.only_failure(),
@@ -458,8 +453,7 @@ async fn a_redirect_loop_stops_at_max_redirects() {
     assert_eq!(run.report.steps[0].exchanges.len(), 6);
 }
 
-#[tokio::test]
-async fn a_cookie_for_another_domain_is_not_kept() {
+async fn a_cookie_for_another_domain_is_not_kept(stack: Stack) {
     let server = Server::start(|request: &Recorded| match request.path.as_str() {
         "/login" => Reply::status(204)
             .header("set-cookie", "sid=stolen; Domain=evil.example; Path=/")
@@ -467,13 +461,12 @@ async fn a_cookie_for_another_domain_is_not_kept() {
         _ => Reply::status(204),
     });
     let yaml = "name: cookies\ninputs:\n  base_url:\nsteps:\n  - name: login\n    request: { url: \"{{ base_url }}/login\" }\n  - name: next\n    request: { url: \"{{ base_url }}/next\" }\n";
-    let run = run(yaml, &server.url, &ClientOptions::default()).await;
+    let run = run(yaml, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
     assert_eq!(server.only("/next").header("cookie"), Some("theme=dark"));
 }
 
-#[tokio::test]
-async fn a_5xx_then_success_is_retried() {
+async fn a_5xx_then_success_is_retried(stack: Stack) {
     let server = Server::start(|request: &Recorded| match request.nth {
         0 => Reply::status(503),
         1 => Reply::status(500),
@@ -482,24 +475,22 @@ async fn a_5xx_then_success_is_retried() {
     let step = one_step(
         "    retry: { attempts: 3, delay: 1ms }\n    expect:\n      status: 200\n      checks: [json.ok]\n",
     );
-    let run = run(&step, &server.url, &ClientOptions::default()).await;
+    let run = run(&step, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
     assert_eq!(run.report.steps[0].attempts, 3);
     assert_eq!(server.requests().len(), 3);
 }
 
-#[tokio::test]
-async fn a_5xx_every_time_fails_after_the_attempts() {
+async fn a_5xx_every_time_fails_after_the_attempts(stack: Stack) {
     let server = Server::start(|_: &Recorded| Reply::status(502));
     let step = one_step("    retry: { attempts: 2, delay: 1ms }\n    expect:\n      status: 200\n");
-    let run = run(&step, &server.url, &ClientOptions::default()).await;
+    let run = run(&step, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 1, "{}", run.output);
     assert_eq!(run.report.steps[0].attempts, 2);
     assert_eq!(run.only_failure(), "expected status 200, got 502");
 }
 
-#[tokio::test]
-async fn a_404_until_the_third_attempt_passes_with_until() {
+async fn a_404_until_the_third_attempt_passes_with_until(stack: Stack) {
     let server = Server::start(|request: &Recorded| match request.nth {
         0 | 1 => Reply::status(404),
         _ => Reply::json(200, &json!({ "id": 7 })),
@@ -507,7 +498,7 @@ async fn a_404_until_the_third_attempt_passes_with_until() {
     let step = one_step(
         "    retry: { attempts: 5, delay: 1ms, until: \"status == 200\" }\n    expect:\n      status: 200\n    extract:\n      id: $.id\n",
     );
-    let run = run(&step, &server.url, &ClientOptions::default()).await;
+    let run = run(&step, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
     assert_eq!(run.report.steps[0].attempts, 3);
     assert_eq!(run.report.steps[0].captures[0].value, json!(7));
@@ -518,24 +509,22 @@ async fn a_404_until_the_third_attempt_passes_with_until() {
     );
 }
 
-#[tokio::test]
-async fn a_404_is_not_retried_without_until() {
+async fn a_404_is_not_retried_without_until(stack: Stack) {
     let server = Server::start(|_: &Recorded| Reply::status(404));
     let step = one_step("    retry: { attempts: 5, delay: 1ms }\n    expect:\n      status: 200\n");
-    let run = run(&step, &server.url, &ClientOptions::default()).await;
+    let run = run(&step, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 1, "{}", run.output);
     assert_eq!(run.report.steps[0].attempts, 1);
     assert_eq!(server.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn a_header_value_that_is_not_ascii_is_compared_as_text() {
+async fn a_header_value_that_is_not_ascii_is_compared_as_text(stack: Stack) {
     let server = RawServer::start(|mut stream| async move {
         read_request(&mut stream).await;
         write_head(&mut stream, "x-name: Zo\u{eb}\r\ncontent-length: 0\r\n").await;
     });
     let step = one_step("    expect:\n      headers: { X-Name: \"Zo\u{eb}\" }\n");
-    let run = run(&step, &server.url, &ClientOptions::default()).await;
+    let run = run(&step, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
 }
 
@@ -559,14 +548,13 @@ fn recording(
     (server, seen_rx)
 }
 
-#[tokio::test]
-async fn a_plain_http_request_carries_the_same_headers_as_any_other() {
+async fn a_plain_http_request_carries_the_same_headers_as_any_other(stack: Stack) {
     let (server, seen_rx) = recording(
         "content-length: 2\r\ncontent-type: application/json\r\n",
         b"{}",
     );
     let yaml = "name: wire\ninputs:\n  base_url:\nsteps:\n  - name: send\n    request:\n      method: POST\n      url: \"{{ base_url }}/items?q=1#frag\"\n      headers: { X-Trace: abc }\n      json: { a: 1 }\n";
-    let run = run(yaml, &server.url, &ClientOptions::default()).await;
+    let run = run(yaml, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
     let host = server.url.trim_start_matches("http://");
     assert_eq!(
@@ -578,12 +566,11 @@ async fn a_plain_http_request_carries_the_same_headers_as_any_other() {
     );
 }
 
-#[tokio::test]
-async fn credentials_in_a_plain_http_url_are_sent_as_basic_auth() {
+async fn credentials_in_a_plain_http_url_are_sent_as_basic_auth(stack: Stack) {
     let (server, seen_rx) = recording("content-length: 0\r\n", b"");
     let url = server.url.replace("http://", "http://ann:p%40ss@");
     let yaml = "name: userinfo\ninputs:\n  base_url:\nsteps:\n  - name: plain\n    request:\n      url: \"{{ base_url }}/a\"\n      headers: { X-Trace: abc }\n  - name: own header wins\n    request:\n      url: \"{{ base_url }}/b\"\n      headers: { X-Trace: abc, Authorization: Bearer t }\n";
-    let run = run(yaml, &url, &ClientOptions::default()).await;
+    let run = run(yaml, &url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
     let host = server.url.trim_start_matches("http://");
     let version = env!("CARGO_PKG_VERSION");
@@ -600,8 +587,7 @@ async fn credentials_in_a_plain_http_url_are_sent_as_basic_auth() {
     );
 }
 
-#[tokio::test]
-async fn a_kept_alive_connection_the_server_closed_is_replaced() {
+async fn a_kept_alive_connection_the_server_closed_is_replaced(stack: Stack) {
     let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = std::sync::Arc::clone(&connections);
     // One response per connection, then the server hangs up without saying so beforehand.
@@ -625,7 +611,7 @@ async fn a_kept_alive_connection_the_server_closed_is_replaced() {
         step(2),
         step(3)
     );
-    let run = run(&yaml, &server.url, &ClientOptions::default()).await;
+    let run = run(&yaml, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
@@ -655,11 +641,12 @@ fn closes_after_reading_the_second_request() -> (RawServer, std::sync::mpsc::Rec
     (server, seen_rx)
 }
 
-#[tokio::test]
-async fn an_idempotent_request_is_sent_again_when_its_reused_connection_closes_under_it() {
+async fn an_idempotent_request_is_sent_again_when_its_reused_connection_closes_under_it(
+    stack: Stack,
+) {
     let (server, seen_rx) = closes_after_reading_the_second_request();
     let yaml = "name: resend\ninputs:\n  base_url:\nsteps:\n  - name: first\n    request:\n      url: \"{{ base_url }}/1\"\n  - name: second\n    request:\n      method: PUT\n      url: \"{{ base_url }}/2\"\n";
-    let run = run(yaml, &server.url, &ClientOptions::default()).await;
+    let run = run(yaml, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
     let seen: Vec<String> = seen_rx.try_iter().collect();
     assert_eq!(
@@ -672,11 +659,10 @@ async fn an_idempotent_request_is_sent_again_when_its_reused_connection_closes_u
     );
 }
 
-#[tokio::test]
-async fn a_post_is_not_sent_again_when_its_reused_connection_closes_under_it() {
+async fn a_post_is_not_sent_again_when_its_reused_connection_closes_under_it(stack: Stack) {
     let (server, seen_rx) = closes_after_reading_the_second_request();
     let yaml = "name: once\ninputs:\n  base_url:\nsteps:\n  - name: first\n    request:\n      url: \"{{ base_url }}/1\"\n  - name: second\n    request:\n      method: POST\n      url: \"{{ base_url }}/2\"\n";
-    let run = run(yaml, &server.url, &ClientOptions::default()).await;
+    let run = run(yaml, &server.url, &on(stack)).await;
     assert_eq!(run.report.exit_code(), 3, "{}", run.output);
     assert_eq!(
         run.only_failure(),
@@ -685,3 +671,60 @@ async fn a_post_is_not_sent_again_when_its_reused_connection_closes_under_it() {
     let seen: Vec<String> = seen_rx.try_iter().collect();
     assert_eq!(seen, ["1: GET /1 HTTP/1.1", "1: POST /2 HTTP/1.1"]);
 }
+
+/// Runs each case once on each stack, as `hostile::reqwest::…` and `hostile::plain::…`; the
+/// blocking cases are also given their own test name.
+macro_rules! on_both_stacks {
+    (async: [$($case:ident),* $(,)?], blocking: [$($blocking:ident),* $(,)?] $(,)?) => {
+        on_both_stacks!(@stack reqwest, Reqwest, [$($case),*], [$($blocking),*]);
+        on_both_stacks!(@stack plain, Plain, [$($case),*], [$($blocking),*]);
+    };
+    (@stack $module:ident, $stack:ident, [$($case:ident),*], [$($blocking:ident),*]) => {
+        mod $module {
+            use apiflow::http::Stack;
+
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(Stack::$stack).await;
+                }
+            )*
+
+            $(
+                #[test]
+                fn $blocking() {
+                    // The name libtest knows it by: its path without the crate's name.
+                    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+                    let name = format!("{module}::{}", stringify!($blocking));
+                    super::$blocking(Stack::$stack, &name);
+                }
+            )*
+        }
+    };
+}
+
+on_both_stacks!(
+    async: [
+        a_refused_connection_is_an_error_with_the_plain_cause,
+        a_connection_reset_in_the_middle_of_the_body_is_an_error,
+        a_server_that_never_answers_times_out,
+        a_slow_drip_is_cut_by_the_timeout_of_the_whole_exchange,
+        a_chunked_body_cut_short_is_an_error,
+        truncated_json_fails_the_capture_and_shows_the_body,
+        invalid_json_with_a_json_content_type_fails_checks_cleanly,
+        a_10_mib_body_is_read_under_the_default_cap_and_refused_over_a_smaller_one,
+        a_redirect_loop_stops_at_max_redirects,
+        a_cookie_for_another_domain_is_not_kept,
+        a_5xx_then_success_is_retried,
+        a_5xx_every_time_fails_after_the_attempts,
+        a_404_until_the_third_attempt_passes_with_until,
+        a_404_is_not_retried_without_until,
+        a_header_value_that_is_not_ascii_is_compared_as_text,
+        a_plain_http_request_carries_the_same_headers_as_any_other,
+        credentials_in_a_plain_http_url_are_sent_as_basic_auth,
+        a_kept_alive_connection_the_server_closed_is_replaced,
+        an_idempotent_request_is_sent_again_when_its_reused_connection_closes_under_it,
+        a_post_is_not_sent_again_when_its_reused_connection_closes_under_it,
+    ],
+    blocking: [a_100_mib_body_and_a_gzip_bomb_are_refused_in_bounded_memory],
+);

@@ -12,6 +12,7 @@ mod docs;
 mod emulator;
 mod engine;
 mod hostile;
+mod http_stacks;
 mod import;
 mod iterate;
 mod jsonpath_cts;

@@ -1,7 +1,8 @@
 //! HTTP: one client per run, redirects followed hop by hop here, cookies in our own jar.
 //!
 //! Plain `http://` without a proxy goes over hyper directly ([`plain`]); everything else
-//! (TLS, proxies) through reqwest.
+//! (TLS, proxies) through reqwest. [`ClientOptions::stack`] picks one of the two for plain
+//! `http://`, so that tests can send the same requests through both and compare them.
 
 mod plain;
 
@@ -30,6 +31,24 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Largest body read.
     pub max_body: usize,
+    /// Which stack sends plain `http://` requests: for tests and diagnosis.
+    pub stack: Stack,
+}
+
+/// The HTTP stack that sends plain `http://` requests; `https://` always goes through reqwest.
+///
+/// Only tests and diagnosis choose one: the two send the same bytes (the `plain` module lists
+/// the differences there are; `tests/it/http_stacks.rs` is the test that compares them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stack {
+    /// hyper directly where no proxy may apply (Linux and other Unix systems without a proxy
+    /// variable set), reqwest otherwise.
+    #[default]
+    Auto,
+    /// reqwest for everything, as on macOS and Windows or behind a proxy.
+    Reqwest,
+    /// hyper directly for every plain `http://` request, ignoring any proxy setting.
+    Plain,
 }
 
 impl Default for ClientOptions {
@@ -39,6 +58,7 @@ impl Default for ClientOptions {
             ca_pem: None,
             connect_timeout: Duration::from_secs(10),
             max_body: DEFAULT_MAX_BODY,
+            stack: Stack::Auto,
         }
     }
 }
@@ -210,7 +230,12 @@ impl Client {
     /// reqwest is built here when every request will go through it, or when the options
     /// configure TLS, so that a mistake in them is reported before anything is sent.
     pub fn new(options: &ClientOptions) -> Result<Client, String> {
-        let plain = plain::Plain::new(options.connect_timeout, USER_AGENT).map(Arc::new);
+        let plain = match options.stack {
+            Stack::Auto => plain::Plain::new(options.connect_timeout, USER_AGENT),
+            Stack::Reqwest => None,
+            Stack::Plain => Some(plain::Plain::unproxied(options.connect_timeout, USER_AGENT)),
+        }
+        .map(Arc::new);
         let inner = OnceLock::new();
         if plain.is_none() || options.insecure || options.ca_pem.is_some() {
             let _ = inner.set(Ok(build_reqwest(options)?));
@@ -323,14 +348,31 @@ impl Client {
         request: &Outgoing,
         started: Instant,
     ) -> Result<Incoming, SendError> {
-        let mut builder = self
-            .reqwest()?
-            .request(request.method.clone(), request.url.clone());
-        builder = builder.headers(request.headers.clone());
-        if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
-        }
-        let mut response = builder.send().await.map_err(|e| classify(&e))?;
+        let client = self.reqwest()?;
+        let send = || {
+            let mut builder = client
+                .request(request.method.clone(), request.url.clone())
+                .headers(request.headers.clone());
+            if let Some(body) = &request.body {
+                builder = builder.body(body.clone());
+            }
+            builder.send()
+        };
+        // reqwest sends a request again only when a kept-alive connection hands it back unsent;
+        // one that a connection closed under as it went out gets the plain path's treatment:
+        // sent once more when its method is idempotent (RFC 9112, 9.3.1), reported in words
+        // otherwise. reqwest does not tell whether the connection was kept alive, so a new one
+        // is treated the same.
+        let mut response = match send().await {
+            Ok(response) => response,
+            Err(error) if closed_under(&error) && is_idempotent(&request.method) => {
+                send().await.map_err(|e| classify(&e))?
+            }
+            Err(error) if closed_under(&error) => {
+                return Err(closed_before_answering(&request.method));
+            }
+            Err(error) => return Err(classify(&error)),
+        };
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
@@ -350,7 +392,8 @@ impl Client {
 }
 
 /// The user and password written in a URL (`http://user:password@host/`), percent-decoded, as
-/// reqwest reads them to send Basic auth; `None` when there are none or they are not UTF-8.
+/// reqwest reads them to send Basic auth: `None` when there are none or the user is not UTF-8;
+/// a password that is not UTF-8 is left out, as if none were written.
 pub(crate) fn url_credentials(url: &Url) -> Option<(String, Option<String>)> {
     let decode = |text: &str| {
         percent_encoding::percent_decode_str(text)
@@ -359,10 +402,7 @@ pub(crate) fn url_credentials(url: &Url) -> Option<(String, Option<String>)> {
             .map(std::borrow::Cow::into_owned)
     };
     let user = decode(url.username())?;
-    let password = match url.password() {
-        Some(password) => Some(decode(password)?),
-        None => None,
-    };
+    let password = url.password().and_then(decode);
     (!user.is_empty() || password.is_some()).then_some((user, password))
 }
 
@@ -399,6 +439,57 @@ fn redirect(previous: Outgoing, status: StatusCode, target: Url) -> Outgoing {
     next.headers.remove(COOKIE);
     next.url = target;
     next
+}
+
+/// Tells whether a request with this method may be sent twice with the effect of once.
+fn is_idempotent(method: &Method) -> bool {
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(method)
+}
+
+/// Tells whether the connection closed (or was reset) before any response came.
+fn is_closed(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+        {
+            return true;
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            );
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// Tells whether reqwest's request failed because an open connection closed under it: not
+/// while connecting, where a closed connection is a TLS or proxy failure with its own cause.
+fn closed_under(error: &reqwest::Error) -> bool {
+    !error.is_connect() && is_closed(error)
+}
+
+/// The failure of a request that is not sent again after its connection closed under it.
+fn closed_before_answering(method: &Method) -> SendError {
+    SendError::Other(format!(
+        "the server closed the connection before answering (a {method} is not sent again: \
+         repeating it may not be safe)"
+    ))
 }
 
 fn classify(error: &reqwest::Error) -> SendError {
@@ -492,4 +583,25 @@ fn describe(error: &(dyn std::error::Error + 'static)) -> String {
         return text.split(" for url (").next().unwrap_or(&text).to_owned();
     }
     causes.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_a_url_are_read_as_reqwest_reads_them() {
+        let read = |url: &str| url_credentials(&Url::parse(url).expect("a URL"));
+        let owned = |user: &str, password: Option<&str>| {
+            Some((user.to_owned(), password.map(str::to_owned)))
+        };
+        assert_eq!(read("http://h/"), None);
+        assert_eq!(read("http://ann:p%40ss@h/"), owned("ann", Some("p@ss")));
+        assert_eq!(read("http://ann@h/"), owned("ann", None));
+        assert_eq!(read("http://:pw@h/"), owned("", Some("pw")));
+        // A password that does not decode is left out; a user that does not decode, everything.
+        assert_eq!(read("http://ann:%FF@h/"), owned("ann", None));
+        assert_eq!(read("http://%FF:pw@h/"), None);
+        assert_eq!(read("http://:%FF@h/"), None);
+    }
 }

@@ -4,10 +4,22 @@
 //! per request as a loopback round trip. Without TLS and without a proxy none of them is
 //! needed: this module keeps idle keep-alive connections per origin and sends on them itself.
 //! What the server sees is what reqwest sends: the same default headers, the same
-//! `Accept-Encoding` and decoding (tower-http's, which reqwest uses), hyper's framing. A
-//! connection that closed while idle is replaced and the request sent again, as reqwest does,
-//! when hyper hands the request back unsent, and also, for idempotent methods only, when the
-//! connection closed as the request went out on it.
+//! `Accept-Encoding` and decoding (tower-http's, which reqwest uses), hyper's framing; the
+//! differential test `tests/it/http_stacks.rs` sends the same workflows through both and compares
+//! the bytes. A connection that closed while idle is replaced and the request sent again, as
+//! reqwest does, when hyper hands the request back unsent, and also, for idempotent methods only,
+//! when the connection closed as the request went out on it.
+//!
+//! Where the two differ, on purpose:
+//! - Connections are pooled by host and port, reqwest's by the URL's authority, user
+//!   information included. A URL whose user name is not UTF-8 (sent without credentials by
+//!   both, as reqwest cannot decode it) goes out on an open connection here and on a new one
+//!   through reqwest; the bytes are the same.
+//! - reqwest does not tell whether a connection was kept alive, so when one closes as a request
+//!   went out on it, the client ([`super::Client`]) sends an idempotent request once more and
+//!   reports any other as not sent again, whether the connection was kept alive or new; here a
+//!   new connection that closes is reported as it is, and a request is sent again as long as
+//!   the connection that failed it was a kept-alive one.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,7 +37,8 @@ use tower_http::decompression::Decompression;
 use url::Url;
 
 use super::{
-    Incoming, Outgoing, SendError, basic_credential, explain, lower_first, url_credentials,
+    Incoming, Outgoing, SendError, basic_credential, closed_before_answering, explain, is_closed,
+    is_idempotent, lower_first, url_credentials,
 };
 
 type Sender = SendRequest<Full<Bytes>>;
@@ -57,11 +70,16 @@ impl Plain {
         if proxied || cfg!(any(target_os = "macos", target_os = "windows")) {
             return None;
         }
-        Some(Plain {
+        Some(Plain::unproxied(connect_timeout, user_agent))
+    }
+
+    /// Returns the plain-HTTP client whatever the proxy settings say.
+    pub(super) fn unproxied(connect_timeout: Duration, user_agent: &'static str) -> Plain {
+        Plain {
             idle: Mutex::new(Idle::new(IDLE_TIMEOUT, MAX_IDLE)),
             connect_timeout,
             user_agent: HeaderValue::from_static(user_agent),
-        })
+        }
     }
 
     /// Sends one request to an `http://` URL and reads the whole response, up to `max_body`
@@ -104,11 +122,7 @@ impl Plain {
                     message = Some(self.message(request)?);
                 }
                 Err(unsent) if reused && is_closed(unsent.error()) => {
-                    return Err(SendError::Other(format!(
-                        "the server closed the connection before answering (a {} is not sent \
-                         again: repeating it may not be safe)",
-                        request.method
-                    )));
+                    return Err(closed_before_answering(&request.method));
                 }
                 Err(unsent) => return Err(SendError::Other(explain(&unsent.into_error()))),
             }
@@ -276,41 +290,6 @@ impl<K: std::hash::Hash + Eq + Clone, T> Idle<K, T> {
             }
         }
     }
-}
-
-/// Tells whether a request with this method may be sent twice with the effect of once.
-fn is_idempotent(method: &hyper::Method) -> bool {
-    use hyper::Method;
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::OPTIONS,
-        Method::TRACE,
-        Method::PUT,
-        Method::DELETE,
-    ]
-    .contains(method)
-}
-
-/// Tells whether the connection closed (or was reset) before any response came.
-fn is_closed(error: &hyper::Error) -> bool {
-    if error.is_incomplete_message() {
-        return true;
-    }
-    let mut cause = std::error::Error::source(error);
-    while let Some(current) = cause {
-        if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            return matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionAborted
-                    | std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::UnexpectedEof
-            );
-        }
-        cause = current.source();
-    }
-    false
 }
 
 /// `Basic base64(user:password)` of the URL's user information, as reqwest sends it.
