@@ -692,7 +692,7 @@ async fn send(case: &Case, server: &WireServer, stack: Stack) -> Sent {
     Sent {
         wire,
         seen: seen(&report),
-        exit: report.exit_code(),
+        exit: report.exit_code().code(),
     }
 }
 
