@@ -212,7 +212,7 @@ fn check_output_reads(
             undeclared(name, extract.name.span, errors, step);
         }
     }
-    if !crate::load::is_identifier(&step.name.value) {
+    if !crate::names::is_identifier(&step.name.value) {
         return;
     }
     let prefix = format!("{}.", step.name.value);
@@ -242,12 +242,7 @@ fn check_output_reads(
             let output = rest.split('.').next().unwrap_or(rest);
             if !outputs.contains(&output) {
                 let template = &plan.workflow.templates[id.0 as usize];
-                undeclared(
-                    output,
-                    crate::validate::span_in(template, range),
-                    errors,
-                    within,
-                );
+                undeclared(output, template.span_of(range), errors, within);
             }
         }
     }

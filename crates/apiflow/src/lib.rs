@@ -17,6 +17,7 @@ pub mod jsonpath;
 pub mod jwt;
 pub mod load;
 pub mod model;
+pub mod names;
 pub mod pick;
 pub mod plan;
 pub mod report;

@@ -28,7 +28,7 @@ use crate::scope::{ResponseView, Variables};
 use crate::secret::Masker;
 use crate::span::{Span, Spanned};
 use crate::urls::UrlParser;
-use crate::validate::{JsonRead, Plan, span_in};
+use crate::validate::{JsonRead, Plan};
 
 /// Default time allowed for one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -281,7 +281,7 @@ impl Runner<'_> {
         let workflow = &self.plan.workflow;
         let source = &workflow.templates[id.0 as usize];
         Diagnostic::error(format!("cannot render a template: {}", error.message))
-            .at(&workflow.source, span_in(source, error.range), "here")
+            .at(&workflow.source, source.span_of(error.range), "here")
             .in_step(Some(&step.name))
     }
 
@@ -313,7 +313,7 @@ impl Runner<'_> {
                     let workflow = &self.plan.workflow;
                     let source = &workflow.templates[id.0 as usize];
                     Diagnostic::error(format!("cannot render a template: {}", e.message))
-                        .at(&workflow.source, span_in(source, e.range), "here")
+                        .at(&workflow.source, source.span_of(e.range), "here")
                         .in_step(step.map(|s| &s.name))
                 })?;
                 if let Some(text) = evaluated.as_str() {
@@ -453,7 +453,7 @@ impl Runner<'_> {
                         ))
                         .at(
                             &self.plan.workflow.source,
-                            span_in(source, None),
+                            source.span_of(None),
                             "not a list",
                         )
                         .in_step(Some(&step.name)),
@@ -634,7 +634,7 @@ impl Runner<'_> {
                 let ctx = child.ctx();
                 match child.value(value, &ctx, None) {
                     Ok(json) => {
-                        let secret = crate::load::is_secret_name(&name.value)
+                        let secret = crate::names::is_secret_name(&name.value)
                             || value_reads_secret(&child, value);
                         if secret {
                             child.secret_json(&json);
@@ -665,7 +665,7 @@ impl Runner<'_> {
                 report.failures = failures;
             }
             // The outputs as a map named after the step, when the name is an identifier.
-            if crate::load::is_identifier(&step.name.value) {
+            if crate::names::is_identifier(&step.name.value) {
                 let map: serde_json::Map<String, serde_json::Value> = outputs
                     .iter()
                     .map(|(n, v, _)| (n.clone(), v.clone()))
@@ -1168,7 +1168,7 @@ impl Runner<'_> {
                     Diagnostic::error(format!(
                         "`retry.until` still did not hold after {attempts} attempts"
                     ))
-                    .at(&workflow.source, span_in(source, None), "still false")
+                    .at(&workflow.source, source.span_of(None), "still false")
                     .in_step(Some(&step.name))
                     .note(format!("the last response: {status}")),
                 );
@@ -1344,7 +1344,7 @@ impl Runner<'_> {
                 Ok(_) => {
                     let mut diagnostic =
                         Diagnostic::error(format!("check failed: `{}`", source.text))
-                            .at(&workflow.source, span_in(source, None), "is false")
+                            .at(&workflow.source, source.span_of(None), "is false")
                             .in_step(Some(&step.name));
                     for (operand, value) in self.plan.templates.operands(*check, ctx) {
                         diagnostic = diagnostic.note(format!("{operand} = {value}"));
@@ -1361,7 +1361,7 @@ impl Runner<'_> {
                     if json.is_none() && uses_json {
                         failures.push(not_json(
                             &workflow.source,
-                            span_in(source, None),
+                            source.span_of(None),
                             step,
                             &source.text,
                             content_type,
@@ -1373,7 +1373,7 @@ impl Runner<'_> {
                                 "check `{}` could not be evaluated: {}",
                                 source.text, error.message
                             ))
-                            .at(&workflow.source, span_in(source, error.range), "here")
+                            .at(&workflow.source, source.span_of(error.range), "here")
                             .in_step(Some(&step.name)),
                         );
                     }
