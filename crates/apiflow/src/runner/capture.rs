@@ -190,3 +190,32 @@ fn fragment_pairs(url: &Url) -> Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow
         .map(|f| url::form_urlencoded::parse(f.as_bytes()).collect())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use url::Url;
+
+    use super::fragment_pairs;
+
+    fn pairs(url: &str) -> Vec<(String, String)> {
+        let url = Url::parse(url).unwrap();
+        fragment_pairs(&url)
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_fragment_is_read_as_form_pairs() {
+        assert_eq!(
+            pairs("https://app.test/cb?code=in-query#access_token=a%2Fb&state=x+y&empty="),
+            [
+                ("access_token".to_owned(), "a/b".to_owned()),
+                ("state".to_owned(), "x y".to_owned()),
+                ("empty".to_owned(), String::new()),
+            ]
+        );
+        assert!(pairs("https://app.test/cb?code=in-query").is_empty());
+        assert!(pairs("https://app.test/cb#").is_empty());
+    }
+}

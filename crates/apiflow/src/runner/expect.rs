@@ -177,3 +177,43 @@ pub fn show(value: &serde_json::Value) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{show, values_equal};
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert!(values_equal(&json!(1), &json!(1.0)));
+        assert!(values_equal(&json!(-2.5), &json!(-2.5)));
+        assert!(!values_equal(&json!(1), &json!(2)));
+        assert!(!values_equal(&json!(1), &json!("1")));
+        assert!(!values_equal(&json!(0), &json!(false)));
+        assert!(!values_equal(&json!(null), &json!(false)));
+        assert!(values_equal(
+            &json!({"a": [1, "x"]}),
+            &json!({"a": [1, "x"]})
+        ));
+        assert!(!values_equal(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
+        // Only a number compared as a whole: inside lists and maps `serde_json`'s equality holds,
+        // for which an integer is not a float.
+        assert!(!values_equal(&json!([1]), &json!([1.0])));
+    }
+
+    #[test]
+    fn values_are_shown_compactly_and_cut_after_200_characters() {
+        assert_eq!(
+            show(&json!({"b": [1, 2], "a": "x y"})),
+            r#"{"b":[1,2],"a":"x y"}"#
+        );
+        // 198 characters and two quotes: not cut.
+        let exact = "é".repeat(198);
+        assert_eq!(show(&json!(exact)), format!("\"{exact}\""));
+        // Cut by characters, never inside one.
+        let shown = show(&json!("é".repeat(199)));
+        assert_eq!(shown, format!("\"{}…", "é".repeat(199)));
+        assert_eq!(shown.chars().count(), 201);
+    }
+}

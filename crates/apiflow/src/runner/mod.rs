@@ -301,3 +301,89 @@ impl Runner<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use reqwest::header::HeaderMap;
+    use reqwest::{Method, StatusCode};
+    use url::Url;
+
+    use super::{forget_exchanges, skipped};
+    use crate::event::{Outcome, StepReport};
+    use crate::http::{Exchange, Incoming, Outgoing};
+    use crate::model::Workflow;
+    use crate::span::Source;
+
+    /// Loads a workflow of one step, `get it`, for the pieces that take a step.
+    pub(super) fn one_step() -> Workflow {
+        let text = "name: t\nsteps:\n  - name: get it\n    request: { url: \"http://x.test/\" }\n";
+        crate::load::load(&Source::new("t.yaml", text)).expect("the workflow loads")
+    }
+
+    #[test]
+    fn a_skipped_step_holds_its_name_and_reason_and_nothing_else() {
+        let workflow = one_step();
+        let report = skipped(&workflow.steps[0], true, "`if: false` is false".to_owned());
+        assert_eq!(report.name, "get it");
+        assert!(report.finally);
+        assert_eq!(report.outcome, Outcome::Skipped);
+        assert_eq!(report.reason.as_deref(), Some("`if: false` is false"));
+        assert_eq!(report.attempts, 0);
+        assert_eq!(report.depth, 0);
+        assert_eq!(report.duration, Duration::ZERO);
+        assert!(report.exchanges.is_empty() && report.failures.is_empty());
+        assert!(report.captures.is_empty() && report.checks.is_empty());
+        assert!(report.children.is_empty());
+    }
+
+    #[test]
+    fn only_passed_steps_forget_their_exchanges_at_every_depth() {
+        let url = Url::parse("http://x.test/").unwrap();
+        let exchange = Exchange {
+            request: Outgoing {
+                method: Method::GET,
+                url,
+                headers: HeaderMap::new(),
+                body: None,
+                timeout: Duration::from_secs(1),
+            },
+            response: Incoming {
+                status: StatusCode::OK,
+                headers: HeaderMap::new(),
+                body: Arc::new(b"{}".to_vec()),
+                elapsed: Duration::from_millis(3),
+            },
+        };
+        let workflow = one_step();
+        let report = |outcome, children| StepReport {
+            outcome,
+            exchanges: vec![exchange.clone()],
+            children,
+            ..skipped(&workflow.steps[0], false, String::new())
+        };
+        let mut top = report(
+            Outcome::Failed,
+            vec![
+                report(
+                    Outcome::Passed,
+                    vec![
+                        report(Outcome::Failed, vec![]),
+                        report(Outcome::Passed, vec![]),
+                    ],
+                ),
+                report(Outcome::Error, vec![]),
+            ],
+        );
+        forget_exchanges(&mut top);
+        let kept = |report: &StepReport| report.exchanges.len();
+        assert_eq!(kept(&top), 1);
+        assert_eq!(kept(&top.children[0]), 0);
+        // A failure inside a passed step keeps what it sent and received.
+        assert_eq!(kept(&top.children[0].children[0]), 1);
+        assert_eq!(kept(&top.children[0].children[1]), 0);
+        assert_eq!(kept(&top.children[1]), 1);
+    }
+}

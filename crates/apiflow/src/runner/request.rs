@@ -182,3 +182,44 @@ fn header_value(text: &str) -> Result<HeaderValue, Diagnostic> {
     HeaderValue::from_str(text)
         .map_err(|_| Diagnostic::error("a credential holds characters a header cannot carry"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{header_name, header_value};
+    use crate::runner::tests::one_step;
+    use crate::span::{Span, Spanned};
+
+    #[test]
+    fn a_header_name_that_cannot_be_sent_is_pointed_at() {
+        let workflow = one_step();
+        let (step, source) = (&workflow.steps[0], &workflow.source);
+        let good = Spanned::new("X-Request-Id".to_owned(), Span::new(5, 7, 12));
+        let name = header_name(&good, step, source).unwrap();
+        assert_eq!(name.as_str(), "x-request-id");
+        let bad = Spanned::new("bad name".to_owned(), Span::new(6, 7, 8));
+        let diagnostic = header_name(&bad, step, source).unwrap_err();
+        assert_eq!(diagnostic.title, "invalid header name `bad name`");
+        assert_eq!(diagnostic.span, bad.span);
+        assert_eq!(diagnostic.label, "not a header name");
+        assert_eq!(diagnostic.step.map(|s| s.value).as_deref(), Some("get it"));
+        assert_eq!(
+            diagnostic.help.as_deref(),
+            Some("header names use letters, digits and `-`")
+        );
+        let empty = Spanned::new(String::new(), Span::new(6, 7, 1));
+        assert!(header_name(&empty, step, source).is_err());
+    }
+
+    #[test]
+    fn a_credential_a_header_cannot_carry_is_refused_without_being_shown() {
+        assert_eq!(header_value("Bearer abc.def").unwrap(), "Bearer abc.def");
+        for credential in ["Bearer abc\r\nX-Admin: 1", "Basic \u{7f}", "Bearer a\0b"] {
+            let diagnostic = header_value(credential).unwrap_err();
+            assert_eq!(
+                diagnostic.title,
+                "a credential holds characters a header cannot carry"
+            );
+            assert!(diagnostic.notes.is_empty() && diagnostic.source.is_none());
+        }
+    }
+}

@@ -312,3 +312,157 @@ pub(super) fn not_json(
     .note(format!("content-type: {content_type}"))
     .note(start)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use reqwest::header::{HeaderMap, HeaderValue, SET_COOKIE};
+    use serde_json::json;
+    use url::Url;
+
+    use super::{cookie_pairs, header_pairs, not_json, not_text, parse_json};
+    use crate::http::Jar;
+    use crate::pick::{Part, Pick};
+    use crate::runner::tests::one_step;
+    use crate::span::Span;
+    use crate::validate::JsonRead;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_body_is_parsed_when_the_step_reads_it_and_it_looks_like_json() {
+        let whole = &JsonRead::Whole;
+        assert_eq!(
+            parse_json(whole, "application/json", br#"{"a":1}"#).as_deref(),
+            Some(&json!({"a": 1}))
+        );
+        assert_eq!(
+            parse_json(whole, "application/problem+json", b"42").as_deref(),
+            Some(&json!(42))
+        );
+        // No JSON content type, but a body that starts like JSON after whitespace.
+        assert_eq!(
+            parse_json(whole, "text/plain", b" \n[1, 2]").as_deref(),
+            Some(&json!([1, 2]))
+        );
+        assert_eq!(
+            parse_json(&JsonRead::Nothing, "application/json", b"{}"),
+            None
+        );
+        assert_eq!(parse_json(whole, "text/html", b"<p>{}</p>"), None);
+        assert_eq!(parse_json(whole, "text/plain", b"42"), None);
+        assert_eq!(parse_json(whole, "application/json", b""), None);
+        assert_eq!(parse_json(whole, "application/json", br#"{"a":"#), None);
+    }
+
+    #[test]
+    fn a_step_reading_single_paths_keeps_only_what_they_select() {
+        let mut pick = Pick::default();
+        pick.add(&[Part::Name("id".to_owned())]);
+        let read = JsonRead::Paths(Arc::new(pick));
+        let body = br#"{"id":7,"items":[1,2,3],"next":{"id":8}}"#;
+        assert_eq!(
+            parse_json(&read, "application/json", body).as_deref(),
+            Some(&json!({"id": 7}))
+        );
+        assert_eq!(parse_json(&read, "application/json", b"{\"id\":"), None);
+    }
+
+    #[test]
+    fn a_repeated_header_is_one_value_and_any_bytes_are_text() {
+        let mut headers = HeaderMap::new();
+        headers.append("Link", HeaderValue::from_static("</a>; rel=next"));
+        headers.insert(
+            "X-Name",
+            HeaderValue::from_bytes(b"caf\xc3\xa9 \xff").unwrap(),
+        );
+        headers.append("link", HeaderValue::from_static("</z>; rel=last"));
+        assert_eq!(
+            header_pairs(&headers),
+            pairs(&[
+                ("link", "</a>; rel=next, </z>; rel=last"),
+                ("x-name", "café \u{fffd}"),
+            ])
+        );
+        assert!(header_pairs(&HeaderMap::new()).is_empty());
+    }
+
+    #[test]
+    fn cookies_the_response_sets_replace_those_of_the_jar() {
+        let url = Url::parse("http://app.test/a").unwrap();
+        let jar = Jar::default();
+        let mut earlier = HeaderMap::new();
+        earlier.append(SET_COOKIE, HeaderValue::from_static("session=old; Path=/"));
+        earlier.append(SET_COOKIE, HeaderValue::from_static("lang=en"));
+        jar.store(&url, &earlier);
+        let mut headers = HeaderMap::new();
+        headers.append(
+            SET_COOKIE,
+            HeaderValue::from_static(" session = new ; HttpOnly"),
+        );
+        headers.append(SET_COOKIE, HeaderValue::from_static("no-equals-sign"));
+        headers.append(SET_COOKIE, HeaderValue::from_static("cleared=; Max-Age=0"));
+        assert_eq!(
+            cookie_pairs(&headers, &jar, &url),
+            pairs(&[("lang", "en"), ("session", "new"), ("cleared", "")])
+        );
+        assert!(cookie_pairs(&HeaderMap::new(), &Jar::default(), &url).is_empty());
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_shown_by_its_start() {
+        let workflow = one_step();
+        let (step, source) = (&workflow.steps[0], &workflow.source);
+        let span = Span::new(4, 9, 4);
+        let body = format!("<html>\n\t<body>{}</body>", "x".repeat(80));
+        let diagnostic = not_json(source, span, step, "$.id", "", body.as_bytes());
+        assert_eq!(
+            diagnostic.title,
+            "`$.id` needs a JSON body, but the response is not JSON"
+        );
+        assert_eq!(
+            (diagnostic.span, diagnostic.label.as_str()),
+            (span, "needs JSON")
+        );
+        // The first 60 bytes, without their line breaks and tabs.
+        let start = format!("<html><body>{}", "x".repeat(46));
+        assert_eq!(
+            diagnostic.notes,
+            [
+                "content-type: none".to_owned(),
+                format!("the body starts with `{start}`")
+            ]
+        );
+        let empty = not_json(source, span, step, "json.id", "text/plain", b"");
+        assert_eq!(
+            empty.notes,
+            ["content-type: text/plain", "the body is empty"]
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_text_shows_where_text_ends() {
+        let workflow = one_step();
+        let (step, source) = (&workflow.steps[0], &workflow.source);
+        let body = b"ok\xff\x00 and twenty more bytes";
+        let diagnostic = not_text(source, Span::new(4, 9, 4), step, "image/png", body);
+        assert_eq!(diagnostic.title, "`body` is not UTF-8 text");
+        assert_eq!(
+            diagnostic.notes,
+            [
+                "content-type: image/png",
+                "26 bytes, the first invalid one at offset 2; first bytes: \
+                 6f 6b ff 00 20 61 6e 64 20 74 77 65 6e 74 79 20",
+            ]
+        );
+        assert_eq!(
+            not_text(source, Span::default(), step, "", b"\xc3").notes[0],
+            "content-type: none"
+        );
+    }
+}
