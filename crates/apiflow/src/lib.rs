@@ -7,6 +7,7 @@
 pub mod compose;
 pub mod diagnostic;
 pub mod duration;
+pub mod escape;
 pub mod event;
 pub mod helpers;
 pub mod html;
