@@ -5,6 +5,7 @@
 //! [`runner`] (render, send, check status, capture, check) → [`event`]s → [`report`]ers.
 
 pub mod compose;
+pub mod delimiters;
 pub mod diagnostic;
 pub mod duration;
 pub mod escape;

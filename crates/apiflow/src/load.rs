@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::delimiters::{has_template, whole_expression};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::duration::parse_duration;
 use crate::model::{
@@ -1235,23 +1236,6 @@ fn parse_status_class(text: &str) -> Option<StatusPattern> {
             .filter(|c| (100..=599).contains(c))
             .map(StatusPattern::Code),
     }
-}
-
-/// Tells whether a string holds template syntax.
-pub fn has_template(text: &str) -> bool {
-    crate::template::pair_at(text, b'{', b"{%#").is_some()
-}
-
-/// Returns the expression inside a string that is exactly one `{{ … }}`.
-pub fn whole_expression(text: &str) -> Option<&str> {
-    let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
-    let inner = inner.strip_prefix('-').unwrap_or(inner);
-    let inner = inner.strip_suffix('-').unwrap_or(inner);
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#")
-    {
-        return None;
-    }
-    Some(inner.trim()).filter(|s| !s.is_empty())
 }
 
 fn span_of_text(span: Span, text: &str) -> Span {
