@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::file::{check_source_alone, read_source};
 use crate::model::{Action, ExtractKind, Step, Uses};
 use crate::validate::{Plan, step_templates};
 
@@ -65,7 +66,7 @@ pub fn resolve(plan: &mut Plan, stack: &mut Vec<PathBuf>) -> Vec<Diagnostic> {
         }
         // Not `check_file`: it would resolve the called workflow's own `uses` afresh, without
         // the chain of files that leads to it, and follow a cycle forever.
-        let checked = crate::read_source(&path).and_then(|s| crate::check_source_alone(&s));
+        let checked = read_source(&path).and_then(|s| check_source_alone(&s));
         let sub = match checked {
             Ok(mut sub) => {
                 stack.push(canonical);
