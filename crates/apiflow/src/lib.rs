@@ -14,6 +14,8 @@ pub mod file;
 pub mod helpers;
 pub mod html;
 pub mod http;
+#[cfg(test)]
+mod imports;
 pub mod inputs;
 pub mod iterate;
 pub mod jsonpath;
