@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::file::{check_source_alone, read_source};
 use crate::model::{Action, ExtractKind, Step, Uses};
 use crate::validate::{Plan, step_templates};
 
@@ -65,7 +66,7 @@ pub fn resolve(plan: &mut Plan, stack: &mut Vec<PathBuf>) -> Vec<Diagnostic> {
         }
         // Not `check_file`: it would resolve the called workflow's own `uses` afresh, without
         // the chain of files that leads to it, and follow a cycle forever.
-        let checked = crate::read_source(&path).and_then(|s| crate::check_source_alone(&s));
+        let checked = read_source(&path).and_then(|s| check_source_alone(&s));
         let sub = match checked {
             Ok(mut sub) => {
                 stack.push(canonical);
@@ -212,7 +213,7 @@ fn check_output_reads(
             undeclared(name, extract.name.span, errors, step);
         }
     }
-    if !crate::load::is_identifier(&step.name.value) {
+    if !crate::names::is_identifier(&step.name.value) {
         return;
     }
     let prefix = format!("{}.", step.name.value);
@@ -242,12 +243,7 @@ fn check_output_reads(
             let output = rest.split('.').next().unwrap_or(rest);
             if !outputs.contains(&output) {
                 let template = &plan.workflow.templates[id.0 as usize];
-                undeclared(
-                    output,
-                    crate::validate::span_in(template, range),
-                    errors,
-                    within,
-                );
+                undeclared(output, template.span_of(range), errors, within);
             }
         }
     }

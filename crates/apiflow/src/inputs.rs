@@ -111,11 +111,7 @@ fn resolve_with(
                                 "cannot compute the default of input `{name}`: {}",
                                 error.message
                             ))
-                            .at(
-                                &workflow.source,
-                                crate::validate::span_in(source, error.range),
-                                "here",
-                            )
+                            .at(&workflow.source, source.span_of(error.range), "here")
                             .masked(&secrets_of(&variables)),
                         );
                         continue;

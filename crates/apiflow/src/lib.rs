@@ -6,18 +6,24 @@
 
 pub mod batch;
 pub mod compose;
+pub mod delimiters;
 pub mod diagnostic;
 pub mod duration;
+pub mod escape;
 pub mod event;
 pub mod exit;
+pub mod file;
 pub mod helpers;
 pub mod html;
 pub mod http;
+#[cfg(test)]
+mod imports;
 pub mod inputs;
 pub mod jsonpath;
 pub mod jwt;
 pub mod load;
 pub mod model;
+pub mod names;
 pub mod pick;
 pub mod plan;
 pub mod report;
@@ -36,6 +42,7 @@ use std::sync::Arc;
 
 pub use diagnostic::Diagnostic;
 pub use exit::ExitCode;
+pub use file::{check_source_alone, read_source};
 pub use span::Source;
 pub use validate::Plan;
 
@@ -53,56 +60,7 @@ pub fn check_source(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
     }
 }
 
-/// Loads and validates a workflow from its text, leaving the workflows it `uses` to the caller
-/// (composition resolves them with the chain of files it came through, to catch cycles).
-pub fn check_source_alone(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
-    let (workflow, mut errors) = load::load_partial(source);
-    let Some(workflow) = workflow else {
-        return Err(errors);
-    };
-    match validate::validate(workflow) {
-        Ok(plan) if errors.is_empty() => Ok(plan),
-        Ok(_) => Err(errors),
-        Err(more) => {
-            errors.extend(more);
-            errors.sort_by_key(|d| (d.span.line, d.span.column));
-            Err(errors)
-        }
-    }
-}
-
 /// Reads and validates a workflow file.
 pub fn check_file(path: &std::path::Path) -> Result<Plan, Vec<Diagnostic>> {
     check_source(&read_source(path)?)
-}
-
-/// Reads a workflow file as text.
-pub fn read_source(path: &std::path::Path) -> Result<Arc<Source>, Vec<Diagnostic>> {
-    let name = path.display().to_string();
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            let why = match error.kind() {
-                std::io::ErrorKind::NotFound => "no such file".to_owned(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-                _ if path.is_dir() => "it is a directory".to_owned(),
-                _ => error.to_string(),
-            };
-            return Err(vec![Diagnostic::error(format!(
-                "cannot read `{name}`: {why}"
-            ))]);
-        }
-    };
-    if bytes.len() > crate::yaml::MAX_FILE_SIZE {
-        return Err(vec![
-            Diagnostic::error(format!(
-                "`{name}` is too large: {} bytes, the limit is {} bytes",
-                bytes.len(),
-                crate::yaml::MAX_FILE_SIZE
-            ))
-            .help("split the workflow into smaller files"),
-        ]);
-    }
-    let text = crate::yaml::decode(&name, bytes).map_err(|d| vec![d])?;
-    Ok(Source::new(name, text))
 }

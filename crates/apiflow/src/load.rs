@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::delimiters::{has_template, whole_expression};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::duration::parse_duration;
 use crate::model::{
@@ -10,6 +11,7 @@ use crate::model::{
     PathId, RegexId, RegexSource, Request, Retry, StatusPattern, Step, StepId, TemplateId,
     TemplateKind, TemplateSource, Text, Uses, Value, Var, Workflow,
 };
+use crate::names::is_secret_name;
 use crate::span::{Source, Span, Spanned};
 use crate::yaml::{self, Key, Node, NodeKind};
 
@@ -59,26 +61,6 @@ pub(crate) const RETRY_KEYS: &[&str] = &["attempts", "delay", "backoff", "until"
 const METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
 ];
-
-/// Words that make a variable secret when its name contains them.
-const SECRET_WORDS: &[&str] = &["token", "secret", "password", "code"];
-
-/// Tells whether a variable name sounds secret (`access_token`, `client_secret`, `authCode`, …).
-pub fn is_secret_name(name: &str) -> bool {
-    let name = name.as_bytes();
-    SECRET_WORDS.iter().any(|word| {
-        name.windows(word.len())
-            .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
-    })
-}
-
-/// Tells whether a name can be used as a variable in templates.
-pub fn is_identifier(name: &str) -> bool {
-    name.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
 
 /// Loads a workflow file's text into the typed model, or returns every problem found.
 pub fn load(source: &Arc<Source>) -> Result<Workflow, Vec<Diagnostic>> {
@@ -1256,48 +1238,10 @@ fn parse_status_class(text: &str) -> Option<StatusPattern> {
     }
 }
 
-/// Tells whether a string holds template syntax.
-pub fn has_template(text: &str) -> bool {
-    crate::template::pair_at(text, b'{', b"{%#").is_some()
-}
-
-/// Returns the expression inside a string that is exactly one `{{ … }}`.
-pub fn whole_expression(text: &str) -> Option<&str> {
-    let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
-    let inner = inner.strip_prefix('-').unwrap_or(inner);
-    let inner = inner.strip_suffix('-').unwrap_or(inner);
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#")
-    {
-        return None;
-    }
-    Some(inner.trim()).filter(|s| !s.is_empty())
-}
-
 fn span_of_text(span: Span, text: &str) -> Span {
     Span::new(
         span.line,
         span.column,
         u32::try_from(text.chars().count()).unwrap_or(1).max(1),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_secret_name;
-
-    #[test]
-    fn secret_names_are_found_in_any_case() {
-        for name in [
-            "access_token",
-            "clientSecret",
-            "PASSWORD",
-            "authCode",
-            "x_Token_y",
-        ] {
-            assert!(is_secret_name(name), "{name}");
-        }
-        for name in ["name", "user_id", "tok", "sec", "", "pass_word"] {
-            assert!(!is_secret_name(name), "{name}");
-        }
-    }
 }

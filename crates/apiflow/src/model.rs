@@ -3,6 +3,7 @@
 //! Templates, `JSONPaths` and regexes are written as ids into tables held by the workflow, so
 //! validation can compile each one once and the runner can use them without parsing anything.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,6 +67,25 @@ pub struct TemplateSource {
     /// How many characters the value's first line starts after `span.column` (1 for a quoted
     /// string), or `None` when the value spans lines and offsets cannot be mapped back.
     pub column_offset: Option<u32>,
+}
+
+impl TemplateSource {
+    /// Maps a byte range of the text to a span in the file, when the value can be mapped; the
+    /// whole value's span otherwise.
+    pub fn span_of(&self, range: Option<Range<usize>>) -> Span {
+        let whole = Span::new(self.span.line, self.span.column, self.span.len.max(1));
+        let (Some(offset), Some(range)) = (self.column_offset, range) else {
+            return whole;
+        };
+        let text = &self.text;
+        let (Some(before), Some(inside)) = (text.get(..range.start), text.get(range.clone()))
+        else {
+            return whole;
+        };
+        let before = u32::try_from(before.chars().count()).unwrap_or(0);
+        let len = u32::try_from(inside.chars().count()).unwrap_or(1).max(1);
+        self.span.shifted(offset + before, len)
+    }
 }
 
 /// How a template is evaluated.
@@ -384,4 +404,45 @@ pub struct Retry {
     pub backoff: f64,
     /// Repeat until this expression holds; without it, retry on connection errors and 5xx.
     pub until: Option<TemplateId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TemplateKind, TemplateSource};
+    use crate::span::Span;
+
+    fn source(text: &str, column_offset: Option<u32>) -> TemplateSource {
+        TemplateSource {
+            text: text.to_owned(),
+            span: Span::new(3, 10, 0),
+            kind: TemplateKind::Text,
+            column_offset,
+        }
+    }
+
+    #[test]
+    fn a_range_maps_to_columns_counted_in_characters() {
+        // `é` is two bytes but one column; the quote before the value is the offset.
+        let text = "é {{ user }}";
+        let start = text.find("user").unwrap();
+        let span = source(text, Some(1)).span_of(Some(start..start + 4));
+        assert_eq!(span, Span::new(3, 10 + 1 + 5, 4));
+    }
+
+    #[test]
+    fn an_unmappable_range_falls_back_to_the_whole_value() {
+        let whole = Span::new(3, 10, 1);
+        // A value spanning lines has no column offset.
+        assert_eq!(source("{{ a }}", None).span_of(Some(3..4)), whole);
+        assert_eq!(source("{{ a }}", Some(0)).span_of(None), whole);
+        // A range outside the text, or inside a character, cannot be mapped either.
+        assert_eq!(source("{{ a }}", Some(0)).span_of(Some(5..40)), whole);
+        assert_eq!(source("é", Some(0)).span_of(Some(1..2)), whole);
+    }
+
+    #[test]
+    fn an_empty_range_still_gets_a_caret() {
+        let span = source("{{ a }}", Some(2)).span_of(Some(3..3));
+        assert_eq!(span, Span::new(3, 15, 1));
+    }
 }

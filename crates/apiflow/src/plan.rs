@@ -123,7 +123,7 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
         step_text(&mut out, plan, step, number, &ctx, &mut masker);
         // A `uses` step named like a variable defines the map of the called workflow's outputs.
         if let Action::Uses(uses) = &step.action
-            && crate::load::is_identifier(&step.name.value)
+            && crate::names::is_identifier(&step.name.value)
         {
             let outputs: serde_json::Map<String, serde_json::Value> = plan
                 .subplans

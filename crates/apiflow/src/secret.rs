@@ -134,7 +134,7 @@ impl Masker {
         for index in 0..wire {
             let form = forms[index].clone();
             forms.push(json_escape(&form));
-            forms.push(crate::report::escape_xml(&form));
+            forms.push(crate::escape::escape_xml(&form));
             forms.push(form.replace('\'', r"'\''"));
         }
         let before = self.values.len();
@@ -253,7 +253,7 @@ mod tests {
         let secret = "k'e\"y<";
         let mut masker = Masker::new();
         masker.add(secret);
-        let json_in_html = crate::report::escape_xml(&json_escape(secret));
+        let json_in_html = crate::escape::escape_xml(&json_escape(secret));
         let json_in_json = json_escape(&json_escape(secret));
         let quoted = format!("'{}'", secret.replace('\'', r"'\''"));
         let text = format!("{json_in_html} {json_in_json} {quoted}");

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use minijinja::machinery::{Instruction, ast, get_compiled_template};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 
+use crate::delimiters::{pair_at, whole_expression};
 use crate::model::{TemplateId, TemplateKind, TemplateSource};
 
 /// Expressions are compiled as templates that store their value, so one table holds both.
@@ -358,15 +359,6 @@ impl Templates {
     }
 }
 
-/// Finds the first `first` byte followed by one of `seconds`: two-byte delimiters such as
-/// `{{`, found in one pass without setting up a substring search for each.
-pub(crate) fn pair_at(text: &str, first: u8, seconds: &[u8]) -> Option<usize> {
-    let bytes = text.as_bytes();
-    bytes
-        .windows(2)
-        .position(|pair| pair[0] == first && seconds.contains(&pair[1]))
-}
-
 /// Splits a text template into text and `{{ name.field }}` pieces, or returns `None` when it
 /// uses anything else of the template language, or anything whose rendering differs from text
 /// and values side by side (a trailing newline, which minijinja drops).
@@ -573,7 +565,7 @@ fn wrap(kind: TemplateKind, text: &str) -> String {
         TemplateKind::Text => text.to_owned(),
         TemplateKind::Expression => format!("{EXPR_PREFIX}{text}{EXPR_SUFFIX}"),
         TemplateKind::Whole => {
-            let inner = crate::load::whole_expression(text.trim()).unwrap_or(text);
+            let inner = whole_expression(text.trim()).unwrap_or(text);
             format!("{EXPR_PREFIX}{inner}{EXPR_SUFFIX}")
         }
     }

@@ -5,15 +5,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::ops::Range;
 
 use regex::Regex;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::jsonpath::JsonPath;
-use crate::model::{
-    Action, Auth, Body, ExtractKind, Step, TemplateId, TemplateSource, Text, Value, Workflow,
-};
+use crate::model::{Action, Auth, Body, ExtractKind, Step, TemplateId, Text, Value, Workflow};
 use crate::pick::Pick;
 use crate::span::{Span, Spanned};
 use crate::template::{CallKind, Templates};
@@ -86,7 +83,7 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
     let broken: FxHashSet<TemplateId> = template_errors.iter().map(|(id, _)| *id).collect();
     for (id, error) in &template_errors {
         let source = &workflow.templates[id.0 as usize];
-        let span = span_in(source, error.range.clone());
+        let span = source.span_of(error.range.clone());
         let message = error.message.clone();
         checker.push(
             *id,
@@ -179,21 +176,6 @@ struct Checker<'a> {
     errors: Vec<Diagnostic>,
     /// The step each template belongs to, once an error needs it.
     owners: Option<FxHashMap<TemplateId, &'a Spanned<String>>>,
-}
-
-/// Maps a byte range of a template's text to a span in the file, when the value can be mapped.
-pub(crate) fn span_in(source: &TemplateSource, range: Option<Range<usize>>) -> Span {
-    let whole = Span::new(source.span.line, source.span.column, source.span.len.max(1));
-    let (Some(offset), Some(range)) = (source.column_offset, range) else {
-        return whole;
-    };
-    let text = &source.text;
-    let (Some(before), Some(inside)) = (text.get(..range.start), text.get(range.clone())) else {
-        return whole;
-    };
-    let before = u32::try_from(before.chars().count()).unwrap_or(0);
-    let len = u32::try_from(inside.chars().count()).unwrap_or(1).max(1);
-    source.span.shifted(offset + before, len)
 }
 
 impl<'a> Checker<'a> {
@@ -301,9 +283,10 @@ impl<'a> Checker<'a> {
                 }
                 if !known.contains(&name.as_str()) {
                     let source = &self.workflow.templates[index];
-                    let span = span_in(source, range);
-                    let help = did_you_mean(&name, known.iter().copied())
-                        .unwrap_or_else(|| format!("docs/workflows.md lists every {what} apiflow knows"));
+                    let span = source.span_of(range);
+                    let help = did_you_mean(&name, known.iter().copied()).unwrap_or_else(|| {
+                        format!("docs/workflows.md lists every {what} apiflow knows")
+                    });
                     let diagnostic = Diagnostic::error(format!("unknown {what} `{name}`"))
                         .at(&self.workflow.source, span, format!("no such {what}"))
                         .help(help);
@@ -500,7 +483,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let name = name.clone();
-            let span = span_in(source, self.templates.position(id, &name));
+            let span = source.span_of(self.templates.position(id, &name));
             let diagnostic = if let Some(Origin::Step(by)) = scope.state(&name) {
                 Diagnostic::error(format!("`{name}` may not be defined here"))
             .at(&self.workflow.source, span, "may be undefined")
@@ -544,7 +527,7 @@ impl<'a> Checker<'a> {
 /// the map of the called workflow's outputs.
 fn defined_by(step: &Step) -> impl Iterator<Item = &str> {
     let own_name =
-        matches!(step.action, Action::Uses(_)) && crate::load::is_identifier(&step.name.value);
+        matches!(step.action, Action::Uses(_)) && crate::names::is_identifier(&step.name.value);
     step.extract
         .iter()
         .map(|e| e.name.value.as_str())

@@ -3,10 +3,11 @@
 
 use std::fmt::Write as _;
 
+use crate::escape::escape_xml as escape;
 use crate::event::{Outcome, RunReport, StepReport};
 use crate::secret::MASK;
 
-use super::{escape_xml as escape, json::outcome_name, terminal::exchange_text};
+use super::{json::outcome_name, terminal::exchange_text};
 
 /// How much of each body the page shows.
 const BODY_LIMIT: usize = 16 * 1024;

@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 use std::time::UNIX_EPOCH;
 
+use crate::escape::escape_xml;
 use crate::event::{Outcome, RunReport, StepReport};
 
-use super::{escape_xml, terminal::exchange_text};
+use super::terminal::exchange_text;
 
 /// How much of each body the report keeps in `system-out`.
 const BODY_LIMIT: usize = 4096;

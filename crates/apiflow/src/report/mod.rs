@@ -9,6 +9,7 @@ pub mod terminal;
 
 use std::path::PathBuf;
 
+pub use crate::escape::escape_xml;
 use crate::event::{Event, Reporter, RunReport};
 use crate::secret::Masker;
 
@@ -127,24 +128,6 @@ impl Reporter for Tee<'_> {
         self.0.event(event);
         self.1.event(event);
     }
-}
-
-/// Escapes text for XML and HTML attribute and element content.
-pub fn escape_xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // Control characters other than tab and newlines are not allowed in XML 1.0.
-            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 use reqwest::header::HeaderMap;

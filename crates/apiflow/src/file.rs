@@ -1,0 +1,60 @@
+//! One workflow file on its own: reading its text, and loading and checking it without the
+//! workflows it `uses` (composition resolves those, and the crate root puts both together).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::diagnostic::Diagnostic;
+use crate::load::load_partial;
+use crate::span::Source;
+use crate::validate::{Plan, validate};
+use crate::yaml;
+
+/// Loads and validates a workflow from its text, leaving the workflows it `uses` to the caller
+/// (composition resolves them with the chain of files it came through, to catch cycles).
+pub fn check_source_alone(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
+    let (workflow, mut errors) = load_partial(source);
+    let Some(workflow) = workflow else {
+        return Err(errors);
+    };
+    match validate(workflow) {
+        Ok(plan) if errors.is_empty() => Ok(plan),
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.extend(more);
+            errors.sort_by_key(|d| (d.span.line, d.span.column));
+            Err(errors)
+        }
+    }
+}
+
+/// Reads a workflow file as text.
+pub fn read_source(path: &Path) -> Result<Arc<Source>, Vec<Diagnostic>> {
+    let name = path.display().to_string();
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            let why = match error.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_owned(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+                _ if path.is_dir() => "it is a directory".to_owned(),
+                _ => error.to_string(),
+            };
+            return Err(vec![Diagnostic::error(format!(
+                "cannot read `{name}`: {why}"
+            ))]);
+        }
+    };
+    if bytes.len() > yaml::MAX_FILE_SIZE {
+        return Err(vec![
+            Diagnostic::error(format!(
+                "`{name}` is too large: {} bytes, the limit is {} bytes",
+                bytes.len(),
+                yaml::MAX_FILE_SIZE
+            ))
+            .help("split the workflow into smaller files"),
+        ]);
+    }
+    let text = yaml::decode(&name, bytes).map_err(|d| vec![d])?;
+    Ok(Source::new(name, text))
+}

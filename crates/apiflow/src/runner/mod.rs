@@ -1,0 +1,389 @@
+//! The runner: runs a validated plan step by step and emits events; it never prints.
+//!
+//! Inside a step the order is fixed, and the files of this folder follow it:
+//!
+//! 1. `if:` is evaluated; when it is false the step is skipped (here).
+//! 2. `for_each:` runs what follows once per element, captures becoming lists (`each.rs`).
+//! 3. `delay:` is waited; a `uses:` step then runs its workflow instead of a request
+//!    (`send.rs`, `uses.rs`).
+//! 4. The request is rendered: the form `form_from` reads (`form.rs`), then the URL, query,
+//!    headers, auth and body (`request.rs`); every template goes through `render.rs`, and every
+//!    value computed from a secret becomes one (`taint.rs`).
+//! 5. It is sent, following redirects up to `stop_at`, and sent again on a transport error, a
+//!    5xx, or while `retry.until` does not hold (`send.rs`).
+//! 6. The response is read (`response.rs`): `retry.until`, then the status, then the captures
+//!    (`capture.rs`), then the expectations, which can read the captures (`expect.rs`).
+
+mod capture;
+mod each;
+mod expect;
+mod form;
+mod render;
+mod request;
+mod response;
+mod send;
+mod taint;
+mod uses;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use minijinja::Value as JinjaValue;
+
+use crate::diagnostic::Diagnostic;
+use crate::event::{Capture, Event, INTERRUPTED, Outcome, Reporter, RunReport, StepReport};
+use crate::http::{Client, Jar};
+use crate::model::{Action, Step};
+use crate::scope::Variables;
+use crate::secret::Masker;
+use crate::urls::UrlParser;
+use crate::validate::Plan;
+
+pub use self::expect::show;
+use self::form::Page;
+
+/// Default time allowed for one request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Run-wide settings.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Time allowed for the whole run; `finally` steps still run after it.
+    pub run_timeout: Option<Duration>,
+    /// Set from outside (Ctrl-C) to stop sending; `finally` steps still run.
+    pub interrupt: Arc<AtomicBool>,
+    /// Wakes waits (delays, retries) when the run is interrupted.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// Drops the requests and responses of passed steps once reporters have seen them, when
+    /// nothing reads the finished report's exchanges (no file report): memory then stays flat
+    /// however long the run.
+    pub forget_passed_exchanges: bool,
+}
+
+/// Runs a plan with resolved inputs and reports every step.
+pub async fn run(
+    plan: &Plan,
+    client: &Client,
+    inputs: Variables,
+    settings: &Settings,
+    reporter: &mut dyn Reporter,
+) -> Result<RunReport, Vec<Diagnostic>> {
+    let workflow = &plan.workflow;
+    let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
+    let input_values: Vec<Capture> = workflow
+        .inputs
+        .iter()
+        .filter_map(|input| {
+            let value = inputs.get(&input.name.value)?;
+            Some(Capture {
+                name: input.name.value.clone(),
+                value: serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+                secret: inputs.is_secret(&input.name.value),
+            })
+        })
+        .collect();
+    reporter.event(&Event::Started {
+        name: &workflow.name.value,
+        file: &workflow.source.name,
+        steps: workflow.steps.len() + workflow.finally.len(),
+    });
+    let jar = Jar::default();
+    let mut runner = Runner {
+        plan,
+        client,
+        settings,
+        jar: &jar,
+        variables: Arc::new(inputs),
+        masker: Masker::new(),
+        reporter,
+        deadline: settings.run_timeout.map(|t| started + t),
+        depth: 0,
+        pages: HashMap::new(),
+        tainted: None,
+        urls: UrlParser::default(),
+    };
+    let names: Vec<String> = runner.variables.names().map(str::to_owned).collect();
+    for name in names {
+        if runner.variables.is_secret(&name)
+            && let Some(value) = runner.variables.get(&name).cloned()
+        {
+            runner.secret_value(&value);
+        }
+    }
+    // Nothing is printed yet, so the caller prints these errors: mask them here.
+    runner.compute_vars().map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|d| d.masked(&runner.masker))
+            .collect::<Vec<_>>()
+    })?;
+    let (steps, stopped) = runner.run_steps().await;
+    let stopped = if settings.interrupt.load(Ordering::SeqCst) {
+        Some(INTERRUPTED.to_owned())
+    } else {
+        stopped.filter(|r| r.starts_with("the run took longer"))
+    };
+    let report = RunReport {
+        name: workflow.name.value.clone(),
+        file: workflow.source.name.clone(),
+        inputs: input_values,
+        started_at,
+        steps,
+        duration: started.elapsed(),
+        stopped,
+    };
+    runner.reporter.event(&Event::Finished(&report));
+    Ok(report)
+}
+
+/// Drops the exchanges of a passed step and of the passed steps nested in it.
+fn forget_exchanges(report: &mut StepReport) {
+    if report.outcome == Outcome::Passed {
+        report.exchanges = Vec::new();
+    }
+    for child in &mut report.children {
+        forget_exchanges(child);
+    }
+}
+
+/// Reports a step that did not run; the other outcomes start from it too.
+fn skipped(step: &Step, finally: bool, reason: String) -> StepReport {
+    StepReport {
+        name: step.name.value.clone(),
+        finally,
+        outcome: Outcome::Skipped,
+        reason: Some(reason),
+        exchanges: Vec::new(),
+        attempts: 0,
+        failures: Vec::new(),
+        captures: Vec::new(),
+        checks: Vec::new(),
+        children: Vec::new(),
+        depth: 0,
+        duration: Duration::ZERO,
+    }
+}
+
+struct Runner<'a> {
+    plan: &'a Plan,
+    client: &'a Client,
+    settings: &'a Settings,
+    /// One jar per top-level run, shared with the workflows it `uses`.
+    jar: &'a Jar,
+    variables: Arc<Variables>,
+    masker: Masker,
+    reporter: &'a mut dyn Reporter,
+    deadline: Option<Instant>,
+    depth: u32,
+    pages: HashMap<String, Page>,
+    /// The last rendered text `taint` checked: a bearer token rendered the same on every step
+    /// needs checking once.
+    tainted: Option<String>,
+    urls: UrlParser,
+}
+
+impl Runner<'_> {
+    /// Tells why the run must stop sending (interrupted, over its time), if it must.
+    fn stop_reason(&self) -> Option<String> {
+        if self.settings.interrupt.load(Ordering::SeqCst) {
+            return Some(INTERRUPTED.to_owned());
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            let limit = self.settings.run_timeout.unwrap_or_default();
+            return Some(format!(
+                "the run took longer than `--timeout {}`",
+                crate::duration::format_duration(limit)
+            ));
+        }
+        None
+    }
+
+    /// Returns the variables as a template context, without copying them.
+    fn ctx(&self) -> JinjaValue {
+        JinjaValue::from_dyn_object(Arc::clone(&self.variables))
+    }
+
+    /// Runs `steps` until one fails, then `finally`; returns the reports and why it stopped.
+    async fn run_steps(&mut self) -> (Vec<StepReport>, Option<String>) {
+        let workflow = &self.plan.workflow;
+        let mut steps = Vec::with_capacity(workflow.steps.len() + workflow.finally.len());
+        let mut stopped: Option<String> = None;
+        for step in &workflow.steps {
+            if stopped.is_none() {
+                stopped = self.stop_reason();
+            }
+            if let Some(reason) = &stopped {
+                let mut report = skipped(step, false, format!("not run: {reason}"));
+                report.depth = self.depth;
+                self.reporter.event(&Event::Step(&report));
+                steps.push(report);
+                continue;
+            }
+            let mut report = self.step(step, false).await;
+            let failed = matches!(report.outcome, Outcome::Failed | Outcome::Error);
+            self.reporter.event(&Event::Step(&report));
+            if self.settings.forget_passed_exchanges {
+                forget_exchanges(&mut report);
+            }
+            steps.push(report);
+            if failed {
+                // A step cut short by Ctrl-C failed because of it: say so on the steps it skips.
+                stopped = self
+                    .stop_reason()
+                    .or_else(|| Some("an earlier step failed".into()));
+            }
+        }
+        if !workflow.finally.is_empty() {
+            if self.depth == 0 {
+                self.reporter.event(&Event::Finally);
+            }
+            // Clean-up runs after a timeout too.
+            let deadline = self.deadline.take();
+            for step in &workflow.finally {
+                let report = self.step(step, true).await;
+                self.reporter.event(&Event::Step(&report));
+                steps.push(report);
+            }
+            self.deadline = deadline;
+        }
+        (steps, stopped)
+    }
+
+    /// Runs one step: `if:`, then `for_each:` or a single run; times it.
+    async fn step(&mut self, step: &Step, finally: bool) -> StepReport {
+        let started = Instant::now();
+        self.reporter.event(&Event::StepStarted {
+            name: &step.name.value,
+            depth: self.depth,
+            nested: step.for_each.is_some() || matches!(step.action, Action::Uses(_)),
+        });
+        if let Some(condition) = step.condition {
+            match self.plan.templates.eval(condition, &self.ctx()) {
+                Ok(value) if !value.is_true() => {
+                    let text = &self.plan.workflow.templates[condition.0 as usize].text;
+                    let mut report = skipped(step, finally, format!("`if: {text}` is false"));
+                    report.depth = self.depth;
+                    return report;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    let mut report = skipped(step, finally, String::new());
+                    report.outcome = Outcome::Failed;
+                    report.reason = None;
+                    report.depth = self.depth;
+                    report
+                        .failures
+                        .push(self.render_error(condition, error, step));
+                    return report;
+                }
+            }
+        }
+        let mut report = match step.for_each {
+            Some(list) => self.each(step, finally, list).await,
+            None => self.single(step, finally).await,
+        };
+        report.depth = self.depth;
+        report.duration = started.elapsed();
+        report
+    }
+
+    /// Waits, but wakes early when the run is interrupted.
+    async fn wait(&self, duration: Duration) {
+        if duration.is_zero() || self.settings.interrupt.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(duration) => {}
+            () = self.settings.wake.notified() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use reqwest::header::HeaderMap;
+    use reqwest::{Method, StatusCode};
+    use url::Url;
+
+    use super::{forget_exchanges, skipped};
+    use crate::event::{Outcome, StepReport};
+    use crate::http::{Exchange, Incoming, Outgoing};
+    use crate::model::Workflow;
+    use crate::span::Source;
+
+    /// Loads a workflow of one step, `get it`, for the pieces that take a step.
+    pub(super) fn one_step() -> Workflow {
+        let text = "name: t\nsteps:\n  - name: get it\n    request: { url: \"http://x.test/\" }\n";
+        crate::load::load(&Source::new("t.yaml", text)).expect("the workflow loads")
+    }
+
+    #[test]
+    fn a_skipped_step_holds_its_name_and_reason_and_nothing_else() {
+        let workflow = one_step();
+        let report = skipped(&workflow.steps[0], true, "`if: false` is false".to_owned());
+        assert_eq!(report.name, "get it");
+        assert!(report.finally);
+        assert_eq!(report.outcome, Outcome::Skipped);
+        assert_eq!(report.reason.as_deref(), Some("`if: false` is false"));
+        assert_eq!(report.attempts, 0);
+        assert_eq!(report.depth, 0);
+        assert_eq!(report.duration, Duration::ZERO);
+        assert!(report.exchanges.is_empty() && report.failures.is_empty());
+        assert!(report.captures.is_empty() && report.checks.is_empty());
+        assert!(report.children.is_empty());
+    }
+
+    #[test]
+    fn only_passed_steps_forget_their_exchanges_at_every_depth() {
+        let url = Url::parse("http://x.test/").unwrap();
+        let exchange = Exchange {
+            request: Outgoing {
+                method: Method::GET,
+                url,
+                headers: HeaderMap::new(),
+                body: None,
+                timeout: Duration::from_secs(1),
+            },
+            response: Incoming {
+                status: StatusCode::OK,
+                headers: HeaderMap::new(),
+                body: Arc::new(b"{}".to_vec()),
+                elapsed: Duration::from_millis(3),
+            },
+        };
+        let workflow = one_step();
+        let report = |outcome, children| StepReport {
+            outcome,
+            exchanges: vec![exchange.clone()],
+            children,
+            ..skipped(&workflow.steps[0], false, String::new())
+        };
+        let mut top = report(
+            Outcome::Failed,
+            vec![
+                report(
+                    Outcome::Passed,
+                    vec![
+                        report(Outcome::Failed, vec![]),
+                        report(Outcome::Passed, vec![]),
+                    ],
+                ),
+                report(Outcome::Error, vec![]),
+            ],
+        );
+        forget_exchanges(&mut top);
+        let kept = |report: &StepReport| report.exchanges.len();
+        assert_eq!(kept(&top), 1);
+        assert_eq!(kept(&top.children[0]), 0);
+        // A failure inside a passed step keeps what it sent and received.
+        assert_eq!(kept(&top.children[0].children[0]), 1);
+        assert_eq!(kept(&top.children[0].children[1]), 0);
+        assert_eq!(kept(&top.children[1]), 1);
+    }
+}

@@ -1,0 +1,209 @@
+//! Sending: a step's attempts and retries, each one request with its redirects.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use minijinja::Value as JinjaValue;
+
+use super::Runner;
+use crate::diagnostic::Diagnostic;
+use crate::event::{Capture, CheckResult, Event, Outcome, StepReport};
+use crate::http::{Exchange, SendError};
+use crate::model::{Action, Request, Step};
+
+/// What one attempt produced.
+pub(super) struct Attempt {
+    pub(super) exchanges: Vec<Exchange>,
+    pub(super) failures: Vec<Diagnostic>,
+    pub(super) captures: Vec<(Capture, JinjaValue)>,
+    pub(super) checks: Vec<CheckResult>,
+    pub(super) transport: Option<SendError>,
+    pub(super) status: Option<u16>,
+    pub(super) until_failed: bool,
+}
+
+impl Attempt {
+    /// Returns an attempt that failed before anything came back.
+    pub(super) fn failed(failure: Diagnostic) -> Attempt {
+        Attempt {
+            exchanges: Vec::new(),
+            failures: vec![failure],
+            captures: Vec::new(),
+            checks: Vec::new(),
+            transport: None,
+            status: None,
+            until_failed: false,
+        }
+    }
+}
+
+impl Runner<'_> {
+    /// Runs one request step (with retries) or one `uses` step.
+    pub(super) async fn single(&mut self, step: &Step, finally: bool) -> StepReport {
+        if let Some(delay) = step.delay {
+            self.wait(delay).await;
+        }
+        let request = match &step.action {
+            Action::Request(request) => request,
+            Action::Uses(uses) => return self.uses(step, uses, finally).await,
+        };
+        let retry = step.retry.as_ref();
+        let attempts_allowed = retry.map_or(1, |r| r.attempts);
+        let mut wait = retry.map_or(Duration::ZERO, |r| r.delay);
+        let mut attempts = 0;
+        let attempt = loop {
+            attempts += 1;
+            let attempt = self
+                .attempt(step, request, attempts == attempts_allowed, finally)
+                .await;
+            let again = retry.is_some_and(|r| match r.until {
+                Some(_) => attempt.until_failed,
+                None => attempt.transport.is_some() || attempt.status.is_some_and(|s| s >= 500),
+            });
+            if !again || attempts >= attempts_allowed || self.stop_reason().is_some() {
+                break attempt;
+            }
+            self.reporter.event(&Event::Attempt {
+                name: &step.name.value,
+                number: attempts + 1,
+                of: attempts_allowed,
+            });
+            self.wait(wait).await;
+            let next = (wait.as_secs_f64() * retry.map_or(1.0, |r| r.backoff)).min(3600.0);
+            wait = Duration::from_secs_f64(next);
+        };
+        let outcome = if attempt.transport.is_some() {
+            Outcome::Error
+        } else if attempt.failures.is_empty() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        };
+        // Captures are kept even when a later check fails: clean-up steps may need them.
+        let mut captures = Vec::with_capacity(attempt.captures.len());
+        for (capture, value) in attempt.captures {
+            Arc::make_mut(&mut self.variables).set(&capture.name, value, capture.secret);
+            captures.push(capture);
+        }
+        StepReport {
+            name: step.name.value.clone(),
+            finally,
+            outcome,
+            reason: attempt.transport.as_ref().map(ToString::to_string),
+            exchanges: attempt.exchanges,
+            attempts,
+            failures: attempt.failures,
+            captures,
+            checks: attempt.checks,
+            children: Vec::new(),
+            depth: self.depth,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// Builds and sends the request once, with its redirects; a transport failure ends the
+    /// attempt here, anything else is read by `received`.
+    async fn attempt(
+        &mut self,
+        step: &Step,
+        request: &Request,
+        last: bool,
+        finally: bool,
+    ) -> Attempt {
+        let workflow = &self.plan.workflow;
+        let (outgoing, follow, max_redirects) = match self.build(step, request) {
+            Ok(built) => built,
+            Err(failure) => return Attempt::failed(failure),
+        };
+        let stop_at = match &request.stop_at {
+            Some(text) => match self.text(text, step) {
+                Ok(prefix) => Some(prefix),
+                Err(failure) => return Attempt::failed(failure),
+            },
+            None => None,
+        };
+        let limit = outgoing.timeout;
+        let target = format!("{} {}", outgoing.method, outgoing.url);
+        // Ctrl-C stops a request that is waiting, except in `finally`, which runs after it.
+        let result = {
+            let send = self.client.send(
+                outgoing,
+                self.jar,
+                follow,
+                max_redirects,
+                stop_at.as_deref(),
+            );
+            if finally {
+                send.await
+            } else {
+                let interrupted = self.settings.wake.notified();
+                tokio::pin!(interrupted);
+                interrupted.as_mut().enable();
+                if self.settings.interrupt.load(Ordering::SeqCst) {
+                    Err((Vec::new(), SendError::Interrupted))
+                } else {
+                    tokio::select! {
+                        result = send => result,
+                        () = interrupted => Err((Vec::new(), SendError::Interrupted)),
+                    }
+                }
+            }
+        };
+        let (exchanges, transport) = match result {
+            Ok(exchanges) => (exchanges, None),
+            Err((exchanges, error)) => (exchanges, Some(error)),
+        };
+        if let Some(error) = transport {
+            let title = match &error {
+                SendError::Interrupted => format!("step `{}` was interrupted", step.name.value),
+                SendError::Timeout(_) => format!(
+                    "step `{}` timed out after {}",
+                    step.name.value,
+                    crate::duration::format_duration(limit)
+                ),
+                other => format!(
+                    "step `{}` could not complete its request: {other}",
+                    step.name.value
+                ),
+            };
+            let help = match &error {
+                SendError::Timeout(_) => {
+                    Some("raise `timeout:` on the step or in `defaults`".to_owned())
+                }
+                SendError::Connect(_) => {
+                    Some("is the server running, and is the URL right?".to_owned())
+                }
+                SendError::TooManyRedirects(_) if stop_at.is_some() => Some(format!(
+                    "`stop_at: {}` was never reached; check the prefix against the redirects above",
+                    stop_at.as_deref().unwrap_or_default()
+                )),
+                SendError::TooManyRedirects(_) => {
+                    Some("raise `max_redirects:` or stop following redirects".to_owned())
+                }
+                _ => None,
+            };
+            let failure = Diagnostic::error(title)
+                .at(&workflow.source, request.url.span, "this request")
+                .in_step(Some(&step.name))
+                .note(format!("request: {target}"))
+                .maybe_help(help);
+            let is_transport = !matches!(
+                error,
+                SendError::BodyTooLarge(_)
+                    | SendError::TooManyRedirects(_)
+                    | SendError::BadRedirect(_)
+            );
+            return Attempt {
+                exchanges,
+                failures: vec![failure],
+                captures: Vec::new(),
+                checks: Vec::new(),
+                transport: is_transport.then_some(error),
+                status: None,
+                until_failed: false,
+            };
+        }
+        self.received(step, request, exchanges, stop_at.as_deref(), follow, last)
+    }
+}
