@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use apiflow::model::TemplateId;
+use apiflow::format::model::TemplateId;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn workload(name: &str) -> String {
@@ -28,7 +28,7 @@ fn load_and_validate(c: &mut Criterion) {
 fn render(c: &mut Criterion) {
     let source = apiflow::Source::new("chain_100.yaml", workload("chain_100.yaml"));
     let plan = apiflow::check_source(&source).expect("valid");
-    let mut variables = apiflow::scope::Variables::default();
+    let mut variables = apiflow::template::scope::Variables::default();
     variables.set(
         "base_url",
         minijinja::Value::from("http://127.0.0.1:8080"),
@@ -52,7 +52,7 @@ fn jsonpath(c: &mut Criterion) {
         "x".repeat(1900)
     );
     let document: serde_json::Value = serde_json::from_str(&body).expect("json");
-    let path = apiflow::jsonpath::JsonPath::parse("$.links.next.id").expect("path");
+    let path = apiflow::query::jsonpath::JsonPath::parse("$.links.next.id").expect("path");
     c.bench_function("parse a 2 KB body", |b| {
         b.iter(|| black_box(serde_json::from_str::<serde_json::Value>(&body).expect("json")));
     });

@@ -11,9 +11,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use apiflow::ExitCode;
 use apiflow::batch::{self, Console, Shard};
+use apiflow::check::inputs::{InputSources, parse_env_file, parse_var};
 use apiflow::diagnostic::Diagnostic;
 use apiflow::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
-use apiflow::inputs::{InputSources, parse_env_file, parse_var};
 use apiflow::report::Format;
 use apiflow::runner::Settings;
 
@@ -267,7 +267,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Run(args) => run_command(args).await,
         Command::Plan { file, vars } => plan_command(&file, vars),
         Command::Schema => {
-            print!("{}", apiflow::schema::json_schema());
+            print!("{}", apiflow::format::schema::json_schema());
             ExitCode::Passed
         }
         Command::Init { name } => init_command(&name),
@@ -583,7 +583,7 @@ fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> ExitCode
     };
     let os_env = |name: &str| std::env::var(name).ok();
     // A missing input is shown as a placeholder, but a `--var` that names no input is a mistake.
-    if let Err(diagnostics) = apiflow::inputs::resolve(&plan, &sources, &os_env) {
+    if let Err(diagnostics) = apiflow::check::inputs::resolve(&plan, &sources, &os_env) {
         let unknown: Vec<Diagnostic> = diagnostics
             .into_iter()
             .filter(|d| d.title.starts_with("`--var "))
@@ -593,8 +593,8 @@ fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> ExitCode
             return ExitCode::Invalid;
         }
     }
-    let inputs = apiflow::inputs::resolve_lenient(&plan, &sources, &os_env);
-    print!("{}", apiflow::plan::render(&plan, inputs));
+    let inputs = apiflow::check::inputs::resolve_lenient(&plan, &sources, &os_env);
+    print!("{}", apiflow::report::plan::render(&plan, inputs));
     ExitCode::Passed
 }
 

@@ -13,12 +13,12 @@ fuzz_target!(|data: &[u8]| {
         Ok(text) => match apiflow::check_source(&apiflow::Source::new("fuzz.yaml", text)) {
             Ok(plan) => {
                 // A valid plan can be planned without inputs.
-                let inputs = apiflow::inputs::resolve_lenient(
+                let inputs = apiflow::check::inputs::resolve_lenient(
                     &plan,
-                    &apiflow::inputs::InputSources::default(),
+                    &apiflow::check::inputs::InputSources::default(),
                     &|_| None,
                 );
-                let _ = apiflow::plan::render(&plan, inputs);
+                let _ = apiflow::report::plan::render(&plan, inputs);
                 return;
             }
             Err(diagnostics) => diagnostics,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use apiflow::model::{TemplateId, TemplateKind, TemplateSource};
+use apiflow::format::model::{TemplateId, TemplateKind, TemplateSource};
 use apiflow::span::Span;
 use apiflow::template::Templates;
 use arbitrary::Arbitrary;

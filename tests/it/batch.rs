@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use apiflow::ExitCode;
 use apiflow::batch::{self, Console, Options, Shard};
+use apiflow::check::inputs::InputSources;
 use apiflow::http::{Client, ClientOptions};
-use apiflow::inputs::InputSources;
 use apiflow::runner::Settings;
 use serde_json::json;
 use support::{ROOT, Recorded, Reply, Server, closed_port};

@@ -5,7 +5,7 @@
 
 use crate::support;
 
-use apiflow::event::Outcome;
+use apiflow::report::event::Outcome;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use apiflow::event::Outcome;
+use apiflow::report::event::Outcome;
 use serde_json::json;
 use support::{Recorded, Reply, Server, normalize, run};
 

@@ -10,9 +10,9 @@ use std::future::Future;
 use std::io::Write as _;
 use std::time::Duration;
 
-use apiflow::event::{Outcome, RunReport};
+use apiflow::check::inputs::InputSources;
 use apiflow::http::{ClientOptions, DEFAULT_MAX_BODY, Stack};
-use apiflow::inputs::InputSources;
+use apiflow::report::event::{Outcome, RunReport};
 use apiflow::report::terminal::Terminal;
 use serde_json::json;
 use support::{Recorded, Reply, Server};
@@ -120,7 +120,7 @@ async fn run(yaml: &str, base_url: &str, options: &ClientOptions) -> Run {
         vars: vec![("base_url".to_owned(), base_url.to_owned())],
         ..InputSources::default()
     };
-    let inputs = apiflow::inputs::resolve(&plan, &sources, &|_| None)
+    let inputs = apiflow::check::inputs::resolve(&plan, &sources, &|_| None)
         .unwrap_or_else(|d| panic!("inputs:\n{}", support::render(&d)));
     let client = apiflow::http::Client::new(options).expect("an HTTP client");
     let mut terminal = Terminal::new(Vec::<u8>::new(), false, false).stable();

@@ -9,9 +9,9 @@ use crate::support;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use apiflow::event::{RunReport, StepReport};
+use apiflow::check::inputs::InputSources;
 use apiflow::http::{ClientOptions, Stack};
-use apiflow::inputs::InputSources;
+use apiflow::report::event::{RunReport, StepReport};
 use support::wire::{Answer, Wire, WireServer};
 
 /// One workflow, the script the server answers it with, and the inputs it gets.
@@ -660,7 +660,7 @@ async fn send(case: &Case, server: &WireServer, stack: Stack) -> Sent {
         vars,
         ..InputSources::default()
     };
-    let inputs = apiflow::inputs::resolve(&plan, &sources, &|_| None)
+    let inputs = apiflow::check::inputs::resolve(&plan, &sources, &|_| None)
         .unwrap_or_else(|d| panic!("case `{}`:\n{}", case.name, support::render(&d)));
     let options = ClientOptions {
         stack,
@@ -672,7 +672,7 @@ async fn send(case: &Case, server: &WireServer, stack: Stack) -> Sent {
         &client,
         inputs,
         &apiflow::runner::Settings::default(),
-        &mut apiflow::event::Silent,
+        &mut apiflow::report::event::Silent,
     )
     .await
     .unwrap_or_else(|d| panic!("case `{}`:\n{}", case.name, support::render(&d)));

@@ -1,4 +1,4 @@
-//! Runs the RFC 9535 compliance test suite (CTS) through `apiflow::jsonpath::JsonPath`.
+//! Runs the RFC 9535 compliance test suite (CTS) through `apiflow::query::jsonpath::JsonPath`.
 //!
 //! Cases that fail today are listed by name in `tests/data/jsonpath-cts/known-failures.txt`.
 //! The test fails on any other failure (a regression) and on any listed case that now passes,
@@ -10,7 +10,7 @@ use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 
-use apiflow::jsonpath::JsonPath;
+use apiflow::query::jsonpath::JsonPath;
 use serde_json::Value;
 
 fn data_dir() -> PathBuf {

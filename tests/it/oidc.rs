@@ -209,7 +209,8 @@ async fn the_provider_issues_verifiable_tokens_for_a_single_use_code() {
     let (status, tokens) = redeem(&http, &provider, &code).await;
     assert_eq!(status, 200, "{tokens}");
     let id_token = tokens["id_token"].as_str().expect("an ID token");
-    let claims = apiflow::jwt::verify(id_token, &provider.jwks()).expect("a valid signature");
+    let claims =
+        apiflow::template::jwt::verify(id_token, &provider.jwks()).expect("a valid signature");
     assert_eq!(claims["iss"], provider.issuer.as_str());
     assert_eq!(claims["aud"], CLIENT_ID);
     assert_eq!(claims["sub"], SUBJECT);

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use apiflow::event::Outcome;
-use apiflow::inputs::InputSources;
+use apiflow::check::inputs::InputSources;
+use apiflow::report::event::Outcome;
 use apiflow::report::terminal::Terminal;
 use apiflow::runner::Settings;
 use apiflow_pingone::{Emulator, Options};
@@ -64,7 +64,8 @@ async fn the_refresh_token_workflow_passes_against_the_emulator_and_cleans_up() 
             .collect(),
         ..InputSources::default()
     };
-    let inputs = apiflow::inputs::resolve(&plan, &sources, &|_| None).expect("inputs resolve");
+    let inputs =
+        apiflow::check::inputs::resolve(&plan, &sources, &|_| None).expect("inputs resolve");
     let client =
         apiflow::http::Client::new(&apiflow::http::ClientOptions::default()).expect("client");
     let mut reporter = Terminal::new(Vec::new(), false, true).stable();
@@ -121,8 +122,9 @@ async fn the_refresh_token_workflow_passes_against_the_emulator_and_cleans_up() 
             "exchange the refresh token"
         ]
     );
-    let all_passed =
-        |steps: &[apiflow::event::StepReport]| steps.iter().all(|s| s.outcome == Outcome::Passed);
+    let all_passed = |steps: &[apiflow::report::event::StepReport]| {
+        steps.iter().all(|s| s.outcome == Outcome::Passed)
+    };
     assert!(all_passed(&report.steps));
     assert!(report.steps.iter().all(|s| all_passed(&s.children)));
     // The emulator answers 404 to the first read of a new secret, as PingOne may.

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use apiflow::check::inputs::{parse_env_file, parse_var};
 use apiflow::duration::{format_duration, parse_duration};
-use apiflow::inputs::{parse_env_file, parse_var};
 use apiflow::secret::{MASK, Masker};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};

@@ -11,8 +11,8 @@ pub mod wire;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use apiflow::event::RunReport;
-use apiflow::inputs::InputSources;
+use apiflow::check::inputs::InputSources;
+use apiflow::report::event::RunReport;
 use apiflow::report::terminal::Terminal;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
@@ -287,7 +287,7 @@ pub struct Run {
 
 impl Run {
     /// Returns a step's report by name.
-    pub fn step(&self, name: &str) -> &apiflow::event::StepReport {
+    pub fn step(&self, name: &str) -> &apiflow::report::event::StepReport {
         self.report
             .steps
             .iter()
@@ -317,7 +317,7 @@ pub async fn run(name: &str, vars: &[(&str, &str)], verbose: bool) -> Run {
             .collect(),
         ..InputSources::default()
     };
-    let inputs = apiflow::inputs::resolve(&plan, &sources, &|_| None)
+    let inputs = apiflow::check::inputs::resolve(&plan, &sources, &|_| None)
         .unwrap_or_else(|d| panic!("inputs of {name}:\n{}", render(&d)));
     run_plan(&plan, inputs, verbose).await
 }
@@ -325,7 +325,7 @@ pub async fn run(name: &str, vars: &[(&str, &str)], verbose: bool) -> Run {
 /// Runs a validated plan with resolved inputs.
 pub async fn run_plan(
     plan: &apiflow::Plan,
-    inputs: apiflow::scope::Variables,
+    inputs: apiflow::template::scope::Variables,
     verbose: bool,
 ) -> Run {
     let client = apiflow::http::Client::new(&apiflow::http::ClientOptions::default())

@@ -629,7 +629,7 @@ mod tests {
         let literal = |name: &str| -> serde_json::Value {
             let var = plan.workflow.vars.iter().find(|v| v.name.value == name);
             match var.map(|v| &v.value) {
-                Some(apiflow::model::Value::Literal(value)) => value.clone(),
+                Some(apiflow::format::model::Value::Literal(value)) => value.clone(),
                 other => panic!("`{name}` is not a literal: {other:?}\n{text}"),
             }
         };
@@ -676,8 +676,8 @@ mod tests {
             .vars
             .iter()
             .map(|v| match &v.value {
-                apiflow::model::Value::Literal(value) => value.to_string(),
-                apiflow::model::Value::Template(_) => "template".to_owned(),
+                apiflow::format::model::Value::Literal(value) => value.to_string(),
+                apiflow::format::model::Value::Template(_) => "template".to_owned(),
                 other => format!("{other:?}"),
             })
             .collect();

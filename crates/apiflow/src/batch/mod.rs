@@ -14,16 +14,16 @@ pub mod stats;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
+use crate::check::inputs::InputSources;
+use crate::check::validate::Plan;
 use crate::diagnostic::Diagnostic;
-use crate::event::Reporter;
 use crate::exit::ExitCode;
 use crate::http::Client;
-use crate::inputs::InputSources;
+use crate::report::event::Reporter;
 use crate::report::progress::WithProgress;
 use crate::report::terminal::Terminal;
 use crate::report::{Files, Format, Tee};
 use crate::runner::Settings;
-use crate::validate::Plan;
 
 pub use console::{Captured, Console};
 pub use files::{Shard, workflow_files};
@@ -213,10 +213,11 @@ async fn run_one(
     files: &mut Files,
 ) -> (ExitCode, Vec<u8>, Vec<Diagnostic>) {
     let sources = sources_for(plan, shared);
-    let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
-        Ok(inputs) => inputs,
-        Err(diagnostics) => return (ExitCode::Invalid, Vec::new(), diagnostics),
-    };
+    let inputs =
+        match crate::check::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
+            Ok(inputs) => inputs,
+            Err(diagnostics) => return (ExitCode::Invalid, Vec::new(), diagnostics),
+        };
     let sink = shared.console.sink(shared.live);
     let mut terminal = Terminal::new(sink, shared.console.color, shared.options.verbose);
     if shared.options.curl {
@@ -257,13 +258,13 @@ async fn run_iterations(plan: &Plan, shared: &Shared<'_>, count: usize) -> ExitC
             sources.supplied.extend(row.iter().cloned());
         }
         let mut stats = stats::Stats::default();
-        let inputs = match crate::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok())
-        {
-            Ok(inputs) => inputs,
-            Err(diagnostics) => {
-                return (index, ExitCode::Invalid, stats, Vec::new(), diagnostics);
-            }
-        };
+        let inputs =
+            match crate::check::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
+                Ok(inputs) => inputs,
+                Err(diagnostics) => {
+                    return (index, ExitCode::Invalid, stats, Vec::new(), diagnostics);
+                }
+            };
         let mut terminal = Terminal::new(Vec::new(), shared.console.color, options.verbose);
         let result = {
             let mut tee = Tee(&mut stats, &mut terminal);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::event::{Event, Outcome, Reporter, StepReport};
+use crate::report::event::{Event, Outcome, Reporter, StepReport};
 
 /// Collects, across iterations, each step's latencies and the number of requests sent.
 #[derive(Default)]

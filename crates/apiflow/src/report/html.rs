@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::escape::escape_xml as escape;
-use crate::event::{Outcome, RunReport, StepReport};
+use crate::report::event::{Outcome, RunReport, StepReport};
 use crate::secret::MASK;
 
 use super::{json::outcome_name, terminal::exchange_text};

@@ -4,8 +4,8 @@ use std::time::UNIX_EPOCH;
 
 use serde_json::{Map, Value, json};
 
-use crate::event::{Capture, Outcome, RunReport, StepReport};
 use crate::http::Exchange;
+use crate::report::event::{Capture, Outcome, RunReport, StepReport};
 use crate::secret::MASK;
 
 /// The version of the report's schema; bumped only on incompatible changes.

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::UNIX_EPOCH;
 
 use crate::escape::escape_xml;
-use crate::event::{Outcome, RunReport, StepReport};
+use crate::report::event::{Outcome, RunReport, StepReport};
 
 use super::terminal::exchange_text;
 

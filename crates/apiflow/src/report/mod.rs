@@ -1,16 +1,18 @@
 //! Reporters: turn run events into output; every one masks secrets the same way.
 
 pub mod curl;
+pub mod event;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod plan;
 pub mod progress;
 pub mod terminal;
 
 use std::path::PathBuf;
 
 pub use crate::escape::escape_xml;
-use crate::event::{Event, Reporter, RunReport};
+use crate::report::event::{Event, Reporter, RunReport};
 use crate::secret::Masker;
 
 /// A report written to a file at the end of a run.

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
-use crate::event::{Event, Reporter};
+use crate::report::event::{Event, Reporter};
 use crate::secret::Masker;
 
 /// Moves to the start of the line and erases it.
@@ -147,7 +147,7 @@ impl<W: Write + Send + Sync> Reporter for WithProgress<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Outcome, StepReport};
+    use crate::report::event::{Outcome, StepReport};
 
     fn step(name: &str, depth: u32) -> StepReport {
         StepReport {
@@ -218,7 +218,7 @@ mod tests {
         reporter.event(&started(
             "send s3cret and a name far too long to fit in sixty columns",
         ));
-        reporter.event(&Event::Finished(&crate::event::RunReport {
+        reporter.event(&Event::Finished(&crate::report::event::RunReport {
             name: "w".into(),
             file: "w.yaml".into(),
             inputs: Vec::new(),

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use crate::duration::format_duration;
-use crate::event::{Event, Outcome, Reporter, RunReport, StepReport};
 use crate::http::Exchange;
+use crate::report::event::{Event, Outcome, Reporter, RunReport, StepReport};
 use crate::secret::Masker;
 
 /// How much of a body a failure shows.

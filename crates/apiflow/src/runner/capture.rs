@@ -8,8 +8,8 @@ use url::Url;
 use super::Runner;
 use super::response::{not_json, not_text};
 use crate::diagnostic::Diagnostic;
-use crate::model::{Extract, ExtractKind, RegexSource, Step};
-use crate::scope::ResponseView;
+use crate::format::model::{Extract, ExtractKind, RegexSource, Step};
+use crate::template::scope::ResponseView;
 
 impl Runner<'_> {
     /// Takes one capture's value from the response, or its `default:`, or fails saying why.
@@ -134,7 +134,7 @@ impl Runner<'_> {
                 all,
             } => {
                 let text = String::from_utf8_lossy(&view.body);
-                let found = crate::html::select(&text, &selector.value, attr.as_deref())
+                let found = crate::query::page::select(&text, &selector.value, attr.as_deref())
                     .map_err(|message| fail(message, "bad selector"))?;
                 match (found.len(), all) {
                     (_, true) => Some(JinjaValue::from(found)),

@@ -6,8 +6,8 @@ use minijinja::Value as JinjaValue;
 
 use super::{Runner, skipped};
 use crate::diagnostic::Diagnostic;
-use crate::event::{Capture, Event, Outcome, StepReport};
-use crate::model::{Step, TemplateId};
+use crate::format::model::{Step, TemplateId};
+use crate::report::event::{Capture, Event, Outcome, StepReport};
 
 impl Runner<'_> {
     /// Runs a `for_each` step once per element; captures become lists.

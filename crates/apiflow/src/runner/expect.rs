@@ -7,8 +7,8 @@ use super::Runner;
 use super::response::not_json;
 use super::send::Attempt;
 use crate::diagnostic::Diagnostic;
-use crate::event::CheckResult;
-use crate::model::Step;
+use crate::format::model::Step;
+use crate::report::event::CheckResult;
 
 impl Runner<'_> {
     /// Checks `expect.json`, `expect.headers` and `expect.checks`, all of them, adding to the

@@ -6,7 +6,7 @@ use url::Url;
 
 use super::Runner;
 use crate::diagnostic::Diagnostic;
-use crate::model::{FormFrom, Step};
+use crate::format::model::{FormFrom, Step};
 
 /// The last HTML page a step received, for `form_from`.
 pub(super) struct Page {
@@ -20,7 +20,7 @@ impl Runner<'_> {
         &mut self,
         step: &Step,
         form_from: &FormFrom,
-    ) -> Result<crate::html::Form, Diagnostic> {
+    ) -> Result<crate::query::page::Form, Diagnostic> {
         let workflow = &self.plan.workflow;
         let Some(page) = self.pages.get(&form_from.step.value) else {
             return Err(Diagnostic::error(format!(
@@ -32,17 +32,17 @@ impl Runner<'_> {
             .help("`form_from.step` names an earlier step whose response is an HTML page"));
         };
         let body = String::from_utf8_lossy(&page.body);
-        let mut form = crate::html::find_form(&page.url, &body, &form_from.selector.value)
+        let mut form = crate::query::page::find_form(&page.url, &body, &form_from.selector.value)
             .map_err(|message| {
-                Diagnostic::error(message)
-                    .at(&workflow.source, form_from.selector.span, "matches no form")
-                    .in_step(Some(&step.name))
-                    .note(format!("the page: {}", page.url))
-            })?;
+            Diagnostic::error(message)
+                .at(&workflow.source, form_from.selector.span, "matches no form")
+                .in_step(Some(&step.name))
+                .note(format!("the page: {}", page.url))
+        })?;
         for (name, value) in &form_from.fields {
             let name = self.text(&name.value, step)?;
             let value = self.text(value, step)?;
-            crate::html::set_field(&mut form.fields, &name, value);
+            crate::query::page::set_field(&mut form.fields, &name, value);
         }
         Ok(form)
     }

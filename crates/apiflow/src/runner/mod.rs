@@ -32,14 +32,14 @@ use std::time::{Duration, Instant};
 
 use minijinja::Value as JinjaValue;
 
+use crate::check::validate::Plan;
 use crate::diagnostic::Diagnostic;
-use crate::event::{Capture, Event, INTERRUPTED, Outcome, Reporter, RunReport, StepReport};
+use crate::format::model::{Action, Step};
+use crate::http::urls::UrlParser;
 use crate::http::{Client, Jar};
-use crate::model::{Action, Step};
-use crate::scope::Variables;
+use crate::report::event::{Capture, Event, INTERRUPTED, Outcome, Reporter, RunReport, StepReport};
 use crate::secret::Masker;
-use crate::urls::UrlParser;
-use crate::validate::Plan;
+use crate::template::scope::Variables;
 
 pub use self::expect::show;
 use self::form::Page;
@@ -312,15 +312,15 @@ mod tests {
     use url::Url;
 
     use super::{forget_exchanges, skipped};
-    use crate::event::{Outcome, StepReport};
+    use crate::format::model::Workflow;
     use crate::http::{Exchange, Incoming, Outgoing};
-    use crate::model::Workflow;
+    use crate::report::event::{Outcome, StepReport};
     use crate::span::Source;
 
     /// Loads a workflow of one step, `get it`, for the pieces that take a step.
     pub(super) fn one_step() -> Workflow {
         let text = "name: t\nsteps:\n  - name: get it\n    request: { url: \"http://x.test/\" }\n";
-        crate::load::load(&Source::new("t.yaml", text)).expect("the workflow loads")
+        crate::format::load::load(&Source::new("t.yaml", text)).expect("the workflow loads")
     }
 
     #[test]

@@ -7,7 +7,7 @@ use minijinja::Value as JinjaValue;
 use super::Runner;
 use super::taint::value_reads_secret;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Step, TemplateId, Text, Value};
+use crate::format::model::{Step, TemplateId, Text, Value};
 
 impl Runner<'_> {
     /// Turns a failed render into a diagnostic pointing into the template.

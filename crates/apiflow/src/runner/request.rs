@@ -7,8 +7,8 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, Header
 
 use super::{DEFAULT_TIMEOUT, Runner};
 use crate::diagnostic::Diagnostic;
+use crate::format::model::{Auth, Body, Request, Step};
 use crate::http::{DEFAULT_MAX_REDIRECTS, Outgoing};
-use crate::model::{Auth, Body, Request, Step};
 use crate::span::Spanned;
 
 impl Runner<'_> {

@@ -9,13 +9,13 @@ use url::Url;
 use super::Runner;
 use super::form::Page;
 use super::send::Attempt;
+use crate::check::validate::JsonRead;
 use crate::diagnostic::Diagnostic;
-use crate::event::{Capture, CheckResult};
+use crate::format::model::{Request, Step};
 use crate::http::{Exchange, Jar};
-use crate::model::{Request, Step};
-use crate::scope::{ResponseView, Variables};
+use crate::report::event::{Capture, CheckResult};
 use crate::span::Span;
-use crate::validate::JsonRead;
+use crate::template::scope::{ResponseView, Variables};
 
 impl Runner<'_> {
     /// Reads what an attempt received, in order: keeps an HTML page for `form_from`, ends at
@@ -322,11 +322,11 @@ mod tests {
     use url::Url;
 
     use super::{cookie_pairs, header_pairs, not_json, not_text, parse_json};
+    use crate::check::validate::JsonRead;
     use crate::http::Jar;
-    use crate::pick::{Part, Pick};
+    use crate::query::pick::{Part, Pick};
     use crate::runner::tests::one_step;
     use crate::span::Span;
-    use crate::validate::JsonRead;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()

@@ -8,9 +8,9 @@ use minijinja::Value as JinjaValue;
 
 use super::Runner;
 use crate::diagnostic::Diagnostic;
-use crate::event::{Capture, CheckResult, Event, Outcome, StepReport};
+use crate::format::model::{Action, Request, Step};
 use crate::http::{Exchange, SendError};
-use crate::model::{Action, Request, Step};
+use crate::report::event::{Capture, CheckResult, Event, Outcome, StepReport};
 
 /// What one attempt produced.
 pub(super) struct Attempt {

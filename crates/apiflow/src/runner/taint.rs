@@ -3,8 +3,8 @@
 use minijinja::Value as JinjaValue;
 
 use super::Runner;
-use crate::event::Event;
-use crate::model::{TemplateId, Value};
+use crate::format::model::{TemplateId, Value};
+use crate::report::event::Event;
 
 impl Runner<'_> {
     /// Learns a secret value (and each string inside a structured one).

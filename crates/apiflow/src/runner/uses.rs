@@ -9,12 +9,12 @@ use minijinja::Value as JinjaValue;
 
 use super::taint::value_reads_secret;
 use super::{Runner, skipped};
+use crate::check::validate::Plan;
 use crate::diagnostic::Diagnostic;
-use crate::event::{Capture, Outcome, StepReport};
-use crate::model::{ExtractKind, Step, Text, Uses};
-use crate::scope::Variables;
-use crate::urls::UrlParser;
-use crate::validate::Plan;
+use crate::format::model::{ExtractKind, Step, Text, Uses};
+use crate::http::urls::UrlParser;
+use crate::report::event::{Capture, Outcome, StepReport};
+use crate::template::scope::Variables;
 
 impl Runner<'_> {
     /// Runs another workflow as one step: its own variables, the same cookie jar and

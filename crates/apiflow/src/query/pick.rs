@@ -639,7 +639,7 @@ fn utf8_end(body: &[u8], pos: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jsonpath::JsonPath;
+    use crate::query::jsonpath::JsonPath;
     use proptest::strategy::Strategy as _;
 
     fn pick(paths: &[&str]) -> (Pick, Vec<JsonPath>) {

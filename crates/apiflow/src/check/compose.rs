@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::check::file::{check_source_alone, read_source};
+use crate::check::validate::{Plan, step_templates};
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::file::{check_source_alone, read_source};
-use crate::model::{Action, ExtractKind, Step, Uses};
-use crate::validate::{Plan, step_templates};
+use crate::format::model::{Action, ExtractKind, Step, Uses};
 
 /// Loads and checks every workflow a plan `uses`, recursively; returns the problems found.
 pub fn resolve(plan: &mut Plan, stack: &mut Vec<PathBuf>) -> Vec<Diagnostic> {
@@ -218,7 +218,7 @@ fn check_output_reads(
     }
     let prefix = format!("{}.", step.name.value);
     // Every template of the other steps, and of the caller's own outputs, with its step.
-    let mut reads: Vec<(crate::model::TemplateId, &Step)> = steps
+    let mut reads: Vec<(crate::format::model::TemplateId, &Step)> = steps
         .iter()
         .filter(|later| !std::ptr::eq(*later, step))
         .flat_map(|later| {
@@ -231,7 +231,7 @@ fn check_output_reads(
         plan.workflow
             .outputs
             .iter()
-            .flat_map(|(_, value)| crate::validate::value_templates(value))
+            .flat_map(|(_, value)| crate::check::validate::value_templates(value))
             .map(|id| (id, step)),
     );
     reads.sort_by_key(|(id, _)| id.0);

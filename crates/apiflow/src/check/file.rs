@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::check::validate::{Plan, validate};
 use crate::diagnostic::Diagnostic;
-use crate::load::load_partial;
+use crate::format::load::load_partial;
 use crate::span::Source;
-use crate::validate::{Plan, validate};
 use crate::yaml;
 
 /// Loads and validates a workflow from its text, leaving the workflows it `uses` to the caller

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use minijinja::Value as JinjaValue;
 
-use crate::model::{Action, Auth, Body, Step, Text, Value};
-use crate::scope::Variables;
+use crate::check::validate::{Plan, RESPONSE_NAMES, step_templates, value_templates};
+use crate::format::model::{Action, Auth, Body, Step, Text, Value};
 use crate::secret::Masker;
-use crate::validate::{Plan, RESPONSE_NAMES, step_templates, value_templates};
+use crate::template::scope::Variables;
 
 /// Where a name comes from.
 enum Definer {
@@ -224,7 +224,7 @@ fn step_text(
 ) {
     let _ = writeln!(out, "  {number}. {}", step.name.value);
     let source_of =
-        |id: crate::model::TemplateId| plan.workflow.templates[id.0 as usize].text.as_str();
+        |id: crate::format::model::TemplateId| plan.workflow.templates[id.0 as usize].text.as_str();
     if let Some(condition) = step.condition {
         let _ = writeln!(out, "     if {}", source_of(condition));
     }
@@ -317,7 +317,7 @@ fn step_text(
 fn uses_text(
     plan: &Plan,
     sub: &Plan,
-    uses: &crate::model::Uses,
+    uses: &crate::format::model::Uses,
     ctx: &JinjaValue,
     masker: &mut Masker,
 ) -> String {

@@ -5,6 +5,8 @@
 //! `http://`, so that tests can send the same requests through both and compare them.
 
 mod plain;
+pub mod tls;
+pub mod urls;
 
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
@@ -210,7 +212,7 @@ fn build_reqwest(options: &ClientOptions) -> Result<reqwest::Client, String> {
     PROVIDER.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    let tls = crate::tls::client_config(options.ca_pem.as_deref(), options.insecure)?;
+    let tls = crate::http::tls::client_config(options.ca_pem.as_deref(), options.insecure)?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())

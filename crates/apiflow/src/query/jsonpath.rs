@@ -15,7 +15,7 @@ use jsonpath_rust::parser::model::{
 use pest::error::InputLocation;
 use serde_json::Value;
 
-use crate::pick::Part;
+use crate::query::pick::Part;
 
 /// Hint appended when a path does not start at the root.
 const ROOT_HINT: &str = "a JSONPath starts with `$`";
@@ -93,7 +93,7 @@ impl JsonPath {
     /// counted from the start only (`$.links.next.id`, `$.items[0]`), so that a [`Pick`] can
     /// parse just what it reads.
     ///
-    /// [`Pick`]: crate::pick::Pick
+    /// [`Pick`]: crate::query::pick::Pick
     pub fn singular_parts(&self) -> Option<&[Part]> {
         self.0.singular.as_deref()
     }

@@ -1,4 +1,9 @@
-//! Templates: one sandboxed minijinja environment per workflow, each template compiled once.
+//! Templates: one sandboxed minijinja environment per workflow, each template compiled once;
+//! beside it, apiflow's own functions and filters, the values templates see, and JWT checks.
+
+pub mod functions;
+pub mod jwt;
+pub mod scope;
 
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -7,7 +12,7 @@ use minijinja::machinery::{Instruction, ast, get_compiled_template};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 
 use crate::delimiters::{pair_at, whole_expression};
-use crate::model::{TemplateId, TemplateKind, TemplateSource};
+use crate::format::model::{TemplateId, TemplateKind, TemplateSource};
 
 /// Expressions are compiled as templates that store their value, so one table holds both.
 const EXPR_PREFIX: &str = "{% set __value = (";
@@ -77,7 +82,7 @@ impl std::fmt::Debug for Templates {
 /// set, so templates see only the values the runner passes in.
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    crate::helpers::register(&mut env);
+    crate::template::functions::register(&mut env);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // Python-style string, list and dict methods (`.startswith`, `.split`, `.items`, …).
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);

@@ -309,7 +309,7 @@ fn jwt_claims(token: &str) -> Result<Value, Error> {
 fn jwt_verify(token: &str, jwks: &Value) -> Result<Value, Error> {
     let jwks: serde_json::Value = serde_json::to_value(jwks)
         .map_err(|_| invalid("jwt_verify(token, jwks): the JWKS is not JSON data".to_owned()))?;
-    crate::jwt::verify(token, &jwks)
+    crate::template::jwt::verify(token, &jwks)
         .map(|claims| Value::from(Serde(claims)))
         .map_err(|why| invalid(format!("jwt_verify(token, jwks): {why}")))
 }

@@ -330,7 +330,7 @@ pub fn json_schema() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load;
+    use crate::format::load;
 
     fn properties(schema: &serde_json::Value, definition: Option<&str>) -> Vec<String> {
         let node = match definition {

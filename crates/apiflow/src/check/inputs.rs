@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use minijinja::Value;
 
+use crate::check::validate::Plan;
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::model::Text;
-use crate::scope::Variables;
+use crate::format::model::Text;
 use crate::secret::Masker;
-use crate::validate::Plan;
+use crate::template::scope::Variables;
 
 /// Where input values come from, besides defaults.
 #[derive(Clone, Debug, Default)]

@@ -9,9 +9,11 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use regex::Regex;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::jsonpath::JsonPath;
-use crate::model::{Action, Auth, Body, ExtractKind, Step, TemplateId, Text, Value, Workflow};
-use crate::pick::Pick;
+use crate::format::model::{
+    Action, Auth, Body, ExtractKind, Step, TemplateId, Text, Value, Workflow,
+};
+use crate::query::jsonpath::JsonPath;
+use crate::query::pick::Pick;
 use crate::span::{Span, Spanned};
 use crate::template::{CallKind, Templates};
 
@@ -271,9 +273,9 @@ impl<'a> Checker<'a> {
             }
             for (kind, name, range) in self.templates.calls(id) {
                 let (known, what) = match kind {
-                    CallKind::Function => (crate::helpers::FUNCTIONS, "function"),
-                    CallKind::Filter => (crate::helpers::FILTERS, "filter"),
-                    CallKind::Test => (crate::helpers::TESTS, "test"),
+                    CallKind::Function => (crate::template::functions::FUNCTIONS, "function"),
+                    CallKind::Filter => (crate::template::functions::FILTERS, "filter"),
+                    CallKind::Test => (crate::template::functions::TESTS, "test"),
                 };
                 if kind == CallKind::Function
                     && !known.contains(&name.as_str())
@@ -373,7 +375,7 @@ impl<'a> Checker<'a> {
                 .help(help),
             );
         }
-        if let Err(message) = crate::html::check_selector(&form.selector.value) {
+        if let Err(message) = crate::query::page::check_selector(&form.selector.value) {
             self.errors.push(
                 Diagnostic::error(message)
                     .at(&self.workflow.source, form.selector.span, "here")
@@ -392,7 +394,7 @@ impl<'a> Checker<'a> {
         for extract in &step.extract {
             match &extract.kind {
                 ExtractKind::Css { selector, .. } => {
-                    if let Err(message) = crate::html::check_selector(&selector.value) {
+                    if let Err(message) = crate::query::page::check_selector(&selector.value) {
                         self.errors.push(
                             Diagnostic::error(message)
                                 .at(&self.workflow.source, selector.span, "here")
@@ -468,7 +470,9 @@ impl<'a> Checker<'a> {
         }
         let source = &self.workflow.templates[id.0 as usize];
         for name in self.templates.reads(id) {
-            if crate::helpers::FUNCTIONS.contains(&name.as_str()) || scope.is_defined(name) {
+            if crate::template::functions::FUNCTIONS.contains(&name.as_str())
+                || scope.is_defined(name)
+            {
                 continue;
             }
             // `check_calls` already reported a call of an unknown function that is no variable.

@@ -1,0 +1,354 @@
+//! Loading a step: its request (method, URL, headers, auth, body kinds, redirects), `uses`,
+//! `form_from` and `retry`.
+
+use std::time::Duration;
+
+use super::{
+    AUTH_KEYS, BASIC_KEYS, FORM_FROM_KEYS, Loader, METHODS, REQUEST_KEYS, RETRY_KEYS, STEP_KEYS,
+    span_of_text,
+};
+use crate::diagnostic::did_you_mean;
+use crate::format::model::{
+    Action, Auth, Body, FormFrom, Request, Retry, Step, StepId, Text, Uses,
+};
+use crate::span::Spanned;
+use crate::yaml::{Key, Node, NodeKind};
+
+impl Loader {
+    pub(super) fn step(&mut self, node: &Node) -> Option<Step> {
+        self.step = None;
+        let mut fields = self.fields(node, "step")?;
+        let name = self
+            .required(&mut fields, "name", "step", node.span)
+            .and_then(|n| self.string(n, "name"));
+        self.step.clone_from(&name);
+        let condition = fields.get("if").and_then(|n| self.expression(n, "if"));
+        let delay = fields.get("delay").and_then(|n| self.duration(n, "delay"));
+        let for_each = fields
+            .get("for_each")
+            .and_then(|n| self.expression(n, "for_each"));
+        let each_as = match fields.get("as") {
+            Some(n) => {
+                if for_each.is_none()
+                    && let Some(key) = fields.key("as")
+                {
+                    self.error("`as` only goes with `for_each`", key.span, "not used here");
+                }
+                if let NodeKind::Str(text) = &n.kind {
+                    let key = Key {
+                        name: text.clone(),
+                        span: span_of_text(n.span, text),
+                    };
+                    self.check_identifier(&key, "loop variable");
+                    Spanned::new(text.to_string(), key.span)
+                } else {
+                    self.expected("as", "a variable name", n);
+                    Spanned::new("item".to_owned(), n.span)
+                }
+            }
+            None => Spanned::new("item".to_owned(), node.span),
+        };
+        let action = match (fields.get("request"), fields.get("uses")) {
+            (Some(request), None) => {
+                if let Some(key) = fields.key("with") {
+                    fields.get("with");
+                    self.error("`with` only goes with `uses`", key.span, "not used here");
+                }
+                self.request(request).map(|r| Action::Request(Box::new(r)))
+            }
+            (None, Some(uses)) => self.uses(uses, fields.get("with")).map(Action::Uses),
+            (Some(_), Some(_)) => {
+                let span = fields.key("uses").map_or(node.span, |k| k.span);
+                self.error(
+                    "a step either sends a `request` or `uses` a workflow, not both",
+                    span,
+                    "second action",
+                )
+                .help = Some("split it into two steps".into());
+                None
+            }
+            (None, None) => {
+                self.error(
+                    "`step` needs `request` or `uses`",
+                    node.span,
+                    "no `request` here",
+                );
+                None
+            }
+        };
+        let expect = fields
+            .get("expect")
+            .map(|n| self.expect(n))
+            .unwrap_or_default();
+        let extract = fields
+            .get("extract")
+            .map(|n| self.extracts(n))
+            .unwrap_or_default();
+        let retry = fields.get("retry").and_then(|n| self.retry(n));
+        self.finish(&fields, STEP_KEYS, "step");
+        let id = StepId(self.steps);
+        self.steps += 1;
+        Some(Step {
+            id,
+            name: name?,
+            condition,
+            delay,
+            for_each,
+            each_as,
+            action: action?,
+            expect,
+            extract,
+            retry,
+        })
+    }
+
+    pub(super) fn request(&mut self, node: &Node) -> Option<Request> {
+        let mut fields = self.fields(node, "request")?;
+        let method = match fields.get("method") {
+            Some(n) => self.method(n),
+            None => Some(Spanned::new("GET".to_owned(), node.span)),
+        };
+        let form_from = fields.get("form_from").and_then(|n| self.form_from(n));
+        // With `form_from`, the form's `action` is the URL unless one is given.
+        let url = if form_from.is_some() && fields.key("url").is_none() {
+            Some(Spanned::new(Text::Literal(String::new()), node.span))
+        } else {
+            self.required(&mut fields, "url", "request", node.span)
+                .and_then(|n| Some(Spanned::new(self.text(n, "url")?, n.span)))
+        };
+        let query = fields
+            .get("query")
+            .map(|n| self.text_map(n, "query"))
+            .unwrap_or_default();
+        let headers = fields
+            .get("headers")
+            .map(|n| self.text_map(n, "headers"))
+            .unwrap_or_default();
+        let auth = fields.get("auth").and_then(|n| self.auth(n));
+        let mut bodies = Vec::new();
+        if let Some(n) = fields.get("json") {
+            bodies.push((fields.key("json"), Body::Json(self.value(n))));
+        }
+        if let Some(n) = fields.get("form") {
+            let form = self.text_map(n, "form");
+            bodies.push((fields.key("form"), Body::Form(form)));
+        }
+        if let Some(n) = fields.get("body")
+            && let Some(text) = self.text(n, "body")
+        {
+            bodies.push((fields.key("body"), Body::Text(text)));
+        }
+        if bodies.len() > 1
+            && let Some(key) = bodies[1].0
+        {
+            let first = bodies[0].0.map_or("", |k| k.name.as_ref()).to_owned();
+            self.error(
+                format!(
+                    "a request has one body, but `{first}` and `{}` are both given",
+                    key.name
+                ),
+                key.span,
+                "second body",
+            )
+            .help = Some("keep one of `json`, `form` and `body`".into());
+        }
+        let follow_redirects = fields
+            .get("follow_redirects")
+            .and_then(|n| self.bool(n, "follow_redirects"));
+        let max_redirects = fields
+            .get("max_redirects")
+            .and_then(|n| self.count(n, "max_redirects", 0, 100));
+        let timeout = fields
+            .get("timeout")
+            .and_then(|n| self.duration(n, "timeout"));
+        let stop_at = fields.get("stop_at").and_then(|n| self.text(n, "stop_at"));
+        if form_from.is_some()
+            && !bodies.is_empty()
+            && let Some(key) = fields.key("form_from")
+        {
+            self.error(
+                "`form_from` builds the body, so `json`, `form` and `body` cannot be given too",
+                key.span,
+                "here",
+            );
+        }
+        self.finish(&fields, REQUEST_KEYS, "request");
+        Some(Request {
+            method: method?,
+            url: url?,
+            query,
+            headers,
+            auth,
+            body: bodies.into_iter().next().map(|(_, body)| body),
+            follow_redirects,
+            max_redirects,
+            stop_at,
+            form_from,
+            timeout,
+        })
+    }
+
+    pub(super) fn uses(&mut self, node: &Node, with: Option<&Node>) -> Option<Uses> {
+        let path = self.string(node, "uses")?;
+        let is_yaml = std::path::Path::new(&path.value)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        if !is_yaml {
+            self.error(
+                format!("`uses: {}` does not name a workflow file", path.value),
+                path.span,
+                "not a .yaml file",
+            )
+            .help = Some("give the path of a `.yaml` workflow, relative to this file".into());
+        }
+        let with = match with {
+            None => Vec::new(),
+            Some(Node {
+                kind: NodeKind::Map(entries),
+                ..
+            }) => entries
+                .iter()
+                .map(|(key, value)| (key.to_spanned(), self.value(value)))
+                .collect(),
+            Some(other) => {
+                self.expected("with", "a mapping of input names to values", other);
+                Vec::new()
+            }
+        };
+        Some(Uses { path, with })
+    }
+
+    pub(super) fn form_from(&mut self, node: &Node) -> Option<FormFrom> {
+        let mut fields = self.fields(node, "form_from")?;
+        let step = self
+            .required(&mut fields, "step", "form_from", node.span)
+            .and_then(|n| self.string(n, "step"));
+        let selector = match fields.get("selector") {
+            Some(n) => self.string(n, "selector"),
+            None => Some(Spanned::new("form".to_owned(), node.span)),
+        };
+        // Field names may be templates: login forms name their fields differently.
+        let form_fields = fields
+            .get("fields")
+            .map(|n| {
+                self.text_map(n, "fields")
+                    .into_iter()
+                    .map(|(name, value)| {
+                        let text = self.text_of(&name.value, name.span);
+                        (Spanned::new(text, name.span), value)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.finish(&fields, FORM_FROM_KEYS, "form_from");
+        Some(FormFrom {
+            step: step?,
+            selector: selector?,
+            fields: form_fields,
+        })
+    }
+
+    pub(super) fn method(&mut self, node: &Node) -> Option<Spanned<String>> {
+        let text = self.string(node, "method")?;
+        let upper = text.value.to_ascii_uppercase();
+        if METHODS.contains(&upper.as_str()) {
+            return Some(Spanned::new(upper, text.span));
+        }
+        let valid_token = !upper.is_empty()
+            && upper
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
+        if valid_token && did_you_mean(&upper, METHODS.iter().copied()).is_none() {
+            // Extension methods (PROPFIND, …) are allowed.
+            return Some(Spanned::new(upper, text.span));
+        }
+        let help = did_you_mean(&upper, METHODS.iter().copied())
+            .unwrap_or_else(|| "use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS".into());
+        self.error(
+            format!("invalid HTTP method `{}`", text.value),
+            text.span,
+            "not a method",
+        )
+        .help = Some(help);
+        None
+    }
+
+    pub(super) fn count(&mut self, node: &Node, what: &str, min: i64, max: i64) -> Option<u32> {
+        match node.kind {
+            NodeKind::Int(n) if (min..=max).contains(&n) => u32::try_from(n).ok(),
+            _ => {
+                self.expected(what, &format!("a whole number from {min} to {max}"), node);
+                None
+            }
+        }
+    }
+
+    pub(super) fn auth(&mut self, node: &Node) -> Option<Auth> {
+        let mut fields = self.fields(node, "auth")?;
+        let auth = if let Some(basic) = fields.get("basic") {
+            let mut inner = self.fields(basic, "auth.basic")?;
+            let username = self
+                .required(&mut inner, "username", "auth.basic", basic.span)
+                .and_then(|n| self.text(n, "username"));
+            let password = self
+                .required(&mut inner, "password", "auth.basic", basic.span)
+                .and_then(|n| self.text(n, "password"));
+            self.finish(&inner, BASIC_KEYS, "auth.basic");
+            Some(Auth::Basic {
+                username: username?,
+                password: password?,
+            })
+        } else if let Some(bearer) = fields.get("bearer") {
+            self.text(bearer, "bearer").map(Auth::Bearer)
+        } else {
+            self.error(
+                "`auth` needs `basic` or `bearer`",
+                node.span,
+                "no method here",
+            );
+            None
+        };
+        if fields.get("basic").is_some()
+            && fields.get("bearer").is_some()
+            && let Some(key) = fields.key("bearer")
+        {
+            self.error(
+                "`auth` takes one of `basic` and `bearer`, not both",
+                key.span,
+                "second method",
+            );
+        }
+        self.finish(&fields, AUTH_KEYS, "auth");
+        auth
+    }
+
+    pub(super) fn retry(&mut self, node: &Node) -> Option<Retry> {
+        let mut fields = self.fields(node, "retry")?;
+        let attempts = self
+            .required(&mut fields, "attempts", "retry", node.span)
+            .and_then(|n| self.count(n, "attempts", 1, 1000));
+        let delay = fields.get("delay").and_then(|n| self.duration(n, "delay"));
+        let backoff = match fields.get("backoff") {
+            Some(n) => match n.kind {
+                #[allow(clippy::cast_precision_loss)]
+                NodeKind::Int(i) if (1..=10).contains(&i) => Some(i as f64),
+                NodeKind::Float(f) if (1.0..=10.0).contains(&f) => Some(f),
+                _ => {
+                    self.expected("backoff", "a factor from 1.0 to 10.0", n);
+                    None
+                }
+            },
+            None => Some(1.0),
+        };
+        let until = fields
+            .get("until")
+            .and_then(|n| self.expression(n, "until"));
+        self.finish(&fields, RETRY_KEYS, "retry");
+        Some(Retry {
+            attempts: attempts?,
+            delay: delay.unwrap_or(Duration::from_millis(500)),
+            backoff: backoff?,
+            until,
+        })
+    }
+}
