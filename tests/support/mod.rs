@@ -262,6 +262,15 @@ pub fn check(name: &str) -> Result<apiflow::Plan, String> {
     apiflow::check_source(&source).map_err(|diagnostics| render(&diagnostics))
 }
 
+/// Returns the problems of an invalid workflow file (tests run from the root), rendered the way
+/// the command line prints them.
+pub fn problems(path: &str) -> String {
+    match apiflow::check_file(std::path::Path::new(path)) {
+        Ok(_) => panic!("{path} is valid"),
+        Err(diagnostics) => render(&diagnostics),
+    }
+}
+
 /// Renders diagnostics the way the command line prints them.
 pub fn render(diagnostics: &[apiflow::Diagnostic]) -> String {
     let mut out = String::new();
