@@ -1,10 +1,10 @@
 //! The quickest path: a line reader for the block YAML workflows are written in.
 //!
-//! Most workflows are block mappings and sequences of one-line scalars and one-line flow
-//! collections. Reading those needs no general YAML scanner: this walks the lines once and
-//! builds the tree `fast` would build from granit-parser's events, with the same positions.
-//! Anything else (block scalars, multi-line scalars or flow collections, anchors, tags,
-//! complex keys, tabs, document markers, escapes it does not know…) makes it give up, and
+//! Most workflows are block mappings and sequences of one-line scalars, one-line flow
+//! collections and block scalars (`|`, `>`). Reading those needs no general YAML scanner: this
+//! walks the lines once and builds the tree `fast` would build from granit-parser's events,
+//! with the same positions. Anything else (multi-line plain, quoted or flow scalars, anchors,
+//! tags, complex keys, tabs, document markers, escapes it does not know…) makes it give up, and
 //! `fast`, then serde-saphyr, read the text instead.
 
 use std::borrow::Cow;
@@ -181,6 +181,8 @@ impl<'a> Reader<'a> {
             let item = if self.is_blank(&line, after) {
                 let empty = self.span(&line, line.end, 1)?;
                 self.below(indent, depth + 1, empty, false)?
+            } else if matches!(self.bytes[after], b'|' | b'>') {
+                self.block_scalar(&line, after, indent)?
             } else {
                 // The item's content is read as if its line started there.
                 let column = indent + (after - line.start);
@@ -189,8 +191,12 @@ impl<'a> Reader<'a> {
                 self.inline_or_block(column, indent, depth + 1)?
             };
             if indentless && self.items.len() == start {
+                // A block scalar's node starts at its first content line, its token at the
+                // header.
                 span = if self.is_blank(&line, after) {
                     self.span(&line, line.end, 1)?
+                } else if matches!(self.bytes[after], b'|' | b'>') {
+                    self.span(&line, after, 1)?
                 } else {
                     Span::new(item.span.line, item.span.column, 1)
                 };
@@ -295,6 +301,10 @@ impl<'a> Reader<'a> {
             let value = if self.is_blank(&line, after) {
                 let empty = self.span(&line, colon, 1)?;
                 self.below(indent, depth + 1, empty, true)?
+            } else if matches!(self.bytes[after], b'|' | b'>') {
+                let value = self.block_scalar(&line, after, indent)?;
+                self.end_of_value(indent)?;
+                value
             } else {
                 let value = self.value(&line, after, depth + 1)?;
                 self.at += 1;
@@ -375,6 +385,130 @@ impl<'a> Reader<'a> {
         let rest = skip_spaces(bytes, end, line.end);
         let ends = rest == line.end || (rest > end && bytes[rest] == b'#');
         ends.then_some(node)
+    }
+
+    /// Reads the block scalar whose header (`|` or `>` and its indicators) is at byte `at` of
+    /// `line`, the value of an entry of a block collection at column `parent`, and moves past
+    /// the lines it takes.
+    ///
+    /// This follows the scanner of granit-parser, which serde-saphyr reads with, step by step.
+    /// The indentation is `parent` plus the indentation indicator, or else that of the deepest
+    /// of the leading empty lines and the first content line, and at least `parent + 1`. The
+    /// node spans from the first content line's indentation to where the scanner stops: past
+    /// the trailing empty lines and the indentation of the line after them. A header or a
+    /// scalar without content lines at the end of the text is left to granit-parser, as are
+    /// errors (a malformed header, a first line less indented than the indicator says).
+    fn block_scalar(&mut self, line: &Line, at: usize, parent: usize) -> Option<Node<'a>> {
+        let bytes = self.bytes;
+        let literal = bytes[at] == b'|';
+        let (chomping, increment) = block_header(bytes, at + 1, line.end)?;
+        if line.end == bytes.len() {
+            return None;
+        }
+        let mut cursor = Cursor {
+            pos: line.end,
+            begin: line.begin,
+            number: line.number,
+        };
+        cursor.next_line();
+        // Line breaks of empty lines not yet added to the text.
+        let mut breaks = 0;
+        let indent = if increment > 0 {
+            parent + increment
+        } else {
+            let mut deepest = 0;
+            loop {
+                cursor.pos = skip_spaces(bytes, cursor.pos, bytes.len());
+                deepest = deepest.max(cursor.column());
+                if bytes.get(cursor.pos) != Some(&b'\n') {
+                    break;
+                }
+                cursor.next_line();
+                breaks += 1;
+            }
+            deepest.max(parent + 1)
+        };
+        breaks += cursor.skip_indentation(bytes, indent);
+        let column = cursor.column();
+        if cursor.pos == bytes.len() || (column < indent && column > parent) {
+            return None;
+        }
+        let start = cursor;
+        let value = self.block_text(&mut cursor, indent, breaks, literal, chomping)?;
+        // The lines before the one the scan stopped in belong to the scalar.
+        let next = if cursor.pos == bytes.len() {
+            cursor.pos
+        } else {
+            cursor.begin
+        };
+        while self.line().is_some_and(|line| line.begin < next) {
+            self.at += 1;
+        }
+        self.count()?;
+        let spanned = self.text.get(start.pos..cursor.pos)?;
+        let len = if spanned.is_ascii() {
+            spanned.len()
+        } else {
+            spanned.chars().count()
+        };
+        Some(Node {
+            kind: NodeKind::Str(Cow::Owned(value)),
+            span: Span::new(
+                start.number,
+                u32::try_from(start.column() + 1).ok()?,
+                u32::try_from(len.max(1)).ok()?,
+            ),
+        })
+    }
+
+    /// Reads the content lines of a block scalar from `cursor`, indented by `indent`, after
+    /// `breaks` empty lines, as granit-parser's scanner does: each loses its indentation; `>`
+    /// folds a line break between two lines that do not start with a space into a space;
+    /// then the chomping indicator decides the final line breaks.
+    fn block_text(
+        &self,
+        cursor: &mut Cursor,
+        indent: usize,
+        mut breaks: usize,
+        literal: bool,
+        chomping: Chomping,
+    ) -> Option<String> {
+        let bytes = self.bytes;
+        let mut out = String::new();
+        let mut leading_break = false;
+        let mut leading_blank = false;
+        while cursor.column() == indent && cursor.pos < bytes.len() {
+            let blank = bytes[cursor.pos] == b' ';
+            if !literal && leading_break && !leading_blank && !blank {
+                if breaks == 0 {
+                    out.push(' ');
+                }
+            } else if leading_break {
+                out.push('\n');
+            }
+            out.extend(std::iter::repeat_n('\n', breaks));
+            (leading_break, leading_blank, breaks) = (false, blank, 0);
+            let end = bytes[cursor.pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |offset| cursor.pos + offset);
+            out.push_str(self.text.get(cursor.pos..end)?);
+            cursor.pos = end;
+            if end == bytes.len() {
+                break;
+            }
+            cursor.next_line();
+            leading_break = true;
+            breaks = cursor.skip_indentation(bytes, indent);
+        }
+        // A last content line without a line break ends as if it had one.
+        if chomping != Chomping::Strip && (leading_break || cursor.pos == bytes.len()) {
+            out.push('\n');
+        }
+        if chomping == Chomping::Keep {
+            out.extend(std::iter::repeat_n('\n', breaks));
+        }
+        Some(out)
     }
 
     /// Reads a quoted scalar that ends on its line; returns it and the byte after its closing
@@ -617,6 +751,69 @@ fn plain_end(bytes: &[u8], start: usize, end: usize) -> usize {
     end
 }
 
+/// What a block scalar does with its final line breaks: `-` strips them, no indicator keeps
+/// one (clips), `+` keeps them all.
+#[derive(Clone, Copy, PartialEq)]
+enum Chomping {
+    Strip,
+    Clip,
+    Keep,
+}
+
+/// Reads the indicators of a block scalar's header from `at` to the line's `end`: chomping and
+/// indentation in either order, then perhaps a comment. Gives up on a malformed header.
+fn block_header(bytes: &[u8], mut at: usize, end: usize) -> Option<(Chomping, usize)> {
+    let mut chomping = Chomping::Clip;
+    let mut increment = 0;
+    for _ in 0..2 {
+        match bytes.get(at).filter(|_| at < end) {
+            Some(b'-') if chomping == Chomping::Clip => chomping = Chomping::Strip,
+            Some(b'+') if chomping == Chomping::Clip => chomping = Chomping::Keep,
+            Some(digit @ b'1'..=b'9') if increment == 0 => increment = usize::from(digit - b'0'),
+            _ => break,
+        }
+        at += 1;
+    }
+    let rest = skip_spaces(bytes, at, end);
+    (rest == end || (rest > at && bytes[rest] == b'#')).then_some((chomping, increment))
+}
+
+/// Where the scan of a block scalar is: a byte, where its line begins and the line's number.
+#[derive(Clone, Copy)]
+struct Cursor {
+    pos: usize,
+    begin: usize,
+    number: u32,
+}
+
+impl Cursor {
+    /// The column of the byte, counted from 0; only spaces come before it on its line.
+    fn column(&self) -> usize {
+        self.pos - self.begin
+    }
+
+    /// Moves past the line break at the byte.
+    fn next_line(&mut self) {
+        self.pos += 1;
+        self.begin = self.pos;
+        self.number += 1;
+    }
+
+    /// Skips the indentation of a block scalar's lines, up to `indent` spaces, and the empty
+    /// lines, and counts those; stops at a content line, a less indented line or the end.
+    fn skip_indentation(&mut self, bytes: &[u8], indent: usize) -> usize {
+        let mut breaks = 0;
+        loop {
+            self.pos = skip_spaces(bytes, self.pos, (self.begin + indent).min(bytes.len()));
+            if bytes.get(self.pos) != Some(&b'\n') {
+                return breaks;
+            }
+            self.next_line();
+            breaks += 1;
+        }
+    }
+}
+
 /// Reads the escape after a backslash in a double-quoted scalar: the character and how many
 /// bytes it took. Only the escapes JSON has; the others are left to granit-parser.
 fn escape(bytes: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
@@ -665,6 +862,108 @@ mod tests {
         true
     }
 
+    /// Reads `text`, checks the tree against serde-saphyr's and returns the text of its first
+    /// value, a block scalar.
+    fn block_scalar(text: &str) -> String {
+        assert!(reads(text), "gave up on {text:?}");
+        let Some(Node {
+            kind: NodeKind::Map(entries),
+            ..
+        }) = parse(text)
+        else {
+            panic!("not a mapping: {text:?}")
+        };
+        match &entries[0].1.kind {
+            NodeKind::Str(value) => value.to_string(),
+            other => panic!("not text: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn chomps_block_scalars_as_their_indicator_says() {
+        for (header, literal, folded) in [
+            ("", "a\n b\n\nc\n", "a\n b\n\nc\n"),
+            ("-", "a\n b\n\nc", "a\n b\n\nc"),
+            ("+", "a\n b\n\nc\n\n\n", "a\n b\n\nc\n\n\n"),
+        ] {
+            let lines = "\n  a\n   b\n\n  c\n\n  \nnext: 1\n";
+            assert_eq!(block_scalar(&format!("k: |{header}{lines}")), literal);
+            assert_eq!(block_scalar(&format!("k: >{header}{lines}")), folded);
+        }
+        assert_eq!(block_scalar("k: >\n  a\n  b\n\n  c\n  d\n"), "a b\nc d\n");
+        assert_eq!(block_scalar("k: >-\n  a\n\n\n  b\n"), "a\n\nb");
+    }
+
+    #[test]
+    fn indents_block_scalars_as_their_indicator_says() {
+        assert_eq!(block_scalar("k: |2\n    more\n  less\n"), "  more\nless\n");
+        assert_eq!(block_scalar("k: |1-\n   x\n y\n"), "  x\ny");
+        assert_eq!(block_scalar("k: >-1\n   x\n y\n"), "  x\ny");
+        assert_eq!(block_scalar("k: |+3\n     x\n\n"), "  x\n\n");
+        assert!(reads("k:\n  - |1\n     x\n  - y\n"));
+        assert!(reads(
+            "- k: |2-\n      x\n  j: >+1\n     y\n\n- |3\n     z\n"
+        ));
+    }
+
+    #[test]
+    fn keeps_the_lines_around_block_scalars() {
+        // Whitespace lines deeper than the indentation hold text.
+        assert_eq!(block_scalar("k: |+\n  a\n  \n   \n\nb: 1\n"), "a\n\n \n\n");
+        // Comments after the header and after the content end nothing but the header.
+        assert_eq!(
+            block_scalar("k: > # folded\n  a\n  # text\n\n# done\n\nb: 1\n"),
+            "a # text\n"
+        );
+        assert_eq!(block_scalar("k: |+\n  a\n\n # done\n\nb: 1\n"), "a\n\n");
+        assert_eq!(block_scalar("k:   |-   # strip\n\n\n  a\n"), "\n\na");
+        assert_eq!(block_scalar("k: |\nb: 1\n"), "");
+        assert_eq!(block_scalar("k: >+\n\nb: 1\n"), "\n");
+        assert_eq!(
+            block_scalar("k: >\n  héllo\n  wörld\n  ünïcode\nn: 1\n"),
+            "héllo wörld ünïcode\n"
+        );
+    }
+
+    #[test]
+    fn reads_a_block_scalar_at_the_end_of_the_text() {
+        for (text, value) in [
+            ("k: |\n  a\n", "a\n"),
+            ("k: |\n  a", "a\n"),
+            ("k: |-\n  a", "a"),
+            ("k: >+\n  a", "a\n"),
+            ("k: |+\n  a\n\n\n", "a\n\n\n"),
+            ("k: |+\n  a\n\n  ", "a\n\n"),
+            ("k: >\n  a\n    ", "a\n  \n"),
+            ("k: >-\n  a\n  b\n\n", "a b"),
+        ] {
+            assert_eq!(block_scalar(text), value, "{text:?}");
+        }
+        for text in [
+            "- >\n  a\n  b",
+            "- a\n- |\n  b\n",
+            "a:\n- |\n  b\n- c\n",
+            "a:\n  b:\n  - x: |+\n      y\n\n",
+        ] {
+            assert!(reads(text), "gave up on {text:?}");
+        }
+    }
+
+    #[test]
+    fn reads_the_shipped_workflows() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workflows");
+        for name in [
+            "oidc_authorization_code.yaml",
+            "refresh_token.yaml",
+            "pingone/setup.yaml",
+            "pingone/sign_on.yaml",
+            "pingone/tokens.yaml",
+        ] {
+            let text = std::fs::read_to_string(format!("{root}/{name}")).expect("a workflow");
+            assert!(reads(&text), "gave up on {name}");
+        }
+    }
+
     #[test]
     fn reads_the_benchmark_workloads() {
         for name in ["chain_100.yaml", "chain_1000.yaml", "startup.yaml"] {
@@ -701,8 +1000,21 @@ mod tests {
     fn leaves_the_rest_to_the_other_readers() {
         let long_key = format!("{}: 1\n", "k".repeat(MAX_KEY_LEN + 1));
         for text in [
-            "a: |\n  x\n",
-            "a: >-\n  x\n",
+            "a:\n  |\n  x\n",
+            "-\n  |\n  x\n",
+            "a: |0\n  x\n",
+            "a: |x\n",
+            "a: |-+\n  x\n",
+            "a: |12\n  x\n",
+            "a: |# c\n  x\n",
+            "a: |",
+            "a: |\n",
+            "a: >+\n\n   \n",
+            "a:\n  b: |4\n   x\n",
+            "a: |\n      \n  x\n",
+            "a: |\n    x\n  y\n",
+            "a: |\n  x\n\ty\n",
+            "a: |\r\n  x\r\n",
             "a: b\n  c\n",
             "a:\n  b\n  c\n",
             "a: [1,\n  2]\n",

@@ -512,16 +512,24 @@ mod tests {
                     self.out.push('\'');
                 }
                 3 if block => {
-                    let header = if self.roll().is_multiple_of(2) {
-                        "|-"
-                    } else {
-                        ">"
-                    };
+                    // Each chomping indicator, with and without an indentation indicator.
+                    const HEADERS: [&str; 9] =
+                        ["|", "|-", "|+", ">", ">-", ">+", "|2", ">-2", "|+2"];
+                    let header = HEADERS[usize::from(self.roll()) % HEADERS.len()];
                     self.out.push_str(header);
                     for line in word.split('\n') {
                         self.out.push('\n');
                         self.out.push_str(&" ".repeat(indent + 2));
                         self.out.push_str(line);
+                    }
+                    // Trailing empty lines, one of them indented.
+                    match self.roll() % 4 {
+                        0 => self.out.push('\n'),
+                        1 => {
+                            self.out.push_str("\n\n");
+                            self.out.push_str(&" ".repeat(indent + 1));
+                        }
+                        _ => {}
                     }
                 }
                 _ => {
@@ -657,6 +665,10 @@ mod tests {
             _ => {}
         }
         writer.block(tree, 0, false);
+        // Some texts end without a line break.
+        if writer.roll().is_multiple_of(5) {
+            writer.out.pop();
+        }
         writer.out
     }
 

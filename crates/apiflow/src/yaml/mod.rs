@@ -1,8 +1,8 @@
 //! YAML text to a tree of nodes that keep their source positions (the only user of serde-saphyr
 //! and granit-parser).
 //!
-//! Block mappings and sequences of one-line scalars, as workflows nearly always are, are read
-//! line by line in `block`. Other YAML without anchors, tags or merge keys takes the path in
+//! Block mappings and sequences of one-line scalars and block scalars, as workflows nearly always
+//! are, are read line by line in `block`. Other YAML without anchors, tags or merge keys takes the path in
 //! `fast`: the tree is built straight from granit-parser's events. Everything else, and every
 //! error, goes through serde-saphyr. All three build the very same tree.
 
