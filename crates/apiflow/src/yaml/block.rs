@@ -646,12 +646,15 @@ impl<'a> Reader<'a> {
                     match bytes[end] {
                         b',' | b']' | b'}' => break,
                         b'[' | b'{' => return None,
+                        // A colon followed by a space or a flow indicator ends the scalar;
+                        // one followed by anything else is part of it, as in a URL.
                         b':' => {
-                            if matches!(bytes.get(end + 1), Some(b' ' | b',' | b']' | b'}')) {
+                            if end + 1 == line.end
+                                || matches!(bytes[end + 1], b' ' | b',' | b'[' | b']' | b'{' | b'}')
+                            {
                                 break;
                             }
-                            // `a:b` inside a flow collection is left to granit-parser.
-                            return None;
+                            end += 1;
                         }
                         b'#' if bytes[end - 1] == b' ' => return None,
                         _ => end += 1,
@@ -991,6 +994,8 @@ mod tests {
             "[a, {b: c}, []]\n",
             "a: x#y\nb: http://h:80/p?q=1#f\nc: 'it''s'\n200: ok\n",
             "# lead\n\na: 1\n\n   # indented comment\nb:\n  c: 2\n",
+            "request: { url: http://127.0.0.1:8080/items, at: 12:30 }\n",
+            "a: [http://h/p, {k: a:b}, 'c:d', x:y:z]\n",
         ] {
             assert!(reads(text), "gave up on {text:?}");
         }

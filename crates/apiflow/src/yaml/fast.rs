@@ -433,7 +433,7 @@ mod tests {
         "a # b", "x:y", "{{ base_url }}/items", "$.links.next.id", "<<", "it's", "say \"hi\"",
         "back\\slash", "tab\there", "#", "@at", "`tick`", "%pct", "*star", "&amp", "!bang", "a: b",
         "- x", "multi\nline", "trailing ", " leading", "[x]", "{y}", "a,b", "2.0", "-0.5", "3xx",
-        "2024-01-31",
+        "2024-01-31", "1:20", "http://h:80/p", "a:", "::", "a:-1",
     ];
 
     /// A scalar and how it is written: plain, single-quoted, double-quoted or as a block.
