@@ -353,7 +353,7 @@ impl<'a> Reader<'a> {
             return Some(Start::Value);
         }
         // `"a":b` is left to granit-parser.
-        if end + 1 < line.end && bytes[end + 1] != b' ' {
+        if (end + 1 < line.end && bytes[end + 1] != b' ') || end - start > MAX_KEY_LEN {
             return None;
         }
         Some(Start::Key(node, end))
@@ -581,6 +581,7 @@ impl<'a> Reader<'a> {
                 if close == b'}' {
                     let (key, colon) = self.flow_node(line, i, depth + 1)?;
                     if !matches!(key.kind, NodeKind::Str(_) | NodeKind::Int(_))
+                        || colon - i > MAX_KEY_LEN
                         || bytes.get(colon) != Some(&b':')
                         || bytes.get(colon + 1) != Some(&b' ')
                     {
@@ -953,6 +954,25 @@ mod tests {
     }
 
     #[test]
+    fn leaves_keys_longer_than_granit_parser_looks_ahead_to_it() {
+        // granit-parser looks 1024 characters ahead for the colon of a key.
+        let short = MAX_KEY_LEN - 10;
+        for len in [short, 1030] {
+            let key = "k".repeat(len);
+            for text in [
+                format!("{key}: v\n"),
+                format!("\"{key}\": v\n"),
+                format!("a: {{{key}: v}}\n"),
+                format!("a: {{'{key}': v}}\n"),
+            ] {
+                let slow = super::super::parse_with_serde(&Source::new("t.yaml", text.as_str()));
+                assert_eq!(reads(&text), len == short, "{text:?}");
+                assert_eq!(slow.is_ok(), len == short, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
     fn reads_the_shipped_workflows() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workflows");
         for name in [
@@ -1003,7 +1023,10 @@ mod tests {
 
     #[test]
     fn leaves_the_rest_to_the_other_readers() {
-        let long_key = format!("{}: 1\n", "k".repeat(MAX_KEY_LEN + 1));
+        let long = "k".repeat(MAX_KEY_LEN + 1);
+        let long_key = format!("{long}: 1\n");
+        let long_quoted_key = format!("'{long}': 1\n");
+        let long_flow_key = format!("a: {{b: 1, \"{long}\": 2}}\n");
         for text in [
             "a:\n  |\n  x\n",
             "-\n  |\n  x\n",
@@ -1051,6 +1074,8 @@ mod tests {
             "~: x\n",
             "a: @b\n",
             long_key.as_str(),
+            long_quoted_key.as_str(),
+            long_flow_key.as_str(),
         ] {
             assert!(parse(text).is_none(), "read {text:?}");
         }
