@@ -395,15 +395,15 @@ impl<'a> Reader<'a> {
     /// The indentation is `parent` plus the indentation indicator, or else that of the deepest
     /// of the leading empty lines and the first content line, and at least `parent + 1`. The
     /// node spans from the first content line's indentation to where the scanner stops: past
-    /// the trailing empty lines and the indentation of the line after them. A header or a
-    /// scalar without content lines at the end of the text is left to granit-parser, as are
-    /// errors (a malformed header, a first line less indented than the indicator says).
+    /// the trailing empty lines and the indentation of the line after them, or from the header
+    /// for a scalar without content lines at the end of the text. Errors (a malformed header, a
+    /// first line less indented than the indicator says) are left to granit-parser.
     fn block_scalar(&mut self, line: &Line, at: usize, parent: usize) -> Option<Node<'a>> {
         let bytes = self.bytes;
         let literal = bytes[at] == b'|';
         let (chomping, increment) = block_header(bytes, at + 1, line.end)?;
         if line.end == bytes.len() {
-            return None;
+            return self.empty_block_scalar(line, at, String::new());
         }
         let mut cursor = Cursor {
             pos: line.end,
@@ -429,8 +429,17 @@ impl<'a> Reader<'a> {
             deepest.max(parent + 1)
         };
         breaks += cursor.skip_indentation(bytes, indent);
+        if cursor.pos == bytes.len() {
+            let value = match chomping {
+                // Spaces on the last line stand for a line break.
+                Chomping::Keep if breaks == 0 && cursor.column() > 0 => "\n".to_owned(),
+                Chomping::Keep => "\n".repeat(breaks),
+                Chomping::Strip | Chomping::Clip => String::new(),
+            };
+            return self.empty_block_scalar(line, at, value);
+        }
         let column = cursor.column();
-        if cursor.pos == bytes.len() || (column < indent && column > parent) {
+        if column < indent && column > parent {
             return None;
         }
         let start = cursor;
@@ -445,12 +454,7 @@ impl<'a> Reader<'a> {
             self.at += 1;
         }
         self.count()?;
-        let spanned = self.text.get(start.pos..cursor.pos)?;
-        let len = if spanned.is_ascii() {
-            spanned.len()
-        } else {
-            spanned.chars().count()
-        };
+        let len = chars(self.text.get(start.pos..cursor.pos)?);
         Some(Node {
             kind: NodeKind::Str(Cow::Owned(value)),
             span: Span::new(
@@ -458,6 +462,18 @@ impl<'a> Reader<'a> {
                 u32::try_from(start.column() + 1).ok()?,
                 u32::try_from(len.max(1)).ok()?,
             ),
+        })
+    }
+
+    /// Ends the text with a block scalar that has no content line, whose header is at byte `at`
+    /// of `line`: the node spans from its header to the end of the text.
+    fn empty_block_scalar(&mut self, line: &Line, at: usize, value: String) -> Option<Node<'a>> {
+        self.at = self.lines.len();
+        self.count()?;
+        let span = self.span(line, at, chars(self.text.get(at..)?))?;
+        Some(Node {
+            kind: NodeKind::Str(Cow::Owned(value)),
+            span,
         })
     }
 
@@ -676,6 +692,15 @@ impl<'a> Reader<'a> {
             }
             _ => None,
         }
+    }
+}
+
+/// How many characters `text` has.
+fn chars(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
     }
 }
 
@@ -940,6 +965,15 @@ mod tests {
             ("k: |+\n  a\n\n  ", "a\n\n"),
             ("k: >\n  a\n    ", "a\n  \n"),
             ("k: >-\n  a\n  b\n\n", "a b"),
+            ("k: |", ""),
+            ("k: >+ # keep", ""),
+            ("k: |\n", ""),
+            ("k: |\n  \n", ""),
+            ("k: |+\n\n\n", "\n\n"),
+            ("k: |+\n  ", "\n"),
+            ("k: >+2\n \n", "\n"),
+            ("k: |-\n\n", ""),
+            ("k: |+\n  \n   ", "\n"),
         ] {
             assert_eq!(block_scalar(text), value, "{text:?}");
         }
@@ -948,6 +982,9 @@ mod tests {
             "- a\n- |\n  b\n",
             "a:\n- |\n  b\n- c\n",
             "a:\n  b:\n  - x: |+\n      y\n\n",
+            "a:\n- |+\n\n",
+            "- >-",
+            "a:\n  - b: |\n",
         ] {
             assert!(reads(text), "gave up on {text:?}");
         }
@@ -1035,9 +1072,6 @@ mod tests {
             "a: |-+\n  x\n",
             "a: |12\n  x\n",
             "a: |# c\n  x\n",
-            "a: |",
-            "a: |\n",
-            "a: >+\n\n   \n",
             "a:\n  b: |4\n   x\n",
             "a: |\n      \n  x\n",
             "a: |\n    x\n  y\n",
