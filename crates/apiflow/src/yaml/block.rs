@@ -659,22 +659,27 @@ impl<'a> Reader<'a> {
             b'[' | b'{' => self.flow(line, at, depth),
             _ if plain_may_start(bytes, at, line.end, true) => {
                 let mut end = at;
-                while end < line.end {
-                    match bytes[end] {
-                        b',' | b']' | b'}' => break,
-                        b'[' | b'{' => return None,
+                loop {
+                    end += bytes[end..line.end]
+                        .iter()
+                        .position(|b| matches!(b, b',' | b'[' | b']' | b'{' | b'}' | b':' | b'#'))
+                        .unwrap_or(line.end - end);
+                    match bytes.get(end).filter(|_| end < line.end) {
+                        None | Some(b',' | b']' | b'}') => break,
+                        Some(b'[' | b'{') => return None,
                         // A colon followed by a space or a flow indicator ends the scalar;
                         // one followed by anything else is part of it, as in a URL.
-                        b':' => {
+                        Some(b':')
                             if end + 1 == line.end
-                                || matches!(bytes[end + 1], b' ' | b',' | b'[' | b']' | b'{' | b'}')
-                            {
-                                break;
-                            }
-                            end += 1;
+                                || matches!(
+                                    bytes[end + 1],
+                                    b' ' | b',' | b'[' | b']' | b'{' | b'}'
+                                ) =>
+                        {
+                            break;
                         }
-                        b'#' if bytes[end - 1] == b' ' => return None,
-                        _ => end += 1,
+                        Some(b'#') if bytes[end - 1] == b' ' => return None,
+                        Some(_) => end += 1,
                     }
                 }
                 let text = self.text.get(at..end)?.trim_end_matches(' ');
