@@ -1,19 +1,26 @@
-//! The quickest path: a line reader for the block YAML workflows are written in.
+//! The fast path: a line reader for the block YAML workflows are written in.
 //!
 //! Most workflows are block mappings and sequences of one-line scalars, one-line flow
 //! collections and block scalars (`|`, `>`). Reading those needs no general YAML scanner: this
-//! walks the lines once and builds the tree `fast` would build from granit-parser's events,
-//! with the same positions. Anything else (multi-line plain, quoted or flow scalars, anchors,
-//! tags, complex keys, tabs, document markers, escapes it does not know…) makes it give up, and
-//! `fast`, then serde-saphyr, read the text instead.
+//! walks the lines once and builds the tree serde-saphyr builds, with the same positions.
+//! Anything else (multi-line plain, quoted or flow scalars, anchors, tags, complex keys, tabs,
+//! document markers, escapes it does not know…) makes it give up, and serde-saphyr reads the
+//! text instead.
 
 use std::borrow::Cow;
 
-use super::fast::{MAX_DEPTH, MAX_NODES, has_repeated_keys, plain};
+use super::resolve::plain;
 use super::{Key, Node, NodeKind, key_of};
 use crate::span::Span;
 
-/// The longest key granit-parser looks ahead for; longer ones are left to it.
+/// The deepest nesting of mappings and sequences serde-saphyr's default budget accepts.
+pub(super) const MAX_DEPTH: usize = 64;
+
+/// The most nodes read before giving up, well inside serde-saphyr's default budget of
+/// 250 000 nodes and 1 000 000 events.
+const MAX_NODES: usize = 100_000;
+
+/// The longest key granit-parser looks ahead for; longer ones are left to serde-saphyr.
 const MAX_KEY_LEN: usize = 1000;
 
 /// Builds the node tree of `text`, or returns `None` when a slower reader must decide.
@@ -44,7 +51,7 @@ pub(super) fn parse(text: &str) -> Option<Node<'_>> {
     (reader.at == reader.lines.len()).then_some(root)
 }
 
-/// Tells whether the text holds nothing this reader leaves to granit-parser's checks: tabs,
+/// Tells whether the text holds nothing this reader leaves to serde-saphyr's checks: tabs,
 /// carriage returns, a byte order mark, or characters YAML does not allow.
 fn is_plain_text(text: &str) -> bool {
     let bytes_ok = text.bytes().all(|b| (b >= 0x20 && b != 0x7f) || b == b'\n');
@@ -352,7 +359,7 @@ impl<'a> Reader<'a> {
         if end >= line.end || bytes[end] != b':' {
             return Some(Start::Value);
         }
-        // `"a":b` is left to granit-parser.
+        // `"a":b` is left to serde-saphyr.
         if (end + 1 < line.end && bytes[end + 1] != b' ') || end - start > MAX_KEY_LEN {
             return None;
         }
@@ -397,7 +404,7 @@ impl<'a> Reader<'a> {
     /// node spans from the first content line's indentation to where the scanner stops: past
     /// the trailing empty lines and the indentation of the line after them, or from the header
     /// for a scalar without content lines at the end of the text. Errors (a malformed header, a
-    /// first line less indented than the indicator says) are left to granit-parser.
+    /// first line less indented than the indicator says) are left to serde-saphyr.
     fn block_scalar(&mut self, line: &Line, at: usize, parent: usize) -> Option<Node<'a>> {
         let bytes = self.bytes;
         let literal = bytes[at] == b'|';
@@ -626,7 +633,7 @@ impl<'a> Reader<'a> {
                 match bytes.get(i).filter(|_| i < line.end)? {
                     b',' => {
                         i = skip_spaces(bytes, i + 1, line.end);
-                        // A trailing comma is left to granit-parser.
+                        // A trailing comma is left to serde-saphyr.
                         if bytes.get(i) == Some(&close) {
                             return None;
                         }
@@ -700,6 +707,20 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Tells whether two keys have the same name. Such mappings are left to serde-saphyr, which
+/// tells keys apart by more than their text: it rejects `a` and `'a'` as duplicates but keeps
+/// both `1` and `'1'`.
+fn has_repeated_keys(entries: &[(Key<'_>, Node<'_>)]) -> bool {
+    let name = |index: usize| entries[index].0.name.as_ref();
+    // Most mappings have a handful of keys: comparing each pair needs no allocation.
+    if entries.len() <= 16 {
+        return (0..entries.len()).any(|i| (i + 1..entries.len()).any(|j| name(i) == name(j)));
+    }
+    let mut names: Vec<&str> = (0..entries.len()).map(name).collect();
+    names.sort_unstable();
+    names.windows(2).any(|pair| pair[0] == pair[1])
+}
+
 /// How many characters `text` has.
 fn chars(text: &str) -> usize {
     if text.is_ascii() {
@@ -727,7 +748,7 @@ fn skip_spaces(bytes: &[u8], mut at: usize, end: usize) -> usize {
 }
 
 /// Tells whether a plain scalar may start at `at`: not with an indicator, and not with `-`
-/// followed by a space (nor `?` or `:`, which are left to granit-parser).
+/// followed by a space (nor `?` or `:`, which are left to serde-saphyr).
 fn plain_may_start(bytes: &[u8], at: usize, end: usize, flow: bool) -> bool {
     match bytes.get(at) {
         None => false,
@@ -849,7 +870,7 @@ impl Cursor {
 }
 
 /// Reads the escape after a backslash in a double-quoted scalar: the character and how many
-/// bytes it took. Only the escapes JSON has; the others are left to granit-parser.
+/// bytes it took. Only the escapes JSON has; the others are left to serde-saphyr.
 fn escape(bytes: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
     if at >= end {
         return None;
