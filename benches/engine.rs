@@ -1,5 +1,6 @@
-//! In-process benchmarks of the pieces on the per-step path: loading and validating a
-//! 100-step workflow, rendering a URL template, a JSONPath query on a 2 KB item, and masking.
+//! In-process benchmarks of the pieces on the per-step path: reading YAML, loading and
+//! validating a 100-step workflow, rendering a URL template, a JSONPath query on a 2 KB item,
+//! and masking.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -7,12 +8,47 @@ use std::sync::Arc;
 use apiflow::format::model::TemplateId;
 use criterion::{Criterion, criterion_group, criterion_main};
 
+/// The repository's root: the bench is declared by the engine's package, two folders down.
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
 fn workload(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/benches/workloads/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("workload file")
+    std::fs::read_to_string(format!("{ROOT}/benches/workloads/{name}")).expect("workload file")
+}
+
+/// The shipped workflows and the benchmark workloads, by path from the repository's root.
+fn yaml_files() -> Vec<String> {
+    let mut files = Vec::new();
+    for dir in ["workflows", "workflows/pingone", "benches/workloads"] {
+        for entry in std::fs::read_dir(format!("{ROOT}/{dir}")).expect("a folder") {
+            let path = entry.expect("an entry").path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let name = path.file_name().and_then(|n| n.to_str()).expect("a name");
+                files.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn yaml_readers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse");
+    for path in yaml_files() {
+        let text = std::fs::read_to_string(format!("{ROOT}/{path}")).expect("a YAML file");
+        // Time the reader that builds the tree, not one that gives up.
+        assert!(
+            apiflow::yaml::parse_block(&text).is_some(),
+            "the block reader gives up on {path}"
+        );
+        group.sample_size(if text.len() > 100_000 { 20 } else { 100 });
+        group.bench_function(format!("{path} (block reader)"), |b| {
+            b.iter(|| black_box(apiflow::yaml::parse_block(black_box(&text))));
+        });
+        group.bench_function(format!("{path} (serde-saphyr)"), |b| {
+            b.iter(|| black_box(apiflow::yaml::parse_serde(black_box(&text))));
+        });
+    }
+    group.finish();
 }
 
 fn load_and_validate(c: &mut Criterion) {
@@ -72,5 +108,12 @@ fn masking(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, load_and_validate, render, jsonpath, masking);
+criterion_group!(
+    benches,
+    yaml_readers,
+    load_and_validate,
+    render,
+    jsonpath,
+    masking
+);
 criterion_main!(benches);

@@ -1,19 +1,26 @@
-//! The quickest path: a line reader for the block YAML workflows are written in.
+//! The fast path: a line reader for the block YAML workflows are written in.
 //!
-//! Most workflows are block mappings and sequences of one-line scalars and one-line flow
-//! collections. Reading those needs no general YAML scanner: this walks the lines once and
-//! builds the tree `fast` would build from granit-parser's events, with the same positions.
-//! Anything else (block scalars, multi-line scalars or flow collections, anchors, tags,
-//! complex keys, tabs, document markers, escapes it does not know…) makes it give up, and
-//! `fast`, then serde-saphyr, read the text instead.
+//! Most workflows are block mappings and sequences of one-line scalars, one-line flow
+//! collections and block scalars (`|`, `>`). Reading those needs no general YAML scanner: this
+//! walks the lines once and builds the tree serde-saphyr builds, with the same positions.
+//! Anything else (multi-line plain, quoted or flow scalars, anchors, tags, complex keys, tabs,
+//! document markers, escapes it does not know…) makes it give up, and serde-saphyr reads the
+//! text instead.
 
 use std::borrow::Cow;
 
-use super::fast::{MAX_DEPTH, MAX_NODES, has_repeated_keys, plain};
+use super::resolve::plain;
 use super::{Key, Node, NodeKind, key_of};
 use crate::span::Span;
 
-/// The longest key granit-parser looks ahead for; longer ones are left to it.
+/// The deepest nesting of mappings and sequences serde-saphyr's default budget accepts.
+pub(super) const MAX_DEPTH: usize = 64;
+
+/// The most nodes read before giving up, well inside serde-saphyr's default budget of
+/// 250 000 nodes and 1 000 000 events.
+const MAX_NODES: usize = 100_000;
+
+/// The longest key granit-parser looks ahead for; longer ones are left to serde-saphyr.
 const MAX_KEY_LEN: usize = 1000;
 
 /// Builds the node tree of `text`, or returns `None` when a slower reader must decide.
@@ -44,7 +51,7 @@ pub(super) fn parse(text: &str) -> Option<Node<'_>> {
     (reader.at == reader.lines.len()).then_some(root)
 }
 
-/// Tells whether the text holds nothing this reader leaves to granit-parser's checks: tabs,
+/// Tells whether the text holds nothing this reader leaves to serde-saphyr's checks: tabs,
 /// carriage returns, a byte order mark, or characters YAML does not allow.
 fn is_plain_text(text: &str) -> bool {
     let bytes_ok = text.bytes().all(|b| (b >= 0x20 && b != 0x7f) || b == b'\n');
@@ -181,6 +188,8 @@ impl<'a> Reader<'a> {
             let item = if self.is_blank(&line, after) {
                 let empty = self.span(&line, line.end, 1)?;
                 self.below(indent, depth + 1, empty, false)?
+            } else if matches!(self.bytes[after], b'|' | b'>') {
+                self.block_scalar(&line, after, indent)?
             } else {
                 // The item's content is read as if its line started there.
                 let column = indent + (after - line.start);
@@ -189,8 +198,12 @@ impl<'a> Reader<'a> {
                 self.inline_or_block(column, indent, depth + 1)?
             };
             if indentless && self.items.len() == start {
+                // A block scalar's node starts at its first content line, its token at the
+                // header.
                 span = if self.is_blank(&line, after) {
                     self.span(&line, line.end, 1)?
+                } else if matches!(self.bytes[after], b'|' | b'>') {
+                    self.span(&line, after, 1)?
                 } else {
                     Span::new(item.span.line, item.span.column, 1)
                 };
@@ -295,6 +308,10 @@ impl<'a> Reader<'a> {
             let value = if self.is_blank(&line, after) {
                 let empty = self.span(&line, colon, 1)?;
                 self.below(indent, depth + 1, empty, true)?
+            } else if matches!(self.bytes[after], b'|' | b'>') {
+                let value = self.block_scalar(&line, after, indent)?;
+                self.end_of_value(indent)?;
+                value
             } else {
                 let value = self.value(&line, after, depth + 1)?;
                 self.at += 1;
@@ -342,8 +359,8 @@ impl<'a> Reader<'a> {
         if end >= line.end || bytes[end] != b':' {
             return Some(Start::Value);
         }
-        // `"a":b` is left to granit-parser.
-        if end + 1 < line.end && bytes[end + 1] != b' ' {
+        // `"a":b` is left to serde-saphyr.
+        if (end + 1 < line.end && bytes[end + 1] != b' ') || end - start > MAX_KEY_LEN {
             return None;
         }
         Some(Start::Key(node, end))
@@ -375,6 +392,146 @@ impl<'a> Reader<'a> {
         let rest = skip_spaces(bytes, end, line.end);
         let ends = rest == line.end || (rest > end && bytes[rest] == b'#');
         ends.then_some(node)
+    }
+
+    /// Reads the block scalar whose header (`|` or `>` and its indicators) is at byte `at` of
+    /// `line`, the value of an entry of a block collection at column `parent`, and moves past
+    /// the lines it takes.
+    ///
+    /// This follows the scanner of granit-parser, which serde-saphyr reads with, step by step.
+    /// The indentation is `parent` plus the indentation indicator, or else that of the deepest
+    /// of the leading empty lines and the first content line, and at least `parent + 1`. The
+    /// node spans from the first content line's indentation to where the scanner stops: past
+    /// the trailing empty lines and the indentation of the line after them, or from the header
+    /// for a scalar without content lines at the end of the text. Errors (a malformed header, a
+    /// first line less indented than the indicator says) are left to serde-saphyr.
+    fn block_scalar(&mut self, line: &Line, at: usize, parent: usize) -> Option<Node<'a>> {
+        let bytes = self.bytes;
+        let literal = bytes[at] == b'|';
+        let (chomping, increment) = block_header(bytes, at + 1, line.end)?;
+        if line.end == bytes.len() {
+            return self.empty_block_scalar(line, at, String::new());
+        }
+        let mut cursor = Cursor {
+            pos: line.end,
+            begin: line.begin,
+            number: line.number,
+        };
+        cursor.next_line();
+        // Line breaks of empty lines not yet added to the text.
+        let mut breaks = 0;
+        let indent = if increment > 0 {
+            parent + increment
+        } else {
+            let mut deepest = 0;
+            loop {
+                cursor.pos = skip_spaces(bytes, cursor.pos, bytes.len());
+                deepest = deepest.max(cursor.column());
+                if bytes.get(cursor.pos) != Some(&b'\n') {
+                    break;
+                }
+                cursor.next_line();
+                breaks += 1;
+            }
+            deepest.max(parent + 1)
+        };
+        breaks += cursor.skip_indentation(bytes, indent);
+        if cursor.pos == bytes.len() {
+            let value = match chomping {
+                // Spaces on the last line stand for a line break.
+                Chomping::Keep if breaks == 0 && cursor.column() > 0 => "\n".to_owned(),
+                Chomping::Keep => "\n".repeat(breaks),
+                Chomping::Strip | Chomping::Clip => String::new(),
+            };
+            return self.empty_block_scalar(line, at, value);
+        }
+        let column = cursor.column();
+        if column < indent && column > parent {
+            return None;
+        }
+        let start = cursor;
+        let value = self.block_text(&mut cursor, indent, breaks, literal, chomping)?;
+        // The lines before the one the scan stopped in belong to the scalar.
+        let next = if cursor.pos == bytes.len() {
+            cursor.pos
+        } else {
+            cursor.begin
+        };
+        while self.line().is_some_and(|line| line.begin < next) {
+            self.at += 1;
+        }
+        self.count()?;
+        let len = chars(self.text.get(start.pos..cursor.pos)?);
+        Some(Node {
+            kind: NodeKind::Str(Cow::Owned(value)),
+            span: Span::new(
+                start.number,
+                u32::try_from(start.column() + 1).ok()?,
+                u32::try_from(len.max(1)).ok()?,
+            ),
+        })
+    }
+
+    /// Ends the text with a block scalar that has no content line, whose header is at byte `at`
+    /// of `line`: the node spans from its header to the end of the text.
+    fn empty_block_scalar(&mut self, line: &Line, at: usize, value: String) -> Option<Node<'a>> {
+        self.at = self.lines.len();
+        self.count()?;
+        let span = self.span(line, at, chars(self.text.get(at..)?))?;
+        Some(Node {
+            kind: NodeKind::Str(Cow::Owned(value)),
+            span,
+        })
+    }
+
+    /// Reads the content lines of a block scalar from `cursor`, indented by `indent`, after
+    /// `breaks` empty lines, as granit-parser's scanner does: each loses its indentation; `>`
+    /// folds a line break between two lines that do not start with a space into a space;
+    /// then the chomping indicator decides the final line breaks.
+    fn block_text(
+        &self,
+        cursor: &mut Cursor,
+        indent: usize,
+        mut breaks: usize,
+        literal: bool,
+        chomping: Chomping,
+    ) -> Option<String> {
+        let bytes = self.bytes;
+        let mut out = String::new();
+        let mut leading_break = false;
+        let mut leading_blank = false;
+        while cursor.column() == indent && cursor.pos < bytes.len() {
+            let blank = bytes[cursor.pos] == b' ';
+            if !literal && leading_break && !leading_blank && !blank {
+                if breaks == 0 {
+                    out.push(' ');
+                }
+            } else if leading_break {
+                out.push('\n');
+            }
+            out.extend(std::iter::repeat_n('\n', breaks));
+            (leading_break, leading_blank, breaks) = (false, blank, 0);
+            let end = bytes[cursor.pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |offset| cursor.pos + offset);
+            out.push_str(self.text.get(cursor.pos..end)?);
+            cursor.pos = end;
+            if end == bytes.len() {
+                break;
+            }
+            cursor.next_line();
+            leading_break = true;
+            breaks = cursor.skip_indentation(bytes, indent);
+        }
+        // A last content line without a line break ends as if it had one.
+        if chomping != Chomping::Strip && (leading_break || cursor.pos == bytes.len()) {
+            out.push('\n');
+        }
+        if chomping == Chomping::Keep {
+            out.extend(std::iter::repeat_n('\n', breaks));
+        }
+        Some(out)
     }
 
     /// Reads a quoted scalar that ends on its line; returns it and the byte after its closing
@@ -447,6 +604,7 @@ impl<'a> Reader<'a> {
                 if close == b'}' {
                     let (key, colon) = self.flow_node(line, i, depth + 1)?;
                     if !matches!(key.kind, NodeKind::Str(_) | NodeKind::Int(_))
+                        || colon - i > MAX_KEY_LEN
                         || bytes.get(colon) != Some(&b':')
                         || bytes.get(colon + 1) != Some(&b' ')
                     {
@@ -475,7 +633,7 @@ impl<'a> Reader<'a> {
                 match bytes.get(i).filter(|_| i < line.end)? {
                     b',' => {
                         i = skip_spaces(bytes, i + 1, line.end);
-                        // A trailing comma is left to granit-parser.
+                        // A trailing comma is left to serde-saphyr.
                         if bytes.get(i) == Some(&close) {
                             return None;
                         }
@@ -508,19 +666,27 @@ impl<'a> Reader<'a> {
             b'[' | b'{' => self.flow(line, at, depth),
             _ if plain_may_start(bytes, at, line.end, true) => {
                 let mut end = at;
-                while end < line.end {
-                    match bytes[end] {
-                        b',' | b']' | b'}' => break,
-                        b'[' | b'{' => return None,
-                        b':' => {
-                            if matches!(bytes.get(end + 1), Some(b' ' | b',' | b']' | b'}')) {
-                                break;
-                            }
-                            // `a:b` inside a flow collection is left to granit-parser.
-                            return None;
+                loop {
+                    end += bytes[end..line.end]
+                        .iter()
+                        .position(|b| matches!(b, b',' | b'[' | b']' | b'{' | b'}' | b':' | b'#'))
+                        .unwrap_or(line.end - end);
+                    match bytes.get(end).filter(|_| end < line.end) {
+                        None | Some(b',' | b']' | b'}') => break,
+                        Some(b'[' | b'{') => return None,
+                        // A colon followed by a space or a flow indicator ends the scalar;
+                        // one followed by anything else is part of it, as in a URL.
+                        Some(b':')
+                            if end + 1 == line.end
+                                || matches!(
+                                    bytes[end + 1],
+                                    b' ' | b',' | b'[' | b']' | b'{' | b'}'
+                                ) =>
+                        {
+                            break;
                         }
-                        b'#' if bytes[end - 1] == b' ' => return None,
-                        _ => end += 1,
+                        Some(b'#') if bytes[end - 1] == b' ' => return None,
+                        Some(_) => end += 1,
                     }
                 }
                 let text = self.text.get(at..end)?.trim_end_matches(' ');
@@ -538,6 +704,29 @@ impl<'a> Reader<'a> {
             }
             _ => None,
         }
+    }
+}
+
+/// Tells whether two keys have the same name. Such mappings are left to serde-saphyr, which
+/// tells keys apart by more than their text: it rejects `a` and `'a'` as duplicates but keeps
+/// both `1` and `'1'`.
+fn has_repeated_keys(entries: &[(Key<'_>, Node<'_>)]) -> bool {
+    let name = |index: usize| entries[index].0.name.as_ref();
+    // Most mappings have a handful of keys: comparing each pair needs no allocation.
+    if entries.len() <= 16 {
+        return (0..entries.len()).any(|i| (i + 1..entries.len()).any(|j| name(i) == name(j)));
+    }
+    let mut names: Vec<&str> = (0..entries.len()).map(name).collect();
+    names.sort_unstable();
+    names.windows(2).any(|pair| pair[0] == pair[1])
+}
+
+/// How many characters `text` has.
+fn chars(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
     }
 }
 
@@ -559,7 +748,7 @@ fn skip_spaces(bytes: &[u8], mut at: usize, end: usize) -> usize {
 }
 
 /// Tells whether a plain scalar may start at `at`: not with an indicator, and not with `-`
-/// followed by a space (nor `?` or `:`, which are left to granit-parser).
+/// followed by a space (nor `?` or `:`, which are left to serde-saphyr).
 fn plain_may_start(bytes: &[u8], at: usize, end: usize, flow: bool) -> bool {
     match bytes.get(at) {
         None => false,
@@ -617,8 +806,71 @@ fn plain_end(bytes: &[u8], start: usize, end: usize) -> usize {
     end
 }
 
+/// What a block scalar does with its final line breaks: `-` strips them, no indicator keeps
+/// one (clips), `+` keeps them all.
+#[derive(Clone, Copy, PartialEq)]
+enum Chomping {
+    Strip,
+    Clip,
+    Keep,
+}
+
+/// Reads the indicators of a block scalar's header from `at` to the line's `end`: chomping and
+/// indentation in either order, then perhaps a comment. Gives up on a malformed header.
+fn block_header(bytes: &[u8], mut at: usize, end: usize) -> Option<(Chomping, usize)> {
+    let mut chomping = Chomping::Clip;
+    let mut increment = 0;
+    for _ in 0..2 {
+        match bytes.get(at).filter(|_| at < end) {
+            Some(b'-') if chomping == Chomping::Clip => chomping = Chomping::Strip,
+            Some(b'+') if chomping == Chomping::Clip => chomping = Chomping::Keep,
+            Some(digit @ b'1'..=b'9') if increment == 0 => increment = usize::from(digit - b'0'),
+            _ => break,
+        }
+        at += 1;
+    }
+    let rest = skip_spaces(bytes, at, end);
+    (rest == end || (rest > at && bytes[rest] == b'#')).then_some((chomping, increment))
+}
+
+/// Where the scan of a block scalar is: a byte, where its line begins and the line's number.
+#[derive(Clone, Copy)]
+struct Cursor {
+    pos: usize,
+    begin: usize,
+    number: u32,
+}
+
+impl Cursor {
+    /// The column of the byte, counted from 0; only spaces come before it on its line.
+    fn column(&self) -> usize {
+        self.pos - self.begin
+    }
+
+    /// Moves past the line break at the byte.
+    fn next_line(&mut self) {
+        self.pos += 1;
+        self.begin = self.pos;
+        self.number += 1;
+    }
+
+    /// Skips the indentation of a block scalar's lines, up to `indent` spaces, and the empty
+    /// lines, and counts those; stops at a content line, a less indented line or the end.
+    fn skip_indentation(&mut self, bytes: &[u8], indent: usize) -> usize {
+        let mut breaks = 0;
+        loop {
+            self.pos = skip_spaces(bytes, self.pos, (self.begin + indent).min(bytes.len()));
+            if bytes.get(self.pos) != Some(&b'\n') {
+                return breaks;
+            }
+            self.next_line();
+            breaks += 1;
+        }
+    }
+}
+
 /// Reads the escape after a backslash in a double-quoted scalar: the character and how many
-/// bytes it took. Only the escapes JSON has; the others are left to granit-parser.
+/// bytes it took. Only the escapes JSON has; the others are left to serde-saphyr.
 fn escape(bytes: &[u8], at: usize, end: usize) -> Option<(char, usize)> {
     if at >= end {
         return None;
@@ -665,6 +917,139 @@ mod tests {
         true
     }
 
+    /// Reads `text`, checks the tree against serde-saphyr's and returns the text of its first
+    /// value, a block scalar.
+    fn block_scalar(text: &str) -> String {
+        assert!(reads(text), "gave up on {text:?}");
+        let Some(Node {
+            kind: NodeKind::Map(entries),
+            ..
+        }) = parse(text)
+        else {
+            panic!("not a mapping: {text:?}")
+        };
+        match &entries[0].1.kind {
+            NodeKind::Str(value) => value.to_string(),
+            other => panic!("not text: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn chomps_block_scalars_as_their_indicator_says() {
+        for (header, literal, folded) in [
+            ("", "a\n b\n\nc\n", "a\n b\n\nc\n"),
+            ("-", "a\n b\n\nc", "a\n b\n\nc"),
+            ("+", "a\n b\n\nc\n\n\n", "a\n b\n\nc\n\n\n"),
+        ] {
+            let lines = "\n  a\n   b\n\n  c\n\n  \nnext: 1\n";
+            assert_eq!(block_scalar(&format!("k: |{header}{lines}")), literal);
+            assert_eq!(block_scalar(&format!("k: >{header}{lines}")), folded);
+        }
+        assert_eq!(block_scalar("k: >\n  a\n  b\n\n  c\n  d\n"), "a b\nc d\n");
+        assert_eq!(block_scalar("k: >-\n  a\n\n\n  b\n"), "a\n\nb");
+    }
+
+    #[test]
+    fn indents_block_scalars_as_their_indicator_says() {
+        assert_eq!(block_scalar("k: |2\n    more\n  less\n"), "  more\nless\n");
+        assert_eq!(block_scalar("k: |1-\n   x\n y\n"), "  x\ny");
+        assert_eq!(block_scalar("k: >-1\n   x\n y\n"), "  x\ny");
+        assert_eq!(block_scalar("k: |+3\n     x\n\n"), "  x\n\n");
+        assert!(reads("k:\n  - |1\n     x\n  - y\n"));
+        assert!(reads(
+            "- k: |2-\n      x\n  j: >+1\n     y\n\n- |3\n     z\n"
+        ));
+    }
+
+    #[test]
+    fn keeps_the_lines_around_block_scalars() {
+        // Whitespace lines deeper than the indentation hold text.
+        assert_eq!(block_scalar("k: |+\n  a\n  \n   \n\nb: 1\n"), "a\n\n \n\n");
+        // Comments after the header and after the content end nothing but the header.
+        assert_eq!(
+            block_scalar("k: > # folded\n  a\n  # text\n\n# done\n\nb: 1\n"),
+            "a # text\n"
+        );
+        assert_eq!(block_scalar("k: |+\n  a\n\n # done\n\nb: 1\n"), "a\n\n");
+        assert_eq!(block_scalar("k:   |-   # strip\n\n\n  a\n"), "\n\na");
+        assert_eq!(block_scalar("k: |\nb: 1\n"), "");
+        assert_eq!(block_scalar("k: >+\n\nb: 1\n"), "\n");
+        assert_eq!(
+            block_scalar("k: >\n  héllo\n  wörld\n  ünïcode\nn: 1\n"),
+            "héllo wörld ünïcode\n"
+        );
+    }
+
+    #[test]
+    fn reads_a_block_scalar_at_the_end_of_the_text() {
+        for (text, value) in [
+            ("k: |\n  a\n", "a\n"),
+            ("k: |\n  a", "a\n"),
+            ("k: |-\n  a", "a"),
+            ("k: >+\n  a", "a\n"),
+            ("k: |+\n  a\n\n\n", "a\n\n\n"),
+            ("k: |+\n  a\n\n  ", "a\n\n"),
+            ("k: >\n  a\n    ", "a\n  \n"),
+            ("k: >-\n  a\n  b\n\n", "a b"),
+            ("k: |", ""),
+            ("k: >+ # keep", ""),
+            ("k: |\n", ""),
+            ("k: |\n  \n", ""),
+            ("k: |+\n\n\n", "\n\n"),
+            ("k: |+\n  ", "\n"),
+            ("k: >+2\n \n", "\n"),
+            ("k: |-\n\n", ""),
+            ("k: |+\n  \n   ", "\n"),
+        ] {
+            assert_eq!(block_scalar(text), value, "{text:?}");
+        }
+        for text in [
+            "- >\n  a\n  b",
+            "- a\n- |\n  b\n",
+            "a:\n- |\n  b\n- c\n",
+            "a:\n  b:\n  - x: |+\n      y\n\n",
+            "a:\n- |+\n\n",
+            "- >-",
+            "a:\n  - b: |\n",
+        ] {
+            assert!(reads(text), "gave up on {text:?}");
+        }
+    }
+
+    #[test]
+    fn leaves_keys_longer_than_granit_parser_looks_ahead_to_it() {
+        // granit-parser looks 1024 characters ahead for the colon of a key.
+        let short = MAX_KEY_LEN - 10;
+        for len in [short, 1030] {
+            let key = "k".repeat(len);
+            for text in [
+                format!("{key}: v\n"),
+                format!("\"{key}\": v\n"),
+                format!("a: {{{key}: v}}\n"),
+                format!("a: {{'{key}': v}}\n"),
+            ] {
+                let slow = super::super::parse_with_serde(&Source::new("t.yaml", text.as_str()));
+                assert_eq!(reads(&text), len == short, "{text:?}");
+                assert_eq!(slow.is_ok(), len == short, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn reads_the_shipped_workflows() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workflows");
+        for name in [
+            "oidc_authorization_code.yaml",
+            "refresh_token.yaml",
+            "pingone/setup.yaml",
+            "pingone/sign_on.yaml",
+            "pingone/tokens.yaml",
+        ] {
+            let text = std::fs::read_to_string(format!("{root}/{name}")).expect("a workflow");
+            assert!(reads(&text), "gave up on {name}");
+        }
+    }
+
     #[test]
     fn reads_the_benchmark_workloads() {
         for name in ["chain_100.yaml", "chain_1000.yaml", "startup.yaml"] {
@@ -692,6 +1077,8 @@ mod tests {
             "[a, {b: c}, []]\n",
             "a: x#y\nb: http://h:80/p?q=1#f\nc: 'it''s'\n200: ok\n",
             "# lead\n\na: 1\n\n   # indented comment\nb:\n  c: 2\n",
+            "request: { url: http://127.0.0.1:8080/items, at: 12:30 }\n",
+            "a: [http://h/p, {k: a:b}, 'c:d', x:y:z]\n",
         ] {
             assert!(reads(text), "gave up on {text:?}");
         }
@@ -699,10 +1086,23 @@ mod tests {
 
     #[test]
     fn leaves_the_rest_to_the_other_readers() {
-        let long_key = format!("{}: 1\n", "k".repeat(MAX_KEY_LEN + 1));
+        let long = "k".repeat(MAX_KEY_LEN + 1);
+        let long_key = format!("{long}: 1\n");
+        let long_quoted_key = format!("'{long}': 1\n");
+        let long_flow_key = format!("a: {{b: 1, \"{long}\": 2}}\n");
         for text in [
-            "a: |\n  x\n",
-            "a: >-\n  x\n",
+            "a:\n  |\n  x\n",
+            "-\n  |\n  x\n",
+            "a: |0\n  x\n",
+            "a: |x\n",
+            "a: |-+\n  x\n",
+            "a: |12\n  x\n",
+            "a: |# c\n  x\n",
+            "a:\n  b: |4\n   x\n",
+            "a: |\n      \n  x\n",
+            "a: |\n    x\n  y\n",
+            "a: |\n  x\n\ty\n",
+            "a: |\r\n  x\r\n",
             "a: b\n  c\n",
             "a:\n  b\n  c\n",
             "a: [1,\n  2]\n",
@@ -734,6 +1134,8 @@ mod tests {
             "~: x\n",
             "a: @b\n",
             long_key.as_str(),
+            long_quoted_key.as_str(),
+            long_flow_key.as_str(),
         ] {
             assert!(parse(text).is_none(), "read {text:?}");
         }

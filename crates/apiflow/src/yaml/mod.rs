@@ -1,13 +1,14 @@
-//! YAML text to a tree of nodes that keep their source positions (the only user of serde-saphyr
-//! and granit-parser).
+//! YAML text to a tree of nodes that keep their source positions (the only user of
+//! serde-saphyr).
 //!
-//! Block mappings and sequences of one-line scalars, as workflows nearly always are, are read
-//! line by line in `block`. Other YAML without anchors, tags or merge keys takes the path in
-//! `fast`: the tree is built straight from granit-parser's events. Everything else, and every
-//! error, goes through serde-saphyr. All three build the very same tree.
+//! Block mappings and sequences of one-line scalars and block scalars, as workflows nearly always
+//! are, are read line by line in `block`. Everything else, and every error, goes through
+//! serde-saphyr. Both build the very same tree.
 
 mod block;
-mod fast;
+#[cfg(test)]
+mod differential;
+mod resolve;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -128,10 +129,21 @@ pub fn parse(source: &Arc<Source>) -> Result<Node<'_>, Diagnostic> {
     if let Some(root) = block::parse(&source.text) {
         return Ok(root);
     }
-    if let Some(root) = fast::parse(&source.text) {
-        return Ok(root);
-    }
     parse_with_serde(source)
+}
+
+/// Reads `text` with the block reader alone: its tree, or `None` where it gives up. For the
+/// differential tests, the fuzz target and the benchmarks.
+#[doc(hidden)]
+pub fn parse_block(text: &str) -> Option<Node<'_>> {
+    block::parse(text)
+}
+
+/// Reads `text` with serde-saphyr alone: its tree, or `None` where it reports an error. For
+/// the differential tests, the fuzz target and the benchmarks.
+#[doc(hidden)]
+pub fn parse_serde(text: &str) -> Option<Node<'static>> {
+    parse_with_serde(&Source::new("t.yaml", text)).ok()
 }
 
 /// Reads YAML through serde-saphyr: every YAML feature, and the messages for every error.
