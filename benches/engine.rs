@@ -37,15 +37,15 @@ fn yaml_readers(c: &mut Criterion) {
         let text = std::fs::read_to_string(format!("{ROOT}/{path}")).expect("a YAML file");
         // Time the reader that builds the tree, not one that gives up.
         assert!(
-            apiflow::yaml::parse_block(&text).is_some(),
+            apiflow::format::yaml::parse_block(&text).is_some(),
             "the block reader gives up on {path}"
         );
         group.sample_size(if text.len() > 100_000 { 20 } else { 100 });
         group.bench_function(format!("{path} (block reader)"), |b| {
-            b.iter(|| black_box(apiflow::yaml::parse_block(black_box(&text))));
+            b.iter(|| black_box(apiflow::format::yaml::parse_block(black_box(&text))));
         });
         group.bench_function(format!("{path} (serde-saphyr)"), |b| {
-            b.iter(|| black_box(apiflow::yaml::parse_serde(black_box(&text))));
+            b.iter(|| black_box(apiflow::format::yaml::parse_serde(black_box(&text))));
         });
     }
     group.finish();

@@ -6,10 +6,10 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() > apiflow::yaml::MAX_FILE_SIZE {
+    if data.len() > apiflow::format::yaml::MAX_FILE_SIZE {
         return;
     }
-    let diagnostics = match apiflow::yaml::decode("fuzz.yaml", data.to_vec()) {
+    let diagnostics = match apiflow::format::yaml::decode("fuzz.yaml", data.to_vec()) {
         Ok(text) => match apiflow::check_source(&apiflow::Source::new("fuzz.yaml", text)) {
             Ok(plan) => {
                 // A valid plan can be planned without inputs.

@@ -187,7 +187,7 @@ fn a_file_over_the_size_limit() {
     let mut text = String::from("name: huge\nsteps:\n  - name: fetch\n    request:\n");
     text.push_str("      url: http://127.0.0.1/items\n");
     let filler = format!("# {}\n", "x".repeat(1022));
-    while text.len() <= apiflow::yaml::MAX_FILE_SIZE {
+    while text.len() <= apiflow::format::yaml::MAX_FILE_SIZE {
         text.push_str(&filler);
     }
     std::fs::write(dir.path().join("huge.yaml"), text).expect("written");

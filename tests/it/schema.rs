@@ -20,7 +20,7 @@ fn committed_schema() -> Value {
 fn workflow_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let source = apiflow::Source::new(path.display().to_string(), text);
-    apiflow::yaml::parse(&source)
+    apiflow::format::yaml::parse(&source)
         .unwrap_or_else(|d| panic!("{}", d.render(false)))
         .to_json()
 }

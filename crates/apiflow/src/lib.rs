@@ -25,7 +25,6 @@ pub mod runner;
 pub mod secret;
 pub mod span;
 pub mod template;
-pub mod yaml;
 
 pub use check::file::{check_source_alone, read_source};
 pub use check::validate::Plan;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use crate::check::validate::{Plan, validate};
 use crate::diagnostic::Diagnostic;
 use crate::format::load::load_partial;
+use crate::format::yaml;
 use crate::span::Source;
-use crate::yaml;
 
 /// Loads and validates a workflow from its text, leaving the workflows it `uses` to the caller
 /// (composition resolves them with the chain of files it came through, to catch cycles).

@@ -4,3 +4,4 @@
 pub mod load;
 pub mod model;
 pub mod schema;
+pub mod yaml;

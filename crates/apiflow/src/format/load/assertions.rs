@@ -3,8 +3,8 @@
 
 use super::{EXPECT_KEYS, Loader};
 use crate::format::model::{Expect, JsonExpectation, PathId, StatusPattern};
+use crate::format::yaml::{Node, NodeKind};
 use crate::span::{Span, Spanned};
-use crate::yaml::{Node, NodeKind};
 
 impl Loader {
     pub(super) fn expect(&mut self, node: &Node) -> Expect {

@@ -4,8 +4,8 @@
 use super::{EXTRACT_KEYS, EXTRACT_KINDS, Fields, Loader, span_of_text};
 use crate::diagnostic::did_you_mean;
 use crate::format::model::{Extract, ExtractKind, RegexId, RegexSource};
+use crate::format::yaml::{Key, Node, NodeKind};
 use crate::names::is_secret_name;
-use crate::yaml::{Key, Node, NodeKind};
 
 impl Loader {
     pub(super) fn extracts(&mut self, node: &Node) -> Vec<Extract> {

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::{DEFAULTS_KEYS, INPUT_KEYS, Loader, TOP_KEYS};
 use crate::format::model::{Defaults, Input, Step, Value, Var, Workflow};
+use crate::format::yaml::{Key, Node, NodeKind};
 use crate::names::is_secret_name;
 use crate::span::{Span, Spanned};
-use crate::yaml::{Key, Node, NodeKind};
 
 impl Loader {
     pub(super) fn workflow(&mut self, root: &Node) -> Option<Workflow> {

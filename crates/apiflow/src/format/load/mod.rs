@@ -7,8 +7,8 @@ use crate::delimiters::{has_template, whole_expression};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::duration::parse_duration;
 use crate::format::model::{TemplateId, TemplateKind, TemplateSource, Text, Value, Workflow};
+use crate::format::yaml::{self, Key, Node, NodeKind};
 use crate::span::{Source, Span, Spanned};
-use crate::yaml::{self, Key, Node, NodeKind};
 
 mod assertions;
 mod captures;

@@ -11,8 +11,8 @@ use crate::diagnostic::did_you_mean;
 use crate::format::model::{
     Action, Auth, Body, FormFrom, Request, Retry, Step, StepId, Text, Uses,
 };
+use crate::format::yaml::{Key, Node, NodeKind};
 use crate::span::Spanned;
-use crate::yaml::{Key, Node, NodeKind};
 
 impl Loader {
     pub(super) fn step(&mut self, node: &Node) -> Option<Step> {

@@ -9,6 +9,7 @@ mod block;
 #[cfg(test)]
 mod differential;
 mod resolve;
+mod scan;
 
 use std::borrow::Cow;
 use std::fmt;
