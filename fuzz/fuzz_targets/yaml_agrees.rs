@@ -14,13 +14,13 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if text.len() > apiflow::yaml::MAX_FILE_SIZE {
+    if text.len() > apiflow::format::yaml::MAX_FILE_SIZE {
         return;
     }
-    let Some(block) = apiflow::yaml::parse_block(text) else {
+    let Some(block) = apiflow::format::yaml::parse_block(text) else {
         return;
     };
-    let Some(serde) = apiflow::yaml::parse_serde(text) else {
+    let Some(serde) = apiflow::format::yaml::parse_serde(text) else {
         panic!("the block reader reads what serde-saphyr rejects: {text:?}");
     };
     assert_eq!(block, serde, "the readers differ for {text:?}");
