@@ -4,8 +4,6 @@
 use crate::support;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use apiflow::ExitCode;
 use apiflow::batch::{self, Console, Options, Shard};
@@ -46,22 +44,9 @@ async fn run(plans: &[apiflow::Plan], options: &Options) -> (ExitCode, String, S
 
 #[tokio::test]
 async fn files_run_at_once_print_whole_and_the_worst_exit_code_wins() {
-    let logins = Arc::new(AtomicUsize::new(0));
-    let seen = Arc::clone(&logins);
-    let server = Server::start(move |request: &Recorded| {
-        if let Some(who) = request.path.strip_prefix("/login/") {
-            seen.fetch_add(1, Ordering::SeqCst);
-            return Reply::json(200, &json!({ "hello": who }))
-                .header("set-cookie", &format!("session={who}; Path=/"));
-        }
-        match request.path.as_str() {
-            "/whoami" => Reply::json(
-                200,
-                &json!({ "cookie": request.header("cookie"), "logins": seen.load(Ordering::SeqCst) }),
-            ),
-            _ => Reply::status(500),
-        }
-    });
+    // The three cookie-jar workflows wait for each other's logins: they pass only when they
+    // really run at once, each with its own cookie jar.
+    let server = support::cookie_server();
     let files = batch::workflow_files(&[Path::new(ROOT).join("tests/fixtures/parallel")], None)
         .expect("the fixtures");
     let plans = plans(&files);
@@ -71,14 +56,11 @@ async fn files_run_at_once_print_whole_and_the_worst_exit_code_wins() {
             ("base_url", server.url.clone()),
             ("dead_url", format!("http://127.0.0.1:{dead}")),
         ]),
-        // The three cookie-jar workflows wait for each other's logins: they pass only when they
-        // really run at once.
         jobs: 5,
         ..Options::default()
     };
     let (code, stdout, stderr) = run(&plans, &options).await;
     assert_eq!(code, ExitCode::Unreachable, "{stdout}\n{stderr}");
-    assert_eq!(logins.load(Ordering::SeqCst), 3);
     // Each workflow's output is printed whole: its header line, then its summary line next
     // to its steps, never another workflow's lines in between.
     let headers = stdout.lines().filter(|l| l.starts_with('▶')).count();

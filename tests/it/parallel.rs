@@ -4,35 +4,12 @@
 use crate::support;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde_json::json;
 use support::bin::{Output, apiflow, output};
-use support::{Recorded, Reply, Server, closed_port};
-
-/// Sets a `session` cookie named after whoever logs in, and tells `/whoami` which cookie came
-/// back and how many logins there have been.
-fn cookie_server() -> Server {
-    let logins = Arc::new(AtomicUsize::new(0));
-    Server::start(move |request: &Recorded| {
-        if let Some(who) = request.path.strip_prefix("/login/") {
-            logins.fetch_add(1, Ordering::SeqCst);
-            return Reply::json(200, &json!({ "hello": who }))
-                .header("set-cookie", &format!("session={who}; Path=/"));
-        }
-        match request.path.as_str() {
-            "/whoami" => Reply::json(
-                200,
-                &json!({ "cookie": request.header("cookie"), "logins": logins.load(Ordering::SeqCst) }),
-            ),
-            _ => Reply::status(500),
-        }
-    })
-}
+use support::{Server, closed_port};
 
 fn run_parallel(jobs: &str, report: &str) -> (Output, Server) {
-    let server = cookie_server();
+    let server = support::cookie_server();
     let dead = closed_port();
     let out = output(
         apiflow(&["run", "tests/fixtures/parallel", "--jobs", jobs])
@@ -148,7 +125,7 @@ fn parallel_workflows_have_their_own_cookie_jars_and_the_worst_exit_code_wins() 
 #[test]
 fn one_job_runs_the_files_one_after_another() {
     // Run one at a time, the first workflow can never see the other two log in.
-    let server = cookie_server();
+    let server = support::cookie_server();
     let out = output(
         apiflow(&[
             "run",
@@ -313,7 +290,7 @@ fn an_invalid_shard_is_a_usage_error() {
 #[test]
 fn no_progress_line_when_stderr_is_not_a_terminal() {
     // Retries and several files, each of which would show a progress line on a terminal.
-    let server = cookie_server();
+    let server = support::cookie_server();
     let out = output(
         apiflow(&[
             "run",

@@ -262,6 +262,26 @@ pub fn check(name: &str) -> Result<apiflow::Plan, String> {
     apiflow::check_source(&source).map_err(|diagnostics| render(&diagnostics))
 }
 
+/// Sets a `session` cookie named after whoever logs in, and tells `/whoami` which cookie came
+/// back and how many logins there have been.
+pub fn cookie_server() -> Server {
+    let logins = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Server::start(move |request: &Recorded| {
+        if let Some(who) = request.path.strip_prefix("/login/") {
+            logins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return Reply::json(200, &serde_json::json!({ "hello": who }))
+                .header("set-cookie", &format!("session={who}; Path=/"));
+        }
+        match request.path.as_str() {
+            "/whoami" => Reply::json(
+                200,
+                &serde_json::json!({ "cookie": request.header("cookie"), "logins": logins.load(std::sync::atomic::Ordering::SeqCst) }),
+            ),
+            _ => Reply::status(500),
+        }
+    })
+}
+
 /// Returns the problems of an invalid workflow file (tests run from the root), rendered the way
 /// the command line prints them.
 pub fn problems(path: &str) -> String {
