@@ -369,10 +369,9 @@ fn import_command(source: &ImportSource) -> ExitCode {
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
-    let mut err = std::io::stderr().lock();
-    for diagnostic in diagnostics {
-        let _ = writeln!(err, "{}", diagnostic.render(color));
-    }
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(Diagnostic::render_all(diagnostics, color).as_bytes());
 }
 
 fn validate_command(files: &[PathBuf], color: bool) -> ExitCode {

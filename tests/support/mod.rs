@@ -293,12 +293,7 @@ pub fn problems(path: &str) -> String {
 
 /// Renders diagnostics the way the command line prints them.
 pub fn render(diagnostics: &[apiflow::Diagnostic]) -> String {
-    let mut out = String::new();
-    for diagnostic in diagnostics {
-        out.push_str(&diagnostic.render(false));
-        out.push('\n');
-    }
-    out
+    apiflow::Diagnostic::render_all(diagnostics, false)
 }
 
 /// Validates a fixture that must be valid.

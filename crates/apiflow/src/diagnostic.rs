@@ -115,6 +115,17 @@ impl Diagnostic {
         self
     }
 
+    /// Renders several diagnostics as the command line prints them: each one, then a blank
+    /// line.
+    pub fn render_all(diagnostics: &[Diagnostic], color: bool) -> String {
+        let mut out = String::new();
+        for diagnostic in diagnostics {
+            out.push_str(&diagnostic.render(color));
+            out.push('\n');
+        }
+        out
+    }
+
     /// Renders the diagnostic as text, with ANSI colours when `color` is set.
     pub fn render(&self, color: bool) -> String {
         let paint = Paint(color);

@@ -98,12 +98,7 @@ impl Console {
 
     /// Writes diagnostics to standard error, one after another, coloured as `color` says.
     pub(crate) fn diagnostics(&self, diagnostics: &[Diagnostic], color: bool) {
-        let mut text = String::new();
-        for diagnostic in diagnostics {
-            text.push_str(&diagnostic.render(color));
-            text.push('\n');
-        }
-        self.err(text.as_bytes());
+        self.err(Diagnostic::render_all(diagnostics, color).as_bytes());
     }
 
     /// Writes bytes to standard error.
