@@ -47,16 +47,7 @@ pub struct Import {
 }
 
 fn read(path: &Path) -> Result<String, Diagnostic> {
-    std::fs::read_to_string(path).map_err(|error| {
-        let why = match error.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_owned(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-            std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_owned(),
-            _ if path.is_dir() => "it is a directory".to_owned(),
-            _ => error.to_string(),
-        };
-        Diagnostic::error(format!("cannot read `{}`: {why}", path.display()))
-    })
+    std::fs::read_to_string(path).map_err(|error| apiflow::check::file::cannot_read(path, &error))
 }
 
 /// Converts a Postman collection (and an optional environment) into checked workflows.

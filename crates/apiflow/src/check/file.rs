@@ -31,20 +31,7 @@ pub fn check_source_alone(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>>
 /// Reads a workflow file as text.
 pub fn read_source(path: &Path) -> Result<Arc<Source>, Vec<Diagnostic>> {
     let name = path.display().to_string();
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            let why = match error.kind() {
-                std::io::ErrorKind::NotFound => "no such file".to_owned(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-                _ if path.is_dir() => "it is a directory".to_owned(),
-                _ => error.to_string(),
-            };
-            return Err(vec![Diagnostic::error(format!(
-                "cannot read `{name}`: {why}"
-            ))]);
-        }
-    };
+    let bytes = std::fs::read(path).map_err(|error| vec![cannot_read(path, &error)])?;
     if bytes.len() > yaml::MAX_FILE_SIZE {
         return Err(vec![
             Diagnostic::error(format!(
@@ -57,4 +44,16 @@ pub fn read_source(path: &Path) -> Result<Arc<Source>, Vec<Diagnostic>> {
     }
     let text = yaml::decode(&name, bytes).map_err(|d| vec![d])?;
     Ok(Source::new(name, text))
+}
+
+/// Says why a file could not be read, in words: `cannot read `PATH`: no such file`.
+pub fn cannot_read(path: &Path, error: &std::io::Error) -> Diagnostic {
+    let why = match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_owned(),
+        _ if path.is_dir() => "it is a directory".to_owned(),
+        _ => error.to_string(),
+    };
+    Diagnostic::error(format!("cannot read `{}`: {why}", path.display()))
 }
