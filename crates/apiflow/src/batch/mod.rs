@@ -109,8 +109,7 @@ pub async fn run(
     } else {
         for (index, plan) in plans.iter().enumerate() {
             if iterating {
-                let count = options.rows.as_ref().map_or(options.iterations, Vec::len);
-                results.push((index, run_iterations(plan, &shared, count).await));
+                results.push((index, run_iterations(plan, &shared).await));
                 continue;
             }
             let (code, _, diagnostics) = run_one(plan, &shared, &mut reports).await;
@@ -244,13 +243,14 @@ async fn run_one(
     }
 }
 
-/// Runs one workflow `count` times, `concurrency` at once, and prints the failures and a summary
-/// with throughput and per-step latency percentiles.
-async fn run_iterations(plan: &Plan, shared: &Shared<'_>, count: usize) -> ExitCode {
+/// Runs one workflow once per `--data` row, or `iterations` times, `concurrency` at once, and
+/// prints the failures and a summary with throughput and per-step latency percentiles.
+async fn run_iterations(plan: &Plan, shared: &Shared<'_>) -> ExitCode {
     use futures_util::StreamExt as _;
     use std::fmt::Write as _;
     let options = shared.options;
     let rows = options.rows.as_deref();
+    let count = rows.map_or(options.iterations, <[_]>::len);
     let started = std::time::Instant::now();
     let mut stream = futures_util::stream::iter((0..count).map(|index| async move {
         let mut sources = sources_for(plan, shared);
