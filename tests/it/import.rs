@@ -99,6 +99,48 @@ fn every_feature_with_an_environment() {
 }
 
 #[test]
+fn a_byte_order_mark_or_utf16_reads_like_utf8() {
+    let plain = apiflow(&[
+        "import",
+        "postman",
+        &fixture("token_flow.postman_collection.json"),
+    ]);
+    for name in [
+        "token_flow_bom.postman_collection.json",
+        "token_flow_utf16.postman_collection.json",
+    ] {
+        let out = apiflow(&["import", "postman", &fixture(name)]);
+        assert_eq!(out.code, 0, "{name}: {}", out.stderr);
+        assert_eq!(out.stderr, "", "{name}");
+        let stdout = out
+            .stdout
+            .replace(name, "token_flow.postman_collection.json");
+        assert_eq!(stdout, plain.stdout, "{name}");
+    }
+}
+
+#[test]
+fn a_v2_collection_without_info_schema_is_read_with_a_warning() {
+    let plain = apiflow(&[
+        "import",
+        "postman",
+        &fixture("token_flow.postman_collection.json"),
+    ]);
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("token_flow_no_schema.postman_collection.json"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let stdout = out.stdout.replace("token_flow_no_schema", "token_flow");
+    assert_eq!(stdout, plain.stdout);
+    assert_eq!(
+        out.stderr,
+        "warning: `tests/fixtures/postman/token_flow_no_schema.postman_collection.json` has no `info.schema`: it is read as a Postman Collection v2.1, as Newman reads it\n  = help: in Postman, export the collection as \"Collection v2.1\" to record its version\n"
+    );
+}
+
+#[test]
 fn a_v2_0_collection_is_read_too() {
     let out = apiflow(&[
         "import",
@@ -205,6 +247,7 @@ fn output_writes_one_file() {
 fn invalid_input_exits_with_2_and_says_why() {
     let cases = [
         ("broken.json", None),
+        ("latin1.json", None),
         ("v1.json", None),
         ("future_schema.json", None),
         ("empty.postman_collection.json", None),

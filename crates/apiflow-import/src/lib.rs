@@ -46,8 +46,55 @@ pub struct Import {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// Reads a Postman export as text, as Newman does: UTF-8 with or without a byte-order mark, or
+/// UTF-16 (either byte order) with one.
 fn read(path: &Path) -> Result<String, Diagnostic> {
-    std::fs::read_to_string(path).map_err(|error| apiflow::check::file::cannot_read(path, &error))
+    let bytes =
+        std::fs::read(path).map_err(|error| apiflow::check::file::cannot_read(path, &error))?;
+    decode(&bytes).map_err(|why| {
+        Diagnostic::error(format!("cannot read `{}`: {why}", path.display()))
+            .help("export the file from Postman again, or save it as UTF-8")
+    })
+}
+
+/// Decodes a file's bytes by its byte-order mark; without one they must be UTF-8.
+fn decode(bytes: &[u8]) -> Result<String, String> {
+    let utf16 = |body: &[u8], unit: fn([u8; 2]) -> u16, order: &str| {
+        if body.len() % 2 == 1 {
+            return Err(format!(
+                "it starts with a UTF-16 {order} byte-order mark but has an odd number of bytes"
+            ));
+        }
+        let units = body.chunks_exact(2).map(|pair| unit([pair[0], pair[1]]));
+        char::decode_utf16(units)
+            .enumerate()
+            .map(|(index, unit)| {
+                unit.map_err(|_| {
+                    format!(
+                        "it is not valid UTF-16 {order}: an unpaired surrogate at byte {}",
+                        2 + 2 * index
+                    )
+                })
+            })
+            .collect::<Result<String, String>>()
+    };
+    match bytes {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => utf8(rest, 3),
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes, "little-endian"),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes, "big-endian"),
+        _ => utf8(bytes, 0),
+    }
+}
+
+fn utf8(bytes: &[u8], offset: usize) -> Result<String, String> {
+    std::str::from_utf8(bytes)
+        .map(str::to_owned)
+        .map_err(|error| {
+            format!(
+                "it is not UTF-8 text (byte {} is not valid UTF-8) and has no UTF-16 byte-order mark",
+                offset + error.valid_up_to()
+            )
+        })
 }
 
 /// Converts a Postman collection (and an optional environment) into checked workflows.
@@ -59,7 +106,7 @@ pub fn postman(
     let name = collection_path.display().to_string();
     let text = read(collection_path).map_err(|d| vec![d])?;
     let json = postman::parse_json(&name, &text).map_err(|d| vec![d])?;
-    let collection = postman::collection(&name, &json).map_err(|d| vec![d])?;
+    let mut collection = postman::collection(&name, &json).map_err(|d| vec![d])?;
     if collection.requests.is_empty() {
         return Err(vec![
             Diagnostic::error(format!("`{name}` has no requests to import"))
@@ -78,7 +125,7 @@ pub fn postman(
     let file_name = collection_path
         .file_name()
         .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());
-    let mut warnings = Vec::new();
+    let mut warnings = std::mem::take(&mut collection.warnings);
     let split = matches!(destination, Destination::Dir(_));
     let workflows = convert::workflows(&collection, &environment, &file_name, split, &mut warnings)
         .map_err(|d| vec![d])?;
@@ -119,4 +166,45 @@ pub fn postman(
             .collect(),
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn a_utf8_byte_order_mark_is_dropped() {
+        assert_eq!(decode(b"\xEF\xBB\xBF{\"a\": 1}").unwrap(), "{\"a\": 1}");
+        assert_eq!(decode("{\"é\": 1}".as_bytes()).unwrap(), "{\"é\": 1}");
+    }
+
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_decoded_in_either_order() {
+        let text = "{\"name\": \"café 🚀\"}";
+        let mut little = vec![0xFF, 0xFE];
+        let mut big = vec![0xFE, 0xFF];
+        for unit in text.encode_utf16() {
+            little.extend(unit.to_le_bytes());
+            big.extend(unit.to_be_bytes());
+        }
+        assert_eq!(decode(&little).unwrap(), text);
+        assert_eq!(decode(&big).unwrap(), text);
+    }
+
+    #[test]
+    fn undecodable_bytes_say_where() {
+        assert_eq!(
+            decode(b"\xEF\xBB\xBF{\xFF}").unwrap_err(),
+            "it is not UTF-8 text (byte 4 is not valid UTF-8) and has no UTF-16 byte-order mark"
+        );
+        assert_eq!(decode(&[0xFF, 0xFE, b'{', 0]).unwrap(), "{");
+        assert_eq!(
+            decode(&[0xFF, 0xFE, b'{', 0, b'}']).unwrap_err(),
+            "it starts with a UTF-16 little-endian byte-order mark but has an odd number of bytes"
+        );
+        assert_eq!(
+            decode(&[0xFE, 0xFF, 0xDC, 0x00]).unwrap_err(),
+            "it is not valid UTF-16 big-endian: an unpaired surrogate at byte 2"
+        );
+    }
 }

@@ -27,6 +27,8 @@ pub struct Collection {
     pub shared_scripts: Vec<SharedScript>,
     /// Items that are neither a request nor a folder, by path.
     pub empty_items: Vec<String>,
+    /// What the reader assumed about the file.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// A variable of the collection or the environment.
@@ -194,6 +196,7 @@ pub fn collection(name: &str, json: &Value) -> Result<Collection, Diagnostic> {
         .help("pass it with `--environment`, and the collection as the first argument"));
     }
     let schema = json.pointer("/info/schema").and_then(Value::as_str);
+    let mut warnings = Vec::new();
     match schema {
         Some(schema) if SCHEMAS.iter().any(|s| schema.contains(s)) => {}
         Some(schema) => {
@@ -201,6 +204,18 @@ pub fn collection(name: &str, json: &Value) -> Result<Collection, Diagnostic> {
                 "`{name}` is not a Postman Collection v2.0 or v2.1: its `info.schema` is `{schema}`"
             ))
             .help("in Postman, export the collection as \"Collection v2.1\""));
+        }
+        // Newman reads a collection without `info.schema` as v2 when it is shaped like one;
+        // so does the importer, saying so.
+        None if json.get("info").is_some_and(Value::is_object)
+            && json.get("item").is_some_and(Value::is_array) =>
+        {
+            warnings.push(
+                Diagnostic::warning(format!(
+                    "`{name}` has no `info.schema`: it is read as a Postman Collection v2.1, as Newman reads it"
+                ))
+                .help("in Postman, export the collection as \"Collection v2.1\" to record its version"),
+            );
         }
         None => {
             let found = if root.contains_key("requests") || root.contains_key("order") {
@@ -226,6 +241,7 @@ pub fn collection(name: &str, json: &Value) -> Result<Collection, Diagnostic> {
         requests: Vec::new(),
         shared_scripts: Vec::new(),
         empty_items: Vec::new(),
+        warnings,
     };
     let inherited = inherit(&Inherited::default(), json);
     shared_scripts(json, "collection", &[], &mut out.shared_scripts);
