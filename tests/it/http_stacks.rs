@@ -760,7 +760,7 @@ fn seen_step(out: &mut String, step: &StepReport) {
         let _ = writeln!(
             out,
             "  > body of {:?} bytes",
-            request.body.as_ref().map(Vec::len)
+            request.body.as_ref().map(apiflow::http::body::Body::len)
         );
         let _ = writeln!(out, "  < {}", response.status);
         for (name, value) in &response.headers {

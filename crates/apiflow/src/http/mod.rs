@@ -4,6 +4,7 @@
 //! (TLS, proxies) through reqwest. [`ClientOptions::stack`] picks one of the two for plain
 //! `http://`, so that tests can send the same requests through both and compare them.
 
+pub mod body;
 mod plain;
 pub mod tls;
 pub mod urls;
@@ -75,7 +76,7 @@ pub struct Outgoing {
     /// Headers, without cookies (the jar adds them).
     pub headers: HeaderMap,
     /// The body.
-    pub body: Option<Vec<u8>>,
+    pub body: Option<body::Body>,
     /// Time allowed for the whole exchange, body included.
     pub timeout: Duration,
 }
@@ -355,8 +356,12 @@ impl Client {
             let mut builder = client
                 .request(request.method.clone(), request.url.clone())
                 .headers(request.headers.clone());
-            if let Some(body) = &request.body {
-                builder = builder.body(body.clone());
+            // Bytes go as they are; a body with files is streamed, its files opened anew on
+            // each attempt.
+            match &request.body {
+                Some(body::Body::Bytes(bytes)) => builder = builder.body(bytes.clone()),
+                Some(body) => builder = builder.body(reqwest::Body::wrap(body.stream())),
+                None => {}
             }
             builder.send()
         };

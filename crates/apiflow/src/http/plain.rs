@@ -28,21 +28,21 @@ use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::client::conn::TrySendError;
 use hyper::client::conn::http1::SendRequest;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HOST, HeaderValue, USER_AGENT};
 use tower_http::decompression::Decompression;
 use url::Url;
 
+use super::body::Stream;
 use super::{
     Incoming, Outgoing, SendError, basic_credential, closed_before_answering, explain, is_closed,
     is_idempotent, lower_first, url_credentials,
 };
 
-type Sender = SendRequest<Full<Bytes>>;
-type Unsent = TrySendError<hyper::Request<Full<Bytes>>>;
+type Sender = SendRequest<Stream>;
+type Unsent = TrySendError<hyper::Request<Stream>>;
 
 /// How long a connection may wait unused before it is closed (reqwest's setting here too).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -163,12 +163,15 @@ impl Plain {
     }
 
     /// Builds the message reqwest would: the request's headers, then its defaults.
-    fn message(&self, request: &Outgoing) -> Result<hyper::Request<Full<Bytes>>, SendError> {
+    fn message(&self, request: &Outgoing) -> Result<hyper::Request<Stream>, SendError> {
         let url = &request.url;
         let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
-        let mut message = hyper::Request::new(Full::new(
-            request.body.clone().map(Bytes::from).unwrap_or_default(),
-        ));
+        // A body with files reads them from the start each time a message is made.
+        let body = request
+            .body
+            .as_ref()
+            .map_or_else(Stream::empty, super::body::Body::stream);
+        let mut message = hyper::Request::new(body);
         *message.method_mut() = request.method.clone();
         *message.uri_mut() = target
             .parse()
@@ -315,7 +318,7 @@ fn host_header(url: &Url) -> Result<HeaderValue, SendError> {
 /// last, after `Accept-Encoding`, where reqwest puts it.
 struct Send<'s>(&'s mut Sender, &'s HeaderValue);
 
-impl tower_service::Service<hyper::Request<Full<Bytes>>> for Send<'_> {
+impl tower_service::Service<hyper::Request<Stream>> for Send<'_> {
     type Response = hyper::Response<hyper::body::Incoming>;
     type Error = Unsent;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Unsent>> + std::marker::Send>>;
@@ -324,7 +327,7 @@ impl tower_service::Service<hyper::Request<Full<Bytes>>> for Send<'_> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: hyper::Request<Full<Bytes>>) -> Self::Future {
+    fn call(&mut self, mut request: hyper::Request<Stream>) -> Self::Future {
         if !request.headers().contains_key(HOST) {
             request.headers_mut().insert(HOST, self.1.clone());
         }

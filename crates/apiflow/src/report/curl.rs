@@ -1,6 +1,9 @@
 //! `--curl`: each request as an equivalent `curl` command line.
 
+use std::fmt::Write as _;
+
 use crate::http::Outgoing;
+use crate::http::body::{Body, Content};
 
 /// Quotes a word for POSIX shells.
 fn quote(word: &str) -> String {
@@ -23,16 +26,49 @@ pub fn command(request: &Outgoing) -> String {
         words.push(request.method.as_str().to_owned());
     }
     words.push(quote(request.url.as_str()));
+    let multipart = matches!(request.body, Some(Body::Multipart(_)));
     for (name, value) in &request.headers {
+        // curl writes a multipart form with a boundary of its own, and says so itself.
+        if multipart && name == reqwest::header::CONTENT_TYPE {
+            continue;
+        }
         words.push("-H".into());
         words.push(quote(&format!(
             "{name}: {}",
             String::from_utf8_lossy(value.as_bytes())
         )));
     }
-    if let Some(body) = &request.body {
-        words.push("--data-binary".into());
-        words.push(quote(&String::from_utf8_lossy(body)));
+    match &request.body {
+        Some(Body::Bytes(bytes)) => {
+            words.push("--data-binary".into());
+            words.push(quote(&String::from_utf8_lossy(bytes)));
+        }
+        Some(Body::File(file)) => {
+            words.push("--data-binary".into());
+            words.push(quote(&format!("@{}", file.path.display())));
+        }
+        Some(Body::Multipart(form)) => {
+            for part in form.parts() {
+                match &part.content {
+                    Content::Text(text) => {
+                        words.push("--form-string".into());
+                        words.push(quote(&format!("{}={text}", part.name)));
+                    }
+                    Content::File(file) => {
+                        let mut word = format!("{}=@\"{}\"", part.name, file.path.display());
+                        if let Some(filename) = &part.filename {
+                            let _ = write!(word, ";filename=\"{filename}\"");
+                        }
+                        if let Some(content_type) = &part.content_type {
+                            let _ = write!(word, ";type={content_type}");
+                        }
+                        words.push("-F".into());
+                        words.push(quote(&word));
+                    }
+                }
+            }
+        }
+        None => {}
     }
     words.join(" ")
 }
@@ -50,7 +86,7 @@ mod tests {
             method: reqwest::Method::POST,
             url: url::Url::parse("http://h/x?a=1&b=2").unwrap(),
             headers,
-            body: Some(b"{\"it's\": 1}".to_vec()),
+            body: Some(b"{\"it's\": 1}".to_vec().into()),
             timeout: std::time::Duration::from_secs(1),
         };
         assert_eq!(

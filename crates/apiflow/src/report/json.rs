@@ -145,7 +145,7 @@ fn exchange(exchange: &Exchange) -> Value {
             "method": request.method.as_str(),
             "url": request.url.as_str(),
             "headers": headers(&request.headers),
-            "body": request.body.as_deref().map_or(Value::Null, |b| body(&request.headers, b)),
+            "body": request.body.as_ref().map_or(Value::Null, |b| body(&request.headers, &b.shown())),
         },
         "response": {
             "status": response.status.as_u16(),

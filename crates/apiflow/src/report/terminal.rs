@@ -194,7 +194,7 @@ pub fn exchange_text(exchange: &Exchange, limit: usize, indent: &str) -> String 
         );
     }
     if let Some(body) = &request.body {
-        let preview = super::body_preview(&request.headers, body, limit);
+        let preview = super::body_preview(&request.headers, &body.shown(), limit);
         for line in preview.lines() {
             let _ = writeln!(out, "{indent}> {line}");
         }

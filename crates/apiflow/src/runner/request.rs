@@ -7,7 +7,8 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, Header
 
 use super::{DEFAULT_TIMEOUT, Runner};
 use crate::diagnostic::Diagnostic;
-use crate::format::model::{Auth, Body, Request, Step};
+use crate::format::model::{Auth, Body as BodySpec, Request, Step};
+use crate::http::body::Body;
 use crate::http::{DEFAULT_MAX_REDIRECTS, Outgoing};
 use crate::span::Spanned;
 
@@ -107,18 +108,18 @@ impl Runner<'_> {
                     .or_insert(HeaderValue::from_static(
                         "application/x-www-form-urlencoded",
                     ));
-                Some(encoder.finish().into_bytes())
+                Some(Body::from(encoder.finish().into_bytes()))
             }
             None => None,
-            Some(Body::Json(value)) => {
+            Some(BodySpec::Json(value)) => {
                 let ctx = self.ctx();
                 let json = self.value(value, &ctx, Some(step))?;
                 headers
                     .entry(CONTENT_TYPE)
                     .or_insert(HeaderValue::from_static("application/json"));
-                Some(serde_json::to_vec(&json).unwrap_or_default())
+                Some(Body::from(serde_json::to_vec(&json).unwrap_or_default()))
             }
-            Some(Body::Form(fields)) => {
+            Some(BodySpec::Form(fields)) => {
                 let mut encoder = url::form_urlencoded::Serializer::new(String::new());
                 for (name, value) in fields {
                     let value = self.text(value, step)?;
@@ -129,9 +130,9 @@ impl Runner<'_> {
                     .or_insert(HeaderValue::from_static(
                         "application/x-www-form-urlencoded",
                     ));
-                Some(encoder.finish().into_bytes())
+                Some(Body::from(encoder.finish().into_bytes()))
             }
-            Some(Body::Text(text)) => Some(self.text(text, step)?.into_bytes()),
+            Some(BodySpec::Text(text)) => Some(Body::from(self.text(text, step)?.into_bytes())),
         };
         let method = match &form {
             Some(form) => form.method.clone(),
