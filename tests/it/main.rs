@@ -26,4 +26,5 @@ mod properties;
 mod reports;
 mod schema;
 mod signals;
+mod timings;
 mod tls;

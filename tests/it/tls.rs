@@ -125,3 +125,36 @@ fn a_cacert_file_without_certificates_is_an_invalid_command() {
     assert_eq!(code, Some(2));
     assert_eq!(stderr, "error: the CA file holds no PEM certificate\n");
 }
+
+#[tokio::test]
+async fn a_new_tls_connection_reports_its_lookup_connect_and_handshake() {
+    let (port, _server) = serve();
+    let options = apiflow::http::ClientOptions {
+        ca_pem: Some(std::fs::read(data("ca.pem")).expect("the CA file")),
+        ..apiflow::http::ClientOptions::default()
+    };
+    let client = apiflow::http::Client::new(&options).expect("an HTTP client");
+    let request = apiflow::http::Outgoing {
+        method: reqwest::Method::GET,
+        url: format!("https://localhost:{port}/").parse().expect("a URL"),
+        headers: reqwest::header::HeaderMap::new(),
+        body: None,
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let hops = client
+        .send(request, &apiflow::http::Jar::default(), true, 10, None)
+        .await
+        .unwrap_or_else(|(_, e)| panic!("{e}"));
+    let timings = hops[0].response.timings;
+    assert!(
+        timings.dns.is_some() && timings.connect.is_some() && timings.tls.is_some(),
+        "{timings:?}"
+    );
+    let phases = [timings.dns, timings.connect, timings.tls]
+        .into_iter()
+        .flatten()
+        .sum::<std::time::Duration>()
+        + timings.ttfb
+        + timings.transfer;
+    assert!(phases <= timings.total, "{timings:?}");
+}

@@ -20,17 +20,20 @@ pub struct Output {
     pub stderr: String,
 }
 
-/// Runs a command; each `(port, placeholder)` replaces a server's port, and durations print
-/// as `<t>`.
+/// Runs a command; each `(port, placeholder)` replaces a server's port, and durations (timings
+/// included) print as `<t>`.
 pub fn output(command: &mut assert_cmd::Command, ports: &[(u16, &str)]) -> Output {
     let out = command.output().expect("the binary runs");
     // Durations follow a step's status and end the summary line.
     let step_time = regex::Regex::new(r"(?m)(→ \d{3}(?: \([^)]*\))? )\S+").expect("a regex");
     let run_time = regex::Regex::new(r"(?m)( skipped in )\S+").expect("a regex");
+    // `-v` ends each exchange with its timings, which the timing tests read from raw output.
+    let timings = regex::Regex::new(r"(?m)^( *\* timings: ).*$").expect("a regex");
     let stable = |bytes: &[u8]| {
         let text = String::from_utf8(bytes.to_vec()).expect("UTF-8 output");
         let text = super::normalize(&text, ports);
         let text = step_time.replace_all(&text, "${1}<t>");
+        let text = timings.replace_all(&text, "${1}<t>");
         run_time.replace_all(&text, "${1}<t>").into_owned()
     };
     Output {

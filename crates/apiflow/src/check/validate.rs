@@ -25,6 +25,7 @@ pub const RESPONSE_NAMES: &[&str] = &[
     "body",
     "cookies",
     "duration_ms",
+    "timings",
 ];
 
 /// A workflow that passed validation, with everything compiled and ready to run.
@@ -452,9 +453,42 @@ impl<'a> Checker<'a> {
                 }
             }
             self.check_template(id, scope, Some(step), context, broken);
+            if context == Context::Response && !broken.contains(&id) {
+                self.check_timings(id);
+            }
         }
         scope.local.clear();
         scope.guarded.clear();
+    }
+
+    /// Checks that a template reads only the fields `timings` has (`timings.ttfb_ms`).
+    fn check_timings(&mut self, id: TemplateId) {
+        use crate::template::scope::TIMING_FIELDS;
+        for (path, range) in self.templates.dotted_reads(id) {
+            let Some(field) = path.strip_prefix("timings.") else {
+                continue;
+            };
+            let field = field.split('.').next().unwrap_or(field);
+            if TIMING_FIELDS.contains(&field) {
+                continue;
+            }
+            let in_ms = TIMING_FIELDS
+                .iter()
+                .find(|f| f.strip_suffix("_ms") == Some(field))
+                .map(|f| format!("did you mean `{f}`? timings are in milliseconds"));
+            let help = in_ms
+                .or_else(|| did_you_mean(field, TIMING_FIELDS.iter().copied()))
+                .unwrap_or_else(|| {
+                    let fields: Vec<String> =
+                        TIMING_FIELDS.iter().map(|f| format!("`{f}`")).collect();
+                    format!("`timings` has {}", fields.join(", "))
+                });
+            let source = &self.workflow.templates[id.0 as usize];
+            let diagnostic = Diagnostic::error(format!("`timings` has no field `{field}`"))
+                .at(&self.workflow.source, source.span_of(range), "not a timing")
+                .help(help);
+            self.push(id, diagnostic);
+        }
     }
 
     fn check_template(

@@ -6,6 +6,7 @@
 
 pub mod body;
 mod plain;
+pub mod timing;
 pub mod tls;
 pub mod urls;
 
@@ -92,6 +93,8 @@ pub struct Incoming {
     pub body: std::sync::Arc<Vec<u8>>,
     /// How long the exchange took.
     pub elapsed: Duration,
+    /// How long each phase of it took, as far as the stack that sent it can tell.
+    pub timings: timing::Timings,
 }
 
 /// One request and its response; a followed redirect makes several.
@@ -213,9 +216,12 @@ fn build_reqwest(options: &ClientOptions) -> Result<reqwest::Client, String> {
     PROVIDER.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    let tls = crate::http::tls::client_config(options.ca_pem.as_deref(), options.insecure)?;
+    let mut tls = crate::http::tls::client_config(options.ca_pem.as_deref(), options.insecure)?;
+    timing::Sessions::install(&mut tls);
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
+        .dns_resolver(timing::Resolver)
+        .connector_layer(timing::ConnectLayer)
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
         .user_agent(USER_AGENT)
@@ -370,16 +376,24 @@ impl Client {
         // sent once more when its method is idempotent (RFC 9112, 9.3.1), reported in words
         // otherwise. reqwest does not tell whether the connection was kept alive, so a new one
         // is treated the same.
-        let mut response = match send().await {
+        let mut marks = timing::Marks::start(started);
+        marks.sent = Instant::now();
+        let (outcome, connecting) = timing::observed(send()).await;
+        marks.connecting = connecting;
+        let mut response = match outcome {
             Ok(response) => response,
             Err(error) if closed_under(&error) && is_idempotent(&request.method) => {
-                send().await.map_err(|e| classify(&e))?
+                marks.sent = Instant::now();
+                let (outcome, connecting) = timing::observed(send()).await;
+                marks.connecting = connecting;
+                outcome.map_err(|e| classify(&e))?
             }
             Err(error) if closed_under(&error) => {
                 return Err(closed_before_answering(&request.method));
             }
             Err(error) => return Err(classify(&error)),
         };
+        marks.head = Instant::now();
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
@@ -389,11 +403,13 @@ impl Client {
             }
             body.extend_from_slice(&chunk);
         }
+        let timings = marks.timings(Instant::now());
         Ok(Incoming {
             status,
             headers,
             body: std::sync::Arc::new(body),
-            elapsed: started.elapsed(),
+            elapsed: timings.total,
+            timings,
         })
     }
 }

@@ -36,6 +36,7 @@ use tower_http::decompression::Decompression;
 use url::Url;
 
 use super::body::Stream;
+use super::timing::{Connecting, Marks};
 use super::{
     Incoming, Outgoing, SendError, basic_credential, closed_before_answering, explain, is_closed,
     is_idempotent, lower_first, url_credentials,
@@ -95,21 +96,30 @@ impl Plain {
         let origin = (host.to_owned(), port);
         let mut message = Some(self.message(request)?);
         let host_value = host_header(&request.url)?;
+        let mut marks = Marks::start(started);
         let response = loop {
             let Some(outgoing) = message.take() else {
                 return Err(SendError::Other("the request could not be sent".into()));
             };
-            let (mut sender, reused) = match self.checkout(&origin).await {
-                Some(sender) => (sender, true),
-                None => (self.connect(&origin).await?, false),
+            let (mut sender, reused) = if let Some(sender) = self.checkout(&origin).await {
+                marks.connecting = Connecting::default();
+                (sender, true)
+            } else {
+                let (sender, connecting) = self.connect(&origin).await?;
+                marks.connecting = connecting;
+                (sender, false)
             };
+            marks.sent = Instant::now();
             let mut service = Decompression::new(Send(&mut sender, &host_value))
                 .gzip(true)
                 .br(true)
                 .deflate(true)
                 .no_zstd();
             match tower_service::Service::call(&mut service, outgoing).await {
-                Ok(response) => break (response, sender),
+                Ok(response) => {
+                    marks.head = Instant::now();
+                    break (response, sender);
+                }
                 // An idle connection the server closed: hyper gives the request back unsent.
                 Err(mut unsent) if reused && unsent.message().is_some() => {
                     message = unsent.take_message();
@@ -154,11 +164,13 @@ impl Plain {
             }
         }
         self.checkin(origin, sender);
+        let timings = marks.timings(Instant::now());
         Ok(Incoming {
             status: parts.status,
             headers: parts.headers,
             body: std::sync::Arc::new(bytes),
-            elapsed: started.elapsed(),
+            elapsed: timings.total,
+            timings,
         })
     }
 
@@ -220,18 +232,24 @@ impl Plain {
         }
     }
 
-    async fn connect(&self, (host, port): &(String, u16)) -> Result<Sender, SendError> {
-        let address = (host.trim_start_matches('[').trim_end_matches(']'), *port);
-        let stream = match tokio::time::timeout(
-            self.connect_timeout,
-            tokio::net::TcpStream::connect(address),
-        )
-        .await
-        {
-            Err(_) => return Err(SendError::Other("timed out".into())),
-            Ok(Err(error)) => return Err(SendError::Connect(lower_first(&error.to_string()))),
-            Ok(Ok(stream)) => stream,
+    /// Opens a connection, noting how long the DNS lookup and the TCP connection took.
+    async fn connect(
+        &self,
+        (host, port): &(String, u16),
+    ) -> Result<(Sender, Connecting), SendError> {
+        let name = host.trim_start_matches('[').trim_end_matches(']');
+        let mut connecting = Connecting {
+            start: Some(Instant::now()),
+            ..Connecting::default()
         };
+        let stream =
+            match tokio::time::timeout(self.connect_timeout, open(name, *port, &mut connecting))
+                .await
+            {
+                Err(_) => return Err(SendError::Other("timed out".into())),
+                Ok(Err(error)) => return Err(SendError::Connect(lower_first(&error.to_string()))),
+                Ok(Ok(stream)) => stream,
+            };
         let _ = stream.set_nodelay(true);
         let (sender, connection) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
@@ -239,8 +257,39 @@ impl Plain {
                 .map_err(|e| SendError::Connect(explain(&e)))?;
         // The connection ends when the server closes it or its last sender is dropped.
         tokio::spawn(connection);
-        Ok(sender)
+        connecting.end = Some(Instant::now());
+        Ok((sender, connecting))
     }
+}
+
+/// Connects to a host as `TcpStream::connect` does (each address in turn, the last error if
+/// none answers), looking the name up first unless it is an IP address, and timing the lookup.
+async fn open(
+    name: &str,
+    port: u16,
+    connecting: &mut Connecting,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let addresses: Vec<std::net::SocketAddr> = if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+        vec![std::net::SocketAddr::new(ip, port)]
+    } else {
+        let started = Instant::now();
+        let found = tokio::net::lookup_host((name, port)).await;
+        connecting.dns = Some(started.elapsed());
+        found?.collect()
+    };
+    let mut last = None;
+    for address in addresses {
+        match tokio::net::TcpStream::connect(address).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
 }
 
 /// Unused items by key, most recently used first out, closed (dropped) after `timeout` unused

@@ -7,7 +7,10 @@ use crate::escape::escape_xml as escape;
 use crate::report::event::{Outcome, RunReport, StepReport};
 use crate::secret::MASK;
 
-use super::{json::outcome_name, terminal::exchange_text};
+use super::{
+    json::outcome_name,
+    terminal::{exchange_text, timings_text},
+};
 
 /// How much of each body the page shows.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -184,8 +187,9 @@ fn step(out: &mut String, step: &StepReport) {
     for exchange in &step.exchanges {
         let _ = writeln!(
             out,
-            "<pre class=\"exchange\">{}</pre>",
-            escape(&exchange_text(exchange, BODY_LIMIT, ""))
+            "<pre class=\"exchange\">{}</pre>\n<p class=\"timings\">timings: {}</p>",
+            escape(&exchange_text(exchange, BODY_LIMIT, "")),
+            escape(&timings_text(&exchange.response.timings))
         );
     }
     out.push_str("</details>\n");

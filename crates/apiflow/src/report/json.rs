@@ -5,6 +5,7 @@ use std::time::UNIX_EPOCH;
 use serde_json::{Map, Value, json};
 
 use crate::http::Exchange;
+use crate::http::timing::{self, Timings};
 use crate::report::event::{Capture, Outcome, RunReport, StepReport};
 use crate::secret::MASK;
 
@@ -137,6 +138,20 @@ fn body(headers: &reqwest::header::HeaderMap, bytes: &[u8]) -> Value {
     }
 }
 
+/// The phases of an exchange in milliseconds, to the microsecond; null for a phase that did not
+/// happen.
+fn timings(timings: &Timings) -> Value {
+    let optional = |phase: Option<std::time::Duration>| phase.map(timing::millis);
+    json!({
+        "dns_ms": optional(timings.dns),
+        "connect_ms": optional(timings.connect),
+        "tls_ms": optional(timings.tls),
+        "ttfb_ms": timing::millis(timings.ttfb),
+        "transfer_ms": timing::millis(timings.transfer),
+        "total_ms": timing::millis(timings.total),
+    })
+}
+
 fn exchange(exchange: &Exchange) -> Value {
     let request = &exchange.request;
     let response = &exchange.response;
@@ -152,6 +167,7 @@ fn exchange(exchange: &Exchange) -> Value {
             "headers": headers(&response.headers),
             "body": body(&response.headers, &response.body),
             "duration_ms": millis(response.elapsed),
+            "timings": timings(&response.timings),
         },
     })
 }

@@ -355,6 +355,7 @@ mod tests {
                 headers: HeaderMap::new(),
                 body: Arc::new(b"{}".to_vec()),
                 elapsed: Duration::from_millis(3),
+                timings: crate::http::timing::Timings::default(),
             },
         };
         let workflow = one_step();

@@ -87,6 +87,7 @@ impl Runner<'_> {
             .iter()
             .map(|e| e.response.elapsed.as_millis() as u64)
             .sum();
+        let timings = last_exchange.response.timings;
         let view = |variables: Arc<Variables>, captures: &[(Capture, JinjaValue)]| {
             let mut view = ResponseView::new(
                 variables,
@@ -97,6 +98,7 @@ impl Runner<'_> {
                 json.clone(),
                 duration_ms,
             );
+            view.timings = timings;
             view.captures = captures
                 .iter()
                 .map(|(c, v)| (c.name.clone(), v.clone()))

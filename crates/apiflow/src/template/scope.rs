@@ -8,6 +8,19 @@ use std::sync::{Arc, OnceLock};
 use minijinja::Value;
 use minijinja::value::{Enumerator, Object, ObjectRepr};
 
+use crate::http::timing::{Timings, millis};
+
+/// The fields of `timings` a check can read, in milliseconds; `none` for a phase that did not
+/// happen.
+pub const TIMING_FIELDS: &[&str] = &[
+    "dns_ms",
+    "connect_ms",
+    "tls_ms",
+    "ttfb_ms",
+    "transfer_ms",
+    "total_ms",
+];
+
 /// The workflow's variables: inputs, vars and captures, each with its visibility.
 #[derive(Clone, Debug, Default)]
 pub struct Variables {
@@ -114,6 +127,8 @@ pub struct ResponseView {
     pub json: Option<Arc<serde_json::Value>>,
     /// Time the exchange took.
     pub duration_ms: u64,
+    /// The phases of the last exchange (the response the view shows).
+    pub timings: Timings,
     /// This step's captures so far, read before `variables`.
     pub captures: Vec<(String, Value)>,
     headers_value: OnceLock<Value>,
@@ -139,6 +154,7 @@ impl ResponseView {
             body,
             json,
             duration_ms,
+            timings: Timings::default(),
             captures: Vec::new(),
             headers_value: OnceLock::new(),
             json_value: OnceLock::new(),
@@ -184,6 +200,7 @@ impl Object for ResponseView {
                 )
             }
             "duration_ms" => Some(Value::from(self.duration_ms)),
+            "timings" => Some(timings_value(&self.timings)),
             name => self
                 .captures
                 .iter()
@@ -202,6 +219,29 @@ impl Object for ResponseView {
             "body",
             "json",
             "duration_ms",
+            "timings",
         ])
     }
+}
+
+/// Returns `timings` as checks read it: each field in milliseconds, or `none`.
+fn timings_value(timings: &Timings) -> Value {
+    let optional = |phase: Option<std::time::Duration>| {
+        phase.map_or(Value::from(()), |d| Value::from(millis(d)))
+    };
+    let values = [
+        optional(timings.dns),
+        optional(timings.connect),
+        optional(timings.tls),
+        Value::from(millis(timings.ttfb)),
+        Value::from(millis(timings.transfer)),
+        Value::from(millis(timings.total)),
+    ];
+    Value::from(
+        TIMING_FIELDS
+            .iter()
+            .zip(values)
+            .map(|(name, value)| ((*name).to_owned(), value))
+            .collect::<BTreeMap<String, Value>>(),
+    )
 }
