@@ -13,6 +13,7 @@ use apiflow::ExitCode;
 use apiflow::batch::{self, Console, Shard};
 use apiflow::check::inputs::{InputSources, parse_env_file, parse_var};
 use apiflow::diagnostic::Diagnostic;
+use apiflow::http::identity::Identity;
 use apiflow::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
 use apiflow::report::Format;
 use apiflow::runner::Settings;
@@ -108,6 +109,15 @@ struct RunArgs {
     /// Trust the CA certificates in this PEM file too.
     #[arg(long, value_name = "PATH")]
     cacert: Option<PathBuf>,
+    /// Present this client certificate (PEM) to servers that ask for one (mutual TLS).
+    #[arg(long, value_name = "PATH", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The private key of `--cert` (PEM; encrypted PKCS #8 needs `--key-passphrase-env`).
+    #[arg(long, value_name = "PATH", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Read the passphrase of an encrypted `--key` from this environment variable.
+    #[arg(long, value_name = "VAR", requires = "key")]
+    key_passphrase_env: Option<String>,
     /// Start a built-in emulator and supply its values as inputs.
     #[arg(long, value_enum, value_name = "API")]
     emulate: Option<EmulatedApi>,
@@ -469,9 +479,17 @@ async fn run_command(args: RunArgs) -> ExitCode {
             "warning: `--insecure`: TLS certificates are not verified; anyone on the network path can read and change this traffic"
         );
     }
+    let identity = match client_identity(&args) {
+        Ok(identity) => identity,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::Invalid;
+        }
+    };
     let client = match Client::new(&ClientOptions {
         insecure: args.insecure,
         ca_pem,
+        identity,
         connect_timeout: args.connect_timeout,
         max_body: if args.max_body == 0 {
             DEFAULT_MAX_BODY
@@ -565,6 +583,46 @@ async fn run_command(args: RunArgs) -> ExitCode {
     // The process exits next: taking the compiled plans apart would only cost time.
     std::mem::forget(plans);
     worst
+}
+
+/// Reads `--cert`, `--key` and the passphrase `--key-passphrase-env` names; the error never
+/// shows the passphrase.
+fn client_identity(args: &RunArgs) -> Result<Option<Arc<Identity>>, String> {
+    use apiflow::http::identity::Problem;
+    let (Some(cert), Some(key)) = (&args.cert, &args.key) else {
+        return Ok(None);
+    };
+    let read = |flag: &str, path: &PathBuf| {
+        std::fs::read(path).map_err(|error| {
+            let why = apiflow::check::file::cannot_read(path, &error).title;
+            format!("`{flag} {}`: {why}", path.display())
+        })
+    };
+    let passphrase = match &args.key_passphrase_env {
+        None => None,
+        Some(name) => match std::env::var(name) {
+            Ok(value) => Some(value),
+            Err(_) => {
+                return Err(format!(
+                    "`--key-passphrase-env {name}`: the environment variable `{name}` is not set (or not UTF-8)"
+                ));
+            }
+        },
+    };
+    let (cert_pem, key_pem) = (read("--cert", cert)?, read("--key", key)?);
+    Identity::from_pem(&cert_pem, &key_pem, passphrase.as_deref())
+        .map(|identity| Some(Arc::new(identity)))
+        .map_err(|problem| match problem {
+            Problem::Cert(why) => format!("`--cert {}`: {why}", cert.display()),
+            Problem::Key(why) => format!("`--key {}`: {why}", key.display()),
+            Problem::Passphrase(why) => match &args.key_passphrase_env {
+                Some(name) => format!("`--key-passphrase-env {name}`: {why}"),
+                None => format!(
+                    "`--key {}`: {why} (pass it with `--key-passphrase-env VAR`)",
+                    key.display()
+                ),
+            },
+        })
 }
 
 fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> ExitCode {

@@ -505,3 +505,32 @@ fn errors_before_the_first_request_do_not_show_secrets() {
     assert_clean("stderr of a failing default", &out.stderr);
     assert_clean("stdout of a failing default", &out.stdout);
 }
+
+#[test]
+fn a_client_key_passphrase_does_not_show_when_it_is_wrong_or_fails_to_render() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for file in ["ec.pem", "ec-encrypted.key"] {
+        std::fs::copy(
+            format!("{ROOT}/tests/data/mtls/{file}"),
+            dir.path().join(file),
+        )
+        .expect("copied");
+    }
+    let workflow = |passphrase: &str| {
+        format!(
+            "name: a passphrase\ninputs:\n  base_url:\n  closed_url:\n  api_key: {{ secret: true }}\n  pin: {{ secret: true }}\n  client_secret: {{ env: LEAK_CLIENT_SECRET }}\ndefaults:\n  tls: {{ cert: ec.pem, key: ec-encrypted.key, passphrase: \"{passphrase}\" }}\nsteps:\n  - name: fetch\n    request: {{ url: \"{{{{ base_url }}}}/\" }}\n"
+        )
+    };
+    let server = echo_server();
+    for (passphrase, says) in [
+        ("{{ pin }}", "the passphrase does not decrypt the key"),
+        ("{{ (pin | int) // 0 }}", "cannot render a template"),
+    ] {
+        let out = run_binary(dir.path(), &workflow(passphrase), &["-v"], &vars(&server));
+        assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+        assert_clean("stderr of a wrong passphrase", &out.stderr);
+        assert_clean("stdout of a wrong passphrase", &out.stdout);
+        assert!(server.requests().is_empty());
+    }
+}

@@ -17,6 +17,7 @@ mod import;
 mod iterate;
 mod jsonpath_cts;
 mod leaks;
+mod mtls;
 mod oidc;
 mod ok;
 mod parallel;

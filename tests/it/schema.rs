@@ -143,6 +143,16 @@ fn a_workflow_with_every_key_matches_the_schema() {
         ("Workflow", keys(&workflow)),
         ("Defaults", keys(&workflow["defaults"])),
     ];
+    let tls = |tls: &Value| {
+        let mut used = vec![("Tls", keys(tls))];
+        let hosts = tls["hosts"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values());
+        used.push(("ClientCert", hosts.flat_map(keys).collect()));
+        used
+    };
+    used.extend(tls(&workflow["defaults"]["tls"]));
     let inputs = workflow["inputs"].as_object().unwrap().values();
     used.push(("InputSpec", inputs.flat_map(keys).collect()));
     for step in steps {
@@ -154,6 +164,7 @@ fn a_workflow_with_every_key_matches_the_schema() {
         used.push(("Basic", keys(&request["auth"]["basic"])));
         used.push(("Expect", keys(&step["expect"])));
         used.push(("Retry", keys(&step["retry"])));
+        used.extend(tls(&request["tls"]));
         let extracts = step["extract"]
             .as_object()
             .into_iter()
@@ -161,7 +172,7 @@ fn a_workflow_with_every_key_matches_the_schema() {
         used.push(("ExtractSpec", extracts.flat_map(keys).collect()));
     }
     let schema_keys = schema_keys(&committed_schema());
-    assert_eq!(schema_keys.len(), 11, "{schema_keys:?}");
+    assert_eq!(schema_keys.len(), 13, "{schema_keys:?}");
     for (definition, keys) in schema_keys {
         let seen: Vec<&String> = used
             .iter()

@@ -17,6 +17,7 @@ pub fn check_source_alone(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>>
     let Some(workflow) = workflow else {
         return Err(errors);
     };
+    errors.extend(crate::check::tls::check(&workflow));
     match validate(workflow) {
         Ok(plan) if errors.is_empty() => Ok(plan),
         Ok(_) => Err(errors),

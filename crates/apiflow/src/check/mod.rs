@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod file;
 pub mod inputs;
+pub mod tls;
 pub mod validate;
 
 use std::sync::Arc;

@@ -324,6 +324,10 @@ impl<'a> Checker<'a> {
             }
             scope.define(&var.name.value, Origin::Var);
         }
+        // Passphrases are rendered once, before the first step: they read inputs and vars.
+        for (id, step) in crate::check::tls::passphrase_templates(workflow) {
+            self.check_passphrase(id, step, &scope, broken);
+        }
         let mut earlier: Vec<&Spanned<String>> = Vec::new();
         for step in &workflow.steps {
             self.check_step(step, &mut scope, broken);
@@ -487,6 +491,35 @@ impl<'a> Checker<'a> {
             let diagnostic = Diagnostic::error(format!("`timings` has no field `{field}`"))
                 .at(&self.workflow.source, source.span_of(range), "not a timing")
                 .help(help);
+            self.push(id, diagnostic);
+        }
+    }
+
+    /// A `passphrase:` is rendered before the first step: it may read inputs and vars only.
+    fn check_passphrase(
+        &mut self,
+        id: TemplateId,
+        step: Option<&Spanned<String>>,
+        scope: &Scope,
+        broken: &FxHashSet<TemplateId>,
+    ) {
+        if broken.contains(&id) {
+            return;
+        }
+        let source = &self.workflow.templates[id.0 as usize];
+        for name in self.templates.reads(id) {
+            if crate::template::functions::FUNCTIONS.contains(&name.as_str())
+                || scope.is_defined(name)
+            {
+                continue;
+            }
+            let span = source.span_of(self.templates.position(id, name));
+            let diagnostic = Diagnostic::error(format!(
+                "`passphrase` reads `{name}`, which is not an input or a var"
+            ))
+            .at(&self.workflow.source, span, "not an input or a var")
+            .in_step(step)
+            .help("client keys are opened before the first step: give the passphrase as a secret input");
             self.push(id, diagnostic);
         }
     }

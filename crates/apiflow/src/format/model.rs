@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::http::HttpVersion;
 use crate::span::{Source, Span, Spanned};
 
 /// A loaded workflow file.
@@ -156,6 +157,30 @@ pub struct Defaults {
     pub timeout: Option<Duration>,
     /// Whether redirects are followed.
     pub follow_redirects: Option<bool>,
+    /// `tls:`: the client certificates presented, for every host or per host.
+    pub tls: Option<Tls>,
+    /// `http_version:`: the HTTP version every request must use.
+    pub http_version: Option<Spanned<HttpVersion>>,
+}
+
+/// `tls:`: client certificates for mutual TLS, one for every host and one per host name.
+#[derive(Clone, Debug, Default)]
+pub struct Tls {
+    /// `cert`, `key` and `passphrase`: presented to any host without an entry of its own.
+    pub any: Option<ClientCert>,
+    /// `hosts:`: a host name (matched without port, ignoring case) and its certificate.
+    pub hosts: Vec<(Spanned<String>, ClientCert)>,
+}
+
+/// A client certificate and its private key, PEM files read relative to the workflow.
+#[derive(Clone, Debug)]
+pub struct ClientCert {
+    /// `cert:`: the certificate, then any intermediates.
+    pub cert: Spanned<String>,
+    /// `key:`: the private key (PKCS #1, SEC1, PKCS #8, or encrypted PKCS #8).
+    pub key: Spanned<String>,
+    /// `passphrase:`: decrypts an encrypted key; reads only inputs and `vars`.
+    pub passphrase: Option<Spanned<Text>>,
 }
 
 /// One step: a request, what to expect of its response, and what to capture from it.
@@ -247,6 +272,10 @@ pub struct Request {
     pub form_from: Option<FormFrom>,
     /// `timeout:`.
     pub timeout: Option<Duration>,
+    /// `tls:`: this step's client certificates, before those of `defaults`.
+    pub tls: Option<Tls>,
+    /// `http_version:`.
+    pub http_version: Option<Spanned<HttpVersion>>,
 }
 
 /// How the request authenticates.

@@ -91,6 +91,49 @@ struct Defaults {
     timeout: Option<Duration>,
     /// Follow redirects by default.
     follow_redirects: Option<bool>,
+    /// Client certificates for mutual TLS, for every host or per host.
+    tls: Option<Tls>,
+    /// The HTTP version every request must use.
+    http_version: Option<HttpVersion>,
+}
+
+/// Client certificates for mutual TLS: `cert` and `key` for any host, `hosts` per host name.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Tls {
+    /// The client certificate (PEM), relative to the workflow file.
+    cert: Option<String>,
+    /// Its private key (PEM: PKCS #1, SEC1, PKCS #8 or encrypted PKCS #8), relative to the
+    /// workflow file.
+    key: Option<String>,
+    /// Decrypts an encrypted key; a template reading inputs and vars only.
+    passphrase: Option<Template>,
+    /// A certificate per host name (without port), chosen before `cert` and `key`.
+    hosts: Option<BTreeMap<String, ClientCert>>,
+}
+
+/// One client certificate and its key.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct ClientCert {
+    /// The client certificate (PEM), relative to the workflow file.
+    cert: String,
+    /// Its private key (PEM), relative to the workflow file.
+    key: String,
+    /// Decrypts an encrypted key; a template reading inputs and vars only.
+    passphrase: Option<Template>,
+}
+
+/// An HTTP version: `"1.1"` only HTTP/1.1; `"2"` only HTTP/2 (ALPN over TLS, prior knowledge
+/// over plain `http://`).
+#[derive(JsonSchema)]
+enum HttpVersion {
+    /// HTTP/1.1.
+    #[serde(rename = "1.1")]
+    Http1,
+    /// HTTP/2.
+    #[serde(rename = "2")]
+    Http2,
 }
 
 /// One step: a request, what to expect of its response, and what to capture from it.
@@ -190,6 +233,10 @@ struct Request {
     max_redirects: Option<u32>,
     /// Time allowed for the exchange.
     timeout: Option<Duration>,
+    /// This step's client certificates, chosen before those of `defaults`.
+    tls: Option<Tls>,
+    /// The HTTP version this request must use.
+    http_version: Option<HttpVersion>,
 }
 
 /// An HTML form to submit.
@@ -354,7 +401,7 @@ mod tests {
     #[test]
     fn the_schema_has_exactly_the_keys_the_loader_reads() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
-        let pairs: [(Option<&str>, &[&str]); 11] = [
+        let pairs: [(Option<&str>, &[&str]); 13] = [
             (Some("FormFrom"), load::FORM_FROM_KEYS),
             (None, load::TOP_KEYS),
             (Some("InputSpec"), load::INPUT_KEYS),
@@ -366,6 +413,8 @@ mod tests {
             (Some("Expect"), load::EXPECT_KEYS),
             (Some("ExtractSpec"), load::EXTRACT_KEYS),
             (Some("Retry"), load::RETRY_KEYS),
+            (Some("Tls"), load::TLS_KEYS),
+            (Some("ClientCert"), load::CLIENT_CERT_KEYS),
         ];
         for (definition, keys) in pairs {
             assert_eq!(

@@ -5,11 +5,13 @@
 //! `http://`, so that tests can send the same requests through both and compare them.
 
 pub mod body;
+pub mod identity;
 mod plain;
 pub mod timing;
 pub mod tls;
 pub mod urls;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -18,6 +20,8 @@ use reqwest::header::{
 };
 use reqwest::{Method, StatusCode};
 use url::Url;
+
+use self::identity::Identity;
 
 /// Default cap on a response body.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
@@ -37,6 +41,9 @@ pub struct ClientOptions {
     pub max_body: usize,
     /// Which stack sends plain `http://` requests: for tests and diagnosis.
     pub stack: Stack,
+    /// The client certificate presented to servers that ask for one, unless a request brings
+    /// its own.
+    pub identity: Option<Arc<Identity>>,
 }
 
 /// The HTTP stack that sends plain `http://` requests; `https://` always goes through reqwest.
@@ -63,6 +70,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             max_body: DEFAULT_MAX_BODY,
             stack: Stack::Auto,
+            identity: None,
         }
     }
 }
@@ -80,6 +88,51 @@ pub struct Outgoing {
     pub body: Option<body::Body>,
     /// Time allowed for the whole exchange, body included.
     pub timeout: Duration,
+    /// How it travels: its client certificate and HTTP version, when the step chose them.
+    pub transport: Transport,
+}
+
+/// How one request travels, when it differs from the client's defaults.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// The client certificates to present, chosen by host, before the client's own.
+    pub certs: Option<Arc<ClientCerts>>,
+    /// The HTTP version required, instead of the one negotiated.
+    pub version: Option<HttpVersion>,
+}
+
+/// Client certificates chosen by host: the first rule whose host is the request's (or that
+/// names no host) wins.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientCerts(pub Vec<(Option<String>, Arc<Identity>)>);
+
+impl ClientCerts {
+    /// Returns the certificate for a host, if a rule gives one.
+    pub fn for_host(&self, host: &str) -> Option<&Arc<Identity>> {
+        self.0
+            .iter()
+            .find(|(name, _)| name.as_deref().is_none_or(|n| n.eq_ignore_ascii_case(host)))
+            .map(|(_, identity)| identity)
+    }
+}
+
+/// An HTTP version a step can require.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HttpVersion {
+    /// HTTP/1.1 only.
+    Http1,
+    /// HTTP/2 only: by ALPN over TLS, with prior knowledge (h2c) over plain `http://`.
+    Http2,
+}
+
+impl HttpVersion {
+    /// Returns the version as the format writes it: `1.1` or `2`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpVersion::Http1 => "1.1",
+            HttpVersion::Http2 => "2",
+        }
+    }
 }
 
 /// A response, fully read.
@@ -204,21 +257,42 @@ pub struct Client {
     /// goes over [`plain::Plain`], since a run against a local API never needs TLS; shared by
     /// clones either way.
     inner: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    /// reqwest clients for other client certificates and HTTP versions, one per pair, shared
+    /// by clones.
+    others: Arc<Mutex<HashMap<TransportKey, reqwest::Client>>>,
     options: ClientOptions,
     plain: Option<Arc<plain::Plain>>,
     max_body: usize,
 }
 
+/// What tells reqwest clients apart: the client certificate's hash and the HTTP version.
+type TransportKey = (Option<[u8; 32]>, Option<HttpVersion>);
+
 static PROVIDER: Once = Once::new();
 
-/// Builds reqwest's client: no automatic redirects or cookies, gzip and brotli, rustls.
-fn build_reqwest(options: &ClientOptions) -> Result<reqwest::Client, String> {
+/// Builds reqwest's client: no automatic redirects or cookies, gzip and brotli, rustls,
+/// presenting `identity` and held to `version` when they are given.
+fn build_reqwest(
+    options: &ClientOptions,
+    identity: Option<&Identity>,
+    version: Option<HttpVersion>,
+) -> Result<reqwest::Client, String> {
     PROVIDER.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    let mut tls = crate::http::tls::client_config(options.ca_pem.as_deref(), options.insecure)?;
+    let mut tls = crate::http::tls::client_config_for(
+        options.ca_pem.as_deref(),
+        options.insecure,
+        identity,
+        version,
+    )?;
     timing::Sessions::install(&mut tls);
-    reqwest::Client::builder()
+    let builder = match version {
+        None => reqwest::Client::builder(),
+        Some(HttpVersion::Http1) => reqwest::Client::builder().http1_only(),
+        Some(HttpVersion::Http2) => reqwest::Client::builder().http2_prior_knowledge(),
+    };
+    builder
         .tls_backend_preconfigured(tls)
         .dns_resolver(timing::Resolver)
         .connector_layer(timing::ConnectLayer)
@@ -246,11 +320,20 @@ impl Client {
         }
         .map(Arc::new);
         let inner = OnceLock::new();
-        if plain.is_none() || options.insecure || options.ca_pem.is_some() {
-            let _ = inner.set(Ok(build_reqwest(options)?));
+        if plain.is_none()
+            || options.insecure
+            || options.ca_pem.is_some()
+            || options.identity.is_some()
+        {
+            let _ = inner.set(Ok(build_reqwest(
+                options,
+                options.identity.as_deref(),
+                None,
+            )?));
         }
         Ok(Client {
             inner: Arc::new(inner),
+            others: Arc::default(),
             options: options.clone(),
             plain,
             max_body: options.max_body,
@@ -260,9 +343,40 @@ impl Client {
     /// Returns reqwest's client, building it on first use.
     fn reqwest(&self) -> Result<&reqwest::Client, SendError> {
         self.inner
-            .get_or_init(|| build_reqwest(&self.options))
+            .get_or_init(|| build_reqwest(&self.options, self.options.identity.as_deref(), None))
             .as_ref()
             .map_err(|error| SendError::Other(error.clone()))
+    }
+
+    /// Returns the reqwest client for a request's transport: the shared one when the request
+    /// asks for nothing of its own, otherwise one per client certificate and version, built on
+    /// first use and kept.
+    fn reqwest_for(&self, request: &Outgoing) -> Result<reqwest::Client, SendError> {
+        let transport = &request.transport;
+        // Each hop of a redirect chooses its certificate by its own host.
+        let own = transport
+            .certs
+            .as_deref()
+            .zip(request.url.host_str())
+            .and_then(|(certs, host)| {
+                certs.for_host(host.trim_start_matches('[').trim_end_matches(']'))
+            });
+        if own.is_none() && transport.version.is_none() {
+            return self.reqwest().cloned();
+        }
+        let identity = own.map(Arc::as_ref).or(self.options.identity.as_deref());
+        let key = (identity.map(Identity::id), transport.version);
+        let mut others = self
+            .others
+            .lock()
+            .map_err(|_| SendError::Other("the HTTP client's cache is poisoned".into()))?;
+        if let Some(client) = others.get(&key) {
+            return Ok(client.clone());
+        }
+        let client =
+            build_reqwest(&self.options, identity, transport.version).map_err(SendError::Other)?;
+        others.insert(key, client.clone());
+        Ok(client)
     }
 
     /// Sends a request, following redirects when asked, and returns every hop.
@@ -336,10 +450,11 @@ impl Client {
         total: Duration,
     ) -> Result<Incoming, SendError> {
         let started = Instant::now();
-        let plain = self
-            .plain
-            .as_deref()
-            .filter(|_| request.url.scheme() == "http");
+        // Only HTTP/1.1 goes over the plain stack; a client certificate needs TLS, so it never
+        // applies there.
+        let plain = self.plain.as_deref().filter(|_| {
+            request.url.scheme() == "http" && request.transport.version != Some(HttpVersion::Http2)
+        });
         let work = async {
             match plain {
                 Some(plain) => plain.send(request, self.max_body, started).await,
@@ -357,7 +472,7 @@ impl Client {
         request: &Outgoing,
         started: Instant,
     ) -> Result<Incoming, SendError> {
-        let client = self.reqwest()?;
+        let client = self.reqwest_for(request)?;
         let send = || {
             let mut builder = client
                 .request(request.method.clone(), request.url.clone())
@@ -558,6 +673,20 @@ fn tls_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
                 rustls::Error::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
                     "TLS: the server's certificate is not valid yet".to_owned()
                 }
+                rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired) => {
+                    "TLS: the server requires a client certificate (give one with `--cert FILE --key FILE` or `tls:`)".to_owned()
+                }
+                rustls::Error::AlertReceived(
+                    alert @ (rustls::AlertDescription::BadCertificate
+                    | rustls::AlertDescription::UnknownCA
+                    | rustls::AlertDescription::CertificateUnknown
+                    | rustls::AlertDescription::UnsupportedCertificate
+                    | rustls::AlertDescription::CertificateExpired
+                    | rustls::AlertDescription::CertificateRevoked
+                    | rustls::AlertDescription::AccessDenied),
+                ) => format!(
+                    "TLS: the server refused the client certificate (alert `{alert:?}`): is it signed by an authority the server trusts, and still valid?"
+                ),
                 other => format!("TLS: {other}"),
             };
             return Some(text);

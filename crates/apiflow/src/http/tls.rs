@@ -9,11 +9,26 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
+use crate::http::HttpVersion;
+use crate::http::identity::Identity;
+
 /// Builds the client's TLS configuration: platform roots plus `extra_pem`, or no verification
-/// at all when `insecure`.
+/// at all when `insecure`; offers HTTP/2 and HTTP/1.1 by ALPN, and no client certificate.
 pub fn client_config(
     extra_pem: Option<&[u8]>,
     insecure: bool,
+) -> Result<rustls::ClientConfig, String> {
+    client_config_for(extra_pem, insecure, None, None)
+}
+
+/// Builds the client's TLS configuration as [`client_config`] does, presenting `identity` when
+/// the server asks for a client certificate, and offering only `version` by ALPN when one is
+/// required.
+pub fn client_config_for(
+    extra_pem: Option<&[u8]>,
+    insecure: bool,
+    identity: Option<&Identity>,
+    version: Option<HttpVersion>,
 ) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let extra = match extra_pem {
@@ -35,13 +50,22 @@ pub fn client_config(
         insecure,
         inner: OnceLock::new(),
     });
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match identity {
+        None => builder.with_no_client_auth(),
+        Some(identity) => builder
+            .with_client_auth_cert(identity.chain().to_vec(), identity.key())
+            .map_err(|e| format!("cannot use the client certificate: {e}"))?,
+    };
+    config.alpn_protocols = match version {
+        None => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        Some(HttpVersion::Http1) => vec![b"http/1.1".to_vec()],
+        Some(HttpVersion::Http2) => vec![b"h2".to_vec()],
+    };
     Ok(config)
 }
 

@@ -88,6 +88,7 @@ mod tests {
             headers,
             body: Some(b"{\"it's\": 1}".to_vec().into()),
             timeout: std::time::Duration::from_secs(1),
+            transport: crate::http::Transport::default(),
         };
         assert_eq!(
             command(&request),

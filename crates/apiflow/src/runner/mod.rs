@@ -23,6 +23,7 @@ mod request;
 mod response;
 mod send;
 mod taint;
+mod transport;
 mod uses;
 
 use std::collections::HashMap;
@@ -104,6 +105,7 @@ pub async fn run(
         pages: HashMap::new(),
         tainted: None,
         urls: UrlParser::default(),
+        identities: HashMap::new(),
     };
     let names: Vec<String> = runner.variables.names().map(str::to_owned).collect();
     for name in names {
@@ -120,6 +122,7 @@ pub async fn run(
             .map(|d| d.masked(&runner.masker))
             .collect::<Vec<_>>()
     })?;
+    runner.open_certs()?;
     let (steps, stopped) = runner.run_steps().await;
     let stopped = if settings.interrupt.load(Ordering::SeqCst) {
         Some(INTERRUPTED.to_owned())
@@ -183,6 +186,8 @@ struct Runner<'a> {
     /// needs checking once.
     tainted: Option<String>,
     urls: UrlParser,
+    /// The client certificates opened so far, by where their `cert:` is written.
+    identities: HashMap<(u32, u32), Arc<crate::http::identity::Identity>>,
 }
 
 impl Runner<'_> {
@@ -349,6 +354,7 @@ mod tests {
                 headers: HeaderMap::new(),
                 body: None,
                 timeout: Duration::from_secs(1),
+                transport: crate::http::Transport::default(),
             },
             response: Incoming {
                 status: StatusCode::OK,

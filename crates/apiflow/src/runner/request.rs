@@ -150,6 +150,7 @@ impl Runner<'_> {
             .or(defaults.follow_redirects)
             .unwrap_or(false);
         let max_redirects = request.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS);
+        let transport = self.transport(request, &step.name)?;
         Ok((
             Outgoing {
                 method,
@@ -157,6 +158,7 @@ impl Runner<'_> {
                 headers,
                 body,
                 timeout,
+                transport,
             },
             follow,
             max_redirects,

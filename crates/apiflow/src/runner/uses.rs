@@ -57,6 +57,7 @@ impl Runner<'_> {
                 pages: HashMap::new(),
                 tainted: None,
                 urls: UrlParser::default(),
+                identities: HashMap::new(),
             };
             if let Err(failures) = child.compute_vars() {
                 report.failures = failures;

@@ -181,6 +181,10 @@ impl Loader {
             follow_redirects: fields
                 .get("follow_redirects")
                 .and_then(|n| self.bool(n, "follow_redirects")),
+            tls: fields.get("tls").and_then(|n| self.tls(n, "defaults.tls")),
+            http_version: fields
+                .get("http_version")
+                .and_then(|n| self.http_version(n)),
         };
         self.finish(&fields, DEFAULTS_KEYS, "defaults");
         defaults

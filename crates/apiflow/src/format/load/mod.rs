@@ -14,6 +14,7 @@ mod assertions;
 mod captures;
 mod document;
 mod steps;
+mod transport;
 
 pub(crate) const TOP_KEYS: &[&str] = &[
     "name",
@@ -26,7 +27,13 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "outputs",
 ];
 pub(crate) const INPUT_KEYS: &[&str] = &["default", "env", "secret", "description"];
-pub(crate) const DEFAULTS_KEYS: &[&str] = &["headers", "timeout", "follow_redirects"];
+pub(crate) const DEFAULTS_KEYS: &[&str] = &[
+    "headers",
+    "timeout",
+    "follow_redirects",
+    "tls",
+    "http_version",
+];
 pub(crate) const STEP_KEYS: &[&str] = &[
     "name", "if", "delay", "for_each", "as", "request", "uses", "with", "expect", "extract",
     "retry",
@@ -45,7 +52,13 @@ pub(crate) const REQUEST_KEYS: &[&str] = &[
     "max_redirects",
     "stop_at",
     "timeout",
+    "tls",
+    "http_version",
 ];
+pub(crate) const TLS_KEYS: &[&str] = &["cert", "key", "passphrase", "hosts"];
+pub(crate) const CLIENT_CERT_KEYS: &[&str] = &["cert", "key", "passphrase"];
+/// The values `http_version` takes.
+pub(crate) const HTTP_VERSIONS: &[&str] = &["1.1", "2"];
 pub(crate) const FORM_FROM_KEYS: &[&str] = &["step", "selector", "fields"];
 pub(crate) const AUTH_KEYS: &[&str] = &["basic", "bearer"];
 pub(crate) const BASIC_KEYS: &[&str] = &["username", "password"];

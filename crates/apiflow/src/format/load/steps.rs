@@ -162,6 +162,10 @@ impl Loader {
             .get("timeout")
             .and_then(|n| self.duration(n, "timeout"));
         let stop_at = fields.get("stop_at").and_then(|n| self.text(n, "stop_at"));
+        let tls = fields.get("tls").and_then(|n| self.tls(n, "tls"));
+        let http_version = fields
+            .get("http_version")
+            .and_then(|n| self.http_version(n));
         if form_from.is_some()
             && !bodies.is_empty()
             && let Some(key) = fields.key("form_from")
@@ -185,6 +189,8 @@ impl Loader {
             stop_at,
             form_from,
             timeout,
+            tls,
+            http_version,
         })
     }
 
