@@ -20,6 +20,7 @@ fn get(url: &str) -> Outgoing {
         headers: HeaderMap::new(),
         body: None,
         timeout: Duration::from_secs(10),
+        transport: apiflow::http::Transport::default(),
     }
 }
 

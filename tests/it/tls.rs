@@ -140,6 +140,7 @@ async fn a_new_tls_connection_reports_its_lookup_connect_and_handshake() {
         headers: reqwest::header::HeaderMap::new(),
         body: None,
         timeout: std::time::Duration::from_secs(10),
+        transport: apiflow::http::Transport::default(),
     };
     let hops = client
         .send(request, &apiflow::http::Jar::default(), true, 10, None)
