@@ -12,6 +12,7 @@ mod docs;
 mod emulator;
 mod engine;
 mod hostile;
+mod http2;
 mod http_stacks;
 mod import;
 mod iterate;

@@ -495,8 +495,20 @@ impl Client {
         marks.sent = Instant::now();
         let (outcome, connecting) = timing::observed(send()).await;
         marks.connecting = connecting;
+        // HTTP/2 with prior knowledge sends its preface blind: a server that speaks only
+        // HTTP/1.1 answers it with an error or by closing the connection.
+        let h2c =
+            request.transport.version == Some(HttpVersion::Http2) && request.url.scheme() == "http";
         let mut response = match outcome {
             Ok(response) => response,
+            Err(error) if h2c && !error.is_connect() && !error.is_timeout() => {
+                return Err(SendError::Other(format!(
+                    "the server did not answer in HTTP/2: `http_version: \"2\"` over `http://` \
+                     starts the connection in HTTP/2 (prior knowledge), which this server does \
+                     not speak ({})",
+                    describe(&error)
+                )));
+            }
             Err(error) if closed_under(&error) && is_idempotent(&request.method) => {
                 marks.sent = Instant::now();
                 let (outcome, connecting) = timing::observed(send()).await;
@@ -672,6 +684,10 @@ fn tls_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
                 }
                 rustls::Error::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
                     "TLS: the server's certificate is not valid yet".to_owned()
+                }
+                rustls::Error::AlertReceived(rustls::AlertDescription::NoApplicationProtocol)
+                | rustls::Error::NoApplicationProtocol => {
+                    "TLS: the server offers none of the HTTP versions `http_version` allows".to_owned()
                 }
                 rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired) => {
                     "TLS: the server requires a client certificate (give one with `--cert FILE --key FILE` or `tls:`)".to_owned()

@@ -26,6 +26,16 @@ pub fn command(request: &Outgoing) -> String {
         words.push(request.method.as_str().to_owned());
     }
     words.push(quote(request.url.as_str()));
+    // The HTTP version the step requires; curl, like apiflow, negotiates one otherwise. Client
+    // certificates are not shown: the request holds them, not the files they came from.
+    match (request.transport.version, request.url.scheme()) {
+        (Some(crate::http::HttpVersion::Http1), _) => words.push("--http1.1".into()),
+        (Some(crate::http::HttpVersion::Http2), "http") => {
+            words.push("--http2-prior-knowledge".into());
+        }
+        (Some(crate::http::HttpVersion::Http2), _) => words.push("--http2".into()),
+        (None, _) => {}
+    }
     let multipart = matches!(request.body, Some(Body::Multipart(_)));
     for (name, value) in &request.headers {
         // curl writes a multipart form with a boundary of its own, and says so itself.
@@ -93,6 +103,35 @@ mod tests {
         assert_eq!(
             command(&request),
             r#"curl -X POST 'http://h/x?a=1&b=2' -H 'content-type: application/json' --data-binary '{"it'\''s": 1}'"#
+        );
+    }
+
+    #[test]
+    fn a_required_http_version_is_passed_on() {
+        use crate::http::HttpVersion::{Http1, Http2};
+        let get = |url: &str, version| Outgoing {
+            method: reqwest::Method::GET,
+            url: url::Url::parse(url).unwrap(),
+            headers: HeaderMap::new(),
+            body: None,
+            timeout: std::time::Duration::from_secs(1),
+            transport: crate::http::Transport {
+                certs: None,
+                version,
+            },
+        };
+        assert_eq!(command(&get("http://h/", None)), "curl http://h/");
+        assert_eq!(
+            command(&get("https://h/", Some(Http1))),
+            "curl https://h/ --http1.1"
+        );
+        assert_eq!(
+            command(&get("https://h/", Some(Http2))),
+            "curl https://h/ --http2"
+        );
+        assert_eq!(
+            command(&get("http://h/", Some(Http2))),
+            "curl http://h/ --http2-prior-knowledge"
         );
     }
 }
