@@ -116,13 +116,19 @@ fn json_strings(value: &serde_json::Value, out: &mut Vec<String>) {
 /// Asserts that no form of any secret is in `text`, nor in it once percent-decoded (which
 /// catches a secret a URL parser encoded only in part).
 fn assert_clean(place: &str, text: &str) {
+    assert_clean_of(place, text, &secrets());
+}
+
+/// Asserts that no form of the given secrets is in `text`, as `assert_clean` does.
+fn assert_clean_of(place: &str, text: &str, secrets: &[String]) {
     let decoded = percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned();
     let decoded_plus = percent_encoding::percent_decode_str(&text.replace('+', " "))
         .decode_utf8_lossy()
         .into_owned();
-    for secret in secrets() {
+    for secret in secrets {
+        let secret = secret.clone();
         for (form, value) in forms(&secret) {
             if let Some(at) = text.find(&value) {
                 let start = text[..at]
@@ -532,5 +538,130 @@ fn a_client_key_passphrase_does_not_show_when_it_is_wrong_or_fails_to_render() {
         assert_clean("stderr of a wrong passphrase", &out.stderr);
         assert_clean("stdout of a wrong passphrase", &out.stdout);
         assert!(server.requests().is_empty());
+    }
+}
+
+/// A Digest password and AWS credentials, from inputs that are not marked secret: a credential
+/// is one by its place.
+const DIGEST_PASSWORD: &str = "Circle of Life";
+const AWS_SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+const AWS_SESSION_TOKEN: &str = "FQoGZXIvYXdzEXAMPLEtoken/+=";
+
+const AUTH_WORKFLOW: &str = r#"name: digest and aws
+inputs:
+  base_url:
+  digest_password:
+  aws_secret:
+  aws_token:
+steps:
+  - name: digest
+    request:
+      url: "{{ base_url }}/digest"
+      auth: { digest: { username: Mufasa, password: "{{ digest_password }}" } }
+    expect: { status: 200 }
+  - name: aws
+    request:
+      method: POST
+      url: "{{ base_url }}/aws"
+      json: { hello: world }
+      auth:
+        aws_sigv4:
+          access_key: AKIDEXAMPLE
+          secret_key: "{{ aws_secret }}"
+          session_token: "{{ aws_token }}"
+          region: us-east-1
+          service: s3
+    expect: { status: 200 }
+finally:
+  - name: digest fails
+    request:
+      url: "{{ base_url }}/digest"
+      auth: { digest: { username: Mufasa, password: "{{ digest_password }}" } }
+    expect: { status: 299 }
+  - name: aws fails
+    request:
+      url: "{{ base_url }}/aws"
+      auth: { aws_sigv4: { access_key: AKIDEXAMPLE, secret_key: "{{ aws_secret }}", session_token: "{{ aws_token }}", region: us-east-1, service: execute-api } }
+    expect:
+      checks:
+        - json.received == 'something else'
+"#;
+
+#[test]
+fn digest_and_aws_sigv4_credentials_and_what_is_computed_from_them_do_not_show() {
+    // The server challenges, then echoes every header it received, `Authorization` and
+    // `X-Amz-Security-Token` included, in its body and in a header of its answer.
+    let server = Server::start(|request: &Recorded| {
+        let authorization = request.header("authorization").unwrap_or("").to_owned();
+        if request.path == "/digest" && authorization.is_empty() {
+            return Reply::status(401).header(
+                "www-authenticate",
+                r#"Digest realm="leaks", qop="auth", algorithm=SHA-256, nonce="abc", opaque="xyz""#,
+            );
+        }
+        let received: Vec<String> = request
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        Reply::json(
+            200,
+            &json!({ "received": received, "authorization": authorization }),
+        )
+        .header("x-echo-authorization", &authorization)
+    });
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let vars = vec![
+        ("base_url", server.url.clone()),
+        ("digest_password", DIGEST_PASSWORD.to_owned()),
+        ("aws_secret", AWS_SECRET_KEY.to_owned()),
+        ("aws_token", AWS_SESSION_TOKEN.to_owned()),
+    ];
+    let mut outputs = Vec::new();
+    for mode in [&[][..], &["-v"], &["--curl"], &["-v", "--curl"]] {
+        let out = run_binary(dir.path(), AUTH_WORKFLOW, mode, &vars);
+        assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+        outputs.push((mode.join(" "), out));
+    }
+    // What the credentials computed, as the server received it: every `Authorization` value,
+    // and the Digest `response` and AWS `Signature` inside them.
+    let mut secrets: Vec<String> = vec![
+        DIGEST_PASSWORD.to_owned(),
+        AWS_SECRET_KEY.to_owned(),
+        AWS_SESSION_TOKEN.to_owned(),
+    ];
+    let response =
+        regex::Regex::new(r#"response="([0-9a-f]+)"|Signature=([0-9a-f]+)"#).expect("a regex");
+    for request in server.requests() {
+        let Some(authorization) = request.header("authorization") else {
+            continue;
+        };
+        let credential = authorization.split_once(' ').expect("a scheme").1;
+        secrets.push(credential.to_owned());
+        let computed = response
+            .captures(authorization)
+            .expect("a response or signature");
+        secrets.push(
+            computed
+                .iter()
+                .skip(1)
+                .flatten()
+                .next()
+                .expect("one")
+                .as_str()
+                .to_owned(),
+        );
+    }
+    // Four authenticated requests in each of the four runs.
+    assert_eq!(secrets.len(), 3 + 2 * 4 * 4, "{secrets:?}");
+    for (mode, out) in &outputs {
+        let place = |what: &str| format!("{what} of `run {mode}`");
+        assert!(out.stdout.contains("digest fails"), "{}", out.stdout);
+        assert_clean_of(&place("stdout"), &out.stdout, &secrets);
+        assert_clean_of(&place("stderr"), &out.stderr, &secrets);
+        for (name, text) in &out.reports {
+            assert!(!text.is_empty(), "{name} was written");
+            assert_clean_of(&place(name), text, &secrets);
+        }
     }
 }

@@ -162,6 +162,8 @@ fn a_workflow_with_every_key_matches_the_schema() {
         used.push(("FormFrom", keys(&request["form_from"])));
         used.push(("Auth", keys(&request["auth"])));
         used.push(("Basic", keys(&request["auth"]["basic"])));
+        used.push(("Digest", keys(&request["auth"]["digest"])));
+        used.push(("AwsSigV4", keys(&request["auth"]["aws_sigv4"])));
         used.push(("Expect", keys(&step["expect"])));
         used.push(("Retry", keys(&step["retry"])));
         used.extend(tls(&request["tls"]));
@@ -172,7 +174,7 @@ fn a_workflow_with_every_key_matches_the_schema() {
         used.push(("ExtractSpec", extracts.flat_map(keys).collect()));
     }
     let schema_keys = schema_keys(&committed_schema());
-    assert_eq!(schema_keys.len(), 13, "{schema_keys:?}");
+    assert_eq!(schema_keys.len(), 15, "{schema_keys:?}");
     for (definition, keys) in schema_keys {
         let seen: Vec<&String> = used
             .iter()

@@ -9,9 +9,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use regex::Regex;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::format::model::{
-    Action, Auth, Body, ExtractKind, Step, TemplateId, Text, Value, Workflow,
-};
+use crate::format::model::{Action, Body, ExtractKind, Step, TemplateId, Text, Value, Workflow};
 use crate::query::jsonpath::JsonPath;
 use crate::query::pick::Pick;
 use crate::span::{Span, Spanned};
@@ -732,13 +730,8 @@ pub(crate) fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
             request(&r.url.value);
             r.query.iter().for_each(|(_, t)| request(t));
             r.headers.iter().for_each(|(_, t)| request(t));
-            match &r.auth {
-                Some(Auth::Basic { username, password }) => {
-                    request(username);
-                    request(password);
-                }
-                Some(Auth::Bearer(token)) => request(token),
-                None => {}
+            if let Some(auth) = &r.auth {
+                auth.texts().into_iter().for_each(&mut request);
             }
             if let Some(stop_at) = &r.stop_at {
                 request(stop_at);

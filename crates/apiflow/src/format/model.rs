@@ -290,6 +290,48 @@ pub enum Auth {
     },
     /// A bearer token.
     Bearer(Text),
+    /// HTTP Digest (RFC 7616): the server's challenge is answered, then the request sent again.
+    Digest {
+        /// The user name.
+        username: Text,
+        /// The password.
+        password: Text,
+    },
+    /// AWS Signature Version 4, in headers.
+    AwsSigV4(AwsSigV4),
+}
+
+/// `auth: { aws_sigv4: … }`: the credentials and scope a request is signed with.
+#[derive(Clone, Debug)]
+pub struct AwsSigV4 {
+    /// The access key id.
+    pub access_key: Text,
+    /// The secret access key.
+    pub secret_key: Text,
+    /// A session token from temporary credentials, sent as `X-Amz-Security-Token`.
+    pub session_token: Option<Text>,
+    /// The region, such as `us-east-1`.
+    pub region: Text,
+    /// The service, such as `execute-api` or `s3`.
+    pub service: Text,
+}
+
+impl Auth {
+    /// Lists the texts of the credentials, in the order they are written.
+    pub fn texts(&self) -> Vec<&Text> {
+        match self {
+            Auth::Basic { username, password } | Auth::Digest { username, password } => {
+                vec![username, password]
+            }
+            Auth::Bearer(token) => vec![token],
+            Auth::AwsSigV4(aws) => {
+                let mut texts = vec![&aws.access_key, &aws.secret_key];
+                texts.extend(aws.session_token.as_ref());
+                texts.extend([&aws.region, &aws.service]);
+                texts
+            }
+        }
+    }
 }
 
 /// The request body.

@@ -251,7 +251,7 @@ struct FormFrom {
     fields: Option<BTreeMap<String, Scalar>>,
 }
 
-/// `basic` or `bearer`.
+/// One of `basic`, `bearer`, `digest` and `aws_sigv4`.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct Auth {
@@ -259,6 +259,36 @@ struct Auth {
     basic: Option<Basic>,
     /// A bearer token.
     bearer: Option<Template>,
+    /// HTTP Digest (RFC 7616): the server's challenge is answered.
+    digest: Option<Digest>,
+    /// AWS Signature Version 4, in headers.
+    aws_sigv4: Option<AwsSigV4>,
+}
+
+/// HTTP Digest credentials.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Digest {
+    /// User name.
+    username: Template,
+    /// Password.
+    password: Template,
+}
+
+/// AWS credentials and the scope they sign for.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct AwsSigV4 {
+    /// Access key id.
+    access_key: Template,
+    /// Secret access key.
+    secret_key: Template,
+    /// Session token of temporary credentials, sent as `X-Amz-Security-Token`.
+    session_token: Option<Template>,
+    /// Region, such as `us-east-1`.
+    region: Template,
+    /// Service, such as `execute-api` or `s3`.
+    service: Template,
 }
 
 /// HTTP Basic credentials.
@@ -401,7 +431,7 @@ mod tests {
     #[test]
     fn the_schema_has_exactly_the_keys_the_loader_reads() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
-        let pairs: [(Option<&str>, &[&str]); 13] = [
+        let pairs: [(Option<&str>, &[&str]); 15] = [
             (Some("FormFrom"), load::FORM_FROM_KEYS),
             (None, load::TOP_KEYS),
             (Some("InputSpec"), load::INPUT_KEYS),
@@ -410,6 +440,8 @@ mod tests {
             (Some("Request"), load::REQUEST_KEYS),
             (Some("Auth"), load::AUTH_KEYS),
             (Some("Basic"), load::BASIC_KEYS),
+            (Some("Digest"), load::DIGEST_KEYS),
+            (Some("AwsSigV4"), load::AWS_SIGV4_KEYS),
             (Some("Expect"), load::EXPECT_KEYS),
             (Some("ExtractSpec"), load::EXTRACT_KEYS),
             (Some("Retry"), load::RETRY_KEYS),

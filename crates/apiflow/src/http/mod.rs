@@ -5,8 +5,11 @@
 //! `http://`, so that tests can send the same requests through both and compare them.
 
 pub mod body;
+pub(crate) mod digest;
+pub(crate) mod hash;
 pub mod identity;
 mod plain;
+pub(crate) mod sigv4;
 pub mod timing;
 pub mod tls;
 pub mod urls;

@@ -286,6 +286,24 @@ fn step_text(
         Some(Auth::Bearer(token)) => {
             let _ = writeln!(out, "     authorization: Bearer {}", text(plan, token, ctx));
         }
+        Some(Auth::Digest { username, .. }) => {
+            let user = text(plan, username, ctx);
+            let _ = writeln!(
+                out,
+                "     authorization: Digest username={user} (after the server's challenge)"
+            );
+        }
+        Some(Auth::AwsSigV4(aws)) => {
+            let (key, region, service) = (
+                text(plan, &aws.access_key, ctx),
+                text(plan, &aws.region, ctx),
+                text(plan, &aws.service, ctx),
+            );
+            let _ = writeln!(
+                out,
+                "     authorization: AWS4-HMAC-SHA256 Credential={key}/<date>/{region}/{service}/aws4_request (signed when sent)"
+            );
+        }
         None => {}
     }
     match &request.body {

@@ -111,11 +111,17 @@ impl<W: Write> Terminal<W> {
                 self.paint(RED, status_text)
             };
             let _ = write!(line, " → {painted}");
-            match step.exchanges.len() {
-                0 | 1 => {}
-                2 => line.push_str(" (1 redirect)"),
+            // Hops before the last are redirects, or a Digest challenge answered.
+            let hops = &step.exchanges[..step.exchanges.len() - 1];
+            match hops
+                .iter()
+                .filter(|e| e.response.status.is_redirection())
+                .count()
+            {
+                0 => {}
+                1 => line.push_str(" (1 redirect)"),
                 n => {
-                    let _ = write!(line, " ({} redirects)", n - 1);
+                    let _ = write!(line, " ({n} redirects)");
                 }
             }
             let _ = write!(line, " {}", self.paint(DIM, &self.time(step.duration)));

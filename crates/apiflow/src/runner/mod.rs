@@ -8,12 +8,15 @@
 //!    (`send.rs`, `uses.rs`).
 //! 4. The request is rendered: the form `form_from` reads (`form.rs`), then the URL, query,
 //!    headers, auth and body (`request.rs`); every template goes through `render.rs`, and every
-//!    value computed from a secret becomes one (`taint.rs`).
-//! 5. It is sent, following redirects up to `stop_at`, and sent again on a transport error, a
-//!    5xx, or while `retry.until` does not hold (`send.rs`).
+//!    value computed from a secret becomes one (`taint.rs`). AWS Signature Version 4 then signs
+//!    the whole request (`auth.rs`).
+//! 5. It is sent, following redirects up to `stop_at`, answering a Digest challenge
+//!    (`auth.rs`), and sent again on a transport error, a 5xx, or while `retry.until` does not
+//!    hold (`send.rs`).
 //! 6. The response is read (`response.rs`): `retry.until`, then the status, then the captures
 //!    (`capture.rs`), then the expectations, which can read the captures (`expect.rs`).
 
+mod auth;
 mod capture;
 mod each;
 mod expect;

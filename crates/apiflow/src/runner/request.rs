@@ -91,7 +91,8 @@ impl Runner<'_> {
                 self.secret_text(&token);
                 headers.insert(AUTHORIZATION, header_value(&format!("Bearer {token}"))?);
             }
-            None => {}
+            // Answered or signed once the request is whole (`auth.rs`).
+            Some(Auth::Digest { .. } | Auth::AwsSigV4(_)) | None => {}
         }
         if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
             let credential = value.split_once(' ').map_or(value, |(_, c)| c).to_owned();

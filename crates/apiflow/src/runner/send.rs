@@ -112,8 +112,12 @@ impl Runner<'_> {
         finally: bool,
     ) -> Attempt {
         let workflow = &self.plan.workflow;
-        let (outgoing, follow, max_redirects) = match self.build(step, request) {
+        let (mut outgoing, follow, max_redirects) = match self.build(step, request) {
             Ok(built) => built,
+            Err(failure) => return Attempt::failed(failure),
+        };
+        let login = match self.authorize(step, request, &mut outgoing).await {
+            Ok(login) => login,
             Err(failure) => return Attempt::failed(failure),
         };
         let stop_at = match &request.stop_at {
@@ -127,12 +131,14 @@ impl Runner<'_> {
         let target = format!("{} {}", outgoing.method, outgoing.url);
         // Ctrl-C stops a request that is waiting, except in `finally`, which runs after it.
         let result = {
-            let send = self.client.send(
-                outgoing,
+            let send = super::auth::send(
+                self.client,
                 self.jar,
+                outgoing,
                 follow,
                 max_redirects,
                 stop_at.as_deref(),
+                login.as_ref(),
             );
             if finally {
                 send.await
@@ -154,6 +160,9 @@ impl Runner<'_> {
             Ok(exchanges) => (exchanges, None),
             Err((exchanges, error)) => (exchanges, Some(error)),
         };
+        if login.is_some() {
+            self.learn_sent_credentials(&exchanges);
+        }
         if let Some(error) = transport {
             let title = match &error {
                 SendError::Interrupted => format!("step `{}` was interrupted", step.name.value),

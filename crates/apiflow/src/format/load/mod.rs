@@ -60,8 +60,16 @@ pub(crate) const CLIENT_CERT_KEYS: &[&str] = &["cert", "key", "passphrase"];
 /// The values `http_version` takes.
 pub(crate) const HTTP_VERSIONS: &[&str] = &["1.1", "2"];
 pub(crate) const FORM_FROM_KEYS: &[&str] = &["step", "selector", "fields"];
-pub(crate) const AUTH_KEYS: &[&str] = &["basic", "bearer"];
+pub(crate) const AUTH_KEYS: &[&str] = &["basic", "bearer", "digest", "aws_sigv4"];
 pub(crate) const BASIC_KEYS: &[&str] = &["username", "password"];
+pub(crate) const DIGEST_KEYS: &[&str] = &["username", "password"];
+pub(crate) const AWS_SIGV4_KEYS: &[&str] = &[
+    "access_key",
+    "secret_key",
+    "session_token",
+    "region",
+    "service",
+];
 pub(crate) const EXPECT_KEYS: &[&str] = &["status", "json", "headers", "checks"];
 const EXTRACT_KINDS: &[&str] = &[
     "json", "header", "cookie", "regex", "status", "body", "expr", "css", "output",

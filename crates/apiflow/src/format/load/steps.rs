@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use super::{
-    AUTH_KEYS, BASIC_KEYS, FORM_FROM_KEYS, Loader, METHODS, REQUEST_KEYS, RETRY_KEYS, STEP_KEYS,
-    span_of_text,
+    AUTH_KEYS, AWS_SIGV4_KEYS, BASIC_KEYS, DIGEST_KEYS, FORM_FROM_KEYS, Loader, METHODS,
+    REQUEST_KEYS, RETRY_KEYS, STEP_KEYS, span_of_text,
 };
 use crate::diagnostic::did_you_mean;
 use crate::format::model::{
-    Action, Auth, Body, FormFrom, Request, Retry, Step, StepId, Text, Uses,
+    Action, Auth, AwsSigV4, Body, FormFrom, Request, Retry, Step, StepId, Text, Uses,
 };
 use crate::format::yaml::{Key, Node, NodeKind};
 use crate::span::Spanned;
@@ -291,41 +291,137 @@ impl Loader {
 
     pub(super) fn auth(&mut self, node: &Node) -> Option<Auth> {
         let mut fields = self.fields(node, "auth")?;
-        let auth = if let Some(basic) = fields.get("basic") {
-            let mut inner = self.fields(basic, "auth.basic")?;
-            let username = self
-                .required(&mut inner, "username", "auth.basic", basic.span)
-                .and_then(|n| self.text(n, "username"));
-            let password = self
-                .required(&mut inner, "password", "auth.basic", basic.span)
-                .and_then(|n| self.text(n, "password"));
-            self.finish(&inner, BASIC_KEYS, "auth.basic");
-            Some(Auth::Basic {
-                username: username?,
-                password: password?,
-            })
-        } else if let Some(bearer) = fields.get("bearer") {
-            self.text(bearer, "bearer").map(Auth::Bearer)
-        } else {
-            self.error(
-                "`auth` needs `basic` or `bearer`",
-                node.span,
-                "no method here",
-            );
-            None
-        };
-        if fields.get("basic").is_some()
-            && fields.get("bearer").is_some()
-            && let Some(key) = fields.key("bearer")
-        {
-            self.error(
-                "`auth` takes one of `basic` and `bearer`, not both",
-                key.span,
-                "second method",
-            );
+        // The methods in the order written: the first is used, and a mistake inside the second
+        // one shows too.
+        let written: Vec<&Key<'_>> = fields
+            .entries
+            .iter()
+            .map(|(key, _)| key)
+            .filter(|key| AUTH_KEYS.contains(&key.name.as_ref()))
+            .collect();
+        let mut auth = None;
+        for key in &written {
+            if let Some(inner) = fields.get(&key.name) {
+                let method = self.auth_method(&key.name, inner);
+                auth = auth.or(method);
+            }
+        }
+        match written[..] {
+            [] => {
+                self.error(
+                    "`auth` needs one of `basic`, `bearer`, `digest` or `aws_sigv4`",
+                    node.span,
+                    "no method here",
+                );
+            }
+            [_] => {}
+            [first, second, ..] => {
+                self.error(
+                    format!(
+                        "`auth` takes one method, not both `{}` and `{}`",
+                        first.name, second.name
+                    ),
+                    second.span,
+                    "second method",
+                );
+            }
         }
         self.finish(&fields, AUTH_KEYS, "auth");
         auth
+    }
+
+    fn auth_method(&mut self, kind: &str, node: &Node) -> Option<Auth> {
+        match kind {
+            "bearer" => self.text(node, "bearer").map(Auth::Bearer),
+            "basic" | "digest" => {
+                let what = if kind == "basic" {
+                    "auth.basic"
+                } else {
+                    "auth.digest"
+                };
+                let mut inner = self.fields(node, what)?;
+                let username = self
+                    .required(&mut inner, "username", what, node.span)
+                    .and_then(|n| self.text(n, "username"));
+                let password = self
+                    .required(&mut inner, "password", what, node.span)
+                    .and_then(|n| self.text(n, "password"));
+                let keys = if kind == "basic" {
+                    BASIC_KEYS
+                } else {
+                    DIGEST_KEYS
+                };
+                self.finish(&inner, keys, what);
+                let (username, password) = (username?, password?);
+                Some(if kind == "basic" {
+                    Auth::Basic { username, password }
+                } else {
+                    Auth::Digest { username, password }
+                })
+            }
+            _ => self.aws_sigv4(node),
+        }
+    }
+
+    fn aws_sigv4(&mut self, node: &Node) -> Option<Auth> {
+        const WHAT: &str = "auth.aws_sigv4";
+        let mut inner = self.fields(node, WHAT)?;
+        let mut required = |loader: &mut Self, key: &str| {
+            loader
+                .required(&mut inner, key, WHAT, node.span)
+                .and_then(|n| loader.text(n, key))
+        };
+        let access_key = required(self, "access_key");
+        let secret_key = required(self, "secret_key");
+        let region = required(self, "region");
+        let service = required(self, "service");
+        let session_token = inner
+            .get("session_token")
+            .map(|n| self.text(n, "session_token"));
+        for key in ["region", "service"] {
+            if let Some(node) = inner.get(key) {
+                self.scope_part(node, key);
+            }
+        }
+        self.finish(&inner, AWS_SIGV4_KEYS, WHAT);
+        Some(Auth::AwsSigV4(AwsSigV4 {
+            access_key: access_key?,
+            secret_key: secret_key?,
+            session_token: session_token.map_or(Some(None), |t| t.map(Some))?,
+            region: region?,
+            service: service?,
+        }))
+    }
+
+    /// Checks a region or service written without a template: it becomes a part of the
+    /// credential scope (`date/region/service/aws4_request`), so it cannot be empty nor hold
+    /// `/` or white space.
+    fn scope_part(&mut self, node: &Node, key: &str) {
+        let Some(text) = node.scalar_text() else {
+            return;
+        };
+        if crate::delimiters::has_template(&text) {
+            return;
+        }
+        let example = if key == "region" {
+            "`us-east-1`"
+        } else {
+            "`execute-api` or `s3`"
+        };
+        if text.is_empty() || text.contains(|c: char| c == '/' || c.is_whitespace()) {
+            self.error(
+                format!("invalid `{key}`: expected a name such as {example}"),
+                node.span,
+                if text.is_empty() {
+                    "empty".to_owned()
+                } else {
+                    format!("found `{text}`")
+                },
+            )
+            .help = Some(format!(
+                "the {key} is a part of the credential scope `date/region/service/aws4_request`"
+            ));
+        }
     }
 
     pub(super) fn retry(&mut self, node: &Node) -> Option<Retry> {
