@@ -317,3 +317,22 @@ async fn bytes_of(body: &Body) -> std::io::Result<Vec<u8>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::body::FileRef;
+
+    #[tokio::test]
+    async fn a_file_body_is_hashed_and_read_as_it_will_be_sent() {
+        let path = std::env::temp_dir().join(format!("apiflow-auth-{}.bin", std::process::id()));
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let body = Body::File(FileRef::new(path.clone(), "upload.bin".to_owned()).unwrap());
+        assert_eq!(sha256_of(&body).await.unwrap(), sha256_hex(&content));
+        assert_eq!(bytes_of(&body).await.unwrap(), content);
+        std::fs::remove_file(&path).unwrap();
+        let error = sha256_of(&body).await.unwrap_err();
+        assert!(error.to_string().contains("upload.bin"), "{error}");
+    }
+}
