@@ -73,6 +73,16 @@ fn plan_of_a_small_workflow() {
 }
 
 #[test]
+fn plan_of_digest_and_aws_sigv4_shows_no_secret() {
+    let out = plan(&["tests/fixtures/plan/auth.yaml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for secret in ["Circle of Life", "plan-aws-s3cret"] {
+        assert!(!out.stdout.contains(secret), "{}", out.stdout);
+    }
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
 fn plan_reads_inputs_from_the_environment_and_masks_secrets_given_with_var() {
     let mut command = apiflow(&[
         "plan",
