@@ -331,7 +331,8 @@ async fn aws_sigv4_signatures_are_what_the_server_computes_from_what_it_received
     );
     assert_eq!(api.header("x-amz-content-sha256"), None, "only S3 wants it");
     assert_eq!(api.header("x-amz-security-token"), None);
-    let s3 = server.only("/bucket/key.txt");
+    // The key is sent as AWS encodes it, so that what is signed is what is sent.
+    let s3 = server.only("/bucket/a%2Bb%281%29.txt");
     assert_eq!(s3.header("x-amz-security-token"), Some(SESSION_TOKEN));
     assert_eq!(
         s3.header("x-amz-content-sha256"),

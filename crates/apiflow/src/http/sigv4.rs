@@ -166,8 +166,12 @@ fn collapse(value: &str) -> String {
 /// Percent-encodes everything but the unreserved characters (`A-Z a-z 0-9 - . _ ~`), and `/`
 /// when asked, with upper-case hex as AWS wants.
 fn uri_encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
+    encode_bytes(text.as_bytes(), keep_slash)
+}
+
+fn encode_bytes(bytes: &[u8], keep_slash: bool) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &byte in bytes {
         if byte.is_ascii_alphanumeric()
             || matches!(byte, b'-' | b'.' | b'_' | b'~')
             || (keep_slash && byte == b'/')
@@ -178,6 +182,15 @@ fn uri_encode(text: &str, keep_slash: bool) -> String {
         }
     }
     out
+}
+
+/// Writes a path as AWS encodes an S3 object key: decoded, then every byte but the unreserved
+/// characters and `/` percent-encoded. S3 signs the path as sent, and a URL leaves some
+/// characters (`+`, `!`, `*`, `'`, `(`, `)`, `:`, `@`, …) as they are where AWS encodes them:
+/// sending the path in AWS's own form makes what is signed and what is sent the same.
+pub(crate) fn s3_path(path: &str) -> String {
+    let decoded: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
+    encode_bytes(&decoded, true)
 }
 
 /// The canonical URI: normalised and encoded again for most services, as sent for S3.
@@ -426,6 +439,16 @@ mod tests {
         };
         let signed = sign(&request, &credentials, Rules::for_service("sts"), time);
         assert!(signed.canonical_request.starts_with("PUT\n/a%2520b/\n"));
+    }
+
+    #[test]
+    fn s3_paths_are_sent_as_aws_encodes_object_keys() {
+        assert_eq!(s3_path("/bucket/key.txt"), "/bucket/key.txt");
+        assert_eq!(
+            s3_path("/b/a+b/c%20d!*'():@$&,;=\u{e9}%FF"),
+            "/b/a%2Bb/c%20d%21%2A%27%28%29%3A%40%24%26%2C%3B%3D%C3%A9%FF"
+        );
+        assert_eq!(s3_path("/b/%7Euser/-._"), "/b/~user/-._");
     }
 
     #[test]

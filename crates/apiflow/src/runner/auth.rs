@@ -81,6 +81,13 @@ impl Runner<'_> {
         }
         let region = self.scope_part(&aws.region, "region", step, request)?;
         let service = self.scope_part(&aws.service, "service", step, request)?;
+        let rules = sigv4::Rules::for_service(&service);
+        if service == "s3" {
+            let path = sigv4::s3_path(outgoing.url.path());
+            if path != outgoing.url.path() {
+                outgoing.url.set_path(&path);
+            }
+        }
         // `Host` is signed as the client will send it: the URL's host, with its port unless
         // it is the scheme's default.
         let url = &outgoing.url;
@@ -113,7 +120,7 @@ impl Runner<'_> {
                 region: &region,
                 service: &service,
             },
-            sigv4::Rules::for_service(&service),
+            rules,
             time,
         );
         self.secret_text(&signed.signature);
