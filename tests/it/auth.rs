@@ -372,3 +372,55 @@ async fn a_signature_made_with_another_key_is_refused_by_the_checking_server() {
     assert_eq!(run.report.exit_code(), 1, "{}", run.output);
     assert!(run.output.contains("→ 403"), "{}", run.output);
 }
+
+#[tokio::test]
+async fn digest_answers_after_a_redirect_only_on_the_origin_it_was_written_for() {
+    let other = digest_server();
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/moved" => Reply::redirect(302, "/md5/dir/index.html"),
+        "/elsewhere" => {
+            let to = request
+                .query
+                .as_deref()
+                .unwrap_or("")
+                .trim_start_matches("to=");
+            let to = percent_encoding::percent_decode_str(to).decode_utf8_lossy();
+            Reply::redirect(302, &format!("{to}/md5/dir/index.html"))
+        }
+        _ => match wrong(request, "MD5", NONCE, true) {
+            None => Reply::status(200),
+            Some(_) => {
+                Reply::status(401).header("www-authenticate", &challenge("MD5", NONCE, false))
+            }
+        },
+    });
+    let run = run(
+        "digest_redirect.yaml",
+        &[
+            ("base_url", &server.url),
+            ("other_url", &other.url),
+            ("password", PASSWORD),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(run.report.exit_code(), 0, "{}", run.output);
+    // The challenged URL is answered, not the one written.
+    let same: Vec<Recorded> = server.requests();
+    let paths: Vec<&str> = same.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/moved",
+            "/md5/dir/index.html",
+            "/md5/dir/index.html",
+            "/elsewhere"
+        ]
+    );
+    assert!(same[2].header("authorization").is_some());
+    // The other origin's challenge is the step's response: no credentials went there.
+    let sent = other.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].header("authorization"), None);
+    assert_eq!(run.step("another origin").exchanges.len(), 2);
+}
