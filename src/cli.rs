@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use apiflow::ExitCode;
 use apiflow::batch::{self, Console, Shard};
+use apiflow::check::confine::FileAccess;
 use apiflow::check::inputs::{InputSources, parse_env_file, parse_var};
 use apiflow::diagnostic::Diagnostic;
 use apiflow::http::identity::Identity;
@@ -57,6 +58,9 @@ enum Command {
         /// Workflow files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Let workflows read files under DIR, not only under their own folder.
+        #[arg(long, value_name = "DIR")]
+        file_root: Option<PathBuf>,
         /// When to colour output.
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
@@ -91,6 +95,12 @@ struct RunArgs {
     /// Read inputs from a dotenv file.
     #[arg(long, value_name = "PATH")]
     env_file: Option<PathBuf>,
+    /// Let workflows read files under DIR, not only under their own folder.
+    #[arg(long, value_name = "DIR")]
+    file_root: Option<PathBuf>,
+    /// Write the files of `save:` under DIR (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
     /// Print every request and response.
     #[arg(short, long)]
     verbose: bool,
@@ -271,8 +281,24 @@ fn parse_args() -> Result<Cli, clap::Error> {
 
 async fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Validate { files, color } => {
-            validate_command(&files, color.enabled(std::io::stderr().is_terminal()))
+        Command::Validate {
+            files,
+            file_root,
+            color,
+        } => {
+            if let Err(problem) = check_file_root(file_root.as_deref()) {
+                print_diagnostics(&[problem], std::io::stderr().is_terminal());
+                return ExitCode::Invalid;
+            }
+            let access = FileAccess {
+                file_root,
+                output_dir: None,
+            };
+            validate_command(
+                &files,
+                &access,
+                color.enabled(std::io::stderr().is_terminal()),
+            )
         }
         Command::Run(args) => run_command(args).await,
         Command::Plan { file, vars } => plan_command(&file, vars),
@@ -378,16 +404,28 @@ fn import_command(source: &ImportSource) -> ExitCode {
     ExitCode::Passed
 }
 
+/// Checks that `--file-root` names a folder, before any workflow is read.
+fn check_file_root(root: Option<&std::path::Path>) -> Result<(), Diagnostic> {
+    match root {
+        Some(root) if !root.is_dir() => Err(Diagnostic::error(format!(
+            "`--file-root {}` is not a folder",
+            root.display()
+        ))
+        .help("give the folder the files workflows read must be under")),
+        _ => Ok(()),
+    }
+}
+
 fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
     let _ = std::io::stderr()
         .lock()
         .write_all(Diagnostic::render_all(diagnostics, color).as_bytes());
 }
 
-fn validate_command(files: &[PathBuf], color: bool) -> ExitCode {
+fn validate_command(files: &[PathBuf], access: &FileAccess, color: bool) -> ExitCode {
     let mut code = ExitCode::Passed;
     for file in files {
-        match apiflow::check_file(file) {
+        match apiflow::check_file_in(file, access) {
             Ok(plan) => {
                 let w = &plan.workflow;
                 println!(
@@ -427,10 +465,18 @@ async fn run_command(args: RunArgs) -> ExitCode {
         println!("shard {index}/{count} holds no workflow file; nothing to run");
         return ExitCode::Passed;
     }
+    if let Err(problem) = check_file_root(args.file_root.as_deref()) {
+        print_diagnostics(&[problem], color_err);
+        return ExitCode::Invalid;
+    }
     let mut plans = Vec::with_capacity(files.len());
     let mut invalid = false;
+    let access = FileAccess {
+        file_root: args.file_root.clone(),
+        output_dir: args.output_dir.clone(),
+    };
     for file in &files {
-        match apiflow::check_file(file) {
+        match apiflow::check_file_in(file, &access) {
             Ok(plan) => plans.push(plan),
             Err(diagnostics) => {
                 print_diagnostics(&diagnostics, color_err);

@@ -557,6 +557,60 @@ fn large(wire: &Wire) -> Answer {
     }
 }
 
+const UPLOADS: &str = r#"
+name: uploads
+inputs:
+  base_url:
+vars:
+  who: files
+  items: [1, 2, 3]
+steps:
+  - name: multipart
+    request:
+      method: POST
+      url: "{{ base_url }}/multipart"
+      multipart:
+        - title: "a \"quoted\" {{ who }}"
+        - tag: one
+        - tag: two
+        - upload: { file: tests/fixtures/files/upload.txt }
+        - data:
+            file: tests/fixtures/files/data.bin
+            filename: renamed.bin
+            content_type: application/x-thing
+  - name: file body
+    request:
+      method: PUT
+      url: "{{ base_url }}/file"
+      body: { file: tests/fixtures/files/data.bin }
+  - name: template body
+    request:
+      method: POST
+      url: "{{ base_url }}/template"
+      body: { template: tests/fixtures/files/greeting.json.j2, content_type: application/json }
+  - name: upload redirected with 307
+    request:
+      method: POST
+      url: "{{ base_url }}/temporary"
+      follow_redirects: true
+      multipart:
+        upload: { file: tests/fixtures/files/upload.txt }
+  - name: file redirected with 308
+    request:
+      method: PUT
+      url: "{{ base_url }}/permanent"
+      follow_redirects: true
+      body: { file: tests/fixtures/files/upload.txt }
+"#;
+
+fn uploads(wire: &Wire) -> Answer {
+    match wire.path() {
+        "/temporary" => Answer::redirect(307, "/final"),
+        "/permanent" => Answer::redirect(308, "/final"),
+        _ => Answer::text(200, "ok"),
+    }
+}
+
 const CASES: &[Case] = &[
     Case {
         name: "bodies",
@@ -629,6 +683,13 @@ const CASES: &[Case] = &[
         differs: None,
     },
     Case {
+        name: "uploads",
+        yaml: UPLOADS,
+        inputs: no_inputs,
+        script: uploads,
+        differs: None,
+    },
+    Case {
         name: "large",
         yaml: LARGE,
         inputs: large_inputs,
@@ -679,7 +740,8 @@ async fn send(case: &Case, server: &WireServer, stack: Stack) -> Sent {
     let mut wire = server.take();
     let mut opened = Vec::new();
     for request in &mut wire {
-        request.head = sort_cookies(&request.head);
+        request.head = support::unboundary_bytes(&sort_cookies(&request.head));
+        request.body = support::unboundary_bytes(&request.body);
         let number = opened
             .iter()
             .position(|&c| c == request.connection)
@@ -691,7 +753,7 @@ async fn send(case: &Case, server: &WireServer, stack: Stack) -> Sent {
     }
     Sent {
         wire,
-        seen: seen(&report),
+        seen: support::unboundary(&seen(&report)),
         exit: report.exit_code().code(),
     }
 }

@@ -31,3 +31,4 @@ mod schema;
 mod signals;
 mod timings;
 mod tls;
+mod uploads;

@@ -167,6 +167,12 @@ fn a_workflow_with_every_key_matches_the_schema() {
         used.push(("Expect", keys(&step["expect"])));
         used.push(("Retry", keys(&step["retry"])));
         used.extend(tls(&request["tls"]));
+        used.push(("BodyFile", keys(&request["body"])));
+        let parts = request["multipart"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values());
+        used.push(("PartFile", parts.flat_map(keys).collect()));
         let extracts = step["extract"]
             .as_object()
             .into_iter()
@@ -174,7 +180,7 @@ fn a_workflow_with_every_key_matches_the_schema() {
         used.push(("ExtractSpec", extracts.flat_map(keys).collect()));
     }
     let schema_keys = schema_keys(&committed_schema());
-    assert_eq!(schema_keys.len(), 15, "{schema_keys:?}");
+    assert_eq!(schema_keys.len(), 17, "{schema_keys:?}");
     for (definition, keys) in schema_keys {
         let seen: Vec<&String> = used
             .iter()

@@ -33,6 +33,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// The body as text.
     pub body: String,
+    /// The body's bytes as they came (a multipart form's files may not be text).
+    pub bytes: Vec<u8>,
     /// How many requests to the same path came before this one.
     pub nth: usize,
 }
@@ -209,7 +211,8 @@ async fn answer(
     log: &Mutex<Vec<Recorded>>,
 ) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20)
+    // Large enough for the upload tests' files.
+    let bytes = axum::body::to_bytes(body, 64 << 20)
         .await
         .unwrap_or_default();
     let path = parts.uri.path().to_owned();
@@ -231,6 +234,7 @@ async fn answer(
                 })
                 .collect(),
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
             nth,
         };
         log.push(recorded.clone());
@@ -379,5 +383,26 @@ pub fn normalize(text: &str, ports: &[(u16, &str)]) -> String {
         );
     }
     let date = regex::Regex::new(r"(?m)^(\s*< date: ).*$").expect("a regex");
-    date.replace_all(&out, "${1}<date>").into_owned()
+    let out = date.replace_all(&out, "${1}<date>");
+    unboundary(&out)
+}
+
+/// Replaces the random boundary of multipart forms with a fixed one.
+pub fn unboundary(text: &str) -> String {
+    let boundary = regex::Regex::new(r"------apiflow-[0-9a-f]{32}").expect("a regex");
+    boundary
+        .replace_all(text, "------apiflow-<boundary>")
+        .into_owned()
+}
+
+/// Replaces the random boundary of multipart forms with a fixed one of the same length, in
+/// bytes that may not be text.
+pub fn unboundary_bytes(bytes: &[u8]) -> Vec<u8> {
+    let boundary = regex::bytes::Regex::new(r"------apiflow-[0-9a-f]{32}").expect("a regex");
+    boundary
+        .replace_all(
+            bytes,
+            &b"------apiflow-00000000000000000000000000000000"[..],
+        )
+        .into_owned()
 }

@@ -28,7 +28,7 @@ pub mod template;
 
 pub use check::file::{check_source_alone, read_source};
 pub use check::validate::Plan;
-pub use check::{check_file, check_source};
+pub use check::{check_file, check_file_in, check_source, check_source_in};
 pub use diagnostic::Diagnostic;
 pub use exit::ExitCode;
 pub use span::Source;

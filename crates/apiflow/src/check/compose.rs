@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::check::file::{check_source_alone, read_source};
+use crate::check::confine::FileAccess;
+use crate::check::file::{check_source_alone_in, read_source};
 use crate::check::validate::{Plan, step_templates};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::format::model::{Action, ExtractKind, Step, Uses};
 
 /// Loads and checks every workflow a plan `uses`, recursively; returns the problems found.
-pub fn resolve(plan: &mut Plan, stack: &mut Vec<PathBuf>) -> Vec<Diagnostic> {
+pub fn resolve(plan: &mut Plan, stack: &mut Vec<PathBuf>, access: &FileAccess) -> Vec<Diagnostic> {
     let workflow = &plan.workflow;
     let steps = workflow.steps.iter().chain(&workflow.finally);
     if !steps
@@ -66,11 +67,11 @@ pub fn resolve(plan: &mut Plan, stack: &mut Vec<PathBuf>) -> Vec<Diagnostic> {
         }
         // Not `check_file`: it would resolve the called workflow's own `uses` afresh, without
         // the chain of files that leads to it, and follow a cycle forever.
-        let checked = read_source(&path).and_then(|s| check_source_alone(&s));
+        let checked = read_source(&path).and_then(|s| check_source_alone_in(&s, access));
         let sub = match checked {
             Ok(mut sub) => {
                 stack.push(canonical);
-                let nested = resolve(&mut sub, stack);
+                let nested = resolve(&mut sub, stack, access);
                 stack.pop();
                 if !nested.is_empty() {
                     errors.extend(nested);

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::check::confine::{self, FileAccess};
 use crate::check::validate::{Plan, validate};
 use crate::diagnostic::Diagnostic;
 use crate::format::load::load_partial;
@@ -13,11 +14,22 @@ use crate::span::Source;
 /// Loads and validates a workflow from its text, leaving the workflows it `uses` to the caller
 /// (composition resolves them with the chain of files it came through, to catch cycles).
 pub fn check_source_alone(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
+    check_source_alone_in(source, &FileAccess::default())
+}
+
+/// Loads and validates a workflow from its text, leaving the workflows it `uses` to the
+/// caller, with the files it reads and writes checked against `access`.
+pub fn check_source_alone_in(
+    source: &Arc<Source>,
+    access: &FileAccess,
+) -> Result<Plan, Vec<Diagnostic>> {
     let (workflow, mut errors) = load_partial(source);
-    let Some(workflow) = workflow else {
+    let Some(mut workflow) = workflow else {
         return Err(errors);
     };
     errors.extend(crate::check::tls::check(&workflow));
+    // Before validation, which compiles the template bodies read here.
+    errors.extend(confine::prepare(&mut workflow, access));
     match validate(workflow) {
         Ok(plan) if errors.is_empty() => Ok(plan),
         Ok(_) => Err(errors),

@@ -2,6 +2,7 @@
 //! (`uses`), and the inputs of a run.
 
 pub mod compose;
+pub mod confine;
 pub mod file;
 pub mod inputs;
 pub mod tls;
@@ -11,17 +12,24 @@ use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
 use crate::span::Source;
-use file::check_source_alone;
+use confine::FileAccess;
+use file::check_source_alone_in;
 use file::read_source;
 use validate::Plan;
 
 /// Loads and validates a workflow from its text, with the workflows it `uses`.
 pub fn check_source(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
-    let mut plan = check_source_alone(source)?;
+    check_source_in(source, &FileAccess::default())
+}
+
+/// Loads and validates a workflow from its text, with the workflows it `uses`, reading and
+/// writing files where `access` allows.
+pub fn check_source_in(source: &Arc<Source>, access: &FileAccess) -> Result<Plan, Vec<Diagnostic>> {
+    let mut plan = check_source_alone_in(source, access)?;
     let own = std::path::Path::new(&source.name)
         .canonicalize()
         .unwrap_or_else(|_| std::path::PathBuf::from(&source.name));
-    let problems = compose::resolve(&mut plan, &mut vec![own]);
+    let problems = compose::resolve(&mut plan, &mut vec![own], access);
     if problems.is_empty() {
         Ok(plan)
     } else {
@@ -32,4 +40,9 @@ pub fn check_source(source: &Arc<Source>) -> Result<Plan, Vec<Diagnostic>> {
 /// Reads and validates a workflow file.
 pub fn check_file(path: &std::path::Path) -> Result<Plan, Vec<Diagnostic>> {
     check_source(&read_source(path)?)
+}
+
+/// Reads and validates a workflow file, reading and writing files where `access` allows.
+pub fn check_file_in(path: &std::path::Path, access: &FileAccess) -> Result<Plan, Vec<Diagnostic>> {
+    check_source_in(&read_source(path)?, access)
 }

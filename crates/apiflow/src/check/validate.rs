@@ -9,7 +9,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use regex::Regex;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::format::model::{Action, Body, ExtractKind, Step, TemplateId, Text, Value, Workflow};
+use crate::format::model::{
+    Action, Body, ExtractKind, PartValue, Step, TemplateId, Text, Value, Workflow,
+};
 use crate::query::jsonpath::JsonPath;
 use crate::query::pick::Pick;
 use crate::span::{Span, Spanned};
@@ -745,6 +747,32 @@ pub(crate) fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
             match &r.body {
                 Some(Body::Form(fields)) => fields.iter().for_each(|(_, t)| request(t)),
                 Some(Body::Text(text)) => request(text),
+                Some(Body::File { content_type, .. }) => {
+                    content_type.iter().for_each(&mut request);
+                }
+                Some(Body::Template {
+                    template,
+                    content_type,
+                    ..
+                }) => {
+                    content_type.iter().for_each(&mut request);
+                    out.extend(template.map(|id| (id, Context::Request)));
+                }
+                Some(Body::Multipart(parts)) => {
+                    for part in parts {
+                        match &part.value {
+                            PartValue::Text(text) => request(text),
+                            PartValue::File {
+                                filename,
+                                content_type,
+                                ..
+                            } => {
+                                filename.iter().for_each(&mut request);
+                                content_type.iter().for_each(&mut request);
+                            }
+                        }
+                    }
+                }
                 Some(Body::Json(value)) => {
                     out.extend(
                         value_templates(value)

@@ -206,6 +206,8 @@ pub struct Step {
     pub extract: Vec<Extract>,
     /// `retry:`.
     pub retry: Option<Retry>,
+    /// `save:`: where the response body is written.
+    pub save: Option<FilePath>,
 }
 
 /// What a step does.
@@ -343,6 +345,74 @@ pub enum Body {
     Form(Vec<(Spanned<String>, Text)>),
     /// Text sent as it is.
     Text(Text),
+    /// `body: { file: … }`: a file's bytes as they are.
+    File {
+        /// The file.
+        file: FilePath,
+        /// `content_type:`; guessed from the file's extension when absent.
+        content_type: Option<Text>,
+    },
+    /// `body: { template: … }`: a file rendered as a template.
+    Template {
+        /// The file.
+        file: FilePath,
+        /// The file's text as a template, once it has been read.
+        template: Option<TemplateId>,
+        /// `content_type:`.
+        content_type: Option<Text>,
+    },
+    /// `multipart:`: `multipart/form-data` parts, in order.
+    Multipart(Vec<MultipartPart>),
+}
+
+/// A file path written in a workflow, and the file it names once checked against the root
+/// files must stay under.
+#[derive(Clone, Debug)]
+pub struct FilePath {
+    /// The path as written, relative to the workflow's folder (or, for `save:`, the output
+    /// folder).
+    pub written: Spanned<String>,
+    /// The file it names, set when the path has been checked.
+    pub resolved: Option<std::path::PathBuf>,
+    /// The folder the file must stay under (the output folder of `save:`, checked again when
+    /// it is written).
+    pub root: Option<std::path::PathBuf>,
+}
+
+impl FilePath {
+    /// Returns a path not checked yet.
+    pub fn new(written: Spanned<String>) -> FilePath {
+        FilePath {
+            written,
+            resolved: None,
+            root: None,
+        }
+    }
+}
+
+/// One part of a `multipart:` body.
+#[derive(Clone, Debug)]
+pub struct MultipartPart {
+    /// The field name.
+    pub name: Spanned<String>,
+    /// Text or a file.
+    pub value: PartValue,
+}
+
+/// What a multipart part sends.
+#[derive(Clone, Debug)]
+pub enum PartValue {
+    /// Text, templated.
+    Text(Text),
+    /// A file's bytes.
+    File {
+        /// The file.
+        file: FilePath,
+        /// `filename:`; the file's own name when absent.
+        filename: Option<Text>,
+        /// `content_type:`; guessed from the file's extension when absent.
+        content_type: Option<Text>,
+    },
 }
 
 /// What the response must look like.

@@ -164,6 +164,8 @@ struct Step {
     extract: Option<BTreeMap<String, Extract>>,
     /// Repeat the step.
     retry: Option<Retry>,
+    /// Write the response body to this file, relative to `--output-dir` (literal, no template).
+    save: Option<String>,
 }
 
 /// An HTTP method.
@@ -202,7 +204,7 @@ enum StandardMethod {
     Options,
 }
 
-/// What to send; at most one of `json`, `form` and `body`.
+/// What to send; at most one of `json`, `form`, `body` and `multipart`.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct Request {
@@ -220,8 +222,11 @@ struct Request {
     json: Option<serde_json::Value>,
     /// A form-encoded body.
     form: Option<BTreeMap<String, Scalar>>,
-    /// A text body.
-    body: Option<Template>,
+    /// A text body, or a file sent as it is or rendered as a template.
+    body: Option<BodySpec>,
+    /// A `multipart/form-data` body: field names to parts, or a list of one-entry mappings
+    /// (names may repeat).
+    multipart: Option<Multipart>,
     /// Submit an HTML form from an earlier step's page.
     form_from: Option<FormFrom>,
     /// With `follow_redirects`: stop before requesting a URL that starts with this.
@@ -237,6 +242,60 @@ struct Request {
     tls: Option<Tls>,
     /// The HTTP version this request must use.
     http_version: Option<HttpVersion>,
+}
+
+/// A text body, or a file.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum BodySpec {
+    /// Text, templated.
+    Text(Template),
+    /// A file.
+    File(BodyFile),
+}
+
+/// A body read from a file, relative to the workflow's folder (literal, no template).
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct BodyFile {
+    /// A file sent as it is, streamed.
+    file: Option<String>,
+    /// A file rendered as a template.
+    template: Option<String>,
+    /// The `Content-Type` (for `file`, guessed from the extension by default).
+    content_type: Option<Template>,
+}
+
+/// The parts of a multipart form.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Multipart {
+    /// Field name → part.
+    Map(BTreeMap<String, Part>),
+    /// One-entry mappings, in order; a name may repeat.
+    List(Vec<BTreeMap<String, Part>>),
+}
+
+/// One part: text, or a file.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Part {
+    /// Text, templated.
+    Text(Scalar),
+    /// A file.
+    File(PartFile),
+}
+
+/// A file part, relative to the workflow's folder (literal, no template).
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct PartFile {
+    /// The file, streamed.
+    file: String,
+    /// The file name sent (default: the file's own name).
+    filename: Option<Template>,
+    /// The part's `Content-Type` (default: guessed from the extension).
+    content_type: Option<Template>,
 }
 
 /// An HTML form to submit.
@@ -431,7 +490,7 @@ mod tests {
     #[test]
     fn the_schema_has_exactly_the_keys_the_loader_reads() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
-        let pairs: [(Option<&str>, &[&str]); 15] = [
+        let pairs: [(Option<&str>, &[&str]); 17] = [
             (Some("FormFrom"), load::FORM_FROM_KEYS),
             (None, load::TOP_KEYS),
             (Some("InputSpec"), load::INPUT_KEYS),
@@ -447,6 +506,8 @@ mod tests {
             (Some("Retry"), load::RETRY_KEYS),
             (Some("Tls"), load::TLS_KEYS),
             (Some("ClientCert"), load::CLIENT_CERT_KEYS),
+            (Some("BodyFile"), load::BODY_FILE_KEYS),
+            (Some("PartFile"), load::PART_FILE_KEYS),
         ];
         for (definition, keys) in pairs {
             assert_eq!(

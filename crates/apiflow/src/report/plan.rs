@@ -7,7 +7,7 @@ use std::sync::Arc;
 use minijinja::Value as JinjaValue;
 
 use crate::check::validate::{Plan, RESPONSE_NAMES, step_templates, value_templates};
-use crate::format::model::{Action, Auth, Body, Step, Text, Value};
+use crate::format::model::{Action, Auth, Body, PartValue, Step, Text, Value};
 use crate::secret::Masker;
 use crate::template::scope::Variables;
 
@@ -326,7 +326,41 @@ fn step_text(
                 let _ = writeln!(out, "     {line}");
             }
         }
+        Some(Body::File { file, .. }) => {
+            let _ = writeln!(out, "     <the bytes of `{}`>", file.written.value);
+        }
+        Some(Body::Template { file, .. }) => {
+            let _ = writeln!(
+                out,
+                "     <`{}` rendered as a template>",
+                file.written.value
+            );
+        }
+        Some(Body::Multipart(parts)) => {
+            for part in parts {
+                match &part.value {
+                    PartValue::Text(value) => {
+                        let _ =
+                            writeln!(out, "     {}: {}", part.name.value, text(plan, value, ctx));
+                    }
+                    PartValue::File { file, .. } => {
+                        let _ = writeln!(
+                            out,
+                            "     {}: <the file `{}`>",
+                            part.name.value, file.written.value
+                        );
+                    }
+                }
+            }
+        }
         None => {}
+    }
+    if let Some(save) = &step.save {
+        let _ = writeln!(
+            out,
+            "     saves the response body to `{}`",
+            save.written.value
+        );
     }
     defines(out, step);
 }

@@ -17,6 +17,7 @@
 //!    (`capture.rs`), then the expectations, which can read the captures (`expect.rs`).
 
 mod auth;
+mod body;
 mod capture;
 mod each;
 mod expect;
@@ -24,6 +25,7 @@ mod form;
 mod render;
 mod request;
 mod response;
+mod save;
 mod send;
 mod taint;
 mod transport;

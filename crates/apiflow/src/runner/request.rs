@@ -134,6 +134,17 @@ impl Runner<'_> {
                 Some(Body::from(encoder.finish().into_bytes()))
             }
             Some(BodySpec::Text(text)) => Some(Body::from(self.text(text, step)?.into_bytes())),
+            Some(BodySpec::File { file, content_type }) => {
+                Some(self.file_body(step, file, content_type.as_ref(), &mut headers)?)
+            }
+            Some(BodySpec::Template {
+                template,
+                content_type,
+                ..
+            }) => Some(self.template_body(step, *template, content_type.as_ref(), &mut headers)?),
+            Some(BodySpec::Multipart(parts)) => {
+                Some(self.multipart_body(step, parts, &mut headers)?)
+            }
         };
         let method = match &form {
             Some(form) => form.method.clone(),

@@ -213,6 +213,15 @@ impl Runner<'_> {
                 until_failed: false,
             };
         }
+        // Saved before the checks, so that the body of a response that fails them is kept.
+        if let Some(failure) = self.save(step, &exchanges) {
+            let status = exchanges.last().map(|e| e.response.status.as_u16());
+            return Attempt {
+                exchanges,
+                status,
+                ..Attempt::failed(failure)
+            };
+        }
         self.received(step, request, exchanges, stop_at.as_deref(), follow, last)
     }
 }

@@ -15,6 +15,7 @@ mod captures;
 mod document;
 mod steps;
 mod transport;
+mod upload;
 
 pub(crate) const TOP_KEYS: &[&str] = &[
     "name",
@@ -36,7 +37,7 @@ pub(crate) const DEFAULTS_KEYS: &[&str] = &[
 ];
 pub(crate) const STEP_KEYS: &[&str] = &[
     "name", "if", "delay", "for_each", "as", "request", "uses", "with", "expect", "extract",
-    "retry",
+    "retry", "save",
 ];
 pub(crate) const REQUEST_KEYS: &[&str] = &[
     "method",
@@ -47,6 +48,7 @@ pub(crate) const REQUEST_KEYS: &[&str] = &[
     "json",
     "form",
     "body",
+    "multipart",
     "form_from",
     "follow_redirects",
     "max_redirects",
@@ -59,6 +61,8 @@ pub(crate) const TLS_KEYS: &[&str] = &["cert", "key", "passphrase", "hosts"];
 pub(crate) const CLIENT_CERT_KEYS: &[&str] = &["cert", "key", "passphrase"];
 /// The values `http_version` takes.
 pub(crate) const HTTP_VERSIONS: &[&str] = &["1.1", "2"];
+pub(crate) const BODY_FILE_KEYS: &[&str] = &["file", "template", "content_type"];
+pub(crate) const PART_FILE_KEYS: &[&str] = &["file", "filename", "content_type"];
 pub(crate) const FORM_FROM_KEYS: &[&str] = &["step", "selector", "fields"];
 pub(crate) const AUTH_KEYS: &[&str] = &["basic", "bearer", "digest", "aws_sigv4"];
 pub(crate) const BASIC_KEYS: &[&str] = &["username", "password"];

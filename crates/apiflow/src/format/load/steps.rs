@@ -85,6 +85,15 @@ impl Loader {
             .map(|n| self.extracts(n))
             .unwrap_or_default();
         let retry = fields.get("retry").and_then(|n| self.retry(n));
+        let save = fields.get("save").and_then(|n| self.file_path(n, "save"));
+        if save.is_some()
+            && fields.key("uses").is_some()
+            && let Some(key) = fields.key("save")
+        {
+            self.error("`save` only goes with `request`", key.span, "not used here")
+                .help =
+                Some("save the response in the step of the used workflow that gets it".into());
+        }
         self.finish(&fields, STEP_KEYS, "step");
         let id = StepId(self.steps);
         self.steps += 1;
@@ -99,6 +108,7 @@ impl Loader {
             expect,
             extract,
             retry,
+            save,
         })
     }
 
@@ -134,9 +144,14 @@ impl Loader {
             bodies.push((fields.key("form"), Body::Form(form)));
         }
         if let Some(n) = fields.get("body")
-            && let Some(text) = self.text(n, "body")
+            && let Some(body) = self.body(n)
         {
-            bodies.push((fields.key("body"), Body::Text(text)));
+            bodies.push((fields.key("body"), body));
+        }
+        if let Some(n) = fields.get("multipart")
+            && let Some(body) = self.multipart(n)
+        {
+            bodies.push((fields.key("multipart"), body));
         }
         if bodies.len() > 1
             && let Some(key) = bodies[1].0
@@ -150,7 +165,7 @@ impl Loader {
                 key.span,
                 "second body",
             )
-            .help = Some("keep one of `json`, `form` and `body`".into());
+            .help = Some("keep one of `json`, `form`, `body` and `multipart`".into());
         }
         let follow_redirects = fields
             .get("follow_redirects")
