@@ -258,6 +258,19 @@ steps:
       json: { key: "{{ api_key }}", nested: { token: "{{ access_token }}", pin: "{{ pin }}" }, list: ["{{ session }}"] }
     expect:
       json: { "$.echo": "{{ api_key }}" }
+  - name: upload them in a form
+    request:
+      method: POST
+      url: "{{ base_url }}/upload"
+      multipart:
+        - key: "{{ api_key }}"
+        - token: "{{ access_token }}"
+        - doc: { file: upload.txt, filename: "{{ pin }}.txt", content_type: "text/{{ pin }}" }
+  - name: send them through a template file
+    request:
+      method: POST
+      url: "{{ base_url }}/template"
+      body: { template: body.json.j2 }
   - name: follow a redirect that carries them
     request:
       url: "{{ base_url }}/redirect"
@@ -306,6 +319,13 @@ struct Output {
 fn run_binary(dir: &Path, workflow: &str, args: &[&str], vars: &[(&str, String)]) -> Output {
     let file = dir.join("secrets.yaml");
     std::fs::write(&file, workflow).expect("written");
+    // The files its requests send: the user's data, not secrets, and a template of them.
+    std::fs::write(dir.join("upload.txt"), "plain data\n").expect("written");
+    std::fs::write(
+        dir.join("body.json.j2"),
+        r#"{"key": "{{ api_key }}", "pin": "{{ pin }}", "token": "{{ access_token }}"}"#,
+    )
+    .expect("written");
     let env_file = dir.join("secrets.env");
     std::fs::write(&env_file, format!("LEAK_CLIENT_SECRET='{CLIENT_SECRET}'\n")).expect("written");
     let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
@@ -399,6 +419,19 @@ fn no_secret_shows_in_any_output_mode_or_report() {
         "{}",
         token.body
     );
+    let upload = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/upload")
+        .expect("the form step ran");
+    assert!(upload.body.contains(API_KEY) && upload.body.contains(ACCESS_TOKEN));
+    assert!(upload.body.contains(&format!("filename=\"{PIN}.txt\"")));
+    let template = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/template")
+        .expect("the template step ran");
+    assert!(template.body.contains(PIN) && template.body.contains(ACCESS_TOKEN));
     let data = server
         .requests()
         .into_iter()

@@ -114,7 +114,7 @@ fn every_ok_case_passes() {
             "--- stdout\n{}--- stderr\n{}--- received\n{}",
             out.stdout,
             out.stderr,
-            received(&server)
+            support::unboundary(&received(&server))
         );
         insta::assert_snapshot!(case.trim_end_matches(".yaml"), text);
     }
