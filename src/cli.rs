@@ -30,7 +30,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Validate workflows, then run them.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print each step's request as far as it can be rendered, and the data flow; sends nothing.
     Plan {
         /// The workflow file.
@@ -300,7 +300,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
                 color.enabled(std::io::stderr().is_terminal()),
             )
         }
-        Command::Run(args) => run_command(args).await,
+        Command::Run(args) => run_command(*args).await,
         Command::Plan { file, vars } => plan_command(&file, vars),
         Command::Schema => {
             print!("{}", apiflow::format::schema::json_schema());
