@@ -15,6 +15,7 @@ use apiflow::check::confine::FileAccess;
 use apiflow::check::inputs::{InputSources, parse_env_file, parse_var};
 use apiflow::diagnostic::Diagnostic;
 use apiflow::http::identity::Identity;
+use apiflow::http::proxy::ProxyOptions;
 use apiflow::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
 use apiflow::report::Format;
 use apiflow::runner::Settings;
@@ -128,6 +129,14 @@ struct RunArgs {
     /// Read the passphrase of an encrypted `--key` from this environment variable.
     #[arg(long, value_name = "VAR", requires = "key")]
     key_passphrase_env: Option<String>,
+    /// Send every request through this proxy: http://, https://, socks5:// or socks5h://
+    /// (beats `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY`).
+    // Parsed after clap, whose error would quote the value, password included.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
+    /// Reach these hosts directly: a comma list as in `NO_PROXY`, which it beats.
+    #[arg(long, value_name = "HOSTS")]
+    no_proxy: Option<String>,
     /// Start a built-in emulator and supply its values as inputs.
     #[arg(long, value_enum, value_name = "API")]
     emulate: Option<EmulatedApi>,
@@ -532,10 +541,29 @@ async fn run_command(args: RunArgs) -> ExitCode {
             return ExitCode::Invalid;
         }
     };
+    let proxy = match args.proxy.as_deref().map(apiflow::http::proxy::parse_proxy) {
+        None => None,
+        Some(Ok(url)) => Some(url),
+        Some(Err(message)) => {
+            eprintln!("error: `--proxy`: {message}");
+            return ExitCode::Invalid;
+        }
+    };
+    let mut secrets = proxy
+        .as_ref()
+        .map(apiflow::http::proxy::secrets)
+        .unwrap_or_default();
+    secrets.extend(apiflow::http::proxy::env_secrets(&|name| {
+        std::env::var(name).ok()
+    }));
     let client = match Client::new(&ClientOptions {
         insecure: args.insecure,
         ca_pem,
         identity,
+        proxy: ProxyOptions {
+            url: proxy,
+            no_proxy: args.no_proxy.clone(),
+        },
         connect_timeout: args.connect_timeout,
         max_body: if args.max_body == 0 {
             DEFAULT_MAX_BODY
@@ -575,6 +603,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
     let settings = Settings {
         run_timeout: args.timeout,
         forget_passed_exchanges: args.reports.is_empty(),
+        secrets,
         ..Settings::default()
     };
     let interrupt = Arc::clone(&settings.interrupt);

@@ -36,8 +36,13 @@ fn secrets() -> Vec<String> {
         .map(|s| (*s).to_owned())
         .collect();
     all.push(STANDARD.encode(format!("{CLIENT_ID}:{PASSWORD}")));
+    all.push(PROXY_PASSWORD.to_owned());
+    all.push(STANDARD.encode(format!("proxyuser:{PROXY_PASSWORD}")));
     all
 }
+
+/// The password of `--proxy`'s URL.
+const PROXY_PASSWORD: &str = "Pr0xy-Pa55w0rd";
 
 /// Every form a secret takes on the wire and in reports.
 fn forms(secret: &str) -> Vec<(&'static str, String)> {
@@ -697,4 +702,37 @@ fn digest_and_aws_sigv4_credentials_and_what_is_computed_from_them_do_not_show()
             assert_clean_of(&place(name), text, &secrets);
         }
     }
+}
+
+#[test]
+fn a_proxy_password_shows_nowhere_whether_the_proxy_answers_or_not() {
+    let server = echo_server();
+    let proxy = support::proxy::Proxy::http();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for port in [proxy.port, support::closed_port()] {
+        let through = format!("http://proxyuser:{PROXY_PASSWORD}@127.0.0.1:{port}");
+        for mode in [&["-v"][..], &["--curl"], &["-v", "--curl"]] {
+            let mut args = vec!["--proxy", through.as_str()];
+            args.extend_from_slice(mode);
+            let out = run_binary(dir.path(), WORKFLOW, &args, &vars(&server));
+            let place =
+                |what: &str| format!("{what} of `run {}` (proxy on {port})", mode.join(" "));
+            assert!(out.code > 0, "{}\n{}", out.stdout, out.stderr);
+            assert_clean(&place("stdout"), &out.stdout);
+            assert_clean(&place("stderr"), &out.stderr);
+            for (name, text) in &out.reports {
+                assert_report_clean(&place(name), text);
+            }
+        }
+    }
+    // The proxy was used, with the password on the wire.
+    let asked = proxy.asked();
+    assert!(!asked.is_empty());
+    let credential = STANDARD.encode(format!("proxyuser:{PROXY_PASSWORD}"));
+    assert!(
+        asked
+            .iter()
+            .all(|a| a.credentials.as_deref() == Some(&*format!("Basic {credential}"))),
+        "{asked:?}"
+    );
 }

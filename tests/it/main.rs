@@ -26,6 +26,7 @@ mod parallel;
 mod pingone;
 mod plan;
 mod properties;
+mod proxy;
 mod reports;
 mod schema;
 mod signals;

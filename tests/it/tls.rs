@@ -15,7 +15,7 @@ fn data(name: &str) -> String {
 
 /// Serves `200 ok` over TLS to every connection until the returned sender is dropped; returns
 /// the port and that sender.
-fn serve() -> (u16, tokio::sync::oneshot::Sender<()>) {
+pub(crate) fn serve() -> (u16, tokio::sync::oneshot::Sender<()>) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(data("server.pem"))
         .expect("cert file")

@@ -6,6 +6,7 @@
 
 pub mod bin;
 pub mod oidc_provider;
+pub mod proxy;
 pub mod wire;
 
 use std::net::SocketAddr;

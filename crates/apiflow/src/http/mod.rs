@@ -9,6 +9,7 @@ pub(crate) mod digest;
 pub(crate) mod hash;
 pub mod identity;
 mod plain;
+pub mod proxy;
 pub(crate) mod sigv4;
 pub mod timing;
 pub mod tls;
@@ -47,6 +48,8 @@ pub struct ClientOptions {
     /// The client certificate presented to servers that ask for one, unless a request brings
     /// its own.
     pub identity: Option<Arc<Identity>>,
+    /// The command line's proxy settings, which beat the environment's.
+    pub proxy: proxy::ProxyOptions,
 }
 
 /// The HTTP stack that sends plain `http://` requests; `https://` always goes through reqwest.
@@ -56,7 +59,7 @@ pub struct ClientOptions {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Stack {
     /// hyper directly where no proxy may apply (Linux and other Unix systems without a proxy
-    /// variable set), reqwest otherwise.
+    /// variable set, and no `--proxy`), reqwest otherwise.
     #[default]
     Auto,
     /// reqwest for everything, as on macOS and Windows or behind a proxy.
@@ -74,6 +77,7 @@ impl Default for ClientOptions {
             max_body: DEFAULT_MAX_BODY,
             stack: Stack::Auto,
             identity: None,
+            proxy: proxy::ProxyOptions::default(),
         }
     }
 }
@@ -295,6 +299,7 @@ fn build_reqwest(
         Some(HttpVersion::Http1) => reqwest::Client::builder().http1_only(),
         Some(HttpVersion::Http2) => reqwest::Client::builder().http2_prior_knowledge(),
     };
+    let builder = proxy::configure(builder, &options.proxy, &|name| std::env::var(name).ok())?;
     builder
         .tls_backend_preconfigured(tls)
         .dns_resolver(timing::Resolver)
@@ -317,6 +322,7 @@ impl Client {
     /// configure TLS, so that a mistake in them is reported before anything is sent.
     pub fn new(options: &ClientOptions) -> Result<Client, String> {
         let plain = match options.stack {
+            Stack::Auto if proxy::forces_reqwest(&options.proxy) => None,
             Stack::Auto => plain::Plain::new(options.connect_timeout, USER_AGENT),
             Stack::Reqwest => None,
             Stack::Plain => Some(plain::Plain::unproxied(options.connect_timeout, USER_AGENT)),

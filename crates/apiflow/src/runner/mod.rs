@@ -66,6 +66,9 @@ pub struct Settings {
     /// nothing reads the finished report's exchanges (no file report): memory then stays flat
     /// however long the run.
     pub forget_passed_exchanges: bool,
+    /// Values secret before the run starts, masked like secret inputs: the password of
+    /// `--proxy` and the credential made from it.
+    pub secrets: Vec<String>,
 }
 
 /// Runs a plan with resolved inputs and reports every step.
@@ -112,6 +115,9 @@ pub async fn run(
         urls: UrlParser::default(),
         identities: HashMap::new(),
     };
+    for secret in &settings.secrets {
+        runner.secret_text(secret);
+    }
     let names: Vec<String> = runner.variables.names().map(str::to_owned).collect();
     for name in names {
         if runner.variables.is_secret(&name)
