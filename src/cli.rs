@@ -143,7 +143,7 @@ struct RunArgs {
     /// When to colour output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
-    /// Write a report: junit=PATH, json=PATH or html=PATH (repeatable).
+    /// Write a report: junit=PATH, json=PATH, html=PATH or har=PATH (repeatable).
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
     reports: Vec<(Format, PathBuf)>,
     /// Print each request as an equivalent `curl` command.
@@ -192,7 +192,7 @@ fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {
         ));
     };
     let format = Format::parse(format).ok_or_else(|| {
-        format!("unknown report format `{format}`: use `junit`, `json` or `html`")
+        format!("unknown report format `{format}`: use `junit`, `json`, `html` or `har`")
     })?;
     if path.is_empty() {
         return Err(format!("`--report {text}` needs a path after `=`"));

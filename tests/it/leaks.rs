@@ -1,9 +1,9 @@
 //! No secret leaks: workflows full of secrets (inputs and captures; in URLs, headers, form and
 //! JSON bodies, error messages and failed checks) run against a server that echoes them back in
-//! bodies, headers, `Location` and cookies, in every output mode and with every report. No
-//! secret may show in any form: raw, URL-encoded (`%20` or `+`, or partly, as a URL parser
-//! leaves it), base64 (standard or URL-safe, padded or not), JSON-escaped, HTML-escaped or
-//! shell-quoted, nor once a report's own escaping is undone.
+//! bodies, headers, `Location` and cookies, in every output mode and with every report (HAR
+//! included). No secret may show in any form: raw, URL-encoded (`%20` or `+`, or partly, as a
+//! URL parser leaves it), base64 (standard or URL-safe, padded or not), JSON-escaped,
+//! HTML-escaped or shell-quoted, nor once a report's own escaping is undone.
 
 use crate::support;
 
@@ -346,7 +346,7 @@ fn run_binary(dir: &Path, workflow: &str, args: &[&str], vars: &[(&str, String)]
         command.arg("--var").arg(format!("{name}={value}"));
     }
     let mut reports = Vec::new();
-    for format in ["junit", "json", "html"] {
+    for format in ["junit", "json", "html", "har"] {
         let path = dir.join(format!("report.{format}"));
         let _ = std::fs::remove_file(&path);
         command

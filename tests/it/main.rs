@@ -12,6 +12,7 @@ mod compose;
 mod docs;
 mod emulator;
 mod engine;
+mod har;
 mod hostile;
 mod http2;
 mod http_stacks;

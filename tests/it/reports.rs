@@ -141,7 +141,7 @@ fn an_unknown_report_format_is_a_usage_error() {
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
-            .contains("unknown report format `xml`: use `junit`, `json` or `html`"),
+            .contains("unknown report format `xml`: use `junit`, `json`, `html` or `har`"),
         "{}",
         out.stderr
     );

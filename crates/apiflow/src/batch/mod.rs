@@ -109,7 +109,7 @@ pub async fn run(
     } else {
         for (index, plan) in plans.iter().enumerate() {
             if iterating {
-                results.push((index, run_iterations(plan, &shared).await));
+                results.push((index, run_iterations(plan, &shared, &mut reports).await));
                 continue;
             }
             let (code, _, diagnostics) = run_one(plan, &shared, &mut reports).await;
@@ -244,8 +244,9 @@ async fn run_one(
 }
 
 /// Runs one workflow once per `--data` row, or `iterations` times, `concurrency` at once, and
-/// prints the failures and a summary with throughput and per-step latency percentiles.
-async fn run_iterations(plan: &Plan, shared: &Shared<'_>) -> ExitCode {
+/// prints the failures and a summary with throughput and per-step latency percentiles. The file
+/// reports get every iteration, in the order of the iterations whichever finished first.
+async fn run_iterations(plan: &Plan, shared: &Shared<'_>, reports: &mut Files) -> ExitCode {
     use futures_util::StreamExt as _;
     use std::fmt::Write as _;
     let options = shared.options;
@@ -258,29 +259,40 @@ async fn run_iterations(plan: &Plan, shared: &Shared<'_>) -> ExitCode {
             sources.supplied.extend(row.iter().cloned());
         }
         let mut stats = stats::Stats::default();
+        let mut files = Files::new(options.reports.clone());
         let inputs =
             match crate::check::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
                 Ok(inputs) => inputs,
                 Err(diagnostics) => {
-                    return (index, ExitCode::Invalid, stats, Vec::new(), diagnostics);
+                    return (
+                        index,
+                        ExitCode::Invalid,
+                        stats,
+                        Vec::new(),
+                        diagnostics,
+                        files,
+                    );
                 }
             };
         let mut terminal = Terminal::new(Vec::new(), shared.console.color, options.verbose);
         let result = {
-            let mut tee = Tee(&mut stats, &mut terminal);
+            let mut outputs = Tee(&mut terminal, &mut files);
+            let mut tee = Tee(&mut stats, &mut outputs);
             crate::runner::run(plan, shared.client, inputs, shared.settings, &mut tee).await
         };
         let output = terminal.into_inner();
         match result {
-            Ok(report) => (index, report.exit_code(), stats, output, Vec::new()),
-            Err(diagnostics) => (index, ExitCode::Invalid, stats, output, diagnostics),
+            Ok(report) => (index, report.exit_code(), stats, output, Vec::new(), files),
+            Err(diagnostics) => (index, ExitCode::Invalid, stats, output, diagnostics, files),
         }
     }))
     .buffer_unordered(options.concurrency.max(1));
     let mut stats = stats::Stats::default();
     let (mut passed, mut failed, mut worst) = (0usize, 0usize, ExitCode::Passed);
-    while let Some((index, code, iteration, output, diagnostics)) = stream.next().await {
+    let mut finished = Vec::new();
+    while let Some((index, code, iteration, output, diagnostics, files)) = stream.next().await {
         stats.absorb(iteration);
+        finished.push((index, files));
         if code.passed() {
             passed += 1;
         } else {
@@ -299,6 +311,10 @@ async fn run_iterations(plan: &Plan, shared: &Shared<'_>) -> ExitCode {
         }
     }
     let elapsed = started.elapsed();
+    finished.sort_by_key(|(index, _)| *index);
+    for (_, files) in finished {
+        reports.absorb(files);
+    }
     let mark = if failed == 0 { "✓" } else { "✗" };
     let mut summary = String::new();
     if failed > SHOWN_FAILURES {

@@ -155,6 +155,8 @@ pub struct Incoming {
     pub elapsed: Duration,
     /// How long each phase of it took, as far as the stack that sent it can tell.
     pub timings: timing::Timings,
+    /// The HTTP version the response came in.
+    pub version: reqwest::Version,
 }
 
 /// One request and its response; a followed redirect makes several.
@@ -531,6 +533,7 @@ impl Client {
         };
         marks.head = Instant::now();
         let status = response.status();
+        let version = response.version();
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
@@ -546,6 +549,7 @@ impl Client {
             body: std::sync::Arc::new(body),
             elapsed: timings.total,
             timings,
+            version,
         })
     }
 }

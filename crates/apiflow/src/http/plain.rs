@@ -171,6 +171,7 @@ impl Plain {
             body: std::sync::Arc::new(bytes),
             elapsed: timings.total,
             timings,
+            version: parts.version,
         })
     }
 

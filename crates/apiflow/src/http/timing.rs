@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustls::client::ClientSessionStore;
 
@@ -22,8 +22,10 @@ use rustls::client::ClientSessionStore;
 /// A phase is `None` when it did not happen: a kept-alive connection is not looked up,
 /// connected or secured again, a host written as an IP address is not looked up, and plain
 /// `http://` has no TLS.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timings {
+    /// When the exchange started, by the system's clock.
+    pub started_at: SystemTime,
     /// Looking the host up in DNS.
     pub dns: Option<Duration>,
     /// Opening the TCP connection (through a proxy: to the proxy, and the tunnel), TLS excluded.
@@ -36,6 +38,20 @@ pub struct Timings {
     pub transfer: Duration,
     /// The whole exchange, from asking for a connection to the end of the body.
     pub total: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Timings {
+        Timings {
+            started_at: SystemTime::UNIX_EPOCH,
+            dns: None,
+            connect: None,
+            tls: None,
+            ttfb: Duration::ZERO,
+            transfer: Duration::ZERO,
+            total: Duration::ZERO,
+        }
+    }
 }
 
 impl Timings {
@@ -77,6 +93,8 @@ pub(super) struct Connecting {
 pub(super) struct Marks {
     /// When the exchange started.
     pub(super) started: Instant,
+    /// The same moment by the system's clock.
+    pub(super) started_at: SystemTime,
     /// The new connection it opened, if it opened one.
     pub(super) connecting: Connecting,
     /// When the request was handed to the connection.
@@ -90,6 +108,7 @@ impl Marks {
     pub(super) fn start(started: Instant) -> Marks {
         Marks {
             started,
+            started_at: SystemTime::now(),
             connecting: Connecting::default(),
             sent: started,
             head: started,
@@ -115,6 +134,7 @@ impl Marks {
         // With reqwest the connection opens inside `send()`: waiting starts once it is ready.
         let waiting_from = c.end.map_or(self.sent, |end| end.max(self.sent));
         Timings {
+            started_at: self.started_at,
             dns: c.dns.filter(|_| connect.is_some()),
             connect,
             tls,

@@ -2,6 +2,7 @@
 
 pub mod curl;
 pub mod event;
+pub mod har;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -24,15 +25,18 @@ pub enum Format {
     Json,
     /// One self-contained HTML page.
     Html,
+    /// HTTP Archive 1.2: every exchange.
+    Har,
 }
 
 impl Format {
-    /// Parses `junit`, `json` or `html`.
+    /// Parses `junit`, `json`, `html` or `har`.
     pub fn parse(name: &str) -> Option<Format> {
         match name {
             "junit" => Some(Format::Junit),
             "json" => Some(Format::Json),
             "html" => Some(Format::Html),
+            "har" => Some(Format::Har),
             _ => None,
         }
     }
@@ -89,6 +93,7 @@ impl Files {
             Format::Junit => junit::render(&self.reports),
             Format::Json => json::render(&self.reports),
             Format::Html => html::render(&self.reports),
+            Format::Har => har::render(&self.reports),
         };
         masker.mask(&text).into_owned()
     }
@@ -112,7 +117,8 @@ impl Files {
 impl Reporter for Files {
     fn event(&mut self, event: &Event<'_>) {
         match event {
-            Event::Secret(value) => self.remember(value),
+            // Without a report to write there is nothing to mask either.
+            Event::Secret(value) if !self.targets.is_empty() => self.remember(value),
             // Without a report to write there is nothing to keep.
             Event::Finished(report) if !self.targets.is_empty() => {
                 self.reports.push((*report).clone());

@@ -373,6 +373,7 @@ mod tests {
                 body: Arc::new(b"{}".to_vec()),
                 elapsed: Duration::from_millis(3),
                 timings: crate::http::timing::Timings::default(),
+                version: reqwest::Version::HTTP_11,
             },
         };
         let workflow = one_step();
