@@ -271,6 +271,7 @@ fn requests_are_written_as_the_server_received_them() {
             .expect("JSON"),
         json!({ "at": "end" })
     );
+    assert_eq!(entries[2]["serverIPAddress"], "127.0.0.1");
     assert_eq!(end["statusText"], "OK");
     assert_eq!(end["httpVersion"], "HTTP/1.1");
 }

@@ -157,6 +157,8 @@ pub struct Incoming {
     pub timings: timing::Timings,
     /// The HTTP version the response came in.
     pub version: reqwest::Version,
+    /// The address it came from (through a proxy, the proxy's), when the stack tells.
+    pub remote: Option<std::net::SocketAddr>,
 }
 
 /// One request and its response; a followed redirect makes several.
@@ -534,6 +536,7 @@ impl Client {
         marks.head = Instant::now();
         let status = response.status();
         let version = response.version();
+        let remote = response.remote_addr();
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
@@ -550,6 +553,7 @@ impl Client {
             elapsed: timings.total,
             timings,
             version,
+            remote,
         })
     }
 }

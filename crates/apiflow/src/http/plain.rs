@@ -55,7 +55,7 @@ const MAX_IDLE: usize = 256;
 /// Idle connections by origin, shared by every step and iteration of a run.
 #[derive(Debug)]
 pub(super) struct Plain {
-    idle: Mutex<Idle<(String, u16), Sender>>,
+    idle: Mutex<Idle<(String, u16), Open>>,
     connect_timeout: Duration,
     user_agent: HeaderValue,
 }
@@ -101,16 +101,16 @@ impl Plain {
             let Some(outgoing) = message.take() else {
                 return Err(SendError::Other("the request could not be sent".into()));
             };
-            let (mut sender, reused) = if let Some(sender) = self.checkout(&origin).await {
+            let (mut open, reused) = if let Some(open) = self.checkout(&origin).await {
                 marks.connecting = Connecting::default();
-                (sender, true)
+                (open, true)
             } else {
-                let (sender, connecting) = self.connect(&origin).await?;
+                let (open, connecting) = self.connect(&origin).await?;
                 marks.connecting = connecting;
-                (sender, false)
+                (open, false)
             };
             marks.sent = Instant::now();
-            let mut service = Decompression::new(Send(&mut sender, &host_value))
+            let mut service = Decompression::new(Send(&mut open.sender, &host_value))
                 .gzip(true)
                 .br(true)
                 .deflate(true)
@@ -118,7 +118,7 @@ impl Plain {
             match tower_service::Service::call(&mut service, outgoing).await {
                 Ok(response) => {
                     marks.head = Instant::now();
-                    break (response, sender);
+                    break (response, open);
                 }
                 // An idle connection the server closed: hyper gives the request back unsent.
                 Err(mut unsent) if reused && unsent.message().is_some() => {
@@ -137,7 +137,7 @@ impl Plain {
                 Err(unsent) => return Err(SendError::Other(explain(&unsent.into_error()))),
             }
         };
-        let (response, sender) = response;
+        let (response, open) = response;
         let (parts, mut body) = response.into_parts();
         // The decompressing body does not know its size; an identity body's is its length.
         let expected = http_body::Body::size_hint(&body).exact().or_else(|| {
@@ -163,7 +163,8 @@ impl Plain {
                 bytes.extend_from_slice(&data);
             }
         }
-        self.checkin(origin, sender);
+        let remote = open.peer;
+        self.checkin(origin, open);
         let timings = marks.timings(Instant::now());
         Ok(Incoming {
             status: parts.status,
@@ -172,6 +173,7 @@ impl Plain {
             elapsed: timings.total,
             timings,
             version: parts.version,
+            remote,
         })
     }
 
@@ -213,31 +215,28 @@ impl Plain {
     }
 
     /// Takes an idle connection to `origin` that is still open, once it can take a request.
-    async fn checkout(&self, origin: &(String, u16)) -> Option<Sender> {
+    async fn checkout(&self, origin: &(String, u16)) -> Option<Open> {
         loop {
-            let mut sender = self.idle.lock().ok()?.take(origin, Instant::now())?;
+            let mut open = self.idle.lock().ok()?.take(origin, Instant::now())?;
             // Ready as soon as the connection has finished with the previous response; an
             // error when the server has closed it meanwhile.
-            if sender.ready().await.is_ok() {
-                return Some(sender);
+            if open.sender.ready().await.is_ok() {
+                return Some(open);
             }
         }
     }
 
-    fn checkin(&self, origin: (String, u16), sender: Sender) {
-        if sender.is_closed() {
+    fn checkin(&self, origin: (String, u16), open: Open) {
+        if open.sender.is_closed() {
             return;
         }
         if let Ok(mut idle) = self.idle.lock() {
-            idle.put(origin, sender, Instant::now());
+            idle.put(origin, open, Instant::now());
         }
     }
 
     /// Opens a connection, noting how long the DNS lookup and the TCP connection took.
-    async fn connect(
-        &self,
-        (host, port): &(String, u16),
-    ) -> Result<(Sender, Connecting), SendError> {
+    async fn connect(&self, (host, port): &(String, u16)) -> Result<(Open, Connecting), SendError> {
         let name = host.trim_start_matches('[').trim_end_matches(']');
         let mut connecting = Connecting {
             start: Some(Instant::now()),
@@ -252,6 +251,7 @@ impl Plain {
                 Ok(Ok(stream)) => stream,
             };
         let _ = stream.set_nodelay(true);
+        let peer = stream.peer_addr().ok();
         let (sender, connection) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
                 .await
@@ -259,8 +259,15 @@ impl Plain {
         // The connection ends when the server closes it or its last sender is dropped.
         tokio::spawn(connection);
         connecting.end = Some(Instant::now());
-        Ok((sender, connecting))
+        Ok((Open { sender, peer }, connecting))
     }
+}
+
+/// An open connection: where requests go in, and the server's address.
+#[derive(Debug)]
+struct Open {
+    sender: Sender,
+    peer: Option<std::net::SocketAddr>,
 }
 
 /// Connects to a host as `TcpStream::connect` does (each address in turn, the last error if

@@ -104,7 +104,7 @@ fn entry(exchange: &Exchange, page: &str, step: &StepReport) -> Value {
     let response = &exchange.response;
     let (timings, time) = har_timings(&response.timings);
     let http_version = version(response.version);
-    json!({
+    let mut entry = json!({
         "pageref": page,
         "startedDateTime": date(response.timings.started_at),
         "time": time,
@@ -123,7 +123,13 @@ fn entry(exchange: &Exchange, page: &str, step: &StepReport) -> Value {
         "cache": {},
         "timings": timings,
         "comment": format!("step `{}`", step.name),
-    })
+    });
+    if let Some(address) = response.remote
+        && let Value::Object(map) = &mut entry
+    {
+        map.insert("serverIPAddress".into(), address.ip().to_string().into());
+    }
+    entry
 }
 
 fn request(request: &Outgoing, http_version: &str) -> Value {

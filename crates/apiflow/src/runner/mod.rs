@@ -374,6 +374,7 @@ mod tests {
                 elapsed: Duration::from_millis(3),
                 timings: crate::http::timing::Timings::default(),
                 version: reqwest::Version::HTTP_11,
+                remote: None,
             },
         };
         let workflow = one_step();
