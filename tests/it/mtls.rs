@@ -269,3 +269,27 @@ fn each_host_gets_its_own_certificate() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(server.seen(), vec![der("rsa"), der("ed25519"), der("ec")]);
 }
+
+#[test]
+fn a_certificate_outside_the_workflows_folder_needs_file_root() {
+    let server = serve();
+    let tls = "defaults:\n  tls: { cert: ../ec.pem, key: ../ec.key }\n";
+    let dir = folder("", &["ec.pem", "ec.key"]);
+    std::fs::create_dir(dir.path().join("flows")).expect("a folder");
+    std::fs::write(
+        dir.path().join("flows/flow.yaml"),
+        one_step(server.port, tls),
+    )
+    .expect("written");
+    let flows = dir.path().join("flows");
+    let (code, _, stderr) = run(&flows, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: `cert: ../ec.pem` is outside the workflow's folder"),
+        "{stderr}"
+    );
+    let root = dir.path().display().to_string();
+    let (code, stdout, stderr) = run(&flows, &["--file-root", &root]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(server.seen(), vec![der("ec")]);
+}

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
 use crate::format::model::{
-    Action, Body, FilePath, PartValue, Step, TemplateId, TemplateKind, TemplateSource, Workflow,
+    Action, Body, FilePath, PartValue, Step, TemplateId, TemplateKind, TemplateSource, Tls,
+    Workflow,
 };
 use crate::format::yaml::MAX_FILE_SIZE;
 use crate::span::{Source, Spanned};
@@ -38,6 +39,9 @@ pub(crate) fn prepare(workflow: &mut Workflow, access: &FileAccess) -> Vec<Diagn
         errors: Vec::new(),
         templates: &mut workflow.templates,
     };
+    if let Some(tls) = &mut workflow.defaults.tls {
+        files.tls(tls, None);
+    }
     for step in workflow.steps.iter_mut().chain(workflow.finally.iter_mut()) {
         files.step(step);
     }
@@ -69,8 +73,22 @@ enum Refusal {
 }
 
 impl Files<'_> {
+    /// Checks the files of a `tls:`: each client certificate and key.
+    fn tls(&mut self, tls: &mut Tls, step: Option<&Spanned<String>>) {
+        let certs = tls.hosts.iter_mut().map(|(_, c)| c).chain(tls.any.as_mut());
+        for cert in certs {
+            self.input_of(&mut cert.cert, "cert", step);
+            self.input_of(&mut cert.key, "key", step);
+        }
+    }
+
     fn step(&mut self, step: &mut Step) {
         let name = step.name.clone();
+        if let Action::Request(request) = &mut step.action
+            && let Some(tls) = &mut request.tls
+        {
+            self.tls(tls, Some(&name));
+        }
         if let Action::Request(request) = &mut step.action {
             match &mut request.body {
                 Some(Body::File { file, .. }) => self.input(file, "file", &name),
@@ -150,6 +168,11 @@ impl Files<'_> {
 
     /// Checks a file the request reads, and notes where it is.
     fn input(&mut self, file: &mut FilePath, what: &str, step: &Spanned<String>) {
+        self.input_of(file, what, Some(step));
+    }
+
+    /// Checks a file the workflow reads, in a step or not, and notes where it is.
+    fn input_of(&mut self, file: &mut FilePath, what: &str, step: Option<&Spanned<String>>) {
         let written = &file.written;
         match self.resolve(&written.value) {
             Ok(path) => file.resolved = Some(path),
@@ -193,7 +216,7 @@ impl Files<'_> {
                 self.errors.push(
                     Diagnostic::error(title)
                         .at(self.source, written.span, label)
-                        .in_step(Some(step))
+                        .in_step(step)
                         .help(help),
                 );
             }

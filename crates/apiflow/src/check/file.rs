@@ -27,9 +27,10 @@ pub fn check_source_alone_in(
     let Some(mut workflow) = workflow else {
         return Err(errors);
     };
-    errors.extend(crate::check::tls::check(&workflow));
     // Before validation, which compiles the template bodies read here.
     errors.extend(confine::prepare(&mut workflow, access));
+    // The client certificates whose files `prepare` found.
+    errors.extend(crate::check::tls::check(&workflow));
     match validate(workflow) {
         Ok(plan) if errors.is_empty() => Ok(plan),
         Ok(_) => Err(errors),

@@ -1,15 +1,14 @@
-//! Client certificates named by `tls:`: finding their files beside the workflow, and checking
-//! before anything is sent that each holds a certificate, a key that belongs to it, and a
-//! passphrase exactly when the key is encrypted.
+//! Client certificates named by `tls:`: checking before anything is sent that the files
+//! `confine` found hold a certificate, a key that belongs to it, and a passphrase exactly when
+//! the key is encrypted.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::pki_types::CertificateDer;
 
 use crate::check::file::cannot_read;
 use crate::diagnostic::Diagnostic;
-use crate::format::model::{Action, ClientCert, TemplateId, Text, Tls, Workflow};
+use crate::format::model::{Action, ClientCert, FilePath, TemplateId, Text, Tls, Workflow};
 use crate::http::identity::{Identity, Key, Problem, read_chain, read_key};
 use crate::span::{Source, Spanned};
 
@@ -54,14 +53,17 @@ pub fn passphrase_templates(workflow: &Workflow) -> Vec<(TemplateId, Option<&Spa
         .collect()
 }
 
-/// Checks every client certificate of a workflow: files readable and inside the workflow's
-/// folder, a certificate, a key of a kind TLS signs with, and, for a key that is not
+/// Checks every client certificate of a workflow whose files were found: a certificate, a key of a kind TLS signs with, and, for a key that is not
 /// encrypted, one that belongs to the certificate; a passphrase exactly when the key is
 /// encrypted.
 pub fn check(workflow: &Workflow) -> Vec<Diagnostic> {
     let source = &workflow.source;
     let mut problems = Vec::new();
     for (cert, step) in client_certs(workflow) {
+        // A path `confine` refused is reported already.
+        if cert.cert.resolved.is_none() || cert.key.resolved.is_none() {
+            continue;
+        }
         let (chain, key) = match read(source, cert, step) {
             Ok(read) => read,
             Err(problem) => {
@@ -73,16 +75,16 @@ pub fn check(workflow: &Workflow) -> Vec<Diagnostic> {
             (Key::Encrypted(_), None) => problems.push(
                 Diagnostic::error(format!(
                     "the private key `{}` is encrypted and `passphrase` is missing",
-                    cert.key.value
+                    cert.key.written.value
                 ))
-                .at(source, cert.key.span, "encrypted key")
+                .at(source, cert.key.written.span, "encrypted key")
                 .in_step(step)
                 .help("add `passphrase: \"{{ key_passphrase }}\"` with a secret input `key_passphrase`"),
             ),
             (Key::Plain(_), Some(passphrase)) => problems.push(
                 Diagnostic::error(format!(
                     "`passphrase` is given but the private key `{}` is not encrypted",
-                    cert.key.value
+                    cert.key.written.value
                 ))
                 .at(source, passphrase.span, "nothing to decrypt")
                 .in_step(step)
@@ -135,63 +137,50 @@ fn located(
     let diagnostic = match problem {
         Problem::Cert(why) => Diagnostic::error(format!(
             "cannot use `{}` as a client certificate: {why}",
-            cert.cert.value
+            cert.cert.written.value
         ))
-        .at(source, cert.cert.span, "this file"),
+        .at(source, cert.cert.written.span, "this file"),
         Problem::Key(why) => Diagnostic::error(format!(
             "cannot use `{}` as the private key: {why}",
-            cert.key.value
+            cert.key.written.value
         ))
-        .at(source, cert.key.span, "this file")
+        .at(source, cert.key.written.span, "this file")
         .help(if why.contains("belong") {
             "`cert` and `key` must be the two halves of one client identity"
         } else {
             "`key` takes a PEM private key: PKCS #1, SEC1, PKCS #8 or encrypted PKCS #8"
         }),
         Problem::Passphrase(why) => {
-            let span = cert.passphrase.as_ref().map_or(cert.key.span, |p| p.span);
-            Diagnostic::error(format!("cannot decrypt `{}`: {why}", cert.key.value)).at(
-                source,
-                span,
-                "this passphrase",
-            )
+            let span = cert
+                .passphrase
+                .as_ref()
+                .map_or(cert.key.written.span, |p| p.span);
+            Diagnostic::error(format!(
+                "cannot decrypt `{}`: {why}",
+                cert.key.written.value
+            ))
+            .at(source, span, "this passphrase")
         }
     };
     diagnostic.in_step(step)
 }
 
-/// Reads a file named relative to the workflow, refusing one outside the workflow's folder.
+/// Reads a file `confine` resolved.
 fn read_file(
     source: &Arc<Source>,
-    path: &Spanned<String>,
+    path: &FilePath,
     step: Option<&Spanned<String>>,
 ) -> Result<Vec<u8>, Diagnostic> {
-    let base = Path::new(&source.name)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let full = base.join(&path.value);
-    let here = |diagnostic: Diagnostic, label: &str| {
+    let here = |diagnostic: Diagnostic| {
         diagnostic
-            .at(source, path.span, label.to_owned())
+            .at(source, path.written.span, "cannot read this file")
             .in_step(step)
     };
-    let inside = match (full.canonicalize(), base.canonicalize()) {
-        (Ok(file), Ok(folder)) => file.starts_with(&folder),
-        (Err(error), _) | (_, Err(error)) => {
-            return Err(here(cannot_read(&full, &error), "cannot read this file")
-                .help("`tls` paths are relative to the workflow file"));
-        }
+    let Some(resolved) = &path.resolved else {
+        return Err(here(Diagnostic::error(format!(
+            "`{}` was not checked before the run",
+            path.written.value
+        ))));
     };
-    if !inside {
-        return Err(here(
-            Diagnostic::error(format!("`{}` is outside the workflow's folder", path.value)),
-            "outside the workflow's folder",
-        )
-        .help("a workflow reads files in its own folder and below it; move the file there"));
-    }
-    std::fs::read(&full).map_err(|error| {
-        here(cannot_read(&full, &error), "cannot read this file")
-            .help("`tls` paths are relative to the workflow file")
-    })
+    std::fs::read(resolved).map_err(|error| here(cannot_read(resolved, &error)))
 }

@@ -520,7 +520,8 @@ impl<'a> Checker<'a> {
             .at(&self.workflow.source, span, "not an input or a var")
             .in_step(step)
             .help("client keys are opened before the first step: give the passphrase as a secret input");
-            self.push(id, diagnostic);
+            // Not `push`: it names the step that owns a template, and no step's list holds this.
+            self.errors.push(diagnostic);
         }
     }
 

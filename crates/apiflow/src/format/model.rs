@@ -172,13 +172,14 @@ pub struct Tls {
     pub hosts: Vec<(Spanned<String>, ClientCert)>,
 }
 
-/// A client certificate and its private key, PEM files read relative to the workflow.
+/// A client certificate and its private key, PEM files read relative to the workflow (and
+/// under its folder or `--file-root`).
 #[derive(Clone, Debug)]
 pub struct ClientCert {
     /// `cert:`: the certificate, then any intermediates.
-    pub cert: Spanned<String>,
+    pub cert: FilePath,
     /// `key:`: the private key (PKCS #1, SEC1, PKCS #8, or encrypted PKCS #8).
-    pub key: Spanned<String>,
+    pub key: FilePath,
     /// `passphrase:`: decrypts an encrypted key; reads only inputs and `vars`.
     pub passphrase: Option<Spanned<Text>>,
 }

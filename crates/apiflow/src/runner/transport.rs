@@ -77,7 +77,7 @@ impl Runner<'_> {
         cert: &ClientCert,
         step: Option<&Spanned<String>>,
     ) -> Result<Arc<Identity>, Diagnostic> {
-        let at = (cert.cert.span.line, cert.cert.span.column);
+        let at = (cert.cert.written.span.line, cert.cert.written.span.column);
         if let Some(identity) = self.identities.get(&at) {
             return Ok(Arc::clone(identity));
         }

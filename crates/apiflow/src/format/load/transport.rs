@@ -13,10 +13,10 @@ impl Loader {
         let any = if fields.key("cert").is_some() || fields.key("key").is_some() {
             let cert = self
                 .required(&mut fields, "cert", what, node.span)
-                .and_then(|n| self.string(n, "cert"));
+                .and_then(|n| self.file_path(n, "cert"));
             let key = self
                 .required(&mut fields, "key", what, node.span)
-                .and_then(|n| self.string(n, "key"));
+                .and_then(|n| self.file_path(n, "key"));
             let passphrase = self.passphrase(fields.get("passphrase"));
             cert.zip(key).map(|(cert, key)| ClientCert {
                 cert,
@@ -91,10 +91,10 @@ impl Loader {
             };
             let cert = self
                 .required(&mut fields, "cert", &entry, value.span)
-                .and_then(|n| self.string(n, "cert"));
+                .and_then(|n| self.file_path(n, "cert"));
             let key = self
                 .required(&mut fields, "key", &entry, value.span)
-                .and_then(|n| self.string(n, "key"));
+                .and_then(|n| self.file_path(n, "key"));
             let passphrase = self.passphrase(fields.get("passphrase"));
             self.finish(&fields, CLIENT_CERT_KEYS, &entry);
             if let (Some(cert), Some(key)) = (cert, key) {
