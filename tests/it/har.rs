@@ -299,3 +299,65 @@ fn iterations_go_into_one_archive_in_their_order() {
     let expected: Vec<&str> = pages.iter().flat_map(|p| [*p; 7]).collect();
     assert_eq!(refs, expected);
 }
+
+#[test]
+fn files_run_at_once_are_pages_in_the_order_given() {
+    let server = server();
+    let dir = TempDir::new("har-jobs");
+    let mut args = vec!["run".to_owned()];
+    for name in ["b", "a", "c"] {
+        let file = dir.file(&format!("{name}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                "name: {name}\nsteps:\n  - name: get\n    request: {{ url: \"{}/{name}\" }}\n",
+                server.url
+            ),
+        )
+        .expect("the workflow is written");
+        args.push(file);
+    }
+    let report = dir.file("run.har");
+    args.extend([
+        "--jobs".to_owned(),
+        "3".to_owned(),
+        "--report".to_owned(),
+        format!("har={report}"),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = apiflow(&args).output().expect("the binary runs");
+    assert_eq!(output.status.code(), Some(0));
+    let har: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("written")).expect("JSON");
+    assert_valid(&har);
+    let titles: Vec<&str> = har["log"]["pages"]
+        .as_array()
+        .expect("pages")
+        .iter()
+        .map(|p| {
+            p["title"]
+                .as_str()
+                .expect("a title")
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(titles, ["b", "a", "c"]);
+    let urls: Vec<String> = har["log"]["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["pageref"].as_str().unwrap_or_default(),
+                e["request"]["url"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .replace(&server.url, "")
+            )
+        })
+        .collect();
+    assert_eq!(urls, ["page_1 /b", "page_2 /a", "page_3 /c"]);
+}
