@@ -29,6 +29,7 @@ fn echo_server() -> Server {
     Server::start(|request: &Recorded| match request.path.as_str() {
         "/moved" => Reply::redirect(307, "/upload"),
         "/report" => Reply::json(200, &serde_json::json!({ "report": [1, 2, 3] })),
+        path if path.starts_with("/page/") => Reply::text(200, path),
         _ => Reply::text(200, "ok"),
     })
 }
@@ -423,4 +424,53 @@ fn save_does_not_follow_a_link_out_of_the_output_folder() {
         out.stdout
     );
     assert!(!elsewhere.join("today").exists());
+}
+
+const SAVE_EACH: &str = r#"
+name: save each
+inputs:
+  base_url:
+steps:
+  - name: fetch the pages
+    for_each: "[1, 2, 3]"
+    request:
+      url: "{{ base_url }}/page/{{ item }}"
+    save: page.txt
+"#;
+
+#[cfg(unix)]
+#[test]
+fn save_replaces_a_link_in_the_files_place_and_the_last_run_wins() {
+    let server = echo_server();
+    let dir = folder("save-each", SAVE_EACH, &[("outside.txt", b"untouched")]);
+    let out_dir = dir.0.join("out");
+    std::fs::create_dir_all(&out_dir).expect("the output folder");
+    std::os::unix::fs::symlink(dir.0.join("outside.txt"), out_dir.join("page.txt"))
+        .expect("a link");
+    let out = output(
+        apiflow(&["run", &dir.file("flow.yaml"), "--output-dir"])
+            .arg(&out_dir)
+            .arg("--var")
+            .arg(format!("base_url={}", server.url)),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let saved = out_dir.join("page.txt");
+    assert!(!saved.is_symlink());
+    assert_eq!(std::fs::read_to_string(saved).expect("saved"), "/page/3");
+    assert_eq!(
+        std::fs::read_to_string(dir.0.join("outside.txt")).expect("kept"),
+        "untouched"
+    );
+    // No temporary file is left behind.
+    let names: Vec<String> = std::fs::read_dir(&out_dir)
+        .expect("the output folder")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names, ["page.txt"]);
 }

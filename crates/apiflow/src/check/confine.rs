@@ -337,9 +337,13 @@ fn why(error: &std::io::Error) -> String {
     }
 }
 
-/// Creates the file `save:` writes, and the folders it needs, after checking that no symbolic
-/// link leads it out of the output folder.
-pub(crate) fn create_output(file: &FilePath) -> Result<std::fs::File, String> {
+/// Writes the file `save:` names, creating the folders it needs, after checking that no
+/// symbolic link leads it out of the output folder.
+///
+/// The bytes go to a new file beside it that is then renamed over it: a reader never sees half
+/// a body, iterations that save at once leave one whole body (the last renamed), and a link
+/// in the file's place is replaced, not written through.
+pub(crate) fn write_output(file: &FilePath, bytes: &[u8]) -> Result<(), String> {
     let (Some(path), Some(root)) = (&file.resolved, &file.root) else {
         return Err("the path was not checked".into());
     };
@@ -362,10 +366,22 @@ pub(crate) fn create_output(file: &FilePath) -> Result<std::fs::File, String> {
     if leads_out(parent) {
         return Err("it leads outside the output folder through a symbolic link".into());
     }
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err("it is a symbolic link; `save:` does not write through links".into());
+    if path.is_dir() {
+        return Err("it is a folder".into());
     }
-    std::fs::File::create(path).map_err(|e| why(&e))
+    let mut random = [0u8; 8];
+    let _ = getrandom::fill(&mut random);
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let temporary = parent.join(format!(".{name}.{:016x}.part", u64::from_le_bytes(random)));
+    let written = std::fs::write(&temporary, bytes)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| why(&e));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 #[cfg(test)]

@@ -1,9 +1,7 @@
 //! `save:`: the last response's body (decompressed) written to a file under the output folder.
 
-use std::io::Write as _;
-
 use super::Runner;
-use crate::check::confine::create_output;
+use crate::check::confine::write_output;
 use crate::diagnostic::Diagnostic;
 use crate::format::model::Step;
 use crate::http::Exchange;
@@ -14,9 +12,7 @@ impl Runner<'_> {
     pub(super) fn save(&self, step: &Step, exchanges: &[Exchange]) -> Option<Diagnostic> {
         let save = step.save.as_ref()?;
         let response = &exchanges.last()?.response;
-        let written = create_output(save)
-            .and_then(|mut file| file.write_all(&response.body).map_err(|e| e.to_string()));
-        let why = written.err()?;
+        let why = write_output(save, &response.body).err()?;
         Some(
             Diagnostic::error(format!("cannot save the response to `{}`: {why}", save.written.value))
                 .at(&self.plan.workflow.source, save.written.span, "saved here")
