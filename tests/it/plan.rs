@@ -73,6 +73,13 @@ fn plan_of_a_small_workflow() {
 }
 
 #[test]
+fn plan_of_uploads_names_the_files_and_renders_template_bodies() {
+    let out = plan(&["tests/fixtures/plan/uploads.yaml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
 fn plan_of_digest_and_aws_sigv4_shows_no_secret() {
     let out = plan(&["tests/fixtures/plan/auth.yaml"]);
     assert_eq!(out.code, 0, "{}", out.stderr);

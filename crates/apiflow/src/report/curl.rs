@@ -134,4 +134,54 @@ mod tests {
             "curl http://h/ --http2-prior-knowledge"
         );
     }
+
+    #[test]
+    fn files_are_read_by_curl_not_inlined() {
+        use crate::http::body::{Body, Content, FileRef, Multipart, Part};
+        let file = FileRef {
+            path: "/data/my file.csv".into(),
+            shown: "my file.csv".into(),
+            len: 3,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("text/csv"));
+        let mut request = Outgoing {
+            method: reqwest::Method::PUT,
+            url: url::Url::parse("http://h/x").unwrap(),
+            headers,
+            body: Some(Body::File(file.clone())),
+            timeout: std::time::Duration::from_secs(1),
+            transport: crate::http::Transport::default(),
+        };
+        assert_eq!(
+            command(&request),
+            "curl -X PUT http://h/x -H 'content-type: text/csv' --data-binary '@/data/my file.csv'"
+        );
+        let form = Multipart::new(vec![
+            Part {
+                name: "note".into(),
+                filename: None,
+                content_type: None,
+                content: Content::Text("@not a file".into()),
+            },
+            Part {
+                name: "rows".into(),
+                filename: Some("rows.csv".into()),
+                content_type: Some("text/csv".into()),
+                content: Content::File(file),
+            },
+        ]);
+        request.headers.insert(
+            "content-type",
+            HeaderValue::from_str(&form.content_type()).unwrap(),
+        );
+        request.method = reqwest::Method::POST;
+        request.body = Some(Body::Multipart(form));
+        // curl draws its own boundary: the header that names ours is left out.
+        assert_eq!(
+            command(&request),
+            "curl -X POST http://h/x --form-string 'note=@not a file' \
+             -F 'rows=@\"/data/my file.csv\";filename=\"rows.csv\";type=text/csv'"
+        );
+    }
 }

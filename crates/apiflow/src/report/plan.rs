@@ -329,6 +329,13 @@ fn step_text(
         Some(Body::File { file, .. }) => {
             let _ = writeln!(out, "     <the bytes of `{}`>", file.written.value);
         }
+        Some(Body::Template {
+            template: Some(id), ..
+        }) => {
+            for line in text(plan, &Text::Template(*id), ctx).lines() {
+                let _ = writeln!(out, "     {line}");
+            }
+        }
         Some(Body::Template { file, .. }) => {
             let _ = writeln!(
                 out,
