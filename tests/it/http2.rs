@@ -111,17 +111,23 @@ fn acceptor(alpn: &[&[u8]]) -> tokio_rustls::TlsAcceptor {
 /// exit code and stdout.
 fn run(url: &str, version: Option<&str>) -> (i32, String) {
     let dir = tempfile::tempdir().expect("a temp dir");
+    run_in(dir.path(), url, version, &[])
+}
+
+/// Runs as [`run`] does, in `dir`, with more arguments.
+fn run_in(dir: &std::path::Path, url: &str, version: Option<&str>, args: &[&str]) -> (i32, String) {
     let version = version.map_or_else(String::new, |v| format!("      http_version: \"{v}\"\n"));
     let workflow = format!(
         "name: versions\nsteps:\n  - name: get\n    request:\n      url: \"{url}\"\n{version}    expect: {{ status: 200 }}\n"
     );
-    std::fs::write(dir.path().join("flow.yaml"), workflow).expect("written");
+    std::fs::write(dir.join("flow.yaml"), workflow).expect("written");
     let output = assert_cmd::Command::cargo_bin("apiflow")
         .expect("binary")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_remove("NO_COLOR")
         .args(["run", "flow.yaml", "--cacert"])
         .arg(format!("{}/tests/data/tls/ca.pem", support::ROOT))
+        .args(args)
         .output()
         .expect("runs");
     (
@@ -180,4 +186,25 @@ fn http2_over_tls_against_a_server_without_it_fails_in_words() {
         stdout.contains("TLS: the server offers none of the HTTP versions `http_version` allows"),
         "{stdout}"
     );
+}
+
+#[test]
+fn the_har_report_holds_the_version_each_exchange_used() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    for (speaks, version, expected) in [
+        (Speaks::H2c, Some("2"), "HTTP/2"),
+        (Speaks::Http1, None, "HTTP/1.1"),
+    ] {
+        let server = serve(speaks);
+        let url = format!("http://127.0.0.1:{}/", server.port);
+        let (code, stdout) = run_in(dir.path(), &url, version, &["--report", "har=run.har"]);
+        assert_eq!(code, 0, "{stdout}");
+        let har: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("run.har")).expect("a HAR"),
+        )
+        .expect("JSON");
+        let entry = &har["log"]["entries"][0];
+        assert_eq!(entry["response"]["httpVersion"], expected);
+        assert_eq!(entry["request"]["httpVersion"], expected);
+    }
 }
