@@ -40,6 +40,9 @@ enum Command {
         /// Set an input: NAME=VALUE.
         #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
         vars: Vec<(String, String)>,
+        /// Let the workflow read files under DIR, not only under its own folder.
+        #[arg(long, value_name = "DIR")]
+        file_root: Option<PathBuf>,
     },
     /// Print the JSON Schema of the workflow format.
     Schema,
@@ -310,7 +313,21 @@ async fn dispatch(cli: Cli) -> ExitCode {
             )
         }
         Command::Run(args) => run_command(*args).await,
-        Command::Plan { file, vars } => plan_command(&file, vars),
+        Command::Plan {
+            file,
+            vars,
+            file_root,
+        } => {
+            if let Err(problem) = check_file_root(file_root.as_deref()) {
+                print_diagnostics(&[problem], std::io::stderr().is_terminal());
+                return ExitCode::Invalid;
+            }
+            let access = FileAccess {
+                file_root,
+                output_dir: None,
+            };
+            plan_command(&file, vars, &access)
+        }
         Command::Schema => {
             print!("{}", apiflow::format::schema::json_schema());
             ExitCode::Passed
@@ -700,9 +717,13 @@ fn client_identity(args: &RunArgs) -> Result<Option<Arc<Identity>>, String> {
         })
 }
 
-fn plan_command(file: &std::path::Path, vars: Vec<(String, String)>) -> ExitCode {
+fn plan_command(
+    file: &std::path::Path,
+    vars: Vec<(String, String)>,
+    access: &FileAccess,
+) -> ExitCode {
     let color = std::io::stderr().is_terminal();
-    let plan = match apiflow::check_file(file) {
+    let plan = match apiflow::check_file_in(file, access) {
         Ok(plan) => plan,
         Err(diagnostics) => {
             print_diagnostics(&diagnostics, color);

@@ -309,6 +309,15 @@ fn a_file_outside_the_workflows_folder_needs_file_root() {
         &[],
     );
     assert_eq!(accepted.code, 0, "{}", accepted.stderr);
+    let planned = output(&mut apiflow(&["plan", &flow, "--file-root", &root]), &[]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    assert!(
+        planned
+            .stdout
+            .contains("shared: <the file `../shared/data.txt`>"),
+        "{}",
+        planned.stdout
+    );
     let ran = output(
         apiflow(&["run", &flow, "--file-root", &root, "--var"])
             .arg(format!("base_url={}", server.url)),
