@@ -25,6 +25,7 @@ pub fn client_certs(workflow: &Workflow) -> Vec<(&ClientCert, Option<&Spanned<St
     out
 }
 
+/// Adds the certificates of one `tls:`, its hosts first.
 fn push<'w>(
     out: &mut Vec<(&'w ClientCert, Option<&'w Spanned<String>>)>,
     tls: Option<&'w Tls>,
@@ -53,9 +54,9 @@ pub fn passphrase_templates(workflow: &Workflow) -> Vec<(TemplateId, Option<&Spa
         .collect()
 }
 
-/// Checks every client certificate of a workflow whose files were found: a certificate, a key of a kind TLS signs with, and, for a key that is not
-/// encrypted, one that belongs to the certificate; a passphrase exactly when the key is
-/// encrypted.
+/// Checks every client certificate of a workflow whose files were found: a certificate, a key
+/// of a kind TLS signs with and, for a key that is not encrypted, one that belongs to the
+/// certificate; a passphrase exactly when the key is encrypted.
 pub fn check(workflow: &Workflow) -> Vec<Diagnostic> {
     let source = &workflow.source;
     let mut problems = Vec::new();
@@ -160,6 +161,7 @@ fn located(
                 cert.key.written.value
             ))
             .at(source, span, "this passphrase")
+            .help("check the value the passphrase reads (`--var`, `--env-file` or its input's `env:`)")
         }
     };
     diagnostic.in_step(step)
