@@ -5,6 +5,7 @@ use minijinja::Value as JinjaValue;
 use super::Runner;
 use crate::format::model::{TemplateId, Value};
 use crate::report::event::Event;
+use crate::template::functions::SECRET_FUNCTIONS;
 
 impl Runner<'_> {
     /// Learns a secret value (and each string inside a structured one).
@@ -37,13 +38,12 @@ impl Runner<'_> {
         }
     }
 
-    /// Tells whether a template reads a secret variable.
+    /// Tells whether a template reads a secret variable or calls a function that makes one
+    /// (`jwt_sign`).
     fn reads_secret(&self, id: TemplateId) -> bool {
-        self.plan
-            .templates
-            .dotted(id)
-            .iter()
-            .any(|path| self.variables.is_secret_path(path))
+        self.plan.templates.dotted(id).iter().any(|path| {
+            SECRET_FUNCTIONS.contains(&path.as_str()) || self.variables.is_secret_path(path)
+        })
     }
 
     /// A value computed from a secret that no longer contains the secret verbatim (encoded,

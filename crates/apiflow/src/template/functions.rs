@@ -25,11 +25,16 @@ pub const FUNCTIONS: &[&str] = &[
     "pkce_challenge",
     "jwt_claims",
     "jwt_verify",
+    "jwt_sign",
     // minijinja 3.1, feature `builtins`
     "range",
     "dict",
     "namespace",
 ];
+
+/// Functions whose result is a credential whatever their arguments: a template that calls one
+/// is treated as reading a secret, so what it renders is masked.
+pub const SECRET_FUNCTIONS: &[&str] = &["jwt_sign"];
 
 /// Every filter name a template may use: apiflow's, then minijinja's builtins for the
 /// enabled features (`builtins`, `json`, `urlencode`).
@@ -180,6 +185,7 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_function("pkce_challenge", pkce_challenge);
     env.add_function("jwt_claims", jwt_claims);
     env.add_function("jwt_verify", jwt_verify);
+    env.add_function("jwt_sign", jwt_sign);
 
     env.add_filter("b64encode", b64encode);
     env.add_filter("b64decode", b64decode);
@@ -312,6 +318,36 @@ fn jwt_verify(token: &str, jwks: &Value) -> Result<Value, Error> {
     crate::template::jwt::verify(token, &jwks)
         .map(|claims| Value::from(Serde(claims)))
         .map_err(|why| invalid(format!("jwt_verify(token, jwks): {why}")))
+}
+
+/// Signs `claims` into a compact JWT with `key` (PEM, a JWK, or an HS secret) and `alg`;
+/// `header` adds header fields such as `kid`. The token is a secret (see `runner::taint`).
+fn jwt_sign(
+    claims: &Value,
+    key: &Value,
+    alg: &str,
+    header: Option<&Value>,
+) -> Result<String, Error> {
+    // Keys and claims may be secrets: no message below may include any of them.
+    let fail = |why: &str| invalid(format!("jwt_sign(claims, key, alg): {why}"));
+    let claims: serde_json::Value =
+        serde_json::to_value(claims).map_err(|_| fail("the claims are not JSON data"))?;
+    let key: serde_json::Value =
+        serde_json::to_value(key).map_err(|_| fail("the key is not a string or a mapping"))?;
+    let header = match header {
+        None => None,
+        Some(value) if value.is_none() || value.is_undefined() => None,
+        Some(value) => match serde_json::to_value(value) {
+            Ok(serde_json::Value::Object(map)) => Some(map),
+            _ => {
+                return Err(fail(&format!(
+                    "the header (fourth argument) must be a mapping, got {}",
+                    value.kind()
+                )));
+            }
+        },
+    };
+    crate::template::jws::sign(&claims, &key, alg, header.as_ref()).map_err(|why| fail(&why))
 }
 
 /// Returns the bytes of a string (or bytes) value, or explains which type the filter got.
@@ -546,6 +582,58 @@ mod tests {
             render_with("{{ jwt_claims(t) | tojson }}", c),
             r#"{"sub": "1234567890", "name": "John Doe", "iat": 1516239022}"#
         );
+    }
+
+    #[test]
+    fn jwt_sign_signs_claims_that_jwt_verify_reads_back() {
+        let c = ctx(&[(
+            "secret",
+            "client secret of sixty-four characters or so, as PingOne makes",
+        )]);
+        let token = render_with(
+            "{{ jwt_sign({'iss': 'app', 'exp': 1700000000}, secret, 'HS256', {'kid': 'k1'}) }}",
+            c.clone(),
+        );
+        let jwk = serde_json::json!({
+            "kty": "oct",
+            "kid": "k1",
+            "k": URL_SAFE_NO_PAD.encode("client secret of sixty-four characters or so, as PingOne makes"),
+        });
+        let claims = crate::template::jwt::verify(&token, &jwk).unwrap();
+        assert_eq!(
+            claims,
+            serde_json::json!({"iss": "app", "exp": 1_700_000_000})
+        );
+        let header = URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap();
+        assert_eq!(header, br#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#);
+        // The header argument may be none.
+        render_with("{{ jwt_sign({'iss': 'app'}, secret, 'HS256', none) }}", c);
+    }
+
+    #[test]
+    fn jwt_sign_errors_name_the_function_and_never_the_key() {
+        let c = ctx(&[("key", "secretsecret")]);
+        let cases = [
+            (
+                "{{ jwt_sign({'a': 1}, key, 'RS256') }}",
+                "jwt_sign(claims, key, alg): the key is neither PEM (`-----BEGIN … PRIVATE KEY-----`) nor a JWK; only HS algorithms take a plain secret",
+            ),
+            (
+                "{{ jwt_sign({'a': 1}, key, 'HS256', 'kid') }}",
+                "jwt_sign(claims, key, alg): the header (fourth argument) must be a mapping, got string",
+            ),
+            (
+                "{{ jwt_sign('claims', key, 'HS256') }}",
+                "jwt_sign(claims, key, alg): the claims must be a mapping, got a string",
+            ),
+        ];
+        for (template, expected) in cases {
+            let err = render_err(template, c.clone());
+            assert_eq!(err, expected);
+            assert!(!err.contains("secretsecret"), "{err}");
+        }
     }
 
     #[test]

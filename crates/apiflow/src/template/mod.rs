@@ -1,7 +1,9 @@
 //! Templates: one sandboxed minijinja environment per workflow, each template compiled once;
-//! beside it, apiflow's own functions and filters, the values templates see, and JWT checks.
+//! beside it, apiflow's own functions and filters, the values templates see, JWT checks and
+//! JWT signing.
 
 pub mod functions;
+pub mod jws;
 pub mod jwt;
 pub mod scope;
 
