@@ -1413,7 +1413,9 @@ async fn info_lists_the_workflow_inputs() {
             "worker_client_id",
             "worker_client_secret",
             "api_base",
-            "auth_base"
+            "auth_base",
+            "client_private_key",
+            "client_jwks"
         ]
     );
     let addr = h.emulator.addr();
@@ -1430,4 +1432,235 @@ async fn shutdown_stops_serving() {
     assert!(client.get(&url).send().await.unwrap().status().is_success());
     h.emulator.shutdown().await;
     assert!(client.get(&url).send().await.is_err());
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+impl Harness {
+    /// Signs a client assertion for `client_id` with the usual claims, `changes` merged in
+    /// (a null removes a claim).
+    fn assertion(&self, client_id: &str, key: &Value, alg: &str, changes: &Value) -> String {
+        let now = start_time()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut claims = json!({
+            "iss": client_id,
+            "sub": client_id,
+            "aud": self.auth("/as/token"),
+            "iat": now,
+            "exp": now + 300,
+            "jti": format!("{alg}-{}", changes),
+        });
+        for (name, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        apiflow::template::jws::sign(&claims, key, alg, None).unwrap()
+    }
+
+    async fn token_with_assertion(&mut self, form: &[(&str, &str)], assertion: &str) -> Answer {
+        let mut form = form.to_vec();
+        form.extend([
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion),
+        ]);
+        let request = self.post_token().form(&form);
+        self.send(request).await
+    }
+}
+
+fn described(answer: &Answer, description: &str) {
+    answer.oauth(401, "invalid_client");
+    let text = answer.body["error_description"].as_str().unwrap();
+    assert!(text.starts_with(description), "{text}");
+}
+
+#[tokio::test]
+async fn private_key_jwt_apps_authenticate_with_a_signed_assertion() {
+    let mut h = Harness::start().await;
+    let jwks = h.info.client_jwks.clone();
+    let app = h
+        .provision(json!({"tokenEndpointAuthMethod": "PRIVATE_KEY_JWT", "jwks": jwks}))
+        .await;
+    let key = json!(h.info.client_private_key);
+    let code = h.sign_on(&app, &[]).await;
+    let code_form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+
+    // The wrong method for the app, and assertions that fail one check each.
+    let request = h
+        .post_token()
+        .basic_auth(&app.app_id, Some(&app.app_secret))
+        .form(&code_form);
+    described(
+        &h.send(request).await,
+        "Request denied: Unsupported authentication method",
+    );
+    let failures = [
+        (
+            json!({"aud": "https://auth.pingone.com/other/as/token"}),
+            "Request denied: aud must be the token endpoint",
+        ),
+        (
+            json!({"exp": 1_767_225_600 - 1}),
+            "Request denied: the client assertion has expired",
+        ),
+        (
+            json!({"exp": 1_767_225_600 + 3601}),
+            "Request denied: the client assertion expires more than one hour from now",
+        ),
+        (json!({"exp": null}), "Request denied: exp is required"),
+        (
+            json!({"nbf": 1_767_225_600 + 60}),
+            "Request denied: the client assertion is not valid yet (nbf)",
+        ),
+        (
+            json!({"sub": "someone-else"}),
+            "Request denied: iss and sub must both be the client id",
+        ),
+    ];
+    for (changes, description) in failures {
+        let assertion = h.assertion(&app.app_id, &key, "RS256", &changes);
+        described(
+            &h.token_with_assertion(&code_form, &assertion).await,
+            description,
+        );
+    }
+    // Signed by another key, or with the client secret.
+    let mut tampered = h.assertion(&app.app_id, &key, "RS256", &json!({"n": 1}));
+    tampered.truncate(tampered.len() - 4);
+    tampered.push_str("AAAA");
+    described(
+        &h.token_with_assertion(&code_form, &tampered).await,
+        "Request denied: the client assertion's signature is invalid",
+    );
+    let hs = h.assertion(&app.app_id, &json!(app.app_secret), "HS256", &json!({}));
+    described(
+        &h.token_with_assertion(&code_form, &hs).await,
+        "Request denied: a private key JWT must use an RS, PS or ES algorithm, not 'HS256'",
+    );
+
+    // A good assertion; its jti cannot be used again.
+    let assertion = h.assertion(&app.app_id, &key, "RS256", &json!({}));
+    let answer = h.token_with_assertion(&code_form, &assertion).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let refresh = answer.body["refresh_token"].as_str().unwrap().to_owned();
+    let refresh_form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+    ];
+    described(
+        &h.token_with_assertion(&refresh_form, &assertion).await,
+        "Request denied: the client assertion (jti) has already been used",
+    );
+    // The issuer is an audience PingOne accepts too.
+    let issuer = h.auth("/as");
+    let assertion = h.assertion(
+        &app.app_id,
+        &key,
+        "RS256",
+        &json!({"aud": [issuer], "jti": "second"}),
+    );
+    let answer = h.token_with_assertion(&refresh_form, &assertion).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn client_secret_jwt_apps_sign_with_their_secret() {
+    let mut h = Harness::start().await;
+    let app = h
+        .provision(json!({"tokenEndpointAuthMethod": "CLIENT_SECRET_JWT"}))
+        .await;
+    let code = h.sign_on(&app, &[]).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let wrong = h.assertion(&app.app_id, &json!("not the secret"), "HS256", &json!({}));
+    described(
+        &h.token_with_assertion(&form, &wrong).await,
+        "Request denied: the client assertion's signature is invalid",
+    );
+    let rsa = json!(h.info.client_private_key);
+    let rs256 = h.assertion(&app.app_id, &rsa, "RS256", &json!({}));
+    described(
+        &h.token_with_assertion(&form, &rs256).await,
+        "Request denied: a client secret JWT must use HS256, HS384 or HS512, not 'RS256'",
+    );
+    // Two methods at once, and a wrong assertion type, are malformed requests.
+    let good = h.assertion(&app.app_id, &json!(app.app_secret), "HS512", &json!({}));
+    let mut with_secret = form.to_vec();
+    with_secret.extend([
+        ("client_secret", app.app_secret.as_str()),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", good.as_str()),
+    ]);
+    let request = h.post_token().form(&with_secret);
+    h.send(request).await.oauth(400, "invalid_request");
+    let mut wrong_type = form.to_vec();
+    wrong_type.extend([
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+        ),
+        ("client_assertion", good.as_str()),
+    ]);
+    let request = h.post_token().form(&wrong_type);
+    h.send(request).await.oauth(400, "invalid_request");
+
+    let answer = h.token_with_assertion(&form, &good).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn assertions_are_refused_for_apps_with_a_secret_method() {
+    let mut h = Harness::start().await;
+    let app = h.provision(json!({})).await;
+    let code = h.sign_on(&app, &[]).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let assertion = h.assertion(&app.app_id, &json!(app.app_secret), "HS256", &json!({}));
+    described(
+        &h.token_with_assertion(&form, &assertion).await,
+        "Request denied: Unsupported authentication method",
+    );
+}
+
+#[tokio::test]
+async fn private_key_jwt_apps_need_a_jwks() {
+    let mut h = Harness::start().await;
+    let mut body = json!({
+        "name": "KeyApp", "enabled": true, "type": "WEB_APP", "protocol": "OPENID_CONNECT",
+        "tokenEndpointAuthMethod": "PRIVATE_KEY_JWT",
+    });
+    let answer = h.post_json("/applications", &body).await;
+    let detail = answer.p1(400, "INVALID_DATA");
+    assert_eq!(detail["code"], "REQUIRED_VALUE");
+    assert_eq!(detail["target"], "jwks");
+    body["jwks"] = json!("{\"kty\": \"RSA\"}");
+    let answer = h.post_json("/applications", &body).await;
+    let detail = answer.p1(400, "INVALID_DATA");
+    assert_eq!(detail["code"], "INVALID_VALUE");
+    assert_eq!(detail["target"], "jwks");
+    body["jwks"] = json!(h.info.client_jwks);
+    let answer = h.post_json("/applications", &body).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    assert_eq!(answer.body["jwks"], json!(h.info.client_jwks));
+    // The published half of the test-only key has no private parts.
+    let jwks: Value = serde_json::from_str(&h.info.client_jwks).unwrap();
+    let key = jwks["keys"][0].as_object().unwrap();
+    let mut names: Vec<&str> = key.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["alg", "e", "kid", "kty", "n", "use"]);
 }

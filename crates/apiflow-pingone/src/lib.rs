@@ -10,6 +10,7 @@
 // would only add an allocation on the error path.
 #![allow(clippy::result_large_err)]
 
+mod assertion;
 mod auth;
 mod clock;
 mod error;
@@ -69,6 +70,28 @@ pub struct Info {
     pub worker_client_id: String,
     /// Authenticates the seeded worker application.
     pub worker_client_secret: String,
+    /// A TEST-ONLY private key (an RSA JWK, for RS256) for trying `PRIVATE_KEY_JWT` client
+    /// authentication. It ships in apiflow's source, so it protects nothing: never register
+    /// its public half with a real PingOne application.
+    pub client_private_key: String,
+    /// The public half of [`Info::client_private_key`], as a JWKS to register on an
+    /// application (`jwks`).
+    pub client_jwks: String,
+}
+
+/// The TEST-ONLY client key pair behind [`Info::client_private_key`].
+const TEST_ONLY_CLIENT_KEY: &str = include_str!("test_only_client_key.jwk.json");
+
+/// Returns the JWKS text that publishes the public half of a private JWK.
+fn public_jwks(private_jwk: &str) -> String {
+    let jwk: serde_json::Value = serde_json::from_str(private_jwk).unwrap_or_default();
+    let mut public = serde_json::Map::new();
+    for name in ["kty", "kid", "use", "alg", "n", "e"] {
+        if let Some(value) = jwk.get(name) {
+            public.insert(name.to_owned(), value.clone());
+        }
+    }
+    serde_json::json!({ "keys": [public] }).to_string()
 }
 
 impl Info {
@@ -80,6 +103,8 @@ impl Info {
             ("worker_client_secret", self.worker_client_secret.clone()),
             ("api_base", self.api_base.clone()),
             ("auth_base", self.auth_base.clone()),
+            ("client_private_key", self.client_private_key.clone()),
+            ("client_jwks", self.client_jwks.clone()),
         ]
     }
 }
@@ -100,6 +125,8 @@ pub fn router(options: Options, base: &str) -> (Router, Info) {
         auth_base: base,
         worker_client_id: shared.worker_client_id.clone(),
         worker_client_secret,
+        client_private_key: TEST_ONLY_CLIENT_KEY.trim().to_owned(),
+        client_jwks: public_jwks(TEST_ONLY_CLIENT_KEY),
     };
     let shared = Arc::new(shared);
     let router = Router::new()

@@ -253,6 +253,12 @@ fn app_json(shared: &Shared, base: &str, app: &App) -> Value {
     if let Some(kind) = &app.refresh_token_type {
         obj.insert("refreshTokenType".into(), json!(kind));
     }
+    if let Some(jwks) = &app.jwks {
+        obj.insert("jwks".into(), json!(jwks));
+    }
+    if let Some(url) = &app.jwks_url {
+        obj.insert("jwksUrl".into(), json!(url));
+    }
     obj.insert("parTimeout".into(), json!(60));
     obj.insert("deviceTimeout".into(), json!(600));
     body
@@ -292,6 +298,33 @@ fn app_from_body(body: &Map<String, Value>) -> Result<App, Vec<Value>> {
     let grace = f.number("refreshTokenRollingGracePeriodDuration", 0, 86_400);
     let replay = f.boolean("additionalRefreshTokenReplayProtectionEnabled", false);
     let refresh_type = f.one_of("refreshTokenType", REFRESH_TOKEN_TYPES, false);
+    let jwks = f.string("jwks", false);
+    let jwks_url = f.string("jwksUrl", false);
+    if let Some(jwks) = &jwks
+        && !is_jwks(jwks)
+    {
+        f.details.push(detail(
+            "INVALID_VALUE",
+            "jwks",
+            "'jwks' must be a JSON Web Key Set: a JSON object with a 'keys' array.",
+        ));
+    }
+    if let Some(url) = &jwks_url
+        && url::Url::parse(url).is_err()
+    {
+        f.details.push(detail(
+            "INVALID_VALUE",
+            "jwksUrl",
+            format!("'{url}' is not a valid absolute URI."),
+        ));
+    }
+    if auth_method.as_deref() == Some("PRIVATE_KEY_JWT") && jwks.is_none() && jwks_url.is_none() {
+        f.details.push(detail(
+            "REQUIRED_VALUE",
+            "jwks",
+            "A value is required for 'jwks' or 'jwksUrl' when 'tokenEndpointAuthMethod' is PRIVATE_KEY_JWT.",
+        ));
+    }
     if let (Some(duration), Some(rolling)) = (refresh_duration, rolling)
         && duration > rolling
     {
@@ -337,9 +370,16 @@ fn app_from_body(body: &Map<String, Value>) -> Result<App, Vec<Value>> {
         refresh_token_rolling_grace_period_duration: grace,
         replay_protection: replay.unwrap_or(true),
         refresh_token_type: refresh_type,
+        jwks,
+        jwks_url,
         created_at: std::time::SystemTime::UNIX_EPOCH,
         updated_at: std::time::SystemTime::UNIX_EPOCH,
     })
+}
+
+/// Tells whether text is a JWKS: a JSON object with a `keys` list.
+fn is_jwks(text: &str) -> bool {
+    serde_json::from_str::<Value>(text).is_ok_and(|v| v.get("keys").is_some_and(Value::is_array))
 }
 
 fn name_taken(existing_id: &str) -> Value {

@@ -71,6 +71,8 @@ impl Shared {
             refresh_token_rolling_grace_period_duration: None,
             replay_protection: true,
             refresh_token_type: None,
+            jwks: None,
+            jwks_url: None,
             created_at: now,
             updated_at: now,
         };
@@ -95,6 +97,7 @@ impl Shared {
                 codes: HashMap::new(),
                 refresh_tokens: HashMap::new(),
                 families: HashMap::new(),
+                assertion_ids: HashMap::new(),
             }),
         };
         (shared, worker_secret)
@@ -136,6 +139,8 @@ pub(crate) struct State {
     /// Refresh tokens by their full token string.
     pub(crate) refresh_tokens: HashMap<String, RefreshToken>,
     pub(crate) families: HashMap<String, Family>,
+    /// Client assertions already used, by client id and `jti`, with when they expire.
+    pub(crate) assertion_ids: HashMap<(String, String), SystemTime>,
 }
 
 impl State {
@@ -182,6 +187,10 @@ pub(crate) struct App {
     pub(crate) refresh_token_rolling_grace_period_duration: Option<u64>,
     pub(crate) replay_protection: bool,
     pub(crate) refresh_token_type: Option<String>,
+    /// The public keys of a `PRIVATE_KEY_JWT` client, as the JWKS text registered (`jwks`).
+    pub(crate) jwks: Option<String>,
+    /// Where PingOne would fetch those keys instead (`jwksUrl`); the emulator does not fetch.
+    pub(crate) jwks_url: Option<String>,
     pub(crate) created_at: SystemTime,
     pub(crate) updated_at: SystemTime,
 }

@@ -15,6 +15,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+use super::assertion::{ASSERTION_TYPE, Assertion};
 use super::auth::SCOPES;
 use super::clock::unix_seconds;
 use super::error::{self, oauth_error};
@@ -73,13 +74,15 @@ enum AuthMethod {
     None,
 }
 
-/// Authenticates the client by Basic header or form fields and returns its application.
-/// The method used must be the one the application is configured for.
+/// Authenticates the client by Basic header, form fields or a JWT client assertion, and
+/// returns its application. The method used must be the one the application is configured for.
 fn authenticate_client(
-    state: &State,
+    state: &mut State,
     ctx: &Ctx,
     headers: &HeaderMap,
     pairs: &[(String, String)],
+    audiences: &[String],
+    now: SystemTime,
 ) -> Result<App, Response> {
     let basic = match headers.get(header::AUTHORIZATION) {
         None => None,
@@ -87,16 +90,34 @@ fn authenticate_client(
     };
     let form_id = param(pairs, "client_id");
     let form_secret = param(pairs, "client_secret");
+    let assertion_type = param(pairs, "client_assertion_type");
+    let assertion = param(pairs, "client_assertion");
+    // RFC 6749 §2.3: one authentication method per request.
+    let methods = [
+        basic.is_some(),
+        form_secret.is_some(),
+        assertion_type.is_some() || assertion.is_some(),
+    ];
+    if methods.iter().filter(|&&m| m).count() > 1 {
+        return Err(bad_request(
+            ctx,
+            "invalid_request",
+            "Multiple client authentication methods were used",
+        ));
+    }
+    if methods[2] {
+        return assertion_client(
+            state,
+            ctx,
+            assertion_type,
+            assertion,
+            form_id,
+            audiences,
+            now,
+        );
+    }
     let (method, id, secret) = match basic {
         Some((id, secret)) => {
-            // RFC 6749 §2.3: one authentication method per request.
-            if form_secret.is_some() {
-                return Err(bad_request(
-                    ctx,
-                    "invalid_request",
-                    "Multiple client authentication methods were used",
-                ));
-            }
             if form_id.is_some_and(|form_id| form_id != id) {
                 return Err(invalid_client(ctx));
             }
@@ -116,13 +137,64 @@ fn authenticate_client(
         "CLIENT_SECRET_BASIC" => AuthMethod::Basic,
         "CLIENT_SECRET_POST" => AuthMethod::Post,
         "NONE" => AuthMethod::None,
-        // JWT client assertions are not emulated.
+        // PRIVATE_KEY_JWT and CLIENT_SECRET_JWT apps must send a client assertion.
         _ => return Err(invalid_client(ctx)),
     };
     if method != expected || secret.is_some_and(|s| s != app.secret) {
         return Err(invalid_client(ctx));
     }
     Ok(app.clone())
+}
+
+/// Authenticates a client by its JWT assertion (RFC 7523 §2.2).
+fn assertion_client(
+    state: &mut State,
+    ctx: &Ctx,
+    assertion_type: Option<&str>,
+    assertion: Option<&str>,
+    form_id: Option<&str>,
+    audiences: &[String],
+    now: SystemTime,
+) -> Result<App, Response> {
+    let denied = |why: &str| {
+        oauth_error(
+            ctx,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &format!("Request denied: {why}"),
+        )
+    };
+    if assertion_type != Some(ASSERTION_TYPE) {
+        return Err(bad_request(
+            ctx,
+            "invalid_request",
+            &format!("client_assertion_type must be {ASSERTION_TYPE}"),
+        ));
+    }
+    let token = assertion
+        .ok_or_else(|| bad_request(ctx, "invalid_request", "client_assertion is required"))?;
+    let parsed = Assertion::parse(token).map_err(|why| denied(&why))?;
+    let id = parsed
+        .issuer()
+        .ok_or_else(|| denied("the client assertion has no iss"))?;
+    if form_id.is_some_and(|form_id| form_id != id) {
+        return Err(denied("client_id differs from the client assertion's iss"));
+    }
+    let app = state
+        .app(id)
+        .filter(|app| app.enabled)
+        .cloned()
+        .ok_or_else(|| invalid_client(ctx))?;
+    if !matches!(
+        app.token_endpoint_auth_method.as_str(),
+        "PRIVATE_KEY_JWT" | "CLIENT_SECRET_JWT"
+    ) {
+        return Err(invalid_client(ctx));
+    }
+    parsed
+        .check(&app, audiences, now, state)
+        .map_err(|why| denied(&why))?;
+    Ok(app)
 }
 
 /// Decodes `Basic base64(id:secret)`, undoing the form-encoding RFC 6749 §2.3.1 applies to
@@ -163,7 +235,9 @@ async fn token(
     let pairs = form_pairs(&body);
     let now = shared.clock.now();
     let mut state = shared.lock();
-    let app = authenticate_client(&state, &ctx, &headers, &pairs)?;
+    let issuer_url = shared.issuer(&ctx.base);
+    let audiences = [format!("{issuer_url}/token"), issuer_url];
+    let app = authenticate_client(&mut state, &ctx, &headers, &pairs, &audiences, now)?;
     let grant_type = param(&pairs, "grant_type")
         .ok_or_else(|| bad_request(&ctx, "invalid_request", "grant_type is required"))?;
     let required_grant = match grant_type {
@@ -630,7 +704,8 @@ async fn discovery(
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "userinfo_signing_alg_values_supported": ["none"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "HS256", "HS384", "HS512"],
             "code_challenge_methods_supported": ["plain", "S256"],
             "claims_parameter_supported": false,
             "request_parameter_supported": false,
