@@ -736,3 +736,92 @@ fn a_proxy_password_shows_nowhere_whether_the_proxy_answers_or_not() {
         "{asked:?}"
     );
 }
+
+/// An EC P-256 private key (the key of RFC 7515, appendix A.3) as SEC1 PEM: a secret input.
+const EC_KEY: &str = "-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEII6bEJ5xkJi/mASH3x9dd+nLKWBuvtImO19XwhPfhPSyoAoGCCqGSM49
+AwEHoUQDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEXH8UTNG72b
+focs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==
+-----END EC PRIVATE KEY-----";
+
+const SIGNING: &str = r#"name: signed assertions
+inputs:
+  base_url:
+  private_key: { secret: true }
+vars:
+  # Signed with a key written in the file, not a secret input: still a credential.
+  hs_assertion: "{{ jwt_sign({'iss': 'app', 'sub': 'app'}, 'a literal shared key', 'HS256') }}"
+steps:
+  - name: get a token with an assertion
+    request:
+      method: POST
+      url: "{{ base_url }}/token/jwt"
+      headers: { X-Assertion: "{{ hs_assertion }}" }
+      form:
+        client_id: app
+        client_assertion: "{{ jwt_sign({'iss': 'app', 'sub': 'app', 'jti': uuid()}, private_key, 'ES256', {'kid': 'k1'}) }}"
+    expect:
+      status: 200
+  - name: a check on the assertion that fails
+    request:
+      url: "{{ base_url }}/echo"
+      headers: { X-Assertion: "{{ hs_assertion }}" }
+    expect:
+      checks:
+        - json.token == hs_assertion
+finally:
+  - name: a key of the wrong kind
+    request:
+      url: "{{ base_url }}/echo"
+      headers: { X-Assertion: "{{ jwt_sign({'iss': 'app'}, private_key, 'RS256') }}" }
+"#;
+
+#[test]
+fn signed_assertions_and_their_keys_never_show() {
+    let server = echo_server();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let vars = [
+        ("base_url", server.url.clone()),
+        ("private_key", EC_KEY.to_owned()),
+    ];
+    let mut outputs = Vec::new();
+    for mode in [&[][..], &["-v"], &["-v", "--curl"]] {
+        let out = run_binary(dir.path(), SIGNING, mode, &vars);
+        assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout
+                .contains("`RS256` cannot sign with this key: it is an EC P-256 key"),
+            "{}",
+            out.stdout
+        );
+        outputs.push((mode.join(" "), out));
+    }
+    // What the server received: the assertions, as sent.
+    let mut assertions = vec![EC_KEY.to_owned()];
+    for request in server.requests() {
+        assertions.extend(request.header("x-assertion").map(str::to_owned));
+        let form = url::form_urlencoded::parse(request.body.as_bytes());
+        assertions.extend(
+            form.filter(|(k, _)| k == "client_assertion")
+                .map(|(_, v)| v.into_owned()),
+        );
+    }
+    assert_eq!(assertions.len(), 1 + 3 * 3, "{assertions:?}");
+    for (mode, out) in &outputs {
+        let mut texts = vec![
+            ("stdout".to_owned(), &out.stdout),
+            ("stderr".to_owned(), &out.stderr),
+        ];
+        texts.extend(out.reports.iter().map(|(name, text)| (name.clone(), text)));
+        for (name, text) in texts {
+            assert_clean_of(&format!("{name} of `run {mode}`"), text, &assertions);
+            // Nor a line of the PEM key on its own.
+            for line in EC_KEY.lines().filter(|l| !l.starts_with("-----")) {
+                assert!(
+                    !text.contains(line),
+                    "{name} of `run {mode}` shows the key:\n{text}"
+                );
+            }
+        }
+    }
+}

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use minijinja::Value as JinjaValue;
 
 use crate::check::validate::{Plan, RESPONSE_NAMES, step_templates, value_templates};
-use crate::format::model::{Action, Auth, Body, PartValue, Step, Text, Value};
-use crate::secret::Masker;
+use crate::format::model::{Action, Auth, Body, PartValue, Step, TemplateId, Text, Value};
+use crate::secret::{MASK, Masker};
+use crate::template::functions::SECRET_FUNCTIONS;
 use crate::template::scope::Variables;
 
 /// Where a name comes from.
@@ -191,17 +192,28 @@ fn show(value: &JinjaValue) -> String {
 fn text(plan: &Plan, text: &Text, ctx: &JinjaValue) -> String {
     match text {
         Text::Literal(s) => s.clone(),
-        Text::Template(id) => plan
-            .templates
-            .render(*id, ctx)
-            .unwrap_or_else(|e| format!("<cannot render: {}>", e.message)),
+        Text::Template(id) => match plan.templates.render(*id, ctx) {
+            // What a secret-making function (`jwt_sign`) renders is a credential.
+            Ok(rendered) if makes_secret(plan, *id) && !rendered.is_empty() => MASK.to_owned(),
+            Ok(rendered) => rendered,
+            Err(e) => format!("<cannot render: {}>", e.message),
+        },
     }
+}
+
+/// Tells whether a template calls a function whose result is always a secret.
+fn makes_secret(plan: &Plan, id: TemplateId) -> bool {
+    plan.templates
+        .dotted(id)
+        .iter()
+        .any(|path| SECRET_FUNCTIONS.contains(&path.as_str()))
 }
 
 fn render_value(plan: &Plan, value: &Value, ctx: &JinjaValue) -> serde_json::Value {
     match value {
         Value::Literal(json) => json.clone(),
         Value::Template(id) => match plan.templates.eval(*id, ctx) {
+            Ok(v) if makes_secret(plan, *id) && !v.is_none() => MASK.into(),
             Ok(v) => serde_json::to_value(&v).unwrap_or(serde_json::Value::Null),
             Err(e) => serde_json::Value::String(format!("<cannot render: {}>", e.message)),
         },
@@ -275,7 +287,11 @@ fn step_text(
         .iter()
         .chain(&request.headers)
     {
-        let _ = writeln!(out, "     {}: {}", name.value, text(plan, value, ctx));
+        // As the runner does: a template that renders to nothing leaves the header out.
+        let shown = text(plan, value, ctx);
+        if !(shown.is_empty() && matches!(value, Text::Template(_))) {
+            let _ = writeln!(out, "     {}: {shown}", name.value);
+        }
     }
     match &request.auth {
         Some(Auth::Basic { username, password }) => {
@@ -317,7 +333,9 @@ fn step_text(
         Some(Body::Form(fields)) => {
             let pairs: Vec<String> = fields
                 .iter()
-                .map(|(k, v)| format!("{}={}", k.value, text(plan, v, ctx)))
+                .map(|(k, v)| (k, v, text(plan, v, ctx)))
+                .filter(|(_, v, shown)| !(shown.is_empty() && matches!(v, Text::Template(_))))
+                .map(|(k, _, shown)| format!("{}={shown}", k.value))
                 .collect();
             let _ = writeln!(out, "     {}", pairs.join("&"));
         }

@@ -7,7 +7,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, Header
 
 use super::{DEFAULT_TIMEOUT, Runner};
 use crate::diagnostic::Diagnostic;
-use crate::format::model::{Auth, Body as BodySpec, Request, Step};
+use crate::format::model::{Auth, Body as BodySpec, Request, Step, Text};
 use crate::http::body::Body;
 use crate::http::{DEFAULT_MAX_REDIRECTS, Outgoing};
 use crate::span::Spanned;
@@ -63,6 +63,12 @@ impl Runner<'_> {
         for (name, value) in defaults.headers.iter().chain(&request.headers) {
             let rendered = self.text(value, step)?;
             let header = header_name(name, step, &workflow.source)?;
+            // A template that renders to nothing leaves the header out (and a default of the
+            // same name), as `curl -H 'Name:'` does; a literal `""` still sends it empty.
+            if rendered.is_empty() && matches!(value, Text::Template(_)) {
+                headers.remove(&header);
+                continue;
+            }
             let value = HeaderValue::from_str(&rendered).map_err(|_| {
                 Diagnostic::error(format!(
                     "the value of header `{}` cannot be sent",
@@ -122,8 +128,13 @@ impl Runner<'_> {
             }
             Some(BodySpec::Form(fields)) => {
                 let mut encoder = url::form_urlencoded::Serializer::new(String::new());
-                for (name, value) in fields {
-                    let value = self.text(value, step)?;
+                for (name, template) in fields {
+                    let value = self.text(template, step)?;
+                    // OAuth treats a parameter without a value as absent (RFC 6749 §3.1): a
+                    // template that renders to nothing leaves the field out.
+                    if value.is_empty() && matches!(template, Text::Template(_)) {
+                        continue;
+                    }
                     encoder.append_pair(&name.value, &value);
                 }
                 headers
