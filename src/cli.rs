@@ -809,6 +809,12 @@ async fn emulate_command(port: u16, seed: Option<u64>) -> ExitCode {
     println!("  env_id               {}", info.env_id);
     println!("  worker_client_id     {}", info.worker_client_id);
     println!("  worker_client_secret {}", info.worker_client_secret);
+    println!("  client_jwks          {}", info.client_jwks);
+    println!("  client_private_key   {}", info.client_private_key);
+    println!();
+    println!(
+        "client_private_key is a TEST-ONLY key that ships with apiflow (for client_auth=private_key_jwt): never register its JWKS anywhere else."
+    );
     println!();
     println!("Run the workflow against it in another terminal:");
     println!(

@@ -203,6 +203,115 @@ async fn the_refresh_token_workflow_passes_against_the_emulator_and_cleans_up() 
     emulator.shutdown().await;
 }
 
+/// The form fields of a token request that belong to the grant, not to client authentication.
+const GRANT: [&str; 4] = ["grant_type", "code", "redirect_uri", "refresh_token"];
+
+/// The form fields, and whether a Basic header went, of a token request the run sent.
+fn sent_to_token_endpoint(
+    step: &apiflow::report::event::StepReport,
+) -> (Vec<(String, String)>, bool) {
+    let exchange = step.exchanges.last().expect("an exchange");
+    let body = exchange
+        .request
+        .body
+        .as_ref()
+        .and_then(apiflow::http::body::Body::as_bytes)
+        .unwrap_or_default();
+    let fields = url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let basic = exchange
+        .request
+        .headers
+        .get("authorization")
+        .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("Basic "));
+    (fields, basic)
+}
+
+#[tokio::test]
+async fn each_client_authentication_method_passes_against_the_emulator() {
+    let emulator = Emulator::start(0, Options::default())
+        .await
+        .expect("emulator starts");
+    let info = emulator.info().clone();
+    let plan = apiflow::check_file(&workflow_path()).expect("the shipped workflow is valid");
+    let client =
+        apiflow::http::Client::new(&apiflow::http::ClientOptions::default()).expect("client");
+    let cases = [
+        ("basic", vec![]),
+        ("post", vec!["client_id", "client_secret"]),
+        (
+            "client_secret_jwt",
+            vec!["client_id", "client_assertion_type", "client_assertion"],
+        ),
+        (
+            "private_key_jwt",
+            vec!["client_id", "client_assertion_type", "client_assertion"],
+        ),
+    ];
+    for (method, client_fields) in cases {
+        let sources = InputSources {
+            vars: vec![("client_auth".to_owned(), method.to_owned())],
+            supplied: info
+                .inputs()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            ..InputSources::default()
+        };
+        let inputs =
+            apiflow::check::inputs::resolve(&plan, &sources, &|_| None).expect("inputs resolve");
+        let mut reporter = Terminal::new(Vec::new(), false, true).stable();
+        let report =
+            apiflow::runner::run(&plan, &client, inputs, &Settings::default(), &mut reporter)
+                .await
+                .expect("the run starts");
+        let output = String::from_utf8(reporter.into_inner()).expect("utf-8 output");
+        assert_eq!(report.exit_code(), 0, "{method}:\n{output}");
+        let mut jtis = Vec::new();
+        for exchange in &report.steps[3].children[1..] {
+            let (fields, basic) = sent_to_token_endpoint(exchange);
+            assert_eq!(basic, method == "basic", "{method}");
+            let names: Vec<&str> = fields
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .filter(|k| !GRANT.contains(k))
+                .collect();
+            assert_eq!(names, client_fields, "{method}: {}", exchange.name);
+            if let Some((_, assertion)) = fields.iter().find(|(k, _)| k == "client_assertion") {
+                let claims: serde_json::Value = {
+                    use base64::Engine as _;
+                    let payload = assertion.split('.').nth(1).expect("a JWT");
+                    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(payload)
+                        .expect("base64url");
+                    serde_json::from_slice(&bytes).expect("JSON claims")
+                };
+                let app_id = fields
+                    .iter()
+                    .find(|(k, _)| k == "client_id")
+                    .unwrap()
+                    .1
+                    .clone();
+                assert_eq!(claims["iss"], app_id.as_str());
+                assert_eq!(claims["sub"], app_id.as_str());
+                assert_eq!(
+                    claims["aud"],
+                    format!("{}/{}/as/token", info.auth_base, info.env_id)
+                );
+                jtis.push(claims["jti"].as_str().expect("a jti").to_owned());
+                // The signed assertion never shows in the output.
+                assert!(!output.contains(assertion.as_str()), "{method}");
+            }
+        }
+        if method.ends_with("_jwt") {
+            assert_eq!(jtis.len(), 2);
+            assert_ne!(jtis[0], jtis[1], "each assertion has its own jti");
+        }
+    }
+    emulator.shutdown().await;
+}
+
 #[test]
 fn the_readme_command_runs_the_workflow_with_the_emulator() {
     let output = assert_cmd::Command::cargo_bin("apiflow")
@@ -294,6 +403,8 @@ fn emulate_prints_what_a_workflow_needs_and_serves_it() {
         "env_id",
         "worker_client_id",
         "worker_client_secret",
+        "client_jwks",
+        "client_private_key",
     ] {
         assert!(values.contains_key(key), "{key} missing from {values:?}");
     }
