@@ -81,14 +81,19 @@ fn corpus() {
 
 #[test]
 fn the_corpus_has_at_least_60_cases_each_named_nn_short_name() {
-    let pattern = regex::Regex::new(r"^\d{2,3}-[a-z0-9-]+\.(yaml|args|env)$").expect("a regex");
+    // A case's `.json` holds a schema file its workflow reads.
+    let pattern =
+        regex::Regex::new(r"^\d{2,3}-[a-z0-9-]+\.(yaml|args|env|json)$").expect("a regex");
     let mut cases = 0;
     for entry in std::fs::read_dir(format!("{ROOT}/tests/corpus")).expect("the corpus") {
         let name = entry.expect("an entry").file_name();
         let name = name.to_string_lossy();
         assert!(pattern.is_match(&name), "badly named corpus file `{name}`");
-        if name.ends_with(".args") {
-            let yaml = name.replace(".args", ".yaml");
+        if let Some(stem) = name
+            .strip_suffix(".args")
+            .or_else(|| name.strip_suffix(".json"))
+        {
+            let yaml = format!("{stem}.yaml");
             assert!(
                 Path::new(&format!("{ROOT}/tests/corpus/{yaml}")).exists(),
                 "`{name}` has no `{yaml}`"

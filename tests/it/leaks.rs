@@ -1,9 +1,9 @@
 //! No secret leaks: workflows full of secrets (inputs and captures; in URLs, headers, form and
-//! JSON bodies, error messages and failed checks) run against a server that echoes them back in
-//! bodies, headers, `Location` and cookies, in every output mode and with every report (HAR
-//! included). No secret may show in any form: raw, URL-encoded (`%20` or `+`, or partly, as a
-//! URL parser leaves it), base64 (standard or URL-safe, padded or not), JSON-escaped,
-//! HTML-escaped or shell-quoted, nor once a report's own escaping is undone.
+//! JSON bodies, error messages, failed checks and body schemas) run against a server that echoes
+//! them back in bodies, headers, `Location` and cookies, in every output mode and with every
+//! report (HAR included). No secret may show in any form: raw, URL-encoded (`%20` or `+`, or
+//! partly, as a URL parser leaves it), base64 (standard or URL-safe, padded or not),
+//! JSON-escaped, HTML-escaped or shell-quoted, nor once a report's own escaping is undone.
 
 use crate::support;
 
@@ -303,6 +303,16 @@ finally:
     expect:
       checks:
         - (pin | int) // 0 > 1
+  - name: a body schema that fails on secret values
+    request: { url: "{{ base_url }}/echo", headers: { X-Api-Key: "{{ api_key }}" } }
+    expect:
+      schema:
+        type: object
+        properties:
+          echo: { type: integer }
+          token: { enum: [nothing] }
+          pin: { type: object }
+          received: { maxLength: 3 }
   - name: a capture that fails
     if: access_token is defined
     request: { url: "{{ base_url }}/echo?token={{ access_token }}" }

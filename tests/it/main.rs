@@ -7,6 +7,7 @@ mod support;
 mod auth;
 mod bad_input;
 mod batch;
+mod body_schema;
 mod cli;
 mod compose;
 mod docs;

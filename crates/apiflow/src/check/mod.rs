@@ -1,6 +1,7 @@
 //! Checking a workflow before anything is sent: reading the file, validation, composition
 //! (`uses`), and the inputs of a run.
 
+pub mod body_schema;
 pub mod compose;
 pub mod confine;
 pub mod file;

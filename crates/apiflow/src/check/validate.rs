@@ -8,6 +8,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use regex::Regex;
 
+use crate::check::body_schema::{CompiledSchema, compile_all};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::format::model::{
     Action, Body, ExtractKind, PartValue, Step, TemplateId, Text, Value, Workflow,
@@ -43,6 +44,8 @@ pub struct Plan {
     pub subplans: HashMap<String, std::sync::Arc<Plan>>,
     /// How each step reads its response as JSON, indexed by `StepId`.
     pub json_reads: Vec<JsonRead>,
+    /// Each step's `expect.schema`, compiled, indexed by `StepId`.
+    pub schemas: Vec<Option<Arc<CompiledSchema>>>,
 }
 
 /// How much of a response body a step reads as JSON, which decides how it is parsed.
@@ -62,6 +65,11 @@ impl Plan {
         self.json_reads
             .get(step.id.0 as usize)
             .unwrap_or(&JsonRead::Whole)
+    }
+
+    /// Returns the compiled `expect.schema` of `step`, one of this plan's steps.
+    pub fn body_schema(&self, step: &Step) -> Option<&CompiledSchema> {
+        self.schemas.get(step.id.0 as usize)?.as_deref()
     }
 }
 
@@ -97,7 +105,9 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
     let regexes = checker.compile_regexes();
     checker.check_calls(&broken);
     checker.check_flow(&broken);
+    let (schemas, schema_errors) = compile_all(&workflow);
     let mut errors = checker.errors;
+    errors.extend(schema_errors);
     errors.sort_by_key(|d| (d.span.line, d.span.column));
     if errors.is_empty() {
         let paths: Vec<JsonPath> = paths.into_iter().flatten().collect();
@@ -109,6 +119,7 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
             regexes: regexes.into_iter().flatten().collect(),
             subplans: HashMap::new(),
             json_reads,
+            schemas,
         })
     } else {
         Err(errors)
@@ -139,7 +150,7 @@ fn json_read<'p>(
     let template_reads = step_templates(step).into_iter().any(|(id, context)| {
         context == Context::Response && templates.reads(id).iter().any(|n| n == "json")
     });
-    if template_reads {
+    if template_reads || step.expect.schema.is_some() {
         return JsonRead::Whole;
     }
     // The paths the step's JSON captures and expectations read.

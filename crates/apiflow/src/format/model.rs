@@ -427,6 +427,54 @@ pub struct Expect {
     pub headers: Vec<(Spanned<String>, Text)>,
     /// `checks:`: expressions that must all be true.
     pub checks: Vec<TemplateId>,
+    /// `schema:`: a JSON Schema the body must match.
+    pub schema: Option<BodySchema>,
+}
+
+/// `expect.schema:`: a JSON Schema written in the step or kept in a file beside the workflow.
+#[derive(Clone, Debug)]
+pub struct BodySchema {
+    /// Where the `schema` key is written.
+    pub span: Span,
+    /// The schema, or the file that holds it.
+    pub document: SchemaDocument,
+}
+
+/// Where a body schema is written.
+#[derive(Clone, Debug)]
+pub enum SchemaDocument {
+    /// In the step, as YAML.
+    Inline(SchemaText),
+    /// `{ file: PATH }`, relative to the workflow file.
+    File(Spanned<String>),
+}
+
+/// A JSON Schema as JSON, with where each of its values is written, so a broken schema can be
+/// pointed at.
+#[derive(Clone, Debug)]
+pub struct SchemaText {
+    /// The schema. Never templated: `{{` in it is text.
+    pub value: serde_json::Value,
+    /// The file it is written in.
+    pub source: Arc<Source>,
+    /// The JSON Pointer of each value in the schema, with its position, in document order.
+    pub spans: Vec<(String, Span)>,
+}
+
+impl SchemaText {
+    /// Returns where the value at a JSON Pointer is written, or the nearest value holding it.
+    pub fn span_of(&self, pointer: &str) -> Span {
+        let mut pointer = pointer;
+        loop {
+            if let Some((_, span)) = self.spans.iter().find(|(p, _)| p == pointer) {
+                return *span;
+            }
+            match pointer.rfind('/') {
+                Some(cut) => pointer = &pointer[..cut],
+                None => return self.spans.first().map_or_else(Span::default, |(_, s)| *s),
+            }
+        }
+    }
 }
 
 /// One acceptable status.

@@ -372,6 +372,29 @@ struct Expect {
     headers: Option<BTreeMap<String, Scalar>>,
     /// Expressions that must all be true.
     checks: Option<Vec<Expression>>,
+    /// A JSON Schema the body must match, written here or in a file.
+    schema: Option<BodySchema>,
+}
+
+/// A JSON Schema (2020-12 unless its `$schema` names draft-04, -06, -07 or 2019-09), or the
+/// file that holds one.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum BodySchema {
+    /// A file beside the workflow, relative to it.
+    File(SchemaFile),
+    /// The schema itself; not templated.
+    Inline(serde_json::Map<String, serde_json::Value>),
+    /// `true` (anything) or `false` (nothing).
+    Always(bool),
+}
+
+/// `{ file: PATH }`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct SchemaFile {
+    /// The schema's file (JSON or YAML), relative to the workflow file.
+    file: String,
 }
 
 /// One status or several.

@@ -1,4 +1,5 @@
-//! Expectations: `expect.json`, `expect.headers` and `expect.checks` against a response.
+//! Expectations: `expect.json`, `expect.headers`, `expect.schema` and `expect.checks` against a
+//! response.
 
 use minijinja::Value as JinjaValue;
 use reqwest::header::HeaderMap;
@@ -6,6 +7,7 @@ use reqwest::header::HeaderMap;
 use super::Runner;
 use super::response::not_json;
 use super::send::Attempt;
+use crate::check::body_schema::{CompiledSchema, MAX_VIOLATIONS};
 use crate::diagnostic::Diagnostic;
 use crate::format::model::Step;
 use crate::report::event::CheckResult;
@@ -109,6 +111,24 @@ impl Runner<'_> {
                 );
             }
         }
+        if let (Some(schema), Some(compiled)) = (&step.expect.schema, self.plan.body_schema(step)) {
+            let failure = match json {
+                None => Some(not_json(
+                    &workflow.source,
+                    schema.span,
+                    step,
+                    "schema",
+                    content_type,
+                    body,
+                )),
+                Some(document) => schema_failure(compiled, document, schema.span, step, workflow),
+            };
+            checks.push(CheckResult {
+                what: format!("body matches {}", compiled.what),
+                passed: failure.is_none(),
+            });
+            failures.extend(failure);
+        }
         for check in &step.expect.checks {
             let source = &workflow.templates[check.0 as usize];
             let result = self.plan.templates.eval(*check, ctx);
@@ -158,6 +178,36 @@ impl Runner<'_> {
             }
         }
     }
+}
+
+/// Lists every way a body breaks its schema (the first `MAX_VIOLATIONS`), or `None` when it
+/// matches.
+fn schema_failure(
+    compiled: &CompiledSchema,
+    document: &serde_json::Value,
+    span: crate::span::Span,
+    step: &Step,
+    workflow: &crate::format::model::Workflow,
+) -> Option<Diagnostic> {
+    let (violations, more) = compiled.violations(document, MAX_VIOLATIONS);
+    if violations.is_empty() {
+        return None;
+    }
+    let total = violations.len() + more;
+    let mut diagnostic = Diagnostic::error(format!(
+        "the body does not match the {} ({total} violation{})",
+        compiled.what,
+        if total == 1 { "" } else { "s" }
+    ))
+    .at(&workflow.source, span, "does not match")
+    .in_step(Some(&step.name));
+    for violation in &violations {
+        diagnostic = diagnostic.note(violation.to_string());
+    }
+    if more > 0 {
+        diagnostic = diagnostic.note(format!("and {more} more"));
+    }
+    Some(diagnostic)
 }
 
 /// Compares JSON values as a check does: numbers by value, so `1` equals `1.0`.

@@ -1,10 +1,14 @@
 //! Loading what a response must look like: `expect` with its status patterns, JSON
 //! expectations and checks.
 
+use std::sync::Arc;
+
 use super::{EXPECT_KEYS, Loader};
-use crate::format::model::{Expect, JsonExpectation, PathId, StatusPattern};
+use crate::format::model::{
+    BodySchema, Expect, JsonExpectation, PathId, SchemaDocument, SchemaText, StatusPattern,
+};
 use crate::format::yaml::{Node, NodeKind};
-use crate::span::{Span, Spanned};
+use crate::span::{Source, Span, Spanned};
 
 impl Loader {
     pub(super) fn expect(&mut self, node: &Node) -> Expect {
@@ -34,13 +38,43 @@ impl Loader {
             }
             None => Vec::new(),
         };
+        let schema_key = fields.key("schema").map(|k| k.span);
+        let schema = fields
+            .get("schema")
+            .zip(schema_key)
+            .and_then(|(n, span)| self.body_schema(n, span));
         self.finish(&fields, EXPECT_KEYS, "expect");
         Expect {
             status,
             json,
             headers,
             checks,
+            schema,
         }
+    }
+
+    /// Reads `expect.schema`: a schema written as YAML, `true`/`false`, or `{ file: PATH }`.
+    fn body_schema(&mut self, node: &Node, key: Span) -> Option<BodySchema> {
+        let document = match &node.kind {
+            NodeKind::Map(entries) if entries.len() == 1 && entries[0].0.name == "file" => {
+                SchemaDocument::File(self.string(&entries[0].1, "expect.schema.file")?)
+            }
+            NodeKind::Map(_) | NodeKind::Bool(_) => {
+                SchemaDocument::Inline(schema_text(node, &self.source))
+            }
+            _ => {
+                self.expected(
+                    "expect.schema",
+                    "a JSON Schema (a mapping, `true` or `false`) or `{ file: PATH }`",
+                    node,
+                );
+                return None;
+            }
+        };
+        Some(BodySchema {
+            span: key,
+            document,
+        })
     }
 
     pub(super) fn status(&mut self, node: &Node) -> Option<Spanned<Vec<StatusPattern>>> {
@@ -111,5 +145,41 @@ fn parse_status_class(text: &str) -> Option<StatusPattern> {
             .ok()
             .filter(|c| (100..=599).contains(c))
             .map(StatusPattern::Code),
+    }
+}
+
+/// Turns a YAML node holding a JSON Schema into JSON, noting where each value is written.
+pub fn schema_text(node: &Node, source: &Arc<Source>) -> SchemaText {
+    let mut spans = Vec::new();
+    let mut pointer = String::new();
+    note_spans(node, &mut pointer, &mut spans);
+    SchemaText {
+        value: node.to_json(),
+        source: Arc::clone(source),
+        spans,
+    }
+}
+
+fn note_spans(node: &Node, pointer: &mut String, spans: &mut Vec<(String, Span)>) {
+    spans.push((pointer.clone(), node.span));
+    let length = pointer.len();
+    match &node.kind {
+        NodeKind::Map(entries) => {
+            for (key, value) in entries {
+                pointer.push('/');
+                pointer.push_str(&key.name.replace('~', "~0").replace('/', "~1"));
+                note_spans(value, pointer, spans);
+                pointer.truncate(length);
+            }
+        }
+        NodeKind::Seq(items) => {
+            for (index, item) in items.iter().enumerate() {
+                pointer.push('/');
+                pointer.push_str(&index.to_string());
+                note_spans(item, pointer, spans);
+                pointer.truncate(length);
+            }
+        }
+        _ => {}
     }
 }

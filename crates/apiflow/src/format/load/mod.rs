@@ -17,6 +17,8 @@ mod steps;
 mod transport;
 mod upload;
 
+pub use assertions::schema_text;
+
 pub(crate) const TOP_KEYS: &[&str] = &[
     "name",
     "description",
@@ -74,7 +76,7 @@ pub(crate) const AWS_SIGV4_KEYS: &[&str] = &[
     "region",
     "service",
 ];
-pub(crate) const EXPECT_KEYS: &[&str] = &["status", "json", "headers", "checks"];
+pub(crate) const EXPECT_KEYS: &[&str] = &["status", "json", "headers", "checks", "schema"];
 const EXTRACT_KINDS: &[&str] = &[
     "json", "header", "cookie", "regex", "status", "body", "expr", "css", "output",
 ];
