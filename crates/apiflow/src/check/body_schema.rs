@@ -1,10 +1,10 @@
-//! `expect.schema`: finds and reads schema files (confined to the workflow's folder), compiles
-//! each schema once for the plan, and lists what a response body breaks.
+//! `expect.schema`: reads schema files (which `confine` has checked), compiles each schema once
+//! for the plan, and lists what a response body breaks.
 //!
 //! Remote references are never fetched: a `$ref` that leaves the schema document is an error
 //! when the workflow is checked.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use jsonschema::{Draft, Validator};
@@ -104,7 +104,9 @@ pub fn compile_all(workflow: &Workflow) -> (Vec<Option<Arc<CompiledSchema>>>, Ve
             continue;
         };
         match compile(workflow, step, schema) {
-            Ok(one) => compiled[step.id.0 as usize] = Some(Arc::new(one)),
+            Ok(Some(one)) => compiled[step.id.0 as usize] = Some(Arc::new(one)),
+            // A file that could not be resolved: `confine` has said why.
+            Ok(None) => {}
             Err(error) => errors.push(error),
         }
     }
@@ -115,21 +117,24 @@ fn compile(
     workflow: &Workflow,
     step: &Step,
     schema: &BodySchema,
-) -> Result<CompiledSchema, Diagnostic> {
+) -> Result<Option<CompiledSchema>, Diagnostic> {
     let (text, what) = match &schema.document {
         SchemaDocument::Inline(text) => (text.clone(), "schema".to_owned()),
-        SchemaDocument::File(path) => {
-            let text = read_schema_file(&workflow.source, path)
+        SchemaDocument::File(file) => {
+            let Some(resolved) = &file.resolved else {
+                return Ok(None);
+            };
+            let text = read_schema_file(&workflow.source, &file.written, resolved)
                 .map_err(|d| d.in_step(Some(&step.name)))?;
-            (text, format!("schema {}", path.value))
+            (text, format!("schema {}", file.written.value))
         }
     };
     let located = |title: String, pointer: &str, label: &str| {
         let diagnostic = Diagnostic::error(title);
         let diagnostic = match &schema.document {
             // A JSON file the YAML reader could not follow has no positions: point at its name.
-            SchemaDocument::File(path) if text.spans.is_empty() => {
-                diagnostic.at(&workflow.source, path.span, label.to_owned())
+            SchemaDocument::File(file) if text.spans.is_empty() => {
+                diagnostic.at(&workflow.source, file.written.span, label.to_owned())
             }
             _ => diagnostic.at(&text.source, text.span_of(pointer), label.to_owned()),
         };
@@ -197,7 +202,7 @@ fn compile(
                 ))
             }
         })?;
-    Ok(CompiledSchema { validator, what })
+    Ok(Some(CompiledSchema { validator, what }))
 }
 
 /// Names a draft as the documentation does.
@@ -267,26 +272,28 @@ fn find_refs(value: &serde_json::Value, pointer: &mut String, found: &mut dyn Fn
     }
 }
 
-/// Reads a schema file named by `expect.schema.file`, as JSON or YAML.
+/// Reads a schema file named by `expect.schema.file` (checked by `confine`), as JSON or YAML.
 fn read_schema_file(
     workflow: &Arc<Source>,
     path: &Spanned<String>,
+    resolved: &Path,
 ) -> Result<SchemaText, Diagnostic> {
-    let resolved = confined_path(&workflow.name, &path.value).map_err(|(title, label, help)| {
-        Diagnostic::error(title)
-            .at(workflow, path.span, label)
-            .help(help)
-    })?;
-    let source = read_source(&resolved).map_err(|mut errors| {
+    let source = read_source(resolved).map_err(|mut errors| {
         let error = errors
             .pop()
-            .unwrap_or_else(|| cannot_read(&resolved, &std::io::Error::other("unreadable")));
+            .unwrap_or_else(|| cannot_read(resolved, &std::io::Error::other("unreadable")));
         if error.source.is_some() {
             error
         } else {
             error.at(workflow, path.span, "cannot be read")
         }
     })?;
+    // Named as the user wrote it, beside the workflow, not by the resolved path.
+    let shown = Path::new(&workflow.name).parent().map_or_else(
+        || Path::new(&path.value).to_path_buf(),
+        |p| p.join(&path.value),
+    );
+    let source = Source::new(shown.display().to_string(), source.text.clone());
     if source.text.trim().is_empty() {
         return Err(Diagnostic::error(format!("`{}` is empty", source.name))
             .at(workflow, path.span, "an empty file")
@@ -325,56 +332,6 @@ fn read_schema_file(
     })
 }
 
-/// Resolves a file a workflow names, relative to the workflow file, and keeps it inside the
-/// workflow's folder: no absolute paths, no `..` out of it, no symbolic link leading out.
-/// Returns the path to read, or a title, a label and a hint saying why not.
-pub fn confined_path(
-    workflow_file: &str,
-    relative: &str,
-) -> Result<PathBuf, (String, String, String)> {
-    let folder = Path::new(workflow_file)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let wanted = Path::new(relative);
-    let outside = || {
-        (
-            format!("`{relative}` is outside the workflow's folder"),
-            "outside the workflow's folder".to_owned(),
-            "a workflow reads files only from its own folder and below; move the file there"
-                .to_owned(),
-        )
-    };
-    if wanted.is_absolute()
-        || wanted
-            .components()
-            .any(|c| matches!(c, Component::Prefix(_)))
-    {
-        return Err(outside());
-    }
-    let joined = folder.join(wanted);
-    let missing = |what: &str| {
-        (
-            format!("cannot read `{}`: {what}", joined.display()),
-            what.to_owned(),
-            "the path is relative to the workflow file".to_owned(),
-        )
-    };
-    let Ok(real) = joined.canonicalize() else {
-        return Err(missing("no such file"));
-    };
-    let Ok(root) = folder.canonicalize() else {
-        return Err(missing("no such file"));
-    };
-    if !real.starts_with(&root) {
-        return Err(outside());
-    }
-    if real.is_dir() {
-        return Err(missing("it is a directory"));
-    }
-    Ok(joined)
-}
-
 /// Cuts a message after `max` characters.
 fn cut(text: &str, max: usize) -> String {
     if text.chars().count() > max {
@@ -388,7 +345,7 @@ fn cut(text: &str, max: usize) -> String {
 mod tests {
     use serde_json::json;
 
-    use super::{confined_path, draft_of};
+    use super::draft_of;
     use crate::check::file::check_source_alone;
     use crate::span::Source;
 
@@ -477,43 +434,5 @@ mod tests {
         ] {
             assert!(draft_of(uri).is_none(), "{uri}");
         }
-    }
-
-    #[test]
-    fn files_stay_inside_the_workflow_folder() {
-        let dir = std::env::temp_dir().join(format!("apiflow-confine-{}", std::process::id()));
-        let inner = dir.join("flows");
-        std::fs::create_dir_all(inner.join("schemas")).unwrap();
-        std::fs::write(inner.join("schemas/a.json"), "{}").unwrap();
-        std::fs::write(dir.join("outside.json"), "{}").unwrap();
-        let workflow = inner.join("w.yaml").display().to_string();
-        assert!(confined_path(&workflow, "schemas/a.json").is_ok());
-        assert!(confined_path(&workflow, "schemas/../schemas/a.json").is_ok());
-        let outside = |path: &str| {
-            confined_path(&workflow, path)
-                .unwrap_err()
-                .0
-                .contains("outside the workflow's folder")
-        };
-        assert!(outside("../outside.json"));
-        assert!(outside(&dir.join("outside.json").display().to_string()));
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(dir.join("outside.json"), inner.join("link.json")).unwrap();
-            assert!(outside("link.json"));
-        }
-        assert!(
-            confined_path(&workflow, "nothing.json")
-                .unwrap_err()
-                .0
-                .contains("no such file")
-        );
-        assert!(
-            confined_path(&workflow, "schemas")
-                .unwrap_err()
-                .0
-                .contains("directory")
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
 use crate::format::model::{
-    Action, Body, FilePath, PartValue, Step, TemplateId, TemplateKind, TemplateSource, Tls,
-    Workflow,
+    Action, Body, BodySchema, FilePath, PartValue, SchemaDocument, Step, TemplateId, TemplateKind,
+    TemplateSource, Tls, Workflow,
 };
 use crate::format::yaml::MAX_FILE_SIZE;
 use crate::span::{Source, Spanned};
@@ -108,6 +108,13 @@ impl Files<'_> {
         }
         if let Some(save) = &mut step.save {
             self.output(save, &name);
+        }
+        if let Some(BodySchema {
+            document: SchemaDocument::File(file),
+            ..
+        }) = &mut step.expect.schema
+        {
+            self.input(file, "file", &name);
         }
     }
 

@@ -445,8 +445,8 @@ pub struct BodySchema {
 pub enum SchemaDocument {
     /// In the step, as YAML.
     Inline(SchemaText),
-    /// `{ file: PATH }`, relative to the workflow file.
-    File(Spanned<String>),
+    /// `{ file: PATH }`, relative to the workflow file and under its folder (or `--file-root`).
+    File(FilePath),
 }
 
 /// A JSON Schema as JSON, with where each of its values is written, so a broken schema can be

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use super::{EXPECT_KEYS, Loader};
 use crate::format::model::{
-    BodySchema, Expect, JsonExpectation, PathId, SchemaDocument, SchemaText, StatusPattern,
+    BodySchema, Expect, FilePath, JsonExpectation, PathId, SchemaDocument, SchemaText,
+    StatusPattern,
 };
 use crate::format::yaml::{Node, NodeKind};
 use crate::span::{Source, Span, Spanned};
@@ -57,7 +58,9 @@ impl Loader {
     fn body_schema(&mut self, node: &Node, key: Span) -> Option<BodySchema> {
         let document = match &node.kind {
             NodeKind::Map(entries) if entries.len() == 1 && entries[0].0.name == "file" => {
-                SchemaDocument::File(self.string(&entries[0].1, "expect.schema.file")?)
+                SchemaDocument::File(FilePath::new(
+                    self.string(&entries[0].1, "expect.schema.file")?,
+                ))
             }
             NodeKind::Map(_) | NodeKind::Bool(_) => {
                 SchemaDocument::Inline(schema_text(node, &self.source))
