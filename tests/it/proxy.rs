@@ -174,3 +174,20 @@ fn a_bad_proxy_url_is_an_invalid_command_that_hides_the_password() {
         assert!(!out.contains("hunter2"), "{out}");
     }
 }
+
+#[test]
+fn an_https_proxy_is_reached_over_tls() {
+    let (server, proxy) = (ok(), Proxy::https());
+    let url = format!("http://localhost:{}/", server.port);
+    let through = format!("https://ann:s3cret@127.0.0.1:{}", proxy.port);
+    let ca = format!("{}/tests/data/tls/ca.pem", support::ROOT);
+    let (code, out) = run(&url, &["--proxy", &through, "--cacert", &ca], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        proxy.asked(),
+        vec![Asked {
+            target: format!("GET {url} HTTP/1.1"),
+            credentials: Some(basic("ann", "s3cret")),
+        }]
+    );
+}

@@ -1,10 +1,10 @@
-//! Tiny in-process proxies that record what they were asked: an HTTP proxy (absolute-form
-//! requests forwarded, `CONNECT` tunnels) and a SOCKS5 server (RFC 1928, with RFC 1929
+//! Tiny in-process proxies that record what they were asked: an HTTP proxy, plain or over TLS
+//! (absolute-form requests forwarded, `CONNECT` tunnels), and a SOCKS5 server (RFC 1928, with RFC 1929
 //! user/password authentication when the client offers it).
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
 /// What a proxy was asked, one entry per connection.
@@ -39,6 +39,17 @@ impl Proxy {
         Proxy::start(|stream, asked| Box::pin(http_connection(stream, asked)))
     }
 
+    /// Starts an HTTP proxy reached over TLS, with the test certificate for `127.0.0.1`.
+    pub fn https() -> Proxy {
+        Proxy::start(|stream, asked| {
+            Box::pin(async move {
+                if let Ok(tls) = tls_acceptor().accept(stream).await {
+                    http_connection(tls, asked).await;
+                }
+            })
+        })
+    }
+
     /// Starts a SOCKS5 proxy.
     pub fn socks5() -> Proxy {
         Proxy::start(|stream, asked| Box::pin(socks5_connection(stream, asked)))
@@ -60,8 +71,26 @@ impl Proxy {
     }
 }
 
+/// The TLS side of [`Proxy::https`].
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let data = |name: &str| format!("{}/tests/data/tls/{name}", super::ROOT);
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(data("server.pem"))
+        .expect("cert file")
+        .collect::<Result<_, _>>()
+        .expect("certs");
+    let key = PrivateKeyDer::from_pem_file(data("server.key")).expect("key");
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
 /// Reads a request head, up to and including the blank line.
-async fn read_head(stream: &mut TcpStream) -> Option<String> {
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -73,7 +102,10 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
     String::from_utf8(head).ok()
 }
 
-async fn http_connection(mut client: TcpStream, asked: Arc<Mutex<Vec<Asked>>>) {
+async fn http_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut client: S,
+    asked: Arc<Mutex<Vec<Asked>>>,
+) {
     let Some(head) = read_head(&mut client).await else {
         return;
     };
