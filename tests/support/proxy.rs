@@ -1,6 +1,6 @@
 //! Tiny in-process proxies that record what they were asked: an HTTP proxy, plain or over TLS
-//! (absolute-form requests forwarded, `CONNECT` tunnels), and a SOCKS5 server (RFC 1928, with RFC 1929
-//! user/password authentication when the client offers it).
+//! (absolute-form requests forwarded, `CONNECT` tunnels), and a SOCKS5 server (RFC 1928, with
+//! RFC 1929 user/password authentication when the client offers it).
 
 use std::sync::{Arc, Mutex};
 
