@@ -277,13 +277,37 @@ impl<'a> Checker<'a> {
             .collect()
     }
 
+    /// Checks the algorithm of `jwt_sign(claims, key, 'ALG')` when it is written as a string.
+    fn check_jwt_sign_alg(&mut self, id: TemplateId, index: usize) {
+        let known = crate::template::jws::ALGORITHMS;
+        for (alg, range) in self.templates.literal_last_args(id, "jwt_sign", 3) {
+            if known.contains(&alg.as_str()) {
+                continue;
+            }
+            let span = self.workflow.templates[index].span_of(range);
+            let help = did_you_mean(&alg, known.iter().copied())
+                .unwrap_or_else(|| format!("use one of {}", known.join(", ")));
+            let diagnostic = Diagnostic::error(format!("`jwt_sign` does not sign with `{alg}`"))
+                .at(&self.workflow.source, span, "not a signing algorithm")
+                .help(help);
+            self.push(id, diagnostic);
+        }
+    }
+
     fn check_calls(&mut self, broken: &FxHashSet<TemplateId>) {
         for index in 0..self.workflow.templates.len() {
             let id = TemplateId(u32::try_from(index).unwrap_or(u32::MAX));
             if broken.contains(&id) {
                 continue;
             }
-            for (kind, name, range) in self.templates.calls(id) {
+            let calls = self.templates.calls(id);
+            if calls
+                .iter()
+                .any(|(kind, name, _)| *kind == CallKind::Function && name == "jwt_sign")
+            {
+                self.check_jwt_sign_alg(id, index);
+            }
+            for (kind, name, range) in calls {
                 let (known, what) = match kind {
                     CallKind::Function => (crate::template::functions::FUNCTIONS, "function"),
                     CallKind::Filter => (crate::template::functions::FILTERS, "filter"),

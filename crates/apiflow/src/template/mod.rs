@@ -366,6 +366,48 @@ impl Templates {
     }
 }
 
+impl Templates {
+    /// Lists the calls of function `name` whose arguments are `arity` and whose last argument
+    /// is a string constant, with that constant and the call's position: what validation can
+    /// check before running (`jwt_sign(claims, key, 'RS256')`).
+    pub fn literal_last_args(
+        &self,
+        id: TemplateId,
+        name: &str,
+        arity: u16,
+    ) -> Vec<(String, Option<Range<usize>>)> {
+        if let Some(Some(_)) = self.plain.get(self.row(id)) {
+            return Vec::new();
+        }
+        let Ok(template) = self.get(id) else {
+            return Vec::new();
+        };
+        let kind = self.kind(id);
+        let instructions = &get_compiled_template(&template).instructions;
+        let mut found = Vec::new();
+        for index in 1..u32::MAX {
+            let Some(instruction) = instructions.get(index) else {
+                break;
+            };
+            let Instruction::CallFunction(called, Some(count)) = instruction else {
+                continue;
+            };
+            if *called != name || *count != arity {
+                continue;
+            }
+            if let Some(Instruction::LoadConst(value)) = instructions.get(index - 1)
+                && let Some(text) = value.as_str()
+            {
+                found.push((
+                    text.to_owned(),
+                    instruction_range(instructions, index - 1, kind),
+                ));
+            }
+        }
+        found
+    }
+}
+
 /// Splits a text template into text and `{{ name.field }}` pieces, or returns `None` when it
 /// uses anything else of the template language, or anything whose rendering differs from text
 /// and values side by side (a trailing newline, which minijinja drops).
