@@ -91,6 +91,7 @@ impl Harness {
             seed,
             clock: clock.clone(),
             secret_not_ready_reads,
+            client_key: None,
         };
         let emulator = Emulator::start(0, options).await.unwrap();
         let info = emulator.info().clone();
@@ -1663,4 +1664,34 @@ async fn private_key_jwt_apps_need_a_jwks() {
     let mut names: Vec<&str> = key.keys().map(String::as_str).collect();
     names.sort_unstable();
     assert_eq!(names, ["alg", "e", "kid", "kty", "n", "use"]);
+}
+
+#[tokio::test]
+async fn the_client_key_can_be_replaced_in_the_options() {
+    // The P-256 key of RFC 7515, appendix A.3.
+    let key = json!({
+        "kty": "EC", "crv": "P-256", "kid": "ec-1",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+        "d": "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"
+    });
+    let emulator = Emulator::start(
+        0,
+        Options {
+            client_key: Some(key.to_string()),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let info = emulator.info();
+    assert_eq!(info.client_private_key, key.to_string());
+    let jwks: Value = serde_json::from_str(&info.client_jwks).unwrap();
+    assert_eq!(
+        jwks,
+        json!({"keys": [{"kty": "EC", "kid": "ec-1", "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]})
+    );
+    emulator.shutdown().await;
 }

@@ -45,6 +45,10 @@ pub struct Options {
     /// Counts the reads of a new application's secret that answer 404 before it "exists",
     /// emulating PingOne's documented eventual consistency.
     pub secret_not_ready_reads: u32,
+    /// Replaces the built-in TEST-ONLY client key handed out as [`Info::client_private_key`]:
+    /// a private JWK as JSON text (RSA, EC or OKP); its public half becomes
+    /// [`Info::client_jwks`].
+    pub client_key: Option<String>,
 }
 
 impl Default for Options {
@@ -53,6 +57,7 @@ impl Default for Options {
             seed: None,
             clock: Clock::system(),
             secret_not_ready_reads: 1,
+            client_key: None,
         }
     }
 }
@@ -86,7 +91,7 @@ const TEST_ONLY_CLIENT_KEY: &str = include_str!("test_only_client_key.jwk.json")
 fn public_jwks(private_jwk: &str) -> String {
     let jwk: serde_json::Value = serde_json::from_str(private_jwk).unwrap_or_default();
     let mut public = serde_json::Map::new();
-    for name in ["kty", "kid", "use", "alg", "n", "e"] {
+    for name in ["kty", "kid", "use", "alg", "crv", "n", "e", "x", "y"] {
         if let Some(value) = jwk.get(name) {
             public.insert(name.to_owned(), value.clone());
         }
@@ -113,6 +118,12 @@ impl Info {
 /// is the origin reported in [`Info`] and used for links when a request has no `Host`.
 pub fn router(options: Options, base: &str) -> (Router, Info) {
     let base = base.trim_end_matches('/').to_owned();
+    let client_key = options
+        .client_key
+        .as_deref()
+        .unwrap_or(TEST_ONLY_CLIENT_KEY)
+        .trim()
+        .to_owned();
     let (shared, worker_client_secret) = Shared::new(
         options.seed,
         options.clock,
@@ -125,8 +136,8 @@ pub fn router(options: Options, base: &str) -> (Router, Info) {
         auth_base: base,
         worker_client_id: shared.worker_client_id.clone(),
         worker_client_secret,
-        client_private_key: TEST_ONLY_CLIENT_KEY.trim().to_owned(),
-        client_jwks: public_jwks(TEST_ONLY_CLIENT_KEY),
+        client_jwks: public_jwks(&client_key),
+        client_private_key: client_key,
     };
     let shared = Arc::new(shared);
     let router = Router::new()
