@@ -14,6 +14,7 @@ use apiflow::batch::{self, Console, Shard};
 use apiflow::check::confine::FileAccess;
 use apiflow::check::inputs::{InputSources, parse_env_file, parse_var};
 use apiflow::diagnostic::Diagnostic;
+use apiflow::http::cookie_file::JarFile;
 use apiflow::http::identity::Identity;
 use apiflow::http::proxy::ProxyOptions;
 use apiflow::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
@@ -171,6 +172,10 @@ struct RunArgs {
     /// Run only shard I of N (1-based) of the files, a stable split for parallel CI machines.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<Shard>,
+    /// Load cookies from FILE (Netscape format, as curl writes it) before the run and save the
+    /// jar to it afterwards.
+    #[arg(long, value_name = "FILE")]
+    cookie_jar: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -617,10 +622,27 @@ async fn run_command(args: RunArgs) -> ExitCode {
                 .collect()
         })
         .unwrap_or_default();
+    let cookie_jar = match &args.cookie_jar {
+        None => None,
+        Some(_) if args.jobs > 1 || args.concurrency > 1 => {
+            eprintln!(
+                "error: `--cookie-jar` saves the jar of one run at a time: it cannot go with `--jobs` or `--concurrency` above 1"
+            );
+            return ExitCode::Invalid;
+        }
+        Some(path) => match JarFile::load(path) {
+            Ok(file) => Some(Arc::new(file)),
+            Err(diagnostic) => {
+                print_diagnostics(&[diagnostic], color_err);
+                return ExitCode::Invalid;
+            }
+        },
+    };
     let settings = Settings {
         run_timeout: args.timeout,
         forget_passed_exchanges: args.reports.is_empty(),
         secrets,
+        cookie_jar: cookie_jar.clone(),
         ..Settings::default()
     };
     let interrupt = Arc::clone(&settings.interrupt);
@@ -669,6 +691,13 @@ async fn run_command(args: RunArgs) -> ExitCode {
         color_err,
     );
     let worst = batch::run(&plans, &client, &settings, &options, &console).await;
+    // Saved after a failed run too: the cookies a run got are worth keeping either way.
+    if let Some(file) = &cookie_jar
+        && let Err(message) = file.save()
+    {
+        eprintln!("error: {message}");
+        return worst.worst(ExitCode::Invalid);
+    }
     if let Some(emulator) = emulator {
         emulator.shutdown().await;
     }

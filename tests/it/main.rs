@@ -10,6 +10,7 @@ mod batch;
 mod body_schema;
 mod cli;
 mod compose;
+mod cookie_jar;
 mod docs;
 mod emulator;
 mod engine;

@@ -5,6 +5,7 @@
 //! `http://`, so that tests can send the same requests through both and compare them.
 
 pub mod body;
+pub mod cookie_file;
 pub(crate) mod digest;
 pub(crate) mod hash;
 pub mod identity;

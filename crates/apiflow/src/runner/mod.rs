@@ -69,6 +69,8 @@ pub struct Settings {
     /// Values secret before the run starts, masked like secret inputs: the password of
     /// `--proxy` and the credential made from it.
     pub secrets: Vec<String>,
+    /// `--cookie-jar`: the run starts from its cookies and leaves its jar to be saved.
+    pub cookie_jar: Option<crate::http::cookie_file::SharedJarFile>,
 }
 
 /// Runs a plan with resolved inputs and reports every step.
@@ -99,7 +101,10 @@ pub async fn run(
         file: &workflow.source.name,
         steps: workflow.steps.len() + workflow.finally.len(),
     });
-    let jar = Jar::default();
+    let jar = settings
+        .cookie_jar
+        .as_ref()
+        .map_or_else(Jar::default, |file| file.start());
     let mut runner = Runner {
         plan,
         client,
@@ -118,6 +123,12 @@ pub async fn run(
     for secret in &settings.secrets {
         runner.secret_text(secret);
     }
+    // Cookies from `--cookie-jar` are masked as captured cookies are: by their names.
+    for (name, value) in settings.cookie_jar.iter().flat_map(|file| file.loaded()) {
+        if crate::names::is_secret_name(&name) {
+            runner.secret_text(&value);
+        }
+    }
     let names: Vec<String> = runner.variables.names().map(str::to_owned).collect();
     for name in names {
         if runner.variables.is_secret(&name)
@@ -135,6 +146,9 @@ pub async fn run(
     })?;
     runner.open_certs()?;
     let (steps, stopped) = runner.run_steps().await;
+    if let Some(file) = &settings.cookie_jar {
+        file.finish(&jar);
+    }
     let stopped = if settings.interrupt.load(Ordering::SeqCst) {
         Some(INTERRUPTED.to_owned())
     } else {

@@ -29,6 +29,23 @@ impl Runner<'_> {
         follow: bool,
         last: bool,
     ) -> Attempt {
+        // A cookie with a secret-sounding name is a secret from the moment it is set, as it is
+        // when captured or loaded from `--cookie-jar`.
+        for exchange in &exchanges {
+            for value in exchange
+                .response
+                .headers
+                .get_all(reqwest::header::SET_COOKIE)
+            {
+                let Ok(text) = value.to_str() else { continue };
+                let pair = text.split(';').next().unwrap_or("");
+                if let Some((name, value)) = pair.split_once('=')
+                    && crate::names::is_secret_name(name.trim())
+                {
+                    self.secret_text(value.trim());
+                }
+            }
+        }
         let workflow = &self.plan.workflow;
         let Some(last_exchange) = exchanges.last() else {
             return Attempt::failed(Diagnostic::error("no response").in_step(Some(&step.name)));
