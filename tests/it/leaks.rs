@@ -835,3 +835,40 @@ fn signed_assertions_and_their_keys_never_show() {
         }
     }
 }
+
+#[test]
+fn a_secret_named_cookie_from_the_cookie_jar_never_shows() {
+    let server = echo_server();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let jar = dir.path().join("cookies.txt");
+    std::fs::write(
+        &jar,
+        format!("127.0.0.1\tFALSE\t/\tFALSE\t0\tsession_token\t{SESSION}\n"),
+    )
+    .expect("written");
+    let jar = jar.display().to_string();
+    let out = run_binary(
+        dir.path(),
+        WORKFLOW,
+        &["-v", "--curl", "--cookie-jar", &jar],
+        &vars(&server),
+    );
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    // It was sent, and echoed back in bodies and headers.
+    let echoed = server.requests().into_iter().any(|r| {
+        r.header("cookie")
+            .is_some_and(|c| c.contains(&format!("session_token={SESSION}")))
+    });
+    assert!(echoed);
+    assert_clean("stdout of `run --cookie-jar`", &out.stdout);
+    assert_clean("stderr of `run --cookie-jar`", &out.stderr);
+    for (name, text) in &out.reports {
+        assert_report_clean(&format!("{name} of `run --cookie-jar`"), text);
+    }
+    // The file keeps it as it is.
+    let saved = std::fs::read_to_string(&jar).expect("saved");
+    assert!(
+        saved.contains(&format!("\tsession_token\t{SESSION}\n")),
+        "{saved}"
+    );
+}
