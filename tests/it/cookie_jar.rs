@@ -204,3 +204,35 @@ fn parallel_runs_cannot_share_a_jar_file() {
         "error: `--cookie-jar` saves the jar of one run at a time: it cannot go with `--jobs` or `--concurrency` above 1\n"
     );
 }
+
+#[test]
+fn each_iteration_starts_from_the_loaded_jar() {
+    let dir = TempDir::new("cookie-jar-iterations");
+    std::fs::write(dir.file("cookies.txt"), CURL_JAR).unwrap();
+    let server = server();
+    let out = run(&dir, &server, &["--iterations", "2"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let firsts: Vec<Option<String>> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/whoami")
+        .step_by(2)
+        .map(|r| r.header("cookie").map(str::to_owned))
+        .collect();
+    // The second iteration does not get the cookies the first was set: it starts from the file.
+    assert_eq!(firsts.len(), 2);
+    for cookie in firsts {
+        let mut pairs: Vec<String> = cookie
+            .unwrap_or_default()
+            .split("; ")
+            .map(str::to_owned)
+            .collect();
+        pairs.sort();
+        assert_eq!(pairs, ["pref=dark", "sid=s-1"]);
+    }
+    let saved = std::fs::read_to_string(dir.file("cookies.txt")).unwrap();
+    assert!(
+        saved.contains(&format!("\tsession_token\t{TOKEN}\n")),
+        "{saved}"
+    );
+}
