@@ -309,7 +309,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
             }
             let access = FileAccess {
                 file_root,
-                output_dir: None,
+                ..FileAccess::default()
             };
             validate_command(
                 &files,
@@ -329,7 +329,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
             }
             let access = FileAccess {
                 file_root,
-                output_dir: None,
+                ..FileAccess::default()
             };
             plan_command(&file, vars, &access)
         }
@@ -374,6 +374,10 @@ enum ImportSource {
         /// Write one workflow per top-level folder into this directory.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
+        /// The folder the collection's relative file paths are relative to, as Newman's
+        /// `--working-dir` (default: they are written as they are, relative to the workflow).
+        #[arg(long, value_name = "DIR")]
+        working_dir: Option<PathBuf>,
     },
 }
 
@@ -387,13 +391,22 @@ fn import_command(source: &ImportSource) -> ExitCode {
         environment,
         output,
         out_dir,
+        working_dir,
     } = source;
     let destination = match (output, out_dir) {
         (Some(file), _) => Destination::File(file.clone()),
         (None, Some(dir)) => Destination::Dir(dir.clone()),
         (None, None) => Destination::Stdout,
     };
-    let import = match apiflow_import::postman(collection, environment.as_deref(), &destination) {
+    let options = apiflow_import::Options {
+        working_dir: working_dir.clone(),
+    };
+    let import = match apiflow_import::postman_with(
+        collection,
+        environment.as_deref(),
+        &destination,
+        &options,
+    ) {
         Ok(import) => import,
         Err(diagnostics) => {
             print_diagnostics(&diagnostics, color);
@@ -505,6 +518,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
     let access = FileAccess {
         file_root: args.file_root.clone(),
         output_dir: args.output_dir.clone(),
+        ..FileAccess::default()
     };
     for file in &files {
         match apiflow::check_file_in(file, &access) {

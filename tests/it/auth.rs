@@ -11,8 +11,8 @@ use md5::Digest as _;
 use serde_json::json;
 use support::{Recorded, Reply, Server, normalize, run};
 
-const USER: &str = "Mufasa";
-const PASSWORD: &str = "Circle of Life";
+pub(crate) const USER: &str = "Mufasa";
+pub(crate) const PASSWORD: &str = "Circle of Life";
 const REALM: &str = "http-auth@example.org";
 const NONCE: &str = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
 const OPAQUE: &str = "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS";
@@ -91,7 +91,12 @@ fn wrong(request: &Recorded, algorithm: &str, nonce: &str, qop: bool) -> Option<
 }
 
 fn digest_server() -> Server {
-    Server::start(|request: &Recorded| {
+    Server::start(digest_reply)
+}
+
+/// The Digest server's answer to one request.
+pub(crate) fn digest_reply(request: &Recorded) -> Reply {
+    {
         let refuse = |algorithms: &[&str], nonce: &str, stale: bool| {
             let mut reply = Reply::text(401, "who are you?");
             for algorithm in algorithms {
@@ -130,7 +135,7 @@ fn digest_server() -> Server {
             "/basic-only" => Reply::status(401).header("www-authenticate", "Basic realm=\"x\""),
             _ => Reply::status(404),
         }
-    })
+    }
 }
 
 fn count(server: &Server, path: &str) -> usize {
@@ -210,7 +215,7 @@ async fn a_wrong_digest_password_gets_the_401_once_more_and_no_loop() {
     assert!(!run.output.contains("Circle of Lies"), "{}", run.output);
 }
 
-const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+pub(crate) const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 const SESSION_TOKEN: &str = "FQoGZXIvYXdzEXAMPLE//token+=";
 
 fn sha256(data: &[u8]) -> String {
@@ -236,7 +241,7 @@ fn encode(text: &str, keep_slash: bool) -> String {
 
 /// The server's own check of a signature, from the request as received: `Err` holds the
 /// canonical request it signed.
-fn check_signature(request: &Recorded) -> Result<(), String> {
+pub(crate) fn check_signature(request: &Recorded) -> Result<(), String> {
     let authorization = request.header("authorization").ok_or("no authorization")?;
     let rest = authorization
         .strip_prefix("AWS4-HMAC-SHA256 Credential=")

@@ -52,9 +52,14 @@ fn temp_dir(label: &str) -> PathBuf {
     dir
 }
 
+/// Checks an imported workflow as the importer does: the files it sends are not looked for.
 #[track_caller]
 fn assert_valid(name: &str, text: &str) {
-    if let Err(diagnostics) = apiflow::check_source(&apiflow::Source::new(name, text)) {
+    let access = apiflow::check::confine::FileAccess {
+        unopened: true,
+        ..Default::default()
+    };
+    if let Err(diagnostics) = apiflow::check_source_in(&apiflow::Source::new(name, text), &access) {
         let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(false)).collect();
         panic!(
             "`{name}` does not validate:\n{}\n{text}",
@@ -93,8 +98,12 @@ fn every_feature_with_an_environment() {
     assert!(!out.stdout.contains("do-not-print"));
     assert!(!out.stdout.contains("k-123"));
     // Every request is a step: 1 + 8 + 4.
-    let plan = apiflow::check_source(&apiflow::Source::new("features.yaml", out.stdout.as_str()))
-        .expect("valid");
+    let access = apiflow::check::confine::FileAccess {
+        unopened: true,
+        ..Default::default()
+    };
+    let source = apiflow::Source::new("features.yaml", out.stdout.as_str());
+    let plan = apiflow::check_source_in(&source, &access).expect("valid");
     assert_eq!(plan.workflow.steps.len(), 13);
 }
 
@@ -203,7 +212,8 @@ fn out_dir_writes_one_workflow_per_top_level_folder() {
         );
         let _ = write!(all, "=== {name}\n{text}");
     }
-    // The files validate with the command too.
+    // The files validate with the command too, once the file the upload sends is in place.
+    std::fs::write(dir.join("avatar.png"), b"\x89PNG").expect("write");
     let files: Vec<String> = names
         .iter()
         .map(|n| dir.join(n).display().to_string())
@@ -380,4 +390,173 @@ async fn an_imported_collection_runs_against_a_server() {
             "GET /me Bearer tok-7f3a",
         ]
     );
+}
+
+/// Imports `fixture` into `dir/flows/NAME.yaml` with `--working-dir dir`; returns the path
+/// written and the import's output, with `dir` replaced by `<dir>`.
+fn import_into(fixture_name: &str, dir: &Path, name: &str) -> (String, Output) {
+    let target = dir.join("flows").join(format!("{name}.yaml"));
+    std::fs::create_dir_all(dir.join("flows")).expect("mkdir");
+    let target_arg = target.display().to_string();
+    let dir_arg = dir.display().to_string();
+    let mut out = apiflow(&[
+        "import",
+        "postman",
+        &fixture(fixture_name),
+        "-o",
+        &target_arg,
+        "--working-dir",
+        &dir_arg,
+    ]);
+    out.stderr = out.stderr.replace(&dir_arg, "<dir>");
+    (target_arg, out)
+}
+
+#[test]
+fn form_data_files_and_file_bodies_are_uploaded_from_the_working_dir() {
+    let dir = temp_dir("uploads");
+    std::fs::create_dir_all(dir.join("files")).expect("mkdir");
+    std::fs::write(dir.join("files/a.txt"), "alpha\n").expect("write");
+    std::fs::write(dir.join("files/b.csv"), "id,name\n1,b\n").expect("write");
+    std::fs::write(dir.join("files/meta.json"), "{\"m\":1}").expect("write");
+    let (target, out) = import_into("uploads.postman_collection.json", &dir, "uploads");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(&target).expect("written");
+    insta::assert_snapshot!("uploads", text);
+    insta::assert_snapshot!("uploads_warnings", out.stderr);
+
+    // The paths lead out of `flows/` into `files/`: refused until the root is widened.
+    let refused = apiflow(&["validate", &target]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("`file: ../files/a.txt` is outside the workflow's folder"),
+        "{}",
+        refused.stderr
+    );
+
+    let server = crate::support::Server::start(|_| crate::support::Reply::status(200));
+    let base = format!("baseUrl={}", server.url);
+    let root = dir.display().to_string();
+    let run = apiflow(&[
+        "run",
+        &target,
+        "--file-root",
+        &root,
+        "--var",
+        &base,
+        "--var",
+        "title=Q3",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let upload = server.only("/documents");
+    let content_type = upload.header("content-type").expect("content type");
+    assert!(
+        content_type.starts_with("multipart/form-data; boundary="),
+        "{content_type}"
+    );
+    let body = crate::support::unboundary(&upload.body);
+    let parts: Vec<&str> = body.split("------apiflow-<boundary>").collect();
+    // The parts in the collection's order, the empty file field and the disabled one left out.
+    assert_eq!(parts.len(), 7, "{body}");
+    assert!(
+        parts[1].contains("name=\"title\"\r\n\r\nReport Q3\r\n"),
+        "{body}"
+    );
+    assert!(
+        parts[2].contains(
+            "name=\"doc\"; filename=\"a.txt\"\r\ncontent-type: text/plain\r\n\r\nalpha\n\r\n"
+        ) || parts[2].contains(
+            "name=\"doc\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nalpha\n\r\n"
+        ),
+        "{body}"
+    );
+    assert!(parts[3].contains("filename=\"b.csv\""), "{body}");
+    assert!(parts[3].contains("id,name\n1,b\n"), "{body}");
+    assert!(
+        parts[4].contains("application/vnd.api+json\r\n\r\n{\"m\":1}\r\n"),
+        "{body}"
+    );
+    assert!(
+        parts[5].contains("name=\"note\"\r\n\r\nplain\r\n"),
+        "{body}"
+    );
+    assert_eq!(server.only("/blob").body, "alpha\n");
+    // A file named with a variable is not sent: the request goes without a body.
+    assert_eq!(server.only("/blob2").body, "");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn digest_and_aws_signatures_are_imported_and_answer_checking_servers() {
+    let dir = temp_dir("auth-kinds");
+    let (target, out) = import_into("auth_kinds.postman_collection.json", &dir, "auth");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(&target).expect("written");
+    insta::assert_snapshot!("auth_kinds", text);
+    insta::assert_snapshot!("auth_kinds_warnings", out.stderr);
+
+    let server = crate::support::Server::start(|request| {
+        if request.path.starts_with("/prod/") {
+            match crate::auth::check_signature(request) {
+                Ok(()) => crate::support::Reply::status(200),
+                Err(why) => crate::support::Reply::text(403, &why),
+            }
+        } else {
+            crate::auth::digest_reply(request)
+        }
+    });
+    let vars = [
+        format!("baseUrl={}", server.url),
+        format!("digestPassword={}", crate::auth::PASSWORD),
+        format!("awsSecret={}", crate::auth::SECRET_KEY),
+        "awsToken=token-1".to_owned(),
+    ];
+    let mut args = vec!["run", target.as_str()];
+    for var in &vars {
+        args.extend(["--var", var.as_str()]);
+    }
+    let run = apiflow(&args);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // The Digest request went out twice: without credentials, then answering the challenge.
+    let digest: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/md5/dir/index.html")
+        .collect();
+    assert_eq!(digest.len(), 2);
+    assert!(
+        digest[1]
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Digest username=\"Mufasa\"")),
+        "{:?}",
+        digest[1].headers
+    );
+    let signed = server.only("/prod/default");
+    assert!(
+        signed
+            .header("authorization")
+            .is_some_and(|a| a.contains("/us-east-1/execute-api/aws4_request")),
+        "{:?}",
+        signed.headers
+    );
+    assert_eq!(signed.header("x-amz-security-token"), Some("token-1"));
+    // The credentials stay out of what is printed.
+    for secret in [crate::auth::PASSWORD, crate::auth::SECRET_KEY, "token-1"] {
+        assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn client_certificates_become_tls_and_proxies_a_warning() {
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("certificates.postman_collection.json"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("certificates", out.stdout);
+    insta::assert_snapshot!("certificates_warnings", out.stderr);
 }

@@ -3,16 +3,27 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::path::{Component, Path, PathBuf};
 
 use apiflow::diagnostic::Diagnostic;
 
-use super::postman::{Auth, Body, Collection, Request, Variable, has_code};
+use super::postman::{Auth, Body, Collection, FormValue, Request, Variable, has_code};
 use super::script::{self, JsValue, Source, Status, Translation};
 use super::vars::{self, Found, Names};
 use super::yaml_out::{self, Item, Map, Yaml};
 
 /// Description lines of a request kept as a comment, at most.
 const DESCRIPTION_LINES: usize = 6;
+
+/// Where the files a collection sends are, and where the workflows go.
+#[derive(Debug, Clone, Default)]
+pub struct FilePaths {
+    /// Newman's `--working-dir`: the folder relative `src` paths are relative to. Without it,
+    /// relative paths are written as they are, so they are relative to the workflow's file.
+    pub working_dir: Option<PathBuf>,
+    /// The folder the workflows are written to; the paths written are relative to it.
+    pub out_dir: PathBuf,
+}
 
 /// One workflow to write.
 #[derive(Debug)]
@@ -29,6 +40,7 @@ pub struct Workflow {
 struct Context<'a> {
     collection: &'a Collection,
     file_name: &'a str,
+    files: &'a FilePaths,
     names: Names,
     definitions: Vec<Variable>,
     translations: Vec<Translation>,
@@ -51,6 +63,7 @@ pub fn workflows(
     collection: &Collection,
     environment: &[Variable],
     file_name: &str,
+    files: &FilePaths,
     split: bool,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<Workflow>, Diagnostic> {
@@ -73,6 +86,7 @@ pub fn workflows(
     let context = Context {
         collection,
         file_name,
+        files,
         names,
         definitions,
         translations,
@@ -229,17 +243,32 @@ fn request_texts(request: &Request) -> Vec<&str> {
     }
     match &request.auth {
         Auth::Bearer(token) => out.push(token),
-        Auth::Basic { username, password } => {
+        Auth::Basic { username, password } | Auth::Digest { username, password } => {
             out.push(username);
             out.push(password);
+        }
+        Auth::AwsSigV4(aws) => {
+            out.extend(
+                [&aws.access_key, &aws.secret_key, &aws.region, &aws.service].map(String::as_str),
+            );
+            out.extend(aws.session_token.as_deref());
         }
         Auth::ApiKey { value, .. } => out.push(value),
         Auth::None | Auth::Unsupported(_) => {}
     }
+    if let Some(certificate) = &request.certificate {
+        out.extend(certificate.passphrase.as_deref());
+    }
     match &request.body {
         Some(Body::Raw { text, .. }) => out.push(text),
-        Some(Body::UrlEncoded(fields) | Body::FormData { fields, .. }) => {
+        Some(Body::UrlEncoded(fields)) => {
             out.extend(fields.iter().map(|(_, v)| v.as_str()));
+        }
+        Some(Body::FormData(fields)) => {
+            out.extend(fields.iter().filter_map(|f| match &f.value {
+                FormValue::Text(text) => Some(text.as_str()),
+                FormValue::Files(_) => None,
+            }));
         }
         Some(Body::GraphQl { query, variables }) => {
             out.push(query);
@@ -248,6 +277,45 @@ fn request_texts(request: &Request) -> Vec<&str> {
         Some(Body::File(_)) | None => {}
     }
     out
+}
+
+/// Removes `.` and folds `..` into the component before it, where there is one.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `path` written relative to the folder `from` (both made absolute first), with `/`.
+fn relative_path(path: &Path, from: &Path) -> String {
+    let absolute = |p: &Path| normalize(&std::path::absolute(p).unwrap_or_else(|_| p.to_owned()));
+    let (path, from) = (absolute(path), absolute(from));
+    let mut target = path.components().peekable();
+    let mut base = from.components().peekable();
+    while let (Some(a), Some(b)) = (target.peek(), base.peek()) {
+        if a != b {
+            break;
+        }
+        target.next();
+        base.next();
+    }
+    let mut parts: Vec<String> = base.map(|_| "..".to_owned()).collect();
+    parts.extend(target.map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// Turns any name into a file name: lower-case letters, digits and `-`.
@@ -460,6 +528,44 @@ impl Context<'_> {
                     headers.push((key.clone(), value));
                 }
             }
+            Auth::Digest { username, password } => {
+                let mut digest = Map::flow();
+                digest.push("username", Yaml::Str(self.template(username, &mut uses)));
+                digest.push("password", Yaml::Str(self.template(password, &mut uses)));
+                let mut map = Map::flow();
+                map.push("digest", Yaml::Map(digest));
+                auth = Some(map);
+            }
+            Auth::AwsSigV4(aws) => {
+                let mut sigv4 = Map::block();
+                sigv4.push(
+                    "access_key",
+                    Yaml::Str(self.template(&aws.access_key, &mut uses)),
+                );
+                sigv4.push(
+                    "secret_key",
+                    Yaml::Str(self.template(&aws.secret_key, &mut uses)),
+                );
+                if let Some(token) = &aws.session_token {
+                    sigv4.push("session_token", Yaml::Str(self.template(token, &mut uses)));
+                }
+                sigv4.push("region", Yaml::Str(self.template(&aws.region, &mut uses)));
+                sigv4.push("service", Yaml::Str(self.template(&aws.service, &mut uses)));
+                let mut map = Map::block();
+                map.push("aws_sigv4", Yaml::Map(sigv4));
+                auth = Some(map);
+                if aws.in_query {
+                    req_comments.push(
+                        "Postman signs in the query string here; apiflow signs in headers."
+                            .to_owned(),
+                    );
+                    warn(
+                        "its AWS signature goes in the query string in Postman; apiflow sends it \
+                         in headers"
+                            .to_owned(),
+                    );
+                }
+            }
             Auth::Unsupported(kind) => {
                 req_comments.push(format!(
                     "Postman `{kind}` auth is not translated: add `auth:` or a header here."
@@ -470,12 +576,14 @@ impl Context<'_> {
             }
         }
 
+        let mut outside = Vec::new();
         let body = self.body(
             request,
             &mut headers,
             &mut uses,
             &mut req_comments,
             &mut warn,
+            &mut outside,
         );
 
         req.push("url", Yaml::Str(url));
@@ -516,6 +624,50 @@ impl Context<'_> {
                 "it turns off TLS certificate checks; run the workflow with `--insecure` if needed"
                     .to_owned(),
             );
+        }
+        if let Some(certificate) = &request.certificate {
+            let mut tls = Map::flow();
+            let mut file = |src: &str, what: &str| {
+                self.file_path(src, what, &mut req_comments, &mut warn, &mut outside)
+            };
+            let cert = file(&certificate.cert, "client certificate");
+            let key = file(&certificate.key, "client key");
+            if let (Some(cert), Some(key)) = (cert, key) {
+                tls.push("cert", Yaml::Str(cert));
+                tls.push("key", Yaml::Str(key));
+                if let Some(passphrase) = &certificate.passphrase {
+                    tls.push(
+                        "passphrase",
+                        Yaml::Str(self.template(passphrase, &mut uses)),
+                    );
+                }
+                req.push("tls", Yaml::Map(tls));
+            }
+        }
+        if !outside.is_empty() {
+            let list = outside
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            req_comments.push(format!(
+                "Reads {list}, outside the workflow's folder: run with `--file-root DIR`."
+            ));
+            warn(format!(
+                "it reads {list}, outside the workflow's folder; run the workflow with \
+                 `--file-root DIR` (a folder that holds {}), or move {} beside it",
+                if outside.len() == 1 { "it" } else { "them" },
+                if outside.len() == 1 { "it" } else { "them" },
+            ));
+        }
+        if let Some(proxy) = &request.proxy {
+            req_comments.push(format!(
+                "Postman sends this request through the proxy `{proxy}`: run with `--proxy URL`."
+            ));
+            warn(format!(
+                "it goes through the proxy `{proxy}` in Postman; run the workflow with \
+                 `--proxy http://{proxy}`"
+            ));
         }
         if has_code(&request.prerequest) {
             let lines: Vec<&str> = request.prerequest.iter().map(String::as_str).collect();
@@ -598,6 +750,7 @@ impl Context<'_> {
         uses: &mut Found,
         comments: &mut Vec<String>,
         warn: &mut impl FnMut(String),
+        outside: &mut Vec<String>,
     ) -> Option<(&'static str, Yaml)> {
         let content_type =
             header_index(headers, "content-type").and_then(|i| match &headers[i].1 {
@@ -632,37 +785,16 @@ impl Context<'_> {
                 Some(("body", Yaml::Str(self.template(text, uses))))
             }
             Body::UrlEncoded(fields) => Some(("form", self.form(fields, uses, comments, warn))),
-            Body::FormData { fields, files } => {
+            Body::FormData(fields) => {
                 if let Some(i) = header_index(headers, "content-type")
                     && content_type
                         .as_deref()
                         .is_some_and(|t| t.starts_with("multipart/"))
                 {
+                    // apiflow sets it, with the boundary.
                     headers.remove(i);
                 }
-                comments.push(
-                    "Sent as a form (x-www-form-urlencoded); Postman sends multipart/form-data."
-                        .to_owned(),
-                );
-                warn(
-                    "its form-data body is sent as `form:` (application/x-www-form-urlencoded)"
-                        .to_owned(),
-                );
-                if !files.is_empty() {
-                    let list = files
-                        .iter()
-                        .map(|f| format!("`{f}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    comments.push(format!("File fields not sent: {list}."));
-                    warn(format!(
-                        "its file field(s) {list} are not sent: apiflow has no file uploads"
-                    ));
-                }
-                if fields.is_empty() {
-                    return None;
-                }
-                Some(("form", self.form(fields, uses, comments, warn)))
+                self.multipart(fields, uses, comments, warn, outside)
             }
             Body::GraphQl { query, variables } => {
                 let variables = if variables.trim().is_empty() {
@@ -681,13 +813,135 @@ impl Context<'_> {
                 Some(("body", Yaml::Str(self.template(&text, uses))))
             }
             Body::File(src) => {
-                comments.push(format!(
-                    "Postman sends the file `{src}` as the body; apiflow has no file bodies."
-                ));
-                warn(format!("its body is the file `{src}`, which is not sent"));
-                None
+                let path = self.file_path(src, "body", comments, warn, outside)?;
+                let mut map = Map::flow();
+                map.push("file", Yaml::Str(path));
+                Some(("body", Yaml::Map(map)))
             }
         }
+    }
+
+    /// Converts `form-data` fields to `multipart:` parts, in order: a mapping, or a list of
+    /// one-entry mappings when a name repeats.
+    fn multipart(
+        &self,
+        fields: &[crate::postman::FormField],
+        uses: &mut Found,
+        comments: &mut Vec<String>,
+        warn: &mut impl FnMut(String),
+        outside: &mut Vec<String>,
+    ) -> Option<(&'static str, Yaml)> {
+        let mut parts: Vec<(String, Yaml)> = Vec::new();
+        for field in fields {
+            match &field.value {
+                FormValue::Text(text) => {
+                    if let Some(media) = &field.content_type {
+                        comments.push(format!(
+                            "Postman gives text part `{}` the type `{media}`; apiflow sends none.",
+                            field.key
+                        ));
+                        warn(format!(
+                            "its text part `{}` has the content type `{media}`, which is not sent",
+                            field.key
+                        ));
+                    }
+                    parts.push((field.key.clone(), Yaml::Str(self.template(text, uses))));
+                }
+                FormValue::Files(paths) if paths.is_empty() => {
+                    comments.push(format!(
+                        "File part `{}` has no file chosen in Postman; it is not sent.",
+                        field.key
+                    ));
+                    warn(format!(
+                        "its file part `{}` has no file chosen in Postman, so it is not sent \
+                         (as Newman does)",
+                        field.key
+                    ));
+                }
+                FormValue::Files(paths) => {
+                    for src in paths {
+                        let what = format!("part `{}`", field.key);
+                        let Some(path) = self.file_path(src, &what, comments, warn, outside) else {
+                            continue;
+                        };
+                        let mut part = Map::flow();
+                        part.push("file", Yaml::Str(path));
+                        if let Some(media) = &field.content_type {
+                            part.push("content_type", Yaml::Str(self.template(media, uses)));
+                        }
+                        parts.push((field.key.clone(), Yaml::Map(part)));
+                    }
+                }
+            }
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        let repeated = parts
+            .iter()
+            .enumerate()
+            .any(|(i, (key, _))| parts[..i].iter().any(|(k, _)| k == key));
+        if repeated {
+            let list = parts.into_iter().map(|(key, value)| {
+                let mut one = Map::flow();
+                one.push(key, value);
+                Yaml::Map(one)
+            });
+            Some(("multipart", Yaml::seq(list)))
+        } else {
+            let mut map = Map::block();
+            for (key, value) in parts {
+                map.push(key, value);
+            }
+            Some(("multipart", Yaml::Map(map)))
+        }
+    }
+
+    /// The path to write for a file Postman sends (`src`), relative to the workflow's folder
+    /// where `--working-dir` says where relative paths are; `None`, with a warning, when it
+    /// cannot be written as a path apiflow reads.
+    fn file_path(
+        &self,
+        src: &str,
+        what: &str,
+        comments: &mut Vec<String>,
+        warn: &mut impl FnMut(String),
+        outside: &mut Vec<String>,
+    ) -> Option<String> {
+        if src.trim().is_empty() {
+            comments.push(format!(
+                "The {what} has no file chosen in Postman; it is not sent."
+            ));
+            warn(format!(
+                "its {what} has no file chosen in Postman, so it is not sent"
+            ));
+            return None;
+        }
+        if src.contains("{{") {
+            comments.push(format!(
+                "The {what} is the file `{src}`, named with a variable: write its path here."
+            ));
+            warn(format!(
+                "its {what} is the file `{src}`, named with a variable; apiflow's file paths are \
+                 written as they are, so it is not sent"
+            ));
+            return None;
+        }
+        let written = match &self.files.working_dir {
+            Some(dir) if Path::new(src).is_relative() => {
+                relative_path(&dir.join(src), &self.files.out_dir)
+            }
+            _ => src.replace('\\', "/"),
+        };
+        let is_outside = Path::new(&written).is_absolute()
+            || normalize(Path::new(&written))
+                .components()
+                .next()
+                .is_some_and(|c| c == Component::ParentDir);
+        if is_outside && !outside.contains(&written) {
+            outside.push(written.clone());
+        }
+        Some(written)
     }
 
     fn form(

@@ -97,11 +97,35 @@ fn utf8(bytes: &[u8], offset: usize) -> Result<String, String> {
         })
 }
 
+/// How to import, beyond the files and the destination.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Newman's `--working-dir`: the folder the collection's relative file paths (uploads,
+    /// file bodies, client certificates) are relative to.
+    pub working_dir: Option<PathBuf>,
+}
+
 /// Converts a Postman collection (and an optional environment) into checked workflows.
 pub fn postman(
     collection_path: &Path,
     environment_path: Option<&Path>,
     destination: &Destination,
+) -> Result<Import, Vec<Diagnostic>> {
+    postman_with(
+        collection_path,
+        environment_path,
+        destination,
+        &Options::default(),
+    )
+}
+
+/// Converts a Postman collection (and an optional environment) into checked workflows, with
+/// `options`.
+pub fn postman_with(
+    collection_path: &Path,
+    environment_path: Option<&Path>,
+    destination: &Destination,
+    options: &Options,
 ) -> Result<Import, Vec<Diagnostic>> {
     let name = collection_path.display().to_string();
     let text = read(collection_path).map_err(|d| vec![d])?;
@@ -127,8 +151,26 @@ pub fn postman(
         .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());
     let mut warnings = std::mem::take(&mut collection.warnings);
     let split = matches!(destination, Destination::Dir(_));
-    let workflows = convert::workflows(&collection, &environment, &file_name, split, &mut warnings)
-        .map_err(|d| vec![d])?;
+    let files = convert::FilePaths {
+        working_dir: options.working_dir.clone(),
+        out_dir: match destination {
+            Destination::Stdout => PathBuf::from("."),
+            Destination::File(path) => path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            Destination::Dir(dir) => dir.clone(),
+        },
+    };
+    let workflows = convert::workflows(
+        &collection,
+        &environment,
+        &file_name,
+        &files,
+        split,
+        &mut warnings,
+    )
+    .map_err(|d| vec![d])?;
 
     let targets: Vec<(String, &convert::Workflow)> = workflows
         .iter()
@@ -142,9 +184,14 @@ pub fn postman(
         })
         .collect();
     for (target, workflow) in &targets {
-        if let Err(mut diagnostics) =
-            apiflow::check_source(&apiflow::Source::new(target.clone(), workflow.text.clone()))
-        {
+        // The files the workflow sends are the user's to put in place: their paths are
+        // checked, not the files.
+        let access = apiflow::check::confine::FileAccess {
+            unopened: true,
+            ..apiflow::check::confine::FileAccess::default()
+        };
+        let source = apiflow::Source::new(target.clone(), workflow.text.clone());
+        if let Err(mut diagnostics) = apiflow::check_source_in(&source, &access) {
             diagnostics.push(
                 Diagnostic::error(format!(
                     "the workflow imported from `{name}` does not validate, so nothing was written"

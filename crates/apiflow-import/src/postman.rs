@@ -88,6 +88,10 @@ pub struct Request {
     pub test: Vec<String>,
     /// The pre-request script's lines.
     pub prerequest: Vec<String>,
+    /// Its client certificate, when it names one.
+    pub certificate: Option<Certificate>,
+    /// Its proxy, as `host:port`, when it names one that is not disabled.
+    pub proxy: Option<String>,
 }
 
 /// A request body.
@@ -102,13 +106,8 @@ pub enum Body {
     },
     /// `x-www-form-urlencoded` fields.
     UrlEncoded(Vec<(String, String)>),
-    /// `form-data`: text fields, and the keys of file fields.
-    FormData {
-        /// Text fields.
-        fields: Vec<(String, String)>,
-        /// File fields' keys.
-        files: Vec<String>,
-    },
+    /// `form-data` fields, in order.
+    FormData(Vec<FormField>),
     /// A GraphQL query and its variables (JSON text).
     GraphQl {
         /// The query.
@@ -116,8 +115,28 @@ pub enum Body {
         /// The variables, JSON text.
         variables: String,
     },
-    /// A binary file.
+    /// A binary file: its `src` as Postman wrote it, empty when none was chosen.
     File(String),
+}
+
+/// One enabled field of a `form-data` body.
+#[derive(Debug)]
+pub struct FormField {
+    /// The field's name.
+    pub key: String,
+    /// Its text, or the files it sends.
+    pub value: FormValue,
+    /// The part's `contentType`, when Postman gives one.
+    pub content_type: Option<String>,
+}
+
+/// What a `form-data` field sends.
+#[derive(Debug)]
+pub enum FormValue {
+    /// A text value.
+    Text(String),
+    /// The `src` paths of a file field, one part each; empty when no file was chosen.
+    Files(Vec<String>),
 }
 
 /// Request authentication.
@@ -143,8 +162,45 @@ pub enum Auth {
         /// In the query rather than a header.
         in_query: bool,
     },
-    /// A type apiflow cannot send (`oauth2`, `digest`, …).
+    /// HTTP Digest.
+    Digest {
+        /// User name.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// AWS Signature Version 4.
+    AwsSigV4(Box<AwsSigV4>),
+    /// A type apiflow cannot send (`oauth2`, `ntlm`, …).
     Unsupported(String),
+}
+
+/// Postman's `awsv4` parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsSigV4 {
+    /// `accessKey`.
+    pub access_key: String,
+    /// `secretKey`.
+    pub secret_key: String,
+    /// `sessionToken`, when given.
+    pub session_token: Option<String>,
+    /// `region`, `us-east-1` when not given, as Postman does.
+    pub region: String,
+    /// `service`, `execute-api` when not given, as Postman does.
+    pub service: String,
+    /// `addAuthDataToQuery`: Postman signs in the query string instead of headers.
+    pub in_query: bool,
+}
+
+/// A client certificate a request names (`certificate`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Certificate {
+    /// `cert.src`.
+    pub cert: String,
+    /// `key.src`.
+    pub key: String,
+    /// `passphrase`, when given.
+    pub passphrase: Option<String>,
 }
 
 /// Settings a folder passes down.
@@ -384,6 +440,23 @@ fn auth(value: &Value) -> Option<Auth> {
             value: param("value").unwrap_or_default(),
             in_query: param("in").as_deref() == Some("query"),
         },
+        "digest" => Auth::Digest {
+            username: param("username").unwrap_or_default(),
+            password: param("password").unwrap_or_default(),
+        },
+        "awsv4" => {
+            let given = |key: &str| param(key).filter(|v| !v.trim().is_empty());
+            Auth::AwsSigV4(Box::new(AwsSigV4 {
+                access_key: param("accessKey").unwrap_or_default(),
+                secret_key: param("secretKey").unwrap_or_default(),
+                session_token: given("sessionToken"),
+                region: given("region").unwrap_or_else(|| "us-east-1".to_owned()),
+                service: given("service")
+                    .or_else(|| given("serviceName"))
+                    .unwrap_or_else(|| "execute-api".to_owned()),
+                in_query: param("addAuthDataToQuery").as_deref() == Some("true"),
+            }))
+        }
         other => Auth::Unsupported(other.to_owned()),
     })
 }
@@ -529,7 +602,41 @@ fn request(
         strict_ssl: own.strict_ssl,
         test: script(item, "test"),
         prerequest: script(item, "prerequest"),
+        certificate: value.get("certificate").and_then(certificate),
+        proxy: value.get("proxy").and_then(proxy),
     }
+}
+
+/// Reads a request's `certificate`: the certificate and key files it names.
+fn certificate(value: &Value) -> Option<Certificate> {
+    let cert = text(value.pointer("/cert/src"));
+    let key = text(value.pointer("/key/src"));
+    if cert.trim().is_empty() && key.trim().is_empty() {
+        return None;
+    }
+    Some(Certificate {
+        cert,
+        key,
+        passphrase: value
+            .get("passphrase")
+            .and_then(scalar_text)
+            .filter(|p| !p.is_empty()),
+    })
+}
+
+/// Reads a request's `proxy`, unless it is disabled or names no host.
+fn proxy(value: &Value) -> Option<String> {
+    if is_disabled(value) {
+        return None;
+    }
+    let host = value.get("host").and_then(scalar_text)?;
+    if host.trim().is_empty() {
+        return None;
+    }
+    Some(match value.get("port").and_then(scalar_text) {
+        Some(port) if !port.is_empty() => format!("{host}:{port}"),
+        _ => host,
+    })
 }
 
 /// Splits a raw URL into its part before `?` (without `#…`) and its query parameters.
@@ -701,24 +808,12 @@ fn body(value: &Value) -> Option<Body> {
                 .filter_map(|f| Some((f.get("key").and_then(scalar_text)?, text(f.get("value")))))
                 .collect(),
         )),
-        "formdata" => {
-            let mut text_fields = Vec::new();
-            let mut files = Vec::new();
-            for field in fields(value.get("formdata")) {
-                let Some(key) = field.get("key").and_then(scalar_text) else {
-                    continue;
-                };
-                if field.get("type").and_then(Value::as_str) == Some("file") {
-                    files.push(key);
-                } else {
-                    text_fields.push((key, text(field.get("value"))));
-                }
-            }
-            Some(Body::FormData {
-                fields: text_fields,
-                files,
-            })
-        }
+        "formdata" => Some(Body::FormData(
+            fields(value.get("formdata"))
+                .into_iter()
+                .filter_map(form_field)
+                .collect(),
+        )),
         "graphql" => {
             let graphql = value.get("graphql")?;
             Some(Body::GraphQl {
@@ -729,6 +824,29 @@ fn body(value: &Value) -> Option<Body> {
         "file" => Some(Body::File(text(value.pointer("/file/src")))),
         _ => None,
     }
+}
+
+/// Reads one `form-data` field; a file field's `src` is a path, a list of paths, or nothing.
+fn form_field(field: &Value) -> Option<FormField> {
+    let key = field.get("key").and_then(scalar_text)?;
+    let value = if field.get("type").and_then(Value::as_str) == Some("file") {
+        let paths = match field.get("src") {
+            Some(Value::Array(list)) => list.iter().filter_map(scalar_text).collect(),
+            Some(src) => scalar_text(src).into_iter().collect(),
+            None => Vec::new(),
+        };
+        FormValue::Files(paths.into_iter().filter(|p| !p.trim().is_empty()).collect())
+    } else {
+        FormValue::Text(text(field.get("value")))
+    };
+    Some(FormField {
+        key,
+        value,
+        content_type: field
+            .get("contentType")
+            .and_then(scalar_text)
+            .filter(|t| !t.trim().is_empty()),
+    })
 }
 
 #[cfg(test)]

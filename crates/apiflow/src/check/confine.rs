@@ -25,6 +25,9 @@ pub struct FileAccess {
     pub file_root: Option<PathBuf>,
     /// `--output-dir`: where `save:` writes; by default, the current folder.
     pub output_dir: Option<PathBuf>,
+    /// Files read are not looked for, so their paths are kept as written and unresolved: for
+    /// a workflow checked before the files it names are in place (an importer's output).
+    pub unopened: bool,
 }
 
 /// Resolves and checks every file path of a workflow, reads its template bodies into its
@@ -180,6 +183,9 @@ impl Files<'_> {
 
     /// Checks a file the workflow reads, in a step or not, and notes where it is.
     fn input_of(&mut self, file: &mut FilePath, what: &str, step: Option<&Spanned<String>>) {
+        if self.access.unopened {
+            return;
+        }
         let written = &file.written;
         match self.resolve(&written.value) {
             Ok(path) => file.resolved = Some(path),
