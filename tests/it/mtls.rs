@@ -146,6 +146,16 @@ fn rsa_ec_and_ed25519_certificates_from_the_workflow_are_accepted() {
 }
 
 #[test]
+fn a_top_level_tls_is_the_certificate_of_every_request() {
+    let server = serve();
+    let tls = "tls: { cert: ec.pem, key: ec.key }\n";
+    let dir = folder(&one_step(server.port, tls), &["ec.pem", "ec.key"]);
+    let (code, stdout, stderr) = run(dir.path(), &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(server.seen(), vec![der("ec")]);
+}
+
+#[test]
 fn a_certificate_from_the_command_line_is_accepted() {
     let server = serve();
     let dir = folder(&one_step(server.port, ""), &[]);

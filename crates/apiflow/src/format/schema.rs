@@ -34,6 +34,8 @@ struct Workflow {
     vars: Option<BTreeMap<String, serde_json::Value>>,
     /// Applied to every request unless a step overrides it.
     defaults: Option<Defaults>,
+    /// Client certificates for every request, as `defaults.tls` (give one of the two).
+    tls: Option<Tls>,
     /// The steps, run in order; the run stops at the first failing one.
     #[schemars(length(min = 1))]
     steps: Vec<Step>,

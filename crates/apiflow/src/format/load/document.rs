@@ -25,10 +25,23 @@ impl Loader {
             .map(|n| self.inputs(n))
             .unwrap_or_default();
         let vars = fields.get("vars").map(|n| self.vars(n)).unwrap_or_default();
-        let defaults = fields
+        let mut defaults = fields
             .get("defaults")
             .map(|n| self.defaults(n))
             .unwrap_or_default();
+        // A top-level `tls:` is `defaults.tls` written where a reader looks for it first.
+        if let Some(node) = fields.get("tls") {
+            if defaults.tls.is_some() {
+                self.error(
+                    "`tls` is given both at the top level and under `defaults`",
+                    node.span,
+                    "given twice",
+                )
+                .help = Some("keep one of them: both are the certificates of every request".into());
+            } else {
+                defaults.tls = self.tls(node, "tls");
+            }
+        }
         let steps = match self.required(&mut fields, "steps", "workflow", whole) {
             Some(node) => self.steps(node, "steps"),
             None => Vec::new(),

@@ -25,6 +25,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "inputs",
     "vars",
     "defaults",
+    "tls",
     "steps",
     "finally",
     "outputs",
