@@ -144,8 +144,13 @@ fn a_workflow_with_every_key_matches_the_schema() {
         .iter()
         .chain(workflow["finally"].as_array().unwrap())
         .collect();
+    // The top-level `tls`, which excludes `defaults.tls`, is used by a workflow of its own.
+    let top_level_tls = Path::new(ROOT).join("tests/fixtures/schema/top_level_tls.yaml");
+    assert_valid(&top_level_tls);
+    support::plan("schema/top_level_tls.yaml");
     let mut used: Vec<(&str, Vec<String>)> = vec![
         ("Workflow", keys(&workflow)),
+        ("Workflow", keys(&workflow_json(&top_level_tls))),
         ("Defaults", keys(&workflow["defaults"])),
     ];
     let tls = |tls: &Value| {
