@@ -236,3 +236,58 @@ fn each_iteration_starts_from_the_loaded_jar() {
         "{saved}"
     );
 }
+
+/// Three steps set cookies for several paths, in an order that is neither by name nor by path;
+/// the `Cookie` header of the last request follows RFC 6265 section 5.4: longer paths first,
+/// then the cookies created earlier.
+const ORDER_FLOW: &str = "name: cookie order
+inputs:
+  base_url: ~
+steps:
+  - name: set at the root
+    request: { url: \"{{ base_url }}/set/root\" }
+  - name: set deeper
+    request: { url: \"{{ base_url }}/a/b/set\" }
+  - name: set again at the root
+    request: { url: \"{{ base_url }}/set/again\" }
+  - name: read
+    request: { url: \"{{ base_url }}/a/b/read\" }
+";
+
+#[test]
+fn the_cookie_header_puts_longer_paths_first_then_older_cookies() {
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/set/root" => Reply::status(200)
+            .header("set-cookie", "zeta=1; Path=/")
+            .header("set-cookie", "alpha=2; Path=/"),
+        "/a/b/set" => Reply::status(200)
+            .header("set-cookie", "mid=3; Path=/a")
+            .header("set-cookie", "deep=4; Path=/a/b")
+            .header("set-cookie", "other=5; Path=/x"),
+        "/set/again" => Reply::status(200)
+            .header("set-cookie", "beta=6; Path=/a/b")
+            .header("set-cookie", "zeta=7; Path=/"),
+        _ => Reply::status(200),
+    });
+    let dir = TempDir::new("cookie-order");
+    let flow = dir.file("order.yaml");
+    std::fs::write(&flow, ORDER_FLOW).expect("write");
+    let var = format!("base_url={}", server.url);
+    for _ in 0..5 {
+        let out = output(&mut apiflow(&["run", &flow, "--var", &var]), &[]);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    }
+    let sent: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/a/b/read")
+        .map(|r| r.header("cookie").unwrap_or("").to_owned())
+        .collect();
+    // `zeta` was replaced by the third step but keeps its creation time, so it stays before
+    // `alpha`.
+    assert_eq!(
+        sent,
+        vec!["deep=4; beta=6; mid=3; zeta=7; alpha=2"; 5],
+        "the same header, in the same order, every run"
+    );
+}

@@ -61,7 +61,7 @@ impl JarFile {
 
     /// Returns a jar holding the loaded cookies, for one run.
     pub fn start(&self) -> Jar {
-        Jar(Mutex::new(self.loaded.clone()))
+        Jar::from_store(self.loaded.clone())
     }
 
     /// Lists the loaded cookies' names and values (to mask those with secret names).
@@ -74,8 +74,8 @@ impl JarFile {
 
     /// Keeps a finished run's jar as the one to save.
     pub fn finish(&self, jar: &Jar) {
-        if let (Ok(store), Ok(mut last)) = (jar.0.lock(), self.last.lock()) {
-            *last = Some(store.clone());
+        if let (Some(store), Ok(mut last)) = (jar.store_copy(), self.last.lock()) {
+            *last = Some(store);
         }
     }
 

@@ -9,6 +9,7 @@ pub mod cookie_file;
 pub(crate) mod digest;
 pub(crate) mod hash;
 pub mod identity;
+mod jar;
 mod plain;
 pub mod proxy;
 pub(crate) mod sigv4;
@@ -20,13 +21,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{
-    AUTHORIZATION, COOKIE, HeaderMap, HeaderName, HeaderValue, LOCATION, SET_COOKIE,
-};
+use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
 use self::identity::Identity;
+pub use self::jar::Jar;
 
 /// Default cap on a response body.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
@@ -208,57 +208,6 @@ impl std::fmt::Display for SendError {
             SendError::Other(why) => f.write_str(why),
             SendError::Interrupted => f.write_str("interrupted"),
         }
-    }
-}
-
-/// A cookie jar with RFC 6265 domain and path rules.
-#[derive(Debug, Default)]
-pub struct Jar(Mutex<cookie_store::CookieStore>);
-
-impl Jar {
-    /// Returns the `Cookie` header value for a URL, if any cookie applies.
-    pub fn header_for(&self, url: &Url) -> Option<String> {
-        let store = self.0.lock().ok()?;
-        let value = store
-            .get_request_values(url)
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        (!value.is_empty()).then_some(value)
-    }
-
-    /// Stores the cookies a response sets.
-    pub fn store(&self, url: &Url, headers: &HeaderMap) {
-        if let Ok(mut store) = self.0.lock() {
-            for value in headers.get_all(SET_COOKIE) {
-                if let Ok(text) = value.to_str() {
-                    // A cookie the jar refuses (bad domain, …) is dropped, as browsers do.
-                    let _ = store.parse(text, url);
-                }
-            }
-        }
-    }
-
-    /// Returns the value of a cookie the jar would send to a URL.
-    pub fn get(&self, url: &Url, name: &str) -> Option<String> {
-        let store = self.0.lock().ok()?;
-        store
-            .get_request_values(url)
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_owned())
-    }
-
-    /// Lists the cookies the jar would send to a URL.
-    pub fn all_for(&self, url: &Url) -> Vec<(String, String)> {
-        self.0.lock().map_or_else(
-            |_| Vec::new(),
-            |store| {
-                store
-                    .get_request_values(url)
-                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                    .collect()
-            },
-        )
     }
 }
 
