@@ -209,7 +209,7 @@ fn failed_iterations_are_shown_and_counted() {
 fn a_bad_data_file_is_an_invalid_command() {
     let dir = TempDir::new("bad-data");
     let flow = write(&dir, "flow.yaml", FLOW);
-    let csv = write(&dir, "rows.csv", "user,team\nann\n");
+    let csv = write(&dir, "rows.csv", "user,team\nann,red\nbob,blue,green\n");
     let out = output(
         &mut apiflow(&[
             "run",
@@ -224,7 +224,7 @@ fn a_bad_data_file_is_an_invalid_command() {
     assert_eq!(out.code, 2);
     assert_eq!(
         out.stderr,
-        format!("error: `--data {csv}`: row 2 has 1 fields, the header has 2\n\n")
+        format!("error: `--data {csv}`: row 3 has 3 fields, the header has only 2\n\n")
     );
     let out = output(
         &mut apiflow(&["run", &flow, "--data", &csv, "--iterations", "3"]),
@@ -232,4 +232,37 @@ fn a_bad_data_file_is_an_invalid_command() {
     );
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+}
+
+#[test]
+fn a_short_data_row_leaves_its_missing_columns_unset_and_a_byte_order_mark_is_skipped() {
+    let server = server();
+    let dir = TempDir::new("short-rows");
+    let flow = write(&dir, "flow.yaml", FLOW);
+    // The second row stops before `user`, which keeps its default.
+    let short = write(&dir, "short.csv", "team,user\nred,ann\n\"blue\"\n");
+    // The mark a spreadsheet program writes is not part of the first column's name.
+    let marked = write(&dir, "marked.csv", "\u{feff}user,team\nbob,green\n");
+    let var = format!("base_url={}", server.url);
+    for (csv, count) in [(&short, 2), (&marked, 1)] {
+        let out = output(
+            &mut apiflow(&["run", &flow, "--var", &var, "--data", csv]),
+            &[(server.port, "<port>")],
+        );
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        let summary = format!("✓ login and read: {count} iterations, {count} passed, 0 failed in ");
+        assert!(out.stdout.contains(&summary), "{}", out.stdout);
+    }
+    let users: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/login")
+        .filter_map(|r| {
+            r.body
+                .split('&')
+                .find_map(|p| p.strip_prefix("user="))
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(users, ["ann", "anonymous", "bob"]);
 }

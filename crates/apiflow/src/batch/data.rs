@@ -1,5 +1,6 @@
 //! `--data` files: one iteration per row of a CSV file with a header or of a JSON array of
-//! objects, each column an input.
+//! objects, each column an input. As with Newman, a UTF-8 byte-order mark is skipped and a CSV
+//! row shorter than the header leaves the missing columns unset.
 
 /// Reads `--data`: a CSV file with a header row, or a JSON array of objects; one iteration per
 /// row, each column an input.
@@ -7,13 +8,16 @@ pub fn read_data(path: &std::path::Path) -> Result<Vec<Vec<(String, String)>>, S
     let name = path.display();
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("cannot read `--data {name}`: {e}"))?;
+    // Spreadsheet programs write a byte-order mark, which would otherwise start the first
+    // column's name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let rows = if is_json {
-        json_rows(&text)
+        json_rows(text)
     } else {
-        csv_rows(&text)
+        csv_rows(text)
     }
     .map_err(|e| format!("`--data {name}`: {e}"))?;
     if rows.is_empty() {
@@ -98,9 +102,11 @@ fn csv_rows(text: &str) -> Result<Vec<Vec<(String, String)>>, String> {
     records
         .enumerate()
         .map(|(index, values)| {
-            if values.len() != header.len() {
+            // Newman sets only the columns a short row has; a longer row has values with no
+            // name, which is a mistake.
+            if values.len() > header.len() {
                 return Err(format!(
-                    "row {} has {} fields, the header has {}",
+                    "row {} has {} fields, the header has only {}",
                     index + 2,
                     values.len(),
                     header.len()
@@ -132,10 +138,35 @@ mod tests {
                 ("note".into(), "two\nlines".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_short_row_leaves_its_missing_columns_unset_and_a_long_row_is_an_error() {
+        let rows = csv_rows("a,b,c\n1,2,3\n4\n5,\n").unwrap();
+        assert_eq!(rows[1], vec![("a".into(), "4".into())]);
         assert_eq!(
-            csv_rows("a,b\n1\n").unwrap_err(),
-            "row 2 has 1 fields, the header has 2"
+            rows[2],
+            vec![("a".into(), "5".into()), ("b".into(), String::new())]
         );
+        assert_eq!(
+            csv_rows("a,b\n1,2\n1,2,3\n").unwrap_err(),
+            "row 3 has 3 fields, the header has only 2"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_column_name() {
+        let dir = std::env::temp_dir().join(format!("apiflow-data-bom-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let csv = dir.join("rows.csv");
+        std::fs::write(&csv, "\u{feff}user,n\nann,1\n").unwrap();
+        let json = dir.join("rows.json");
+        std::fs::write(&json, "\u{feff}[{\"user\": \"bob\"}]").unwrap();
+        let from_csv = read_data(&csv);
+        let from_json = read_data(&json);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(from_csv.unwrap()[0][0], ("user".into(), "ann".into()));
+        assert_eq!(from_json.unwrap()[0][0], ("user".into(), "bob".into()));
     }
 
     #[test]
