@@ -176,6 +176,14 @@ struct RunArgs {
     /// jar to it afterwards.
     #[arg(long, value_name = "FILE")]
     cookie_jar: Option<PathBuf>,
+    /// Run on after a failed step, reporting every failure, for steps whose workflow does not
+    /// say otherwise (`on_failure:` on the step or in `defaults`).
+    #[arg(long)]
+    continue_on_failure: bool,
+    /// Allow each run of a workflow N steps at most, jumps included (default 10000, or the
+    /// workflow's `defaults.max_steps`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_steps: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -657,6 +665,8 @@ async fn run_command(args: RunArgs) -> ExitCode {
         forget_passed_exchanges: args.reports.is_empty(),
         secrets,
         cookie_jar: cookie_jar.clone(),
+        continue_on_failure: args.continue_on_failure,
+        max_steps: args.max_steps,
         ..Settings::default()
     };
     let interrupt = Arc::clone(&settings.interrupt);

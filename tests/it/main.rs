@@ -32,6 +32,7 @@ mod properties;
 mod proxy;
 mod reports;
 mod schema;
+mod semantics;
 mod signals;
 mod timings;
 mod tls;

@@ -11,7 +11,7 @@ use regex::Regex;
 use crate::check::body_schema::{CompiledSchema, compile_all};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::format::model::{
-    Action, Body, ExtractKind, PartValue, Step, TemplateId, Text, Value, Workflow,
+    Action, Body, ExtractKind, Next, PartValue, Step, TemplateId, Text, Value, Workflow,
 };
 use crate::query::jsonpath::JsonPath;
 use crate::query::pick::Pick;
@@ -105,6 +105,7 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
     let regexes = checker.compile_regexes();
     checker.check_calls(&broken);
     checker.check_flow(&broken);
+    checker.check_jumps();
     let (schemas, schema_errors) = compile_all(&workflow);
     let mut errors = checker.errors;
     errors.extend(schema_errors);
@@ -202,6 +203,9 @@ impl<'a> Checker<'a> {
             for step in workflow.steps.iter().chain(&workflow.finally) {
                 for (template, _) in step_templates(step) {
                     owners.entry(template).or_insert(&step.name);
+                }
+                if let Some(Next::Template(template)) = &step.next {
+                    owners.entry(*template).or_insert(&step.name);
                 }
             }
             owners
@@ -377,6 +381,10 @@ impl<'a> Checker<'a> {
                     scope.define(name, origin);
                 }
             }
+            // `next:` is rendered once the step has run: it reads the step's captures too.
+            if let Some(Next::Template(id)) = &step.next {
+                self.check_template(*id, &scope, Some(step), Context::Request, broken);
+            }
         }
         // Outputs are computed after the steps, when every step has run.
         for (_, value) in &workflow.outputs {
@@ -392,6 +400,65 @@ impl<'a> Checker<'a> {
             earlier.push(&step.name);
             for name in defined_by(step) {
                 scope.maybe(name, Origin::Step(&step.name.value));
+            }
+        }
+    }
+
+    /// Checks that a written `next:` names a step of `steps`, and that `finally` steps, which
+    /// all run in order whatever happens, neither jump nor say what a failure does.
+    fn check_jumps(&mut self) {
+        let workflow = self.workflow;
+        let names = || workflow.steps.iter().map(|s| s.name.value.as_str());
+        for step in &workflow.steps {
+            let Some(Next::Step(name)) = &step.next else {
+                continue;
+            };
+            if names().any(|n| n == name.value) {
+                continue;
+            }
+            let finally = workflow.finally.iter().any(|s| s.name.value == name.value);
+            let (title, help) = if finally {
+                (
+                    format!("`next:` names a `finally` step: `{}`", name.value),
+                    "`finally` steps always run at the end; `next:` names a step of `steps`"
+                        .to_owned(),
+                )
+            } else {
+                (
+                    format!("`next:` names no step: `{}`", name.value),
+                    did_you_mean(&name.value, names()).unwrap_or_else(|| {
+                        "`next:` names a step of `steps`, or is `null` to end the run".to_owned()
+                    }),
+                )
+            };
+            let label = if finally {
+                "a `finally` step"
+            } else {
+                "no such step"
+            };
+            self.errors.push(
+                Diagnostic::error(title)
+                    .at(&workflow.source, name.span, label)
+                    .in_step(Some(&step.name))
+                    .help(help),
+            );
+        }
+        for step in &workflow.finally {
+            let next = step.next.as_ref().map(|next| match next {
+                Next::Step(name) => (name.span, "next"),
+                Next::End(span) => (*span, "next"),
+                Next::Template(id) => (workflow.templates[id.0 as usize].span_of(None), "next"),
+            });
+            let on_failure = step.on_failure.as_ref().map(|o| (o.span, "on_failure"));
+            for (span, key) in on_failure.into_iter().chain(next) {
+                self.errors.push(
+                    Diagnostic::error(format!("`{key}` does not go on a `finally` step"))
+                        .at(&workflow.source, span, "in `finally`")
+                        .in_step(Some(&step.name))
+                        .help(
+                            "`finally` steps all run, in order, whatever the steps before them did",
+                        ),
+                );
             }
         }
     }

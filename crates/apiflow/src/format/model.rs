@@ -161,6 +161,30 @@ pub struct Defaults {
     pub tls: Option<Tls>,
     /// `http_version:`: the HTTP version every request must use.
     pub http_version: Option<Spanned<HttpVersion>>,
+    /// `on_failure:`: what the run does after a step fails, for steps that do not say.
+    pub on_failure: Option<Spanned<OnFailure>>,
+    /// `max_steps:`: how many steps one run of the workflow may run, jumps included.
+    pub max_steps: Option<Spanned<u32>>,
+}
+
+/// `on_failure:`: what the run does after a step fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The run goes on with the next step (Newman's behaviour); the failure is still reported.
+    Continue,
+    /// The run stops; the remaining steps are reported as not run, then `finally` runs.
+    Stop,
+}
+
+/// `next:`: the step the run goes on at once this one has run.
+#[derive(Clone, Debug)]
+pub enum Next {
+    /// A step named as written.
+    Step(Spanned<String>),
+    /// `null` or an empty string: the run ends after this step.
+    End(Span),
+    /// A template rendering to a step name (or to nothing, which ends the run).
+    Template(TemplateId),
 }
 
 /// `tls:`: client certificates for mutual TLS, one for every host and one per host name.
@@ -209,6 +233,10 @@ pub struct Step {
     pub retry: Option<Retry>,
     /// `save:`: where the response body is written.
     pub save: Option<FilePath>,
+    /// `on_failure:`: what the run does when this step fails.
+    pub on_failure: Option<Spanned<OnFailure>>,
+    /// `next:`: where the run goes on after this step.
+    pub next: Option<Next>,
 }
 
 /// What a step does.

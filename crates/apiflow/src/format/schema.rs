@@ -36,7 +36,8 @@ struct Workflow {
     defaults: Option<Defaults>,
     /// Client certificates for every request, as `defaults.tls` (give one of the two).
     tls: Option<Tls>,
-    /// The steps, run in order; the run stops at the first failing one.
+    /// The steps, run in order or as `next:` jumps; by default the run stops at the first
+    /// failing one (`on_failure`).
     #[schemars(length(min = 1))]
     steps: Vec<Step>,
     /// Steps that always run afterwards, even after a failure (clean-up).
@@ -97,6 +98,22 @@ struct Defaults {
     tls: Option<Tls>,
     /// The HTTP version every request must use.
     http_version: Option<HttpVersion>,
+    /// What the run does after a failed step, for steps that do not say (default `stop`).
+    on_failure: Option<OnFailure>,
+    /// How many steps one run may run, jumps included (default 10000).
+    #[schemars(range(min = 1))]
+    max_steps: Option<u32>,
+}
+
+/// What the run does after a failed step.
+#[derive(JsonSchema)]
+enum OnFailure {
+    /// Go on with the next step; the failure is still reported and the run still fails.
+    #[serde(rename = "continue")]
+    Continue,
+    /// Stop: the remaining steps are not run, then `finally` runs.
+    #[serde(rename = "stop")]
+    Stop,
 }
 
 /// Client certificates for mutual TLS: `cert` and `key` for any host, `hosts` per host name.
@@ -168,6 +185,11 @@ struct Step {
     retry: Option<Retry>,
     /// Write the response body to this file, relative to `--output-dir` (literal, no template).
     save: Option<String>,
+    /// What the run does when this step fails (default `stop`, or `defaults.on_failure`).
+    on_failure: Option<OnFailure>,
+    /// The step the run goes on at after this one (a name or a template giving one);
+    /// `null` or empty ends the run.
+    next: Option<String>,
 }
 
 /// An HTTP method.

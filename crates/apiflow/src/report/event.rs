@@ -66,6 +66,20 @@ pub struct StepReport {
     pub depth: u32,
     /// Wall time of the step, attempts and waits included.
     pub duration: Duration,
+    /// Where the step itself asked the run to go on (a script's `postman.setNextRequest`):
+    /// honoured after the step as `next:` is, and over the step's `next:`. `None` leaves the
+    /// choice to `next:` or the following step.
+    pub(crate) jump: Option<Jump>,
+}
+
+/// Where a step asks the run to go on once it has run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(dead_code, reason = "the runner reads it; step scripts set it")]
+pub(crate) enum Jump {
+    /// At the step of this name, in the same workflow's `steps` (run again if it already ran).
+    To(String),
+    /// Nowhere: the run ends after this step, then `finally` runs (`setNextRequest(null)`).
+    End,
 }
 
 /// Everything about one workflow's run.

@@ -163,6 +163,7 @@ mod tests {
             children: Vec::new(),
             depth,
             duration: std::time::Duration::ZERO,
+            jump: None,
         }
     }
 

@@ -6,7 +6,7 @@ use minijinja::Value as JinjaValue;
 
 use super::{Runner, skipped};
 use crate::diagnostic::Diagnostic;
-use crate::format::model::{Step, TemplateId};
+use crate::format::model::{OnFailure, Step, TemplateId};
 use crate::report::event::{Capture, Event, Outcome, StepReport};
 
 impl Runner<'_> {
@@ -75,11 +75,15 @@ impl Runner<'_> {
                 }
             }
             let failed = matches!(child.outcome, Outcome::Failed | Outcome::Error);
-            if failed {
+            if failed && report.outcome != Outcome::Error {
                 report.outcome = child.outcome;
             }
+            // The last element that asked for a jump decides where the run goes after the step.
+            if child.jump.is_some() {
+                report.jump.clone_from(&child.jump);
+            }
             report.children.push(child);
-            if failed {
+            if failed && self.on_failure(step) == OnFailure::Stop {
                 break;
             }
         }

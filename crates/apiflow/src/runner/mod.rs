@@ -21,6 +21,7 @@ mod body;
 mod capture;
 mod each;
 mod expect;
+mod flow;
 mod form;
 mod render;
 mod request;
@@ -40,7 +41,7 @@ use minijinja::Value as JinjaValue;
 
 use crate::check::validate::Plan;
 use crate::diagnostic::Diagnostic;
-use crate::format::model::{Action, Step};
+use crate::format::model::{Action, OnFailure, Step};
 use crate::http::urls::UrlParser;
 use crate::http::{Client, Jar};
 use crate::report::event::{Capture, Event, INTERRUPTED, Outcome, Reporter, RunReport, StepReport};
@@ -48,6 +49,7 @@ use crate::secret::Masker;
 use crate::template::scope::Variables;
 
 pub use self::expect::show;
+pub use self::flow::DEFAULT_MAX_STEPS;
 use self::form::Page;
 
 /// Default time allowed for one request.
@@ -71,6 +73,10 @@ pub struct Settings {
     pub secrets: Vec<String>,
     /// `--cookie-jar`: the run starts from its cookies and leaves its jar to be saved.
     pub cookie_jar: Option<crate::http::cookie_file::SharedJarFile>,
+    /// `--continue-on-failure`: steps that do not say otherwise run on after a failed step.
+    pub continue_on_failure: bool,
+    /// `--max-steps`: how many steps one run of a workflow may run, over `defaults.max_steps`.
+    pub max_steps: Option<u32>,
 }
 
 /// Runs a plan with resolved inputs and reports every step.
@@ -119,6 +125,7 @@ pub async fn run(
         tainted: None,
         urls: UrlParser::default(),
         identities: HashMap::new(),
+        unset: HashMap::new(),
     };
     for secret in &settings.secrets {
         runner.secret_text(secret);
@@ -192,6 +199,7 @@ fn skipped(step: &Step, finally: bool, reason: String) -> StepReport {
         children: Vec::new(),
         depth: 0,
         duration: Duration::ZERO,
+        jump: None,
     }
 }
 
@@ -213,6 +221,8 @@ struct Runner<'a> {
     urls: UrlParser,
     /// The client certificates opened so far, by where their `cert:` is written.
     identities: HashMap<(u32, u32), Arc<crate::http::identity::Identity>>,
+    /// The captures a failed or jumped-past step did not set, and why (see `flow`).
+    unset: HashMap<String, String>,
 }
 
 impl Runner<'_> {
@@ -236,23 +246,46 @@ impl Runner<'_> {
         JinjaValue::from_dyn_object(Arc::clone(&self.variables))
     }
 
-    /// Runs `steps` until one fails, then `finally`; returns the reports and why it stopped.
+    /// Runs `steps` from the first, each followed by the step its jump names or the next one,
+    /// until one fails and stops the run (`on_failure`), a jump ends it, or it runs out of steps
+    /// or of `max_steps`; then `finally`. Returns the reports, each run of a step in the order
+    /// run and then the steps never reached, and why the run stopped.
     async fn run_steps(&mut self) -> (Vec<StepReport>, Option<String>) {
         let workflow = &self.plan.workflow;
-        let mut steps = Vec::with_capacity(workflow.steps.len() + workflow.finally.len());
+        let count = workflow.steps.len();
+        let mut steps = Vec::with_capacity(count + workflow.finally.len());
         let mut stopped: Option<String> = None;
-        for step in &workflow.steps {
-            if stopped.is_none() {
-                stopped = self.stop_reason();
+        // Why a step not reached was not run: a jump passed it, or the run ended before it.
+        let mut passed: Vec<Option<String>> = vec![None; count];
+        let mut reached = vec![false; count];
+        let max_steps = self.max_steps();
+        let mut ran: u32 = 0;
+        let mut index = 0;
+        while let Some(step) = workflow.steps.get(index) {
+            stopped = self.stop_reason();
+            if stopped.is_some() {
+                break;
             }
-            if let Some(reason) = &stopped {
-                let mut report = skipped(step, false, format!("not run: {reason}"));
-                report.depth = self.depth;
+            if ran >= max_steps {
+                let report = self.over_max_steps(step, max_steps);
                 self.reporter.event(&Event::Step(&report));
                 steps.push(report);
-                continue;
+                reached[index] = true;
+                stopped = Some(format!("the run already ran {max_steps} steps"));
+                break;
             }
-            let mut report = self.step(step, false).await;
+            ran += 1;
+            reached[index] = true;
+            let mut report = match self.missing_capture(step, false) {
+                Some(report) => report,
+                None => self.step(step, false).await,
+            };
+            let ran_at_all = report.outcome != Outcome::Skipped;
+            let goto = if ran_at_all {
+                self.goto(step, &mut report)
+            } else {
+                flow::Goto::Following
+            };
             let failed = matches!(report.outcome, Outcome::Failed | Outcome::Error);
             self.reporter.event(&Event::Step(&report));
             if self.settings.forget_passed_exchanges {
@@ -260,11 +293,54 @@ impl Runner<'_> {
             }
             steps.push(report);
             if failed {
-                // A step cut short by Ctrl-C failed because of it: say so on the steps it skips.
-                stopped = self
-                    .stop_reason()
-                    .or_else(|| Some("an earlier step failed".into()));
+                if self.on_failure(step) == OnFailure::Stop {
+                    // A step cut short by Ctrl-C failed because of it: say so on the steps it
+                    // skips.
+                    stopped = self
+                        .stop_reason()
+                        .or_else(|| Some("an earlier step failed".into()));
+                    break;
+                }
+                let why = format!("step `{}`, which captures it, failed", step.name.value);
+                self.note_unset(step, &why);
             }
+            match goto {
+                flow::Goto::Following => index += 1,
+                flow::Goto::Step(to) => {
+                    let why = format!(
+                        "jumped past: `{}` went on at `{}`",
+                        step.name.value, workflow.steps[to].name.value
+                    );
+                    for (skipped_index, passed_step) in
+                        workflow.steps.iter().enumerate().take(to).skip(index + 1)
+                    {
+                        passed[skipped_index] = Some(why.clone());
+                        let unset = format!(
+                            "the run jumped past step `{}`, which captures it",
+                            passed_step.name.value
+                        );
+                        self.note_unset(passed_step, &unset);
+                    }
+                    index = to;
+                }
+                flow::Goto::End(why) => {
+                    stopped = Some(why);
+                    break;
+                }
+            }
+        }
+        for (index, step) in workflow.steps.iter().enumerate() {
+            if reached[index] {
+                continue;
+            }
+            let reason = passed[index]
+                .clone()
+                .or_else(|| stopped.clone())
+                .unwrap_or_else(|| "no jump reached it".to_owned());
+            let mut report = skipped(step, false, format!("not run: {reason}"));
+            report.depth = self.depth;
+            self.reporter.event(&Event::Step(&report));
+            steps.push(report);
         }
         if !workflow.finally.is_empty() {
             if self.depth == 0 {
@@ -273,7 +349,10 @@ impl Runner<'_> {
             // Clean-up runs after a timeout too.
             let deadline = self.deadline.take();
             for step in &workflow.finally {
-                let report = self.step(step, true).await;
+                let report = match self.missing_capture(step, true) {
+                    Some(report) => report,
+                    None => self.step(step, true).await,
+                };
                 self.reporter.event(&Event::Step(&report));
                 steps.push(report);
             }

@@ -99,6 +99,7 @@ impl Runner<'_> {
             children: Vec::new(),
             depth: self.depth,
             duration: Duration::ZERO,
+            jump: None,
         }
     }
 

@@ -58,6 +58,7 @@ impl Runner<'_> {
                 tainted: None,
                 urls: UrlParser::default(),
                 identities: HashMap::new(),
+                unset: HashMap::new(),
             };
             if let Err(failures) = child.compute_vars() {
                 report.failures = failures;

@@ -198,6 +198,13 @@ impl Loader {
             http_version: fields
                 .get("http_version")
                 .and_then(|n| self.http_version(n)),
+            on_failure: fields
+                .get("on_failure")
+                .and_then(|n| self.on_failure(n, "defaults.on_failure")),
+            max_steps: fields.get("max_steps").and_then(|n| {
+                let count = self.count(n, "max_steps", 1, i64::from(u32::MAX))?;
+                Some(Spanned::new(count, n.span))
+            }),
         };
         self.finish(&fields, DEFAULTS_KEYS, "defaults");
         defaults

@@ -37,11 +37,27 @@ pub(crate) const DEFAULTS_KEYS: &[&str] = &[
     "follow_redirects",
     "tls",
     "http_version",
+    "on_failure",
+    "max_steps",
 ];
 pub(crate) const STEP_KEYS: &[&str] = &[
-    "name", "if", "delay", "for_each", "as", "request", "uses", "with", "expect", "extract",
-    "retry", "save",
+    "name",
+    "if",
+    "delay",
+    "for_each",
+    "as",
+    "request",
+    "uses",
+    "with",
+    "expect",
+    "extract",
+    "retry",
+    "save",
+    "on_failure",
+    "next",
 ];
+/// The values `on_failure` takes.
+pub(crate) const ON_FAILURE: &[&str] = &["continue", "stop"];
 pub(crate) const REQUEST_KEYS: &[&str] = &[
     "method",
     "url",

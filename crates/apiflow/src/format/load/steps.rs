@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use super::{
     AUTH_KEYS, AWS_SIGV4_KEYS, BASIC_KEYS, DIGEST_KEYS, FORM_FROM_KEYS, Loader, METHODS,
-    REQUEST_KEYS, RETRY_KEYS, STEP_KEYS, span_of_text,
+    ON_FAILURE, REQUEST_KEYS, RETRY_KEYS, STEP_KEYS, span_of_text,
 };
+use crate::delimiters::{has_template, whole_expression};
 use crate::diagnostic::did_you_mean;
 use crate::format::model::{
-    Action, Auth, AwsSigV4, Body, FormFrom, Request, Retry, Step, StepId, Text, Uses,
+    Action, Auth, AwsSigV4, Body, FormFrom, Next, OnFailure, Request, Retry, Step, StepId,
+    TemplateKind, Text, Uses,
 };
 use crate::format::yaml::{Key, Node, NodeKind};
 use crate::span::Spanned;
@@ -94,6 +96,10 @@ impl Loader {
                 .help =
                 Some("save the response in the step of the used workflow that gets it".into());
         }
+        let on_failure = fields
+            .get("on_failure")
+            .and_then(|n| self.on_failure(n, "on_failure"));
+        let next = fields.get("next").and_then(|n| self.next(n));
         self.finish(&fields, STEP_KEYS, "step");
         let id = StepId(self.steps);
         self.steps += 1;
@@ -109,7 +115,58 @@ impl Loader {
             extract,
             retry,
             save,
+            on_failure,
+            next,
         })
+    }
+
+    /// Reads `on_failure:` (`continue` or `stop`).
+    pub(super) fn on_failure(&mut self, node: &Node, what: &str) -> Option<Spanned<OnFailure>> {
+        let NodeKind::Str(text) = &node.kind else {
+            self.expected(what, "`continue` or `stop`", node);
+            return None;
+        };
+        let value = match text.as_ref() {
+            "continue" => OnFailure::Continue,
+            "stop" => OnFailure::Stop,
+            other => {
+                let help = did_you_mean(other, ON_FAILURE.iter().copied())
+                    .unwrap_or_else(|| "use `continue` or `stop`".into());
+                self.error(
+                    format!("invalid `{what}`: expected `continue` or `stop`"),
+                    node.span,
+                    format!("found `{other}`"),
+                )
+                .help = Some(help);
+                return None;
+            }
+        };
+        Some(Spanned::new(value, node.span))
+    }
+
+    /// Reads `next:`: a step name, a template, or `null` / `""` to end the run.
+    fn next(&mut self, node: &Node) -> Option<Next> {
+        match &node.kind {
+            NodeKind::Null => Some(Next::End(node.span)),
+            NodeKind::Str(text) if text.trim().is_empty() => Some(Next::End(node.span)),
+            // A lone `{{ … }}` keeps its value, so `none` ends the run as `null` does.
+            NodeKind::Str(text) if has_template(text) => {
+                let kind = if whole_expression(text.trim()).is_some() {
+                    TemplateKind::Whole
+                } else {
+                    TemplateKind::Text
+                };
+                Some(Next::Template(self.template(text, node.span, kind)))
+            }
+            NodeKind::Str(text) => Some(Next::Step(Spanned::new(
+                text.to_string(),
+                span_of_text(node.span, text),
+            ))),
+            _ => {
+                self.expected("next", "the name of a step, or `null` to end the run", node);
+                None
+            }
+        }
     }
 
     pub(super) fn request(&mut self, node: &Node) -> Option<Request> {
