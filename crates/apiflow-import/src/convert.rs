@@ -34,6 +34,32 @@ pub struct Workflow {
     pub text: String,
     /// How many requests became steps.
     pub steps: usize,
+    /// What became of the assertions of the test scripts of its requests.
+    pub assertions: Assertions,
+}
+
+/// How many test assertions a collection's scripts make for its requests, and how the workflows
+/// keep them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Assertions {
+    /// Each `pm.test(…)` and `tests[…] = …` of the test scripts that run after a request (its own,
+    /// its folders' and the collection's), counted once per request.
+    pub total: usize,
+    /// Translated into `expect`.
+    pub declarative: usize,
+    /// Kept in a step's `script:`, run as Postman runs it.
+    pub script: usize,
+    /// Neither: kept as a comment only.
+    pub dropped: usize,
+}
+
+impl std::ops::AddAssign for Assertions {
+    fn add_assign(&mut self, other: Assertions) {
+        self.total += other.total;
+        self.declarative += other.declarative;
+        self.script += other.script;
+        self.dropped += other.dropped;
+    }
 }
 
 /// Everything known before converting: the collection, its variables and the name mapping.
@@ -56,6 +82,7 @@ struct Built {
     response_uses: Vec<String>,
     captures: Vec<String>,
     follows: bool,
+    assertions: Assertions,
 }
 
 /// Converts a collection into one workflow, or one per top-level folder when `split` is set.
@@ -125,6 +152,10 @@ pub fn workflows(
             n += 1;
         }
         let count = steps.len();
+        let mut assertions = Assertions::default();
+        for step in &steps {
+            assertions += step.assertions;
+        }
         let (text, required) = context.document(folder.as_deref(), steps);
         if !required.is_empty() {
             let list = required
@@ -145,6 +176,7 @@ pub fn workflows(
             stem,
             text,
             steps: count,
+            assertions,
         });
     }
     Ok(out)
@@ -216,16 +248,11 @@ fn all_names(
                 push(&r.name);
             }
         }
-        for (name, source) in &translation.captures {
+        for (name, _) in &translation.captures {
             push(name);
-            if let Source::Value(JsValue::Variable(v)) = source {
-                push(v);
-            }
         }
-        for (_, value) in translation.json.iter().chain(&translation.headers) {
-            if let JsValue::Variable(v) = value {
-                push(v);
-            }
+        for name in translation.variables() {
+            push(&name);
         }
     }
     out
@@ -730,7 +757,22 @@ impl Context<'_> {
                 "{list} has no apiflow helper; it is replaced by `random_string(12)`"
             ));
         }
+        let shared: usize = self
+            .collection
+            .shared_scripts
+            .iter()
+            .filter(|s| s.listen == "test" && request.folders.starts_with(&s.folders))
+            .map(|s| script::translate(&s.lines).assertions)
+            .sum();
+        let total = translation.assertions + shared;
+        let assertions = Assertions {
+            total,
+            declarative: translation.translated,
+            script: 0,
+            dropped: total - translation.translated,
+        };
         Ok(Built {
+            assertions,
             name: request.name.clone(),
             folders: request.folders.clone(),
             comments,
@@ -1103,10 +1145,35 @@ impl Context<'_> {
         if !translation.checks.is_empty() {
             expect.push(
                 "checks",
-                Yaml::seq(translation.checks.iter().map(|c| Yaml::str(c.clone()))),
+                Yaml::seq(
+                    translation
+                        .checks
+                        .iter()
+                        .map(|c| Yaml::Str(self.check(c, uses))),
+                ),
             );
         }
         expect
+    }
+
+    /// Writes a check expression, its Postman variables replaced by their template names.
+    fn check(&self, check: &str, uses: &mut Found) -> String {
+        let mut out = String::with_capacity(check.len());
+        let mut rest = check;
+        while let Some(start) = rest.find(script::VAR_OPEN) {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + script::VAR_OPEN.len_utf8()..];
+            let end = after.find(script::VAR_CLOSE).unwrap_or(after.len());
+            let expression = vars::expression(&after[..end], &self.names, uses);
+            out.push('(');
+            out.push_str(&expression);
+            out.push(')');
+            rest = after
+                .get(end + script::VAR_CLOSE.len_utf8()..)
+                .unwrap_or("");
+        }
+        out.push_str(rest);
+        out
     }
 
     fn capture(&self, source: &Source, secret: bool, uses: &mut Found) -> Yaml {

@@ -44,6 +44,8 @@ pub struct Import {
     pub workflows: Vec<Imported>,
     /// Everything that could not be translated exactly.
     pub warnings: Vec<Diagnostic>,
+    /// What became of the test scripts' assertions, over every workflow.
+    pub assertions: convert::Assertions,
 }
 
 /// Reads a Postman export as text, as Newman does: UTF-8 with or without a byte-order mark, or
@@ -202,7 +204,12 @@ pub fn postman_with(
         }
     }
 
+    let mut assertions = convert::Assertions::default();
+    for (_, workflow) in &targets {
+        assertions += workflow.assertions;
+    }
     Ok(Import {
+        assertions,
         workflows: targets
             .into_iter()
             .map(|(target, workflow)| Imported {
