@@ -560,3 +560,57 @@ fn client_certificates_become_tls_and_proxies_a_warning() {
     insta::assert_snapshot!("certificates", out.stdout);
     insta::assert_snapshot!("certificates_warnings", out.stderr);
 }
+
+/// Public collections, vendored with their licences under `real/`: how many of their test
+/// assertions become `expect`, how many run as scripts, and how many are lost.
+#[test]
+fn real_collections_keep_their_assertions() {
+    use apiflow_import::convert::Assertions;
+    let expected = [
+        (
+            "adme-petrel-ds-v2/PetrelDSv2.postman_collection.json",
+            Assertions {
+                total: 18,
+                declarative: 14,
+                script: 0,
+                dropped: 4,
+            },
+        ),
+        (
+            "adme-simulation-ddms/SimulationDDMS.postman_collection.json",
+            Assertions {
+                total: 17,
+                declarative: 14,
+                script: 0,
+                dropped: 3,
+            },
+        ),
+        (
+            "conduit/Conduit.postman_collection.json",
+            Assertions {
+                total: 380,
+                declarative: 100,
+                script: 0,
+                dropped: 280,
+            },
+        ),
+        (
+            "crapi/crAPI.postman_collection.json",
+            Assertions {
+                total: 58,
+                declarative: 50,
+                script: 0,
+                dropped: 8,
+            },
+        ),
+    ];
+    for (path, expected) in expected {
+        let path = Path::new(crate::support::ROOT).join(fixture(&format!("real/{path}")));
+        let import = apiflow_import::postman(&path, None, &apiflow_import::Destination::Stdout)
+            .unwrap_or_else(|d| panic!("{}: {d:?}", path.display()));
+        assert_eq!(import.assertions, expected, "{}", path.display());
+        for workflow in &import.workflows {
+            assert_valid(&workflow.target, &workflow.text);
+        }
+    }
+}

@@ -239,6 +239,7 @@ pub fn parse_json(name: &str, text: &str) -> Result<Value, Diagnostic> {
 
 /// Reads a collection, or says why the file is not one apiflow can import.
 pub fn collection(name: &str, json: &Value) -> Result<Collection, Diagnostic> {
+    let json = unwrap(json, "collection");
     let Some(root) = json.as_object() else {
         return Err(Diagnostic::error(format!(
             "`{name}` is not a Postman collection: the file holds JSON {}, not an object",
@@ -307,6 +308,7 @@ pub fn collection(name: &str, json: &Value) -> Result<Collection, Diagnostic> {
 
 /// Reads a Postman environment file's variables.
 pub fn environment(name: &str, json: &Value) -> Result<Vec<Variable>, Diagnostic> {
+    let json = unwrap(json, "environment");
     let values = json.get("values").and_then(Value::as_array);
     let Some(values) = values else {
         let help = if json.get("info").is_some() {
@@ -324,6 +326,19 @@ pub fn environment(name: &str, json: &Value) -> Result<Vec<Variable>, Diagnostic
         .filter(|v| v.get("enabled").and_then(Value::as_bool) != Some(false))
         .filter_map(variable)
         .collect())
+}
+
+/// Unwraps what Postman's API exports: `{ "collection": { … } }` or `{ "environment": { … } }`,
+/// as Newman does.
+fn unwrap<'a>(json: &'a Value, key: &str) -> &'a Value {
+    match json.get(key) {
+        Some(inner)
+            if inner.is_object() && json.get("info").is_none() && json.get("values").is_none() =>
+        {
+            inner
+        }
+        _ => json,
+    }
 }
 
 fn kind(value: &Value) -> &'static str {
