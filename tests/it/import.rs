@@ -614,3 +614,54 @@ fn real_collections_keep_their_assertions() {
         }
     }
 }
+
+/// Translated assertions hold against the answer they describe, and each fails on its own when
+/// the answer changes.
+#[test]
+fn translated_assertions_run_with_postman_meaning() {
+    use crate::support::{Reply, Server};
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("assertions.postman_collection.json"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "", "every statement translates");
+    insta::assert_snapshot!("assertions", out.stdout);
+    let dir = temp_dir("assertions");
+    let file = dir.join("assertions.yaml");
+    std::fs::write(&file, &out.stdout).expect("write");
+    let file = file.display().to_string();
+
+    let good = serde_json::json!({
+        "user": {"id": 7, "name": "Ada", "age": 36, "tags": ["admin", "ops"], "active": true,
+                 "email": "ada@example.com"},
+        "items": [],
+        "note": null
+    });
+    let run = |body: serde_json::Value| {
+        let server = Server::start(move |_| Reply::json(200, &body).header("x-trace", "t-1"));
+        apiflow(&["run", &file, "--var", &format!("baseUrl={}", server.url)])
+    };
+    let passed = run(good.clone());
+    assert_eq!(passed.code, 0, "{}\n{}", passed.stdout, passed.stderr);
+
+    let changes: [(&str, serde_json::Value); 9] = [
+        ("/user/name", serde_json::json!(1)),
+        ("/user/age", serde_json::json!("36")),
+        ("/user/age", serde_json::json!(17)),
+        ("/user/tags", serde_json::json!(["ops", "x"])),
+        ("/user/id", serde_json::json!("7")),
+        ("/user/active", serde_json::json!(1)),
+        ("/items", serde_json::json!([1])),
+        ("/note", serde_json::json!(false)),
+        ("/user/email", serde_json::json!(null)),
+    ];
+    for (pointer, value) in changes {
+        let mut body = good.clone();
+        *body.pointer_mut(pointer).expect("pointer") = value.clone();
+        let failed = run(body);
+        assert_eq!(failed.code, 1, "{pointer} = {value}: {}", failed.stdout);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
