@@ -21,6 +21,8 @@ use apiflow::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
 use apiflow::report::Format;
 use apiflow::runner::Settings;
 
+use crate::collection::{Checked, Scopes};
+
 /// Runs declarative YAML workflows of HTTP steps.
 #[derive(Debug, Parser)]
 #[command(name = "apiflow", version, about, max_term_width = 100)]
@@ -35,7 +37,7 @@ enum Command {
     Run(Box<RunArgs>),
     /// Print each step's request as far as it can be rendered, and the data flow; sends nothing.
     Plan {
-        /// The workflow file.
+        /// The workflow file, or a Postman collection.
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Set an input: NAME=VALUE.
@@ -44,6 +46,8 @@ enum Command {
         /// Let the workflow read files under DIR, not only under its own folder.
         #[arg(long, value_name = "DIR")]
         file_root: Option<PathBuf>,
+        #[command(flatten)]
+        postman: PostmanArgs,
     },
     /// Print the JSON Schema of the workflow format.
     Schema,
@@ -58,9 +62,9 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Check workflows without sending anything.
+    /// Check workflows (or Postman collections) without sending anything.
     Validate {
-        /// Workflow files.
+        /// Workflow files, or Postman collections.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Let workflows read files under DIR, not only under their own folder.
@@ -89,11 +93,32 @@ enum Command {
     },
 }
 
+/// Postman's scopes and folders, for `run` and `plan`.
+#[derive(Debug, clap::Args)]
+struct PostmanArgs {
+    /// Read input values from a Postman environment export (below `--env-file` and the OS
+    /// environment, above defaults).
+    #[arg(short = 'e', long, value_name = "FILE")]
+    environment: Option<PathBuf>,
+    /// Read input values from a Postman globals export (below defaults).
+    #[arg(short = 'g', long, value_name = "FILE")]
+    globals: Option<PathBuf>,
+    /// Run only the requests of this folder of a Postman collection, its subfolders included
+    /// (repeatable).
+    #[arg(long = "folder", value_name = "NAME")]
+    folders: Vec<String>,
+}
+
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Workflow files.
+    /// Workflow files or directories, or Postman collections.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    postman: PostmanArgs,
+    /// Follow no redirect in any step: a 3xx response is the step's response.
+    #[arg(long)]
+    ignore_redirects: bool,
     /// Set an input: NAME=VALUE (repeatable; highest priority).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
@@ -159,15 +184,17 @@ struct RunArgs {
     /// Run up to N workflow files at once.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     jobs: u16,
-    /// Run each workflow N times (each iteration with its own variables and cookie jar).
-    #[arg(long, short = 'n', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    iterations: u32,
+    /// Run each workflow N times (each iteration with its own variables and cookie jar;
+    /// default 1, or one per `--data` row).
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    iterations: Option<u32>,
     /// Run up to C iterations at once, sharing the connection pool.
     #[arg(long, short = 'c', value_name = "C", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     concurrency: u32,
     /// Run one iteration per row of a CSV (with a header) or JSON (array of objects) file,
-    /// its columns as inputs.
-    #[arg(long, value_name = "FILE", conflicts_with = "iterations")]
+    /// its columns as inputs; with `--iterations`, that many (iterations past the last row
+    /// have no row, as in Newman).
+    #[arg(short = 'd', long, value_name = "FILE")]
     data: Option<PathBuf>,
     /// Run only shard I of N (1-based) of the files, a stable split for parallel CI machines.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
@@ -330,6 +357,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
             file,
             vars,
             file_root,
+            postman,
         } => {
             if let Err(problem) = check_file_root(file_root.as_deref()) {
                 print_diagnostics(&[problem], std::io::stderr().is_terminal());
@@ -339,7 +367,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
                 file_root,
                 ..FileAccess::default()
             };
-            plan_command(&file, vars, &access)
+            plan_command(&file, vars, &access, &postman)
         }
         Command::Schema => {
             print!("{}", apiflow::format::schema::json_schema());
@@ -477,8 +505,9 @@ fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
 fn validate_command(files: &[PathBuf], access: &FileAccess, color: bool) -> ExitCode {
     let mut code = ExitCode::Passed;
     for file in files {
-        match apiflow::check_file_in(file, access) {
-            Ok(plan) => {
+        match crate::collection::check(file, access, &Scopes::default(), &[]) {
+            Ok(Checked { plan, warnings, .. }) => {
+                print_diagnostics(&warnings, color);
                 let w = &plan.workflow;
                 println!(
                     "✓ {}: `{}` is valid ({}, {} finally)",
@@ -521,7 +550,18 @@ async fn run_command(args: RunArgs) -> ExitCode {
         print_diagnostics(&[problem], color_err);
         return ExitCode::Invalid;
     }
+    let scopes = match Scopes::read(
+        args.postman.environment.as_deref(),
+        args.postman.globals.as_deref(),
+    ) {
+        Ok(scopes) => scopes,
+        Err(problem) => {
+            print_diagnostics(&[problem], color_err);
+            return ExitCode::Invalid;
+        }
+    };
     let mut plans = Vec::with_capacity(files.len());
+    let mut scopes_by_file = Vec::new();
     let mut invalid = false;
     let access = FileAccess {
         file_root: args.file_root.clone(),
@@ -529,8 +569,18 @@ async fn run_command(args: RunArgs) -> ExitCode {
         ..FileAccess::default()
     };
     for file in &files {
-        match apiflow::check_file_in(file, &access) {
-            Ok(plan) => plans.push(plan),
+        match crate::collection::check(file, &access, &scopes, &args.postman.folders) {
+            Ok(checked) => {
+                print_diagnostics(&checked.warnings, color_err);
+                if let Some(own) = checked.scopes {
+                    scopes_by_file.push((
+                        checked.plan.workflow.source.name.clone(),
+                        own.environment,
+                        own.globals,
+                    ));
+                }
+                plans.push(checked.plan);
+            }
             Err(diagnostics) => {
                 print_diagnostics(&diagnostics, color_err);
                 invalid = true;
@@ -667,6 +717,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
         cookie_jar: cookie_jar.clone(),
         continue_on_failure: args.continue_on_failure,
         max_steps: args.max_steps,
+        ignore_redirects: args.ignore_redirects,
         ..Settings::default()
     };
     let interrupt = Arc::clone(&settings.interrupt);
@@ -687,10 +738,19 @@ async fn run_command(args: RunArgs) -> ExitCode {
         vars: args.vars.clone(),
         env_file,
         supplied: Vec::new(),
+        environment: scopes.environment,
+        globals: scopes.globals,
     };
     let rows = match &args.data {
         Some(path) => match batch::data::read_data(path) {
-            Ok(rows) => Some(rows),
+            // As in Newman, `--iterations` beats the number of rows: the iterations past the
+            // last row have no row.
+            Ok(mut rows) => {
+                if let Some(count) = args.iterations {
+                    rows.resize(count as usize, Vec::new());
+                }
+                Some(rows)
+            }
             Err(message) => {
                 print_diagnostics(&[Diagnostic::error(message)], color_err);
                 return ExitCode::Invalid;
@@ -705,10 +765,11 @@ async fn run_command(args: RunArgs) -> ExitCode {
         curl: args.curl,
         show_secrets: args.show_secrets,
         jobs: usize::from(args.jobs),
-        iterations: args.iterations as usize,
+        iterations: args.iterations.unwrap_or(1) as usize,
         concurrency: args.concurrency as usize,
         rows,
         reports: args.reports,
+        scopes_by_file,
     };
     let console = Console::std(
         args.color.enabled(std::io::stdout().is_terminal()),
@@ -774,17 +835,31 @@ fn plan_command(
     file: &std::path::Path,
     vars: Vec<(String, String)>,
     access: &FileAccess,
+    postman: &PostmanArgs,
 ) -> ExitCode {
     let color = std::io::stderr().is_terminal();
-    let plan = match apiflow::check_file_in(file, access) {
-        Ok(plan) => plan,
+    let scopes = match Scopes::read(postman.environment.as_deref(), postman.globals.as_deref()) {
+        Ok(scopes) => scopes,
+        Err(problem) => {
+            print_diagnostics(&[problem], color);
+            return ExitCode::Invalid;
+        }
+    };
+    let (plan, own) = match crate::collection::check(file, access, &scopes, &postman.folders) {
+        Ok(checked) => {
+            print_diagnostics(&checked.warnings, color);
+            (checked.plan, checked.scopes)
+        }
         Err(diagnostics) => {
             print_diagnostics(&diagnostics, color);
             return ExitCode::Invalid;
         }
     };
+    let scopes = own.unwrap_or(scopes);
     let sources = InputSources {
         vars,
+        environment: scopes.environment,
+        globals: scopes.globals,
         ..InputSources::default()
     };
     let os_env = |name: &str| std::env::var(name).ok();

@@ -1,6 +1,7 @@
 //! The `apiflow` binary: parses the command line, calls the library, exits with its code.
 
 mod cli;
+mod collection;
 
 fn main() {
     std::process::exit(cli::main());

@@ -172,7 +172,7 @@ fn a_missing_input_exits_2_and_sends_nothing() {
          |\n\
          3 |   base_url:\n  \
          |   ^^^^^^^^ declared here without a default\n  \
-         = help: give it with `--var base_url=…`, or an `--env-file`\n\n"
+         = help: give it with `--var base_url=…`, or an `--env-file`, or an `--environment` file\n\n"
     );
     assert!(server.requests().is_empty());
 }

@@ -872,3 +872,55 @@ fn a_secret_named_cookie_from_the_cookie_jar_never_shows() {
         "{saved}"
     );
 }
+
+/// A value `--environment` marks `type: secret`, for an input whose name does not sound secret.
+const LABEL: &str = "env-l4bel s/+=";
+
+#[test]
+fn a_secret_value_of_an_environment_export_never_shows() {
+    let server = echo_server();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let environment = dir.path().join("env.json");
+    let values = json!({
+        "name": "leaks",
+        "values": [
+            { "key": "label", "value": LABEL, "type": "secret", "enabled": true },
+            { "key": "base_url", "value": server.url, "enabled": true }
+        ],
+        "_postman_variable_scope": "environment"
+    });
+    std::fs::write(&environment, values.to_string()).expect("written");
+    let environment = environment.display().to_string();
+    // Echoed back by the server, then a failed expectation prints the exchange.
+    let workflow = "name: environment secret
+inputs:
+  base_url: ~
+  label: ~
+steps:
+  - name: echo
+    request:
+      url: \"{{ base_url }}/echo?label={{ label }}\"
+      headers: { X-Api-Key: \"{{ label }}\" }
+    expect:
+      status: 201
+";
+    let out = run_binary(
+        dir.path(),
+        workflow,
+        &["-v", "--curl", "--environment", &environment],
+        &[],
+    );
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.header("x-api-key") == Some(LABEL))
+    );
+    let secrets = [LABEL.to_owned()];
+    assert_clean_of("stdout of `run --environment`", &out.stdout, &secrets);
+    assert_clean_of("stderr of `run --environment`", &out.stderr, &secrets);
+    for (name, text) in &out.reports {
+        assert_clean_of(&format!("{name} of `run --environment`"), text, &secrets);
+    }
+}

@@ -9,6 +9,7 @@ mod bad_input;
 mod batch;
 mod body_schema;
 mod cli;
+mod collections;
 mod compose;
 mod cookie_jar;
 mod docs;

@@ -36,6 +36,8 @@ pub struct Workflow {
     pub steps: usize,
     /// What became of the assertions of the test scripts of its requests.
     pub assertions: Assertions,
+    /// The Postman variables whose input has another name: (Postman name, input name).
+    pub renamed: Vec<(String, String)>,
 }
 
 /// How many test assertions a collection's scripts make for its requests, and how the workflows
@@ -177,6 +179,12 @@ pub fn workflows(
             text,
             steps: count,
             assertions,
+            renamed: context
+                .names
+                .renamed()
+                .into_iter()
+                .map(|(postman, input)| (postman.to_owned(), input.to_owned()))
+                .collect(),
         });
     }
     Ok(out)

@@ -222,6 +222,160 @@ pub fn postman_with(
     })
 }
 
+/// A collection imported in memory to be run: one workflow with the requests of the chosen
+/// folders, and where each of its steps comes from.
+#[derive(Debug)]
+pub struct Runnable {
+    /// The workflow's YAML text (not validated yet: the caller checks it as it checks files).
+    pub text: String,
+    /// Everything that could not be translated exactly.
+    pub warnings: Vec<Diagnostic>,
+    /// Each step's item in the collection, in step order: its folders, then its name.
+    pub items: Vec<Vec<String>>,
+    /// The Postman variables whose input has another name: (Postman name, input name).
+    pub renamed: Vec<(String, String)>,
+}
+
+/// Tells whether a file holds a Postman collection (v2 or older): a JSON object whose `info`
+/// has a Postman `schema` or a `_postman_id`, or which has `info` and an `item` list.
+pub fn is_postman_collection(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let Ok(text) = decode(&bytes) else {
+        return false;
+    };
+    if !text.trim_start().starts_with('{') {
+        return false;
+    }
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    let info = json.get("info");
+    let schema = info
+        .and_then(|i| i.get("schema"))
+        .and_then(serde_json::Value::as_str);
+    schema.is_some_and(|s| s.contains("getpostman.com") || s.contains("postman.com"))
+        || info.is_some_and(|i| i.get("_postman_id").is_some())
+        || (info.is_some_and(serde_json::Value::is_object)
+            && json.get("item").is_some_and(serde_json::Value::is_array))
+}
+
+/// Imports a collection in memory to run it: only the requests in `folders` (at any depth,
+/// their subfolders included) when it names any, with values of the environment over the
+/// collection's own variables, and globals under them.
+pub fn postman_for_run(
+    collection_path: &Path,
+    environment: &[postman::Variable],
+    globals: &[postman::Variable],
+    folders: &[String],
+) -> Result<Runnable, Vec<Diagnostic>> {
+    let name = collection_path.display().to_string();
+    let text = read(collection_path).map_err(|d| vec![d])?;
+    let json = postman::parse_json(&name, &text).map_err(|d| vec![d])?;
+    let mut collection = postman::collection(&name, &json).map_err(|d| vec![d])?;
+    if !folders.is_empty() {
+        let mut known: Vec<String> = Vec::new();
+        for request in &collection.requests {
+            for folder in &request.folders {
+                if !known.contains(folder) {
+                    known.push(folder.clone());
+                }
+            }
+        }
+        let mut problems = Vec::new();
+        for folder in folders {
+            if known.contains(folder) {
+                continue;
+            }
+            let help = apiflow::diagnostic::did_you_mean(folder, known.iter().map(String::as_str))
+                .unwrap_or_else(|| {
+                    if known.is_empty() {
+                        "it has no folders: run it without `--folder`".to_owned()
+                    } else {
+                        format!(
+                            "its folders are {}",
+                            known
+                                .iter()
+                                .map(|f| format!("`{f}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                });
+            problems.push(
+                Diagnostic::error(format!("`--folder {folder}`: `{name}` has no such folder"))
+                    .help(help),
+            );
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        collection
+            .requests
+            .retain(|r| r.folders.iter().any(|f| folders.contains(f)));
+    }
+    if collection.requests.is_empty() {
+        return Err(vec![
+            Diagnostic::error(format!("`{name}` has no requests to run"))
+                .help("add requests to the collection in Postman, then export it again"),
+        ]);
+    }
+    // Postman's scopes, lowest first: globals, then the collection's variables, then the
+    // environment; the importer lets its second list win over the collection's.
+    let definitions: Vec<postman::Variable> = globals
+        .iter()
+        .filter(|g| {
+            !collection.variables.iter().any(|v| v.name == g.name)
+                && !environment.iter().any(|e| e.name == g.name)
+        })
+        .chain(environment)
+        .cloned()
+        .collect();
+    let file_name = collection_path
+        .file_name()
+        .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());
+    let mut warnings = std::mem::take(&mut collection.warnings);
+    // The workflow is checked as if it were a file beside the collection.
+    let files = convert::FilePaths {
+        working_dir: None,
+        out_dir: collection_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+    };
+    let mut workflows = convert::workflows(
+        &collection,
+        &definitions,
+        &file_name,
+        &files,
+        false,
+        &mut warnings,
+    )
+    .map_err(|d| vec![d])?;
+    let Some(workflow) = workflows.pop() else {
+        return Err(vec![Diagnostic::error(format!(
+            "`{name}` gave no workflow to run"
+        ))]);
+    };
+    Ok(Runnable {
+        text: workflow.text,
+        warnings,
+        items: collection
+            .requests
+            .iter()
+            .map(|r| {
+                r.folders
+                    .iter()
+                    .cloned()
+                    .chain(std::iter::once(r.name.clone()))
+                    .collect()
+            })
+            .collect(),
+        renamed: workflow.renamed,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::decode;

@@ -14,6 +14,7 @@ pub mod stats;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
+use crate::check::environment::Scoped;
 use crate::check::inputs::InputSources;
 use crate::check::validate::Plan;
 use crate::diagnostic::Diagnostic;
@@ -54,6 +55,10 @@ pub struct Options {
     pub rows: Option<Vec<Vec<(String, String)>>>,
     /// Reports to write when the batch ends.
     pub reports: Vec<(Format, PathBuf)>,
+    /// The `environment` and `globals` sources of particular workflows, by source name, in
+    /// place of those of `sources` (a Postman collection's, whose other values are its inputs'
+    /// defaults already).
+    pub scopes_by_file: Vec<(String, Vec<Scoped>, Vec<Scoped>)>,
 }
 
 impl Default for Options {
@@ -69,6 +74,7 @@ impl Default for Options {
             concurrency: 1,
             rows: None,
             reports: Vec::new(),
+            scopes_by_file: Vec::new(),
         }
     }
 }
@@ -200,6 +206,15 @@ fn sources_for(plan: &Plan, shared: &Shared<'_>) -> InputSources {
         .collect();
     if shared.several {
         sources.vars.retain(|(name, _)| declared(name));
+    }
+    if let Some((_, environment, globals)) = shared
+        .options
+        .scopes_by_file
+        .iter()
+        .find(|(name, _, _)| *name == plan.workflow.source.name)
+    {
+        sources.environment.clone_from(environment);
+        sources.globals.clone_from(globals);
     }
     sources
 }

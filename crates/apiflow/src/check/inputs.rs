@@ -1,9 +1,11 @@
-//! Inputs: values from `--var`, `--env-file`, the OS environment and defaults, in that order.
+//! Inputs: values from `--var`, data rows and supplied values, `--env-file`, the OS
+//! environment, `--environment`, defaults and `--globals`, in that order.
 
 use std::sync::Arc;
 
 use minijinja::Value;
 
+use crate::check::environment::Scoped;
 use crate::check::validate::Plan;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::format::model::Text;
@@ -19,6 +21,12 @@ pub struct InputSources {
     pub env_file: Vec<(String, String)>,
     /// Values supplied by the caller in code (the emulator's, for example); below `--var`.
     pub supplied: Vec<(String, String)>,
+    /// `--environment`: Postman's environment scope, below the OS environment and above
+    /// defaults.
+    pub environment: Vec<Scoped>,
+    /// `--globals`: Postman's global scope, below defaults (it gives a value only to inputs
+    /// that have no default).
+    pub globals: Vec<Scoped>,
 }
 
 /// Resolves every input, or says which are missing or unknown.
@@ -85,12 +93,32 @@ fn resolve_with(
                 .find(|(k, _)| k == key)
                 .map(|(_, v)| v.clone())
         };
+        let scoped = |list: &[Scoped]| {
+            list.iter()
+                .rev()
+                .find(|s| s.name == name)
+                .map(|s| (s.value.clone(), s.secret))
+        };
+        let mut secret = input.secret;
         let value = lookup(&sources.vars, name)
             .or_else(|| lookup(&sources.supplied, name))
             .or_else(|| lookup(&sources.env_file, name))
             .or_else(|| env_name.and_then(|e| lookup(&sources.env_file, e)))
-            .or_else(|| env_name.and_then(os_env));
-        let mut secret = input.secret;
+            .or_else(|| env_name.and_then(os_env))
+            .map(|value| (value, false))
+            .or_else(|| scoped(&sources.environment))
+            .or_else(|| {
+                // Postman's globals come after the collection's own values, the defaults.
+                input
+                    .default
+                    .is_none()
+                    .then(|| scoped(&sources.globals))
+                    .flatten()
+            })
+            .map(|(value, from_secret)| {
+                secret |= from_secret;
+                value
+            });
         let value = match (value, &input.default) {
             (Some(value), _) => value,
             (None, Some(Text::Literal(text))) => text.clone(),
@@ -125,6 +153,7 @@ fn resolve_with(
                     ways.push(format!("the environment variable `{env}`"));
                 }
                 ways.push("an `--env-file`".into());
+                ways.push("an `--environment` file".into());
                 errors.push(
                     Diagnostic::error(format!("missing input `{name}`"))
                         .at(

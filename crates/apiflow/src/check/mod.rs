@@ -4,6 +4,7 @@
 pub mod body_schema;
 pub mod compose;
 pub mod confine;
+pub mod environment;
 pub mod file;
 pub mod inputs;
 pub mod tls;

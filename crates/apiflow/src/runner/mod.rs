@@ -77,6 +77,9 @@ pub struct Settings {
     pub continue_on_failure: bool,
     /// `--max-steps`: how many steps one run of a workflow may run, over `defaults.max_steps`.
     pub max_steps: Option<u32>,
+    /// `--ignore-redirects`: no step follows a redirect, whatever its `follow_redirects`; the
+    /// 3xx is the step's response.
+    pub ignore_redirects: bool,
 }
 
 /// Runs a plan with resolved inputs and reports every step.

@@ -168,10 +168,11 @@ impl Runner<'_> {
             .timeout
             .or(defaults.timeout)
             .unwrap_or(DEFAULT_TIMEOUT);
-        let follow = request
-            .follow_redirects
-            .or(defaults.follow_redirects)
-            .unwrap_or(false);
+        let follow = !self.settings.ignore_redirects
+            && request
+                .follow_redirects
+                .or(defaults.follow_redirects)
+                .unwrap_or(false);
         let max_redirects = request.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS);
         let transport = self.transport(request, &step.name)?;
         Ok((
