@@ -237,7 +237,8 @@ pub struct Runnable {
 }
 
 /// Tells whether a file holds a Postman collection (v2 or older): a JSON object whose `info`
-/// has a Postman `schema` or a `_postman_id`, or which has `info` and an `item` list.
+/// has a Postman `schema` or a `_postman_id`, or which has `info` and an `item` list, as it is
+/// or wrapped in `{ "collection": … }` as Postman's API exports it.
 pub fn is_postman_collection(path: &Path) -> bool {
     let Ok(bytes) = std::fs::read(path) else {
         return false;
@@ -250,6 +251,11 @@ pub fn is_postman_collection(path: &Path) -> bool {
     }
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
         return false;
+    };
+    // Postman's API wraps an export: `{ "collection": { … } }`.
+    let json = match json.get("collection") {
+        Some(inner) if inner.get("info").is_some() => inner,
+        _ => &json,
     };
     let info = json.get("info");
     let schema = info

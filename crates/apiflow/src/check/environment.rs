@@ -3,7 +3,8 @@
 //!
 //! An export is a JSON object whose `values` list holds `{ key, value, enabled, type }`
 //! entries: a disabled entry is skipped, a `secret` one is a secret (masked in every output),
-//! and a UTF-8 byte-order mark before the JSON is allowed, as Postman and Newman allow it.
+//! and a UTF-8 byte-order mark before the JSON is allowed, as Postman and Newman allow it. An
+//! export of Postman's API, wrapped in `{ "environment": … }`, is unwrapped.
 
 use std::path::Path;
 
@@ -76,6 +77,11 @@ pub fn parse_export(
         ))
         .help(help)
     };
+    // Postman's API wraps an export: `{ "environment": { … } }`.
+    let json = match json.get("environment") {
+        Some(inner) if inner.get("values").is_some() => inner,
+        _ => &json,
+    };
     let Some(values) = json.get("values") else {
         return Err(not_export("it has no `values` list"));
     };
@@ -146,6 +152,14 @@ mod tests {
                 ("empty", "", false)
             ]
         );
+    }
+
+    #[test]
+    fn unwraps_an_export_of_postman_s_api() {
+        let values =
+            parse(r#"{"environment": {"name": "dev", "values": [{"key": "a", "value": "1"}]}}"#)
+                .unwrap();
+        assert_eq!(values[0].name, "a");
     }
 
     #[test]
