@@ -562,6 +562,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
     };
     let mut plans = Vec::with_capacity(files.len());
     let mut scopes_by_file = Vec::new();
+    let mut origins = Vec::new();
     let mut invalid = false;
     let access = FileAccess {
         file_root: args.file_root.clone(),
@@ -572,12 +573,13 @@ async fn run_command(args: RunArgs) -> ExitCode {
         match crate::collection::check(file, &access, &scopes, &args.postman.folders) {
             Ok(checked) => {
                 print_diagnostics(&checked.warnings, color_err);
-                if let Some(own) = checked.scopes {
+                if let (Some(own), Some(origin)) = (checked.scopes, checked.origin) {
                     scopes_by_file.push((
                         checked.plan.workflow.source.name.clone(),
                         own.environment,
                         own.globals,
                     ));
+                    origins.push((plans.len(), origin));
                 }
                 plans.push(checked.plan);
             }
@@ -758,6 +760,16 @@ async fn run_command(args: RunArgs) -> ExitCode {
         },
         None => None,
     };
+    // A collection's missing values are found before the run, where they can be pointed at its
+    // variables (a workflow's are found as it starts); with `--data`, a row may give them.
+    if rows.is_none() {
+        let missing =
+            missing_collection_values(&plans, &origins, &sources, &emulated, &scopes_by_file);
+        if !missing.is_empty() {
+            print_diagnostics(&missing, color_err);
+            return ExitCode::Invalid;
+        }
+    }
     let options = batch::Options {
         sources,
         supplied: emulated,
@@ -789,6 +801,47 @@ async fn run_command(args: RunArgs) -> ExitCode {
     // The process exits next: taking the compiled plans apart would only cost time.
     std::mem::forget(plans);
     worst
+}
+
+/// Resolves the inputs of each collection as its run will, and returns the problems, each
+/// pointed at the collection's variable.
+fn missing_collection_values(
+    plans: &[apiflow::Plan],
+    origins: &[(usize, crate::collection::Origin)],
+    sources: &InputSources,
+    supplied: &[(String, String)],
+    scopes_by_file: &[(
+        String,
+        Vec<apiflow::check::environment::Scoped>,
+        Vec<apiflow::check::environment::Scoped>,
+    )],
+) -> Vec<Diagnostic> {
+    let os_env = |name: &str| std::env::var(name).ok();
+    let mut problems = Vec::new();
+    for (index, origin) in origins {
+        let plan = &plans[*index];
+        let declared = |name: &String| plan.workflow.inputs.iter().any(|i| &i.name.value == name);
+        let mut sources = sources.clone();
+        sources.supplied = supplied
+            .iter()
+            .filter(|(k, _)| declared(k))
+            .cloned()
+            .collect();
+        if plans.len() > 1 {
+            sources.vars.retain(|(name, _)| declared(name));
+        }
+        if let Some((_, environment, globals)) = scopes_by_file
+            .iter()
+            .find(|(name, _, _)| *name == plan.workflow.source.name)
+        {
+            sources.environment.clone_from(environment);
+            sources.globals.clone_from(globals);
+        }
+        if let Err(diagnostics) = apiflow::check::inputs::resolve(plan, &sources, &os_env) {
+            problems.extend(origin.locate(diagnostics));
+        }
+    }
+    problems
 }
 
 /// Reads `--cert`, `--key` and the passphrase `--key-passphrase-env` names; the error never

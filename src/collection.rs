@@ -51,6 +51,22 @@ pub(crate) struct Checked {
     /// A collection's own `--environment` and `--globals` sources: its secret values, under
     /// its inputs' names (the other values are its inputs' defaults already).
     pub(crate) scopes: Option<Scopes>,
+    /// Where a collection's workflow came from, to point diagnostics found later at it.
+    pub(crate) origin: Option<Origin>,
+}
+
+/// A collection imported in memory: its file, the workflow's text, and its items.
+pub(crate) struct Origin {
+    source: std::sync::Arc<Source>,
+    runnable: apiflow_import::Runnable,
+    path: std::path::PathBuf,
+}
+
+impl Origin {
+    /// Names the collection's item or variable in each diagnostic about the workflow.
+    pub(crate) fn locate(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        locate(diagnostics, &self.source, &self.runnable, &self.path)
+    }
 }
 
 /// Checks a workflow file, or imports and checks a Postman collection.
@@ -74,6 +90,7 @@ pub(crate) fn check(
             plan,
             warnings: Vec::new(),
             scopes: None,
+            origin: None,
         });
     }
     let variables = |list: &[Scoped]| -> Vec<Variable> {
@@ -115,12 +132,18 @@ pub(crate) fn check(
             })
             .collect()
     };
+    let own = Scopes {
+        environment: secrets(&scopes.environment),
+        globals: secrets(&scopes.globals),
+    };
     Ok(Checked {
         plan,
-        warnings: runnable.warnings,
-        scopes: Some(Scopes {
-            environment: secrets(&scopes.environment),
-            globals: secrets(&scopes.globals),
+        warnings: runnable.warnings.clone(),
+        scopes: Some(own),
+        origin: Some(Origin {
+            source,
+            runnable,
+            path: path.to_path_buf(),
         }),
     })
 }

@@ -328,3 +328,23 @@ steps:
         ]
     );
 }
+
+#[test]
+fn a_collection_variable_without_a_value_is_named_before_anything_is_sent() {
+    let server = server();
+    let dir = TempDir::new("collection-missing");
+    let env = export(
+        &dir,
+        "partial.postman_environment.json",
+        "environment",
+        &json!([{ "key": "baseUrl", "value": server.url }]),
+    );
+    let globals = globals(&dir);
+    let out = output(
+        &mut apiflow(&["run", SHOP, "-e", &env, "-g", &globals, "--var", "token=t"]),
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(server.requests().is_empty());
+    insta::assert_snapshot!(out.stderr);
+}
