@@ -751,6 +751,14 @@ async fn run_command(args: RunArgs) -> ExitCode {
                 if let Some(count) = args.iterations {
                     rows.resize(count as usize, Vec::new());
                 }
+                // A data file names a collection's variables as Postman does (`api-path`).
+                if let ([_], [(_, origin)]) = (plans.as_slice(), origins.as_slice()) {
+                    for row in &mut rows {
+                        for (name, _) in row.iter_mut() {
+                            *name = origin.input_name(name);
+                        }
+                    }
+                }
                 Some(rows)
             }
             Err(message) => {

@@ -63,6 +63,15 @@ pub(crate) struct Origin {
 }
 
 impl Origin {
+    /// Returns the name of the input a Postman variable became.
+    pub(crate) fn input_name(&self, postman: &str) -> String {
+        self.runnable
+            .renamed
+            .iter()
+            .find(|(p, _)| p == postman)
+            .map_or_else(|| postman.to_owned(), |(_, input)| input.clone())
+    }
+
     /// Names the collection's item or variable in each diagnostic about the workflow.
     pub(crate) fn locate(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
         locate(diagnostics, &self.source, &self.runnable, &self.path)

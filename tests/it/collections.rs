@@ -348,3 +348,29 @@ fn a_collection_variable_without_a_value_is_named_before_anything_is_sent() {
     assert!(server.requests().is_empty());
     insta::assert_snapshot!(out.stderr);
 }
+
+#[test]
+fn data_columns_name_a_collection_s_variables_as_postman_does() {
+    let server = server();
+    let dir = TempDir::new("collection-renamed");
+    let collection = dir.file("paths.postman_collection.json");
+    let document = json!({
+        "info": { "_postman_id": "p-1", "name": "Paths" },
+        "item": [{ "name": "Get", "request": { "method": "GET", "url": "{{base-url}}/{{api-path}}" } }]
+    });
+    std::fs::write(&collection, document.to_string()).expect("written");
+    let env = export(
+        &dir,
+        "env.json",
+        "environment",
+        &json!([{ "key": "base-url", "value": server.url }]),
+    );
+    let data = dir.file("paths.csv");
+    std::fs::write(&data, "api-path\nfirst\nsecond\n").expect("written");
+    let out = output(
+        &mut apiflow(&["run", &collection, "-e", &env, "-d", &data]),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(received(&server), ["GET /first", "GET /second"]);
+}
