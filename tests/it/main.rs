@@ -24,6 +24,7 @@ mod iterate;
 mod jsonpath_cts;
 mod leaks;
 mod mtls;
+mod newman;
 mod oidc;
 mod ok;
 mod parallel;

@@ -1,0 +1,189 @@
+//! Parity with Newman: the same Postman collection run by Newman and by apiflow against one
+//! in-process API must send the same requests (method, path, query, the headers a collection
+//! controls, the body) in the same order, and end with the same exit code.
+//!
+//! Newman is an npm package: `.ci/run` installs the version below into `target/newman`, and
+//! `APIFLOW_NEWMAN` can name another `newman` executable. Without it the tests are skipped,
+//! except in CI, where they fail.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::support::{self, Recorded, Reply, Server};
+
+/// The version `.ci/run` installs.
+const NEWMAN_VERSION: &str = "6.2.2";
+
+const PARITY: &str = "tests/fixtures/postman/parity";
+
+/// The `newman` executable, or `None` (after saying why) when it is not installed.
+fn newman() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("APIFLOW_NEWMAN") {
+        return Some(PathBuf::from(path));
+    }
+    let installed = format!("{}/target/newman/node_modules/.bin/newman", support::ROOT);
+    support::bin::tool(&installed, &format!("newman@{NEWMAN_VERSION} (npm)"))
+}
+
+/// The API every parity collection runs against.
+fn api(request: &Recorded) -> Reply {
+    let item = |id: u64| json!({ "id": id, "name": format!("item {id}"), "next": id + 1 });
+    match (request.method.as_str(), request.path.as_str()) {
+        ("POST", "/token") => Reply::json(
+            200,
+            &json!({ "access_token": "at-1", "token_type": "Bearer", "expires_in": 3600 }),
+        ),
+        ("GET", path) if path.starts_with("/items/") => {
+            match path["/items/".len()..].parse::<u64>() {
+                Ok(id) => Reply::json(200, &item(id)),
+                Err(_) => Reply::json(404, &json!({ "error": "no such item" })),
+            }
+        }
+        ("POST", "/items") => Reply::json(201, &item(100)),
+        ("GET", "/redirect") => Reply::redirect(302, "/items/7"),
+        ("GET", "/cookies/set") => {
+            Reply::json(200, &json!({ "set": true })).header("set-cookie", "session=abc; Path=/")
+        }
+        ("GET", "/fail") => Reply::json(500, &json!({ "error": "boom" })),
+        _ => Reply::json(200, &json!({ "ok": true })),
+    }
+}
+
+/// What a request carried that a collection decides: headers a client adds on its own
+/// (`User-Agent`, `Accept`, `Postman-Token`, …) are left out, a JSON body is compared as JSON,
+/// and a query or a url-encoded form as the pairs it decodes to (Newman writes a space `%20`,
+/// apiflow `+`: the same to a server).
+#[derive(Debug, PartialEq)]
+struct Sent {
+    method: String,
+    path: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+/// Headers that a client chooses by itself, whatever the collection says.
+const CLIENT_HEADERS: &[&str] = &[
+    "user-agent",
+    "accept",
+    "accept-encoding",
+    "postman-token",
+    "cache-control",
+    "connection",
+    "host",
+    "content-length",
+    // Newman sets `Referer` on a followed redirect's next hop, as a browser does; apiflow, as
+    // curl and Hurl, does not.
+    "referer",
+];
+
+fn sent(requests: &[Recorded]) -> Vec<Sent> {
+    requests
+        .iter()
+        .map(|r| {
+            let mut headers: Vec<(String, String)> = r
+                .headers
+                .iter()
+                .filter(|(k, _)| !CLIENT_HEADERS.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            headers.sort();
+            let content_type = r.header("content-type").unwrap_or_default();
+            let body = match serde_json::from_str::<Value>(&r.body) {
+                Ok(value) if content_type.contains("json") => value,
+                _ if content_type.starts_with("application/x-www-form-urlencoded") => {
+                    json!(pairs(&r.body))
+                }
+                _ => Value::String(support::unboundary(&r.body)),
+            };
+            Sent {
+                method: r.method.clone(),
+                path: r.path.clone(),
+                query: pairs(r.query.as_deref().unwrap_or_default()),
+                headers,
+                body,
+            }
+        })
+        .collect()
+}
+
+fn pairs(text: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(text.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Runs a collection with Newman; returns the exit code and the requests the API received.
+fn run_newman(newman: &PathBuf, collection: &str, vars: &[(&str, &str)]) -> (i32, Vec<Recorded>) {
+    let server = Server::start(api);
+    let mut command = std::process::Command::new(newman);
+    command
+        .current_dir(support::ROOT)
+        .args(["run", collection, "--reporters", "cli", "--color", "off"])
+        .args(["--env-var", &format!("baseUrl={}", server.url)]);
+    for (name, value) in vars {
+        command.args(["--env-var", &format!("{name}={value}")]);
+    }
+    let out = command.output().expect("newman runs");
+    (out.status.code().unwrap_or(-1), server.requests())
+}
+
+/// Runs a collection with apiflow, as a Newman user would; returns the exit code, what it
+/// printed, and the requests the API received.
+fn run_apiflow(collection: &str, vars: &[(&str, &str)]) -> (i32, String, Vec<Recorded>) {
+    let server = Server::start(api);
+    let dir = support::bin::TempDir::new(&format!(
+        "newman-{}",
+        collection.rsplit('/').next().unwrap_or(collection)
+    ));
+    let workflow = dir.file("flow.yaml");
+    let import = support::bin::apiflow(&["import", "postman", collection, "-o", &workflow])
+        .output()
+        .expect("runs");
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let base = format!("baseUrl={}", server.url);
+    let mut args = vec!["run", workflow.as_str(), "--var", base.as_str()];
+    let pairs: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    for pair in &pairs {
+        args.extend(["--var", pair.as_str()]);
+    }
+    let out = support::bin::apiflow(&args).output().expect("runs");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), printed, server.requests())
+}
+
+/// Runs a collection with both tools and compares what the API received, request by request.
+fn assert_parity(name: &str) {
+    let Some(newman) = newman() else {
+        return;
+    };
+    let collection = format!("{PARITY}/{name}.postman_collection.json");
+    let (newman_code, newman_requests) = run_newman(&newman, &collection, &[]);
+    let (code, printed, requests) = run_apiflow(&collection, &[]);
+    let (expected, found) = (sent(&newman_requests), sent(&requests));
+    for (i, (e, f)) in expected.iter().zip(&found).enumerate() {
+        assert_eq!(e, f, "{name}: request {} differs\n{printed}", i + 1);
+    }
+    assert_eq!(
+        expected.len(),
+        found.len(),
+        "{name}: Newman sent {} requests, apiflow {}\n{printed}",
+        expected.len(),
+        found.len()
+    );
+    assert_eq!(newman_code, code, "{name}: exit codes\n{printed}");
+}
+
+#[test]
+fn a_token_flow_sends_what_newman_sends() {
+    assert_parity("token_flow");
+}
