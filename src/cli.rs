@@ -207,6 +207,10 @@ struct RunArgs {
     /// say otherwise (`on_failure:` on the step or in `defaults`).
     #[arg(long)]
     continue_on_failure: bool,
+    /// Stop a run of Postman collections at the first failed step (they run on after one by
+    /// default, as with Newman).
+    #[arg(long, conflicts_with = "continue_on_failure")]
+    bail: bool,
     /// Allow each run of a workflow N steps at most, jumps included (default 10000, or the
     /// workflow's `defaults.max_steps`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -717,7 +721,9 @@ async fn run_command(args: RunArgs) -> ExitCode {
         forget_passed_exchanges: args.reports.is_empty(),
         secrets,
         cookie_jar: cookie_jar.clone(),
-        continue_on_failure: args.continue_on_failure,
+        // Newman runs every request of a collection whatever its tests say, unless `--bail`.
+        continue_on_failure: args.continue_on_failure
+            || (!args.bail && !origins.is_empty() && origins.len() == plans.len()),
         max_steps: args.max_steps,
         ignore_redirects: args.ignore_redirects,
         ..Settings::default()

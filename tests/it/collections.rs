@@ -374,3 +374,47 @@ fn data_columns_name_a_collection_s_variables_as_postman_does() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(received(&server), ["GET /first", "GET /second"]);
 }
+
+#[test]
+fn a_collection_runs_on_after_a_failed_request_unless_bail() {
+    let dir = TempDir::new("collection-bail");
+    for (extra, expected) in [
+        (
+            None,
+            &[
+                "GET /health",
+                "GET /health/ok",
+                "POST /token",
+                "GET /v1/orders?user=env-user",
+                "GET /v1/archive?user=env-user&region=global-region",
+            ][..],
+        ),
+        (
+            Some("--bail"),
+            &["GET /health", "GET /health/ok", "POST /token"][..],
+        ),
+    ] {
+        let server = server();
+        let (env, globals) = (environment(&dir, &server), globals(&dir));
+        // The `/token` test wants a 200, and the server refuses a wrong secret with 401.
+        let mut args = vec![
+            "run",
+            SHOP,
+            "-e",
+            &env,
+            "-g",
+            &globals,
+            "--var",
+            "clientSecret=wrong",
+        ];
+        args.extend(extra);
+        let out = output(&mut apiflow(&args), &[(server.port, "<port>")]);
+        assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout.contains("error: expected status 200, got 401"),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(received(&server), expected, "{extra:?}");
+    }
+}
