@@ -924,3 +924,26 @@ steps:
         assert_clean_of(&format!("{name} of `run --environment`"), text, &secrets);
     }
 }
+
+#[test]
+fn a_jump_to_a_step_named_by_a_secret_does_not_show_it() {
+    // `next:` renders a secret; no step has that name, so the failure names what it rendered.
+    let server = echo_server();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let workflow = "name: a jump to a secret\ninputs:\n  base_url:\n  closed_url:\n  api_key: { secret: true }\n  pin: { secret: true }\n  client_secret: { env: LEAK_CLIENT_SECRET }\nsteps:\n  - name: fetch\n    on_failure: continue\n    request: { url: \"{{ base_url }}/a\" }\n    next: \"{{ pin }}\"\n  - name: after\n    request: { url: \"{{ base_url }}/b?key={{ api_key }}\" }\n";
+    let out = run_binary(dir.path(), workflow, &["-v"], &vars(&server));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("asks to go on at step `••••`"),
+        "{}",
+        out.stdout
+    );
+    // The server answers with a token this workflow does not know as a secret: check the
+    // workflow's own secrets.
+    let own = [API_KEY.to_owned(), PIN.to_owned()];
+    assert_clean_of("stdout of a jump to a secret", &out.stdout, &own);
+    assert_clean_of("stderr of a jump to a secret", &out.stderr, &own);
+    for (name, text) in &out.reports {
+        assert_clean_of(name, text, &own);
+    }
+}

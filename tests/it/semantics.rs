@@ -281,3 +281,101 @@ fn a_loop_ends_at_max_steps_with_an_error() {
         out.stdout
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// plan
+
+#[test]
+fn plan_shows_on_failure_and_next() {
+    let jumps = output(
+        &mut apiflow(&[
+            "plan",
+            "tests/fixtures/semantics/jumps.yaml",
+            "--var",
+            "base_url=http://api.test",
+        ]),
+        &[],
+    );
+    assert_eq!(jumps.code, 0, "{}", jumps.stderr);
+    let failures = output(
+        &mut apiflow(&[
+            "plan",
+            "tests/fixtures/semantics/continue.yaml",
+            "--var",
+            "base_url=http://api.test",
+        ]),
+        &[],
+    );
+    assert_eq!(failures.code, 0, "{}", failures.stderr);
+    insta::assert_snapshot!(format!("{}\n{}", jumps.stdout, failures.stdout));
+}
+
+// ---------------------------------------------------------------------------------------------
+// What still stops a run
+
+/// Sets the interrupt flag (as Ctrl-C does) once the first step has ended.
+struct CtrlCAfterFirstStep(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl apiflow::report::event::Reporter for CtrlCAfterFirstStep {
+    fn event(&mut self, event: &apiflow::report::event::Event<'_>) {
+        if let apiflow::report::event::Event::Step(_) = event {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_a_run_that_continues_after_failures() {
+    let server = server();
+    let plan = support::plan("semantics/continue.yaml");
+    let sources = apiflow::check::inputs::InputSources {
+        vars: vec![("base_url".to_owned(), server.url.clone())],
+        ..Default::default()
+    };
+    let inputs =
+        apiflow::check::inputs::resolve(&plan, &sources, &|_| None).expect("the inputs resolve");
+    let client = apiflow::http::Client::new(&apiflow::http::ClientOptions::default())
+        .expect("an HTTP client");
+    let settings = apiflow::runner::Settings {
+        continue_on_failure: true,
+        ..Default::default()
+    };
+    let mut reporter = CtrlCAfterFirstStep(std::sync::Arc::clone(&settings.interrupt));
+    let report = apiflow::runner::run(&plan, &client, inputs, &settings, &mut reporter)
+        .await
+        .expect("the run starts");
+    assert_eq!(report.exit_code(), 130);
+    // The failed first step continues, but the interruption stops the run; `finally` runs.
+    assert_eq!(paths(&server), ["POST /login", "DELETE /session"]);
+    let reasons: Vec<Option<&str>> = report.steps.iter().map(|s| s.reason.as_deref()).collect();
+    assert_eq!(
+        reasons,
+        [
+            None,
+            Some("not run: interrupted"),
+            Some("not run: interrupted"),
+            Some("not run: interrupted"),
+            Some("not run: interrupted"),
+            None
+        ]
+    );
+}
+
+#[test]
+fn the_html_report_has_an_entry_for_each_run_of_a_step() {
+    let server = server();
+    let dir = TempDir::new("semantics-html");
+    let html = dir.file("report.html");
+    let out = run(
+        &server,
+        "jumps.yaml",
+        &["--report", &format!("html={html}")],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let html = std::fs::read_to_string(&html).expect("the HTML report");
+    assert_eq!(html.matches("</span> poll <span").count(), 3, "{html}");
+    assert!(
+        html.contains("not run: jumped past: `start` went on at `poll`"),
+        "{html}"
+    );
+}

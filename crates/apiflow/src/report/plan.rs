@@ -7,7 +7,9 @@ use std::sync::Arc;
 use minijinja::Value as JinjaValue;
 
 use crate::check::validate::{Plan, RESPONSE_NAMES, step_templates, value_templates};
-use crate::format::model::{Action, Auth, Body, PartValue, Step, TemplateId, Text, Value};
+use crate::format::model::{
+    Action, Auth, Body, Next, OnFailure, PartValue, Step, TemplateId, Text, Value,
+};
 use crate::secret::{MASK, Masker};
 use crate::template::functions::SECRET_FUNCTIONS;
 use crate::template::scope::Variables;
@@ -266,6 +268,7 @@ fn step_text(
                 }
             }
             defines(out, step);
+            flow(out, plan, step);
             return;
         }
     };
@@ -388,6 +391,39 @@ fn step_text(
         );
     }
     defines(out, step);
+    flow(out, plan, step);
+}
+
+/// Writes what the run does after the step: on a failure (when the workflow says), and where
+/// it goes on (`next:`).
+fn flow(out: &mut String, plan: &Plan, step: &Step) {
+    // `finally` steps all run whatever happens: `defaults.on_failure` does not apply to them.
+    if plan.workflow.finally.iter().any(|s| std::ptr::eq(s, step)) {
+        return;
+    }
+    let on_failure = match (&step.on_failure, &plan.workflow.defaults.on_failure) {
+        (Some(own), _) => Some((own.value, "")),
+        (None, Some(default)) => Some((default.value, " (defaults)")),
+        (None, None) => None,
+    };
+    if let Some((value, from)) = on_failure {
+        let value = match value {
+            OnFailure::Continue => "continue",
+            OnFailure::Stop => "stop",
+        };
+        let _ = writeln!(out, "     on failure: {value}{from}");
+    }
+    match &step.next {
+        Some(Next::Step(name)) => {
+            let _ = writeln!(out, "     next: {}", name.value);
+        }
+        Some(Next::End(_)) => out.push_str("     next: null (the run ends after this step)\n"),
+        Some(Next::Template(id)) => {
+            let source = &plan.workflow.templates[id.0 as usize].text;
+            let _ = writeln!(out, "     next: {source} (rendered after the step)");
+        }
+        None => {}
+    }
 }
 
 /// Renders the steps a `uses` step runs, with the inputs its `with:` gives them.
@@ -489,9 +525,15 @@ fn readers(plan: &Plan) -> Vec<(String, Vec<String>)> {
 
 /// Lists the names a step reads, response names excluded.
 fn step_reads(plan: &Plan, step: &Step) -> Vec<String> {
+    let next = match &step.next {
+        Some(Next::Template(id)) => Some(*id),
+        _ => None,
+    };
     let mut names: Vec<String> = step_templates(step)
         .iter()
-        .flat_map(|(id, _)| plan.templates.reads(*id).iter().cloned())
+        .map(|(id, _)| *id)
+        .chain(next)
+        .flat_map(|id| plan.templates.reads(id).iter().cloned())
         .filter(|n| !RESPONSE_NAMES.contains(&n.as_str()))
         .collect();
     names.sort();

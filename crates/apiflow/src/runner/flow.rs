@@ -227,3 +227,99 @@ impl Runner<'_> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use super::Goto;
+    use crate::check::validate::Plan;
+    use crate::http::urls::UrlParser;
+    use crate::http::{Client, ClientOptions, Jar};
+    use crate::report::event::{Jump, Outcome, Silent};
+    use crate::runner::{Runner, Settings, skipped};
+    use crate::secret::Masker;
+    use crate::span::Source;
+
+    const WORKFLOW: &str = "name: t
+steps:
+  - name: a
+    request: { url: \"http://x.test/a\" }
+    next: c
+  - name: b
+    request: { url: \"http://x.test/b\" }
+  - name: c
+    request: { url: \"http://x.test/c\" }
+finally:
+  - name: z
+    request: { url: \"http://x.test/z\" }
+";
+
+    fn plan() -> Plan {
+        let workflow =
+            crate::format::load::load(&Source::new("t.yaml", WORKFLOW)).expect("it loads");
+        crate::check::validate::validate(workflow).expect("it validates")
+    }
+
+    /// Decides where the run goes after step `index` when the step asked for `jump`.
+    fn goto(jump: Option<Jump>, index: usize) -> (Option<usize>, Outcome, Vec<String>) {
+        let plan = plan();
+        let client = Client::new(&ClientOptions::default()).expect("a client");
+        let settings = Settings::default();
+        let jar = Jar::default();
+        let mut reporter = Silent;
+        let mut runner = Runner {
+            plan: &plan,
+            client: &client,
+            settings: &settings,
+            jar: &jar,
+            variables: Arc::default(),
+            masker: Masker::new(),
+            reporter: &mut reporter,
+            deadline: None,
+            depth: 0,
+            pages: HashMap::new(),
+            tainted: None,
+            urls: UrlParser::default(),
+            identities: HashMap::new(),
+            unset: HashMap::new(),
+        };
+        let step = &plan.workflow.steps[index];
+        let mut report = skipped(step, false, String::new());
+        report.outcome = Outcome::Passed;
+        report.jump = jump;
+        let to = match runner.goto(step, &mut report) {
+            Goto::Step(to) => Some(to),
+            Goto::Following => None,
+            Goto::End(_) => Some(usize::MAX),
+        };
+        let failures = report.failures.iter().map(|d| d.title.clone()).collect();
+        (to, report.outcome, failures)
+    }
+
+    #[test]
+    fn a_jump_the_step_asked_for_wins_over_its_next() {
+        assert_eq!(goto(None, 0).0, Some(2));
+        assert_eq!(goto(Some(Jump::To("b".into())), 0).0, Some(1));
+        assert_eq!(goto(Some(Jump::To("a".into())), 1).0, Some(0));
+        assert_eq!(goto(Some(Jump::End), 0).0, Some(usize::MAX));
+        assert_eq!(goto(None, 1).0, None);
+    }
+
+    #[test]
+    fn a_jump_to_no_step_or_to_finally_fails_the_step() {
+        let (to, outcome, failures) = goto(Some(Jump::To("d".into())), 1);
+        assert_eq!((to, outcome), (None, Outcome::Failed));
+        assert_eq!(
+            failures,
+            ["its script asks to go on at step `d`, but no step has that name"]
+        );
+        let (_, outcome, failures) = goto(Some(Jump::To("z".into())), 1);
+        assert_eq!(outcome, Outcome::Failed);
+        assert_eq!(
+            failures,
+            ["its script asks to go on at step `z`, but it is a `finally` step"]
+        );
+    }
+}
