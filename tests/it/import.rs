@@ -665,3 +665,75 @@ fn translated_assertions_run_with_postman_meaning() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What used to be lost on the way: URL credentials, empty query segments, variables in form
+/// names, nested variables, a body on GET, a folder's redirect setting, cleared variables.
+#[test]
+fn nothing_is_lost_on_the_way() {
+    use crate::support::{Reply, Server};
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("losses.postman_collection.json"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("losses", out.stdout);
+    insta::assert_snapshot!("losses_warnings", out.stderr);
+    let dir = temp_dir("losses");
+    let file = dir.join("losses.yaml");
+    std::fs::write(&file, &out.stdout).expect("write");
+
+    let server = Server::start(|r| {
+        if r.path == "/redirect" {
+            Reply::redirect(302, "/elsewhere")
+        } else {
+            Reply::status(200)
+        }
+    });
+    let host = format!("host={}", server.url.trim_start_matches("http://"));
+    let nested = format!("host_local={}", server.url.trim_start_matches("http://"));
+    let run = apiflow(&[
+        "run",
+        &file.display().to_string(),
+        "--var",
+        &host,
+        "--var",
+        &nested,
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("b0b-secret") && !run.stdout.contains("p@ss"));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let requests = server.requests();
+    let find = |path: &str| {
+        requests
+            .iter()
+            .find(|r| r.path == path)
+            .unwrap_or_else(|| panic!("{path} not requested: {requests:?}"))
+    };
+    let basic = |user: &str, password: &str| {
+        use base64::Engine as _;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+    };
+    assert_eq!(
+        find("/raw").header("authorization"),
+        Some(basic("alice", "p@ss").as_str())
+    );
+    assert_eq!(
+        find("/structured").header("authorization"),
+        Some(basic("bob", "b0b-secret").as_str())
+    );
+    assert_eq!(find("/both").header("authorization"), Some("Bearer tok"));
+    assert_eq!(find("/query").query.as_deref(), Some("a=1&&b=2"));
+    assert_eq!(find("/form").body, "named%20field=x%20y/z&tag=a%26b&tag=c");
+    assert_eq!(find("/nested").method, "GET");
+    assert_eq!(find("/get-body").body, "");
+    assert_eq!(find("/get-kept").body, "kept");
+    assert!(
+        requests.iter().all(|r| r.path != "/elsewhere"),
+        "{requests:?}"
+    );
+}

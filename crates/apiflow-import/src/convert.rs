@@ -294,10 +294,14 @@ fn request_texts(request: &Request) -> Vec<&str> {
     if let Some(certificate) = &request.certificate {
         out.extend(certificate.passphrase.as_deref());
     }
+    if let Some((user, password)) = &request.url_credentials {
+        out.push(user);
+        out.push(password);
+    }
     match &request.body {
         Some(Body::Raw { text, .. }) => out.push(text),
         Some(Body::UrlEncoded(fields)) => {
-            out.extend(fields.iter().map(|(_, v)| v.as_str()));
+            out.extend(fields.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
         }
         Some(Body::FormData(fields)) => {
             out.extend(fields.iter().filter_map(|f| match &f.value {
@@ -536,6 +540,25 @@ impl Context<'_> {
         }
 
         let mut auth = None;
+        if let Some((user, password)) = &request.url_credentials {
+            if request.auth == Auth::None {
+                // Newman sends the URL's credentials as Basic auth; the password stays secret.
+                let mut basic = Map::flow();
+                basic.push("username", Yaml::Str(self.template(user, &mut uses)));
+                basic.push("password", Yaml::Str(self.template(password, &mut uses)));
+                let mut map = Map::flow();
+                map.push("basic", Yaml::Map(basic));
+                auth = Some(map);
+            } else {
+                req_comments.push(
+                    "The URL's `user:password@` is not sent: the request's own auth is.".to_owned(),
+                );
+                warn(
+                    "its URL has a `user:password@` and the request has its own auth; the auth is sent"
+                        .to_owned(),
+                );
+            }
+        }
         match &request.auth {
             Auth::None => {}
             Auth::Bearer(token) => {
@@ -612,14 +635,32 @@ impl Context<'_> {
         }
 
         let mut outside = Vec::new();
-        let body = self.body(
-            request,
-            &mut headers,
-            &mut uses,
-            &mut req_comments,
-            &mut warn,
-            &mut outside,
-        );
+        // Newman sends no body with these methods unless the request keeps it.
+        let pruned = matches!(
+            request.method.as_str(),
+            "GET" | "HEAD" | "COPY" | "PURGE" | "UNLOCK"
+        ) && !request.disable_body_pruning
+            && request.body.is_some();
+        let body = if pruned {
+            req_comments.push(format!(
+                "Postman sends no body with {}: the request's body is left out.",
+                request.method
+            ));
+            warn(format!(
+                "its body is not sent: Newman sends none with {} unless the request's settings keep it",
+                request.method
+            ));
+            None
+        } else {
+            self.body(
+                request,
+                &mut headers,
+                &mut uses,
+                &mut req_comments,
+                &mut warn,
+                &mut outside,
+            )
+        };
 
         req.push("url", Yaml::Str(url));
         if !query.is_empty() {
@@ -746,6 +787,11 @@ impl Context<'_> {
                 if count == 1 { "is" } else { "are" }
             ));
         }
+        for name in &translation.unsets {
+            warn(format!(
+                "its test script clears `{name}`; apiflow does not clear a variable, so later steps see its last value"
+            ));
+        }
         let mut dynamic = uses.unknown_dynamic.clone();
         for name in &response_uses.unknown_dynamic {
             if !dynamic.contains(name) {
@@ -834,7 +880,18 @@ impl Context<'_> {
                 }
                 Some(("body", Yaml::Str(self.template(text, uses))))
             }
-            Body::UrlEncoded(fields) => Some(("form", self.form(fields, uses, comments, warn))),
+            Body::UrlEncoded(fields) => {
+                let as_text = fields.iter().enumerate().any(|(i, (key, _))| {
+                    vars::has_reference(key) || fields[..i].iter().any(|(k, _)| k == key)
+                });
+                if as_text {
+                    // A name with a variable, or a name given twice: `form:` has neither, so the
+                    // body is written as Postman sends it.
+                    set_type(headers, "application/x-www-form-urlencoded");
+                    return Some(("body", Yaml::Str(self.urlencoded(fields, uses))));
+                }
+                Some(("form", self.form(fields, uses, comments, warn)))
+            }
             Body::FormData(fields) => {
                 if let Some(i) = header_index(headers, "content-type")
                     && content_type
@@ -883,6 +940,16 @@ impl Context<'_> {
     ) -> Option<(&'static str, Yaml)> {
         let mut parts: Vec<(String, Yaml)> = Vec::new();
         for field in fields {
+            if vars::has_reference(&field.key) {
+                comments.push(format!(
+                    "Part name `{}` holds a variable; apiflow sends part names as written.",
+                    field.key
+                ));
+                warn(format!(
+                    "its form-data part name `{}` holds a variable, which is not filled in: apiflow's part names are not templates",
+                    field.key
+                ));
+            }
             match &field.value {
                 FormValue::Text(text) => {
                     if let Some(media) = &field.content_type {
@@ -992,6 +1059,48 @@ impl Context<'_> {
             outside.push(written.clone());
         }
         Some(written)
+    }
+
+    /// Writes url-encoded fields as a body template, each part encoded as `urlencode` encodes.
+    fn urlencoded(&self, fields: &[(String, String)], uses: &mut Found) -> String {
+        fields
+            .iter()
+            .map(|(key, value)| {
+                format!(
+                    "{}={}",
+                    self.encoded_template(key, uses),
+                    self.encoded_template(value, uses)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// Postman text as a template whose output is url-encoded: literal text encoded now,
+    /// variables by `urlencode` when sent.
+    fn encoded_template(&self, text: &str, uses: &mut Found) -> String {
+        const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'/')
+            .remove(b'.')
+            .remove(b'-')
+            .remove(b'_');
+        let mut out = String::new();
+        let mut at = 0;
+        for reference in vars::references(text) {
+            let literal = &text[at..reference.range.start];
+            out.push_str(&vars::escape_literal(
+                &percent_encoding::utf8_percent_encode(literal, SET).to_string(),
+                true,
+            ));
+            let expression = vars::expression(&reference.name, &self.names, uses);
+            let _ = write!(out, "{{{{ ({expression}) | urlencode }}}}");
+            at = reference.range.end;
+        }
+        out.push_str(&vars::escape_literal(
+            &percent_encoding::utf8_percent_encode(&text[at..], SET).to_string(),
+            false,
+        ));
+        out
     }
 
     fn form(

@@ -84,6 +84,10 @@ pub struct Request {
     pub max_redirects: Option<u64>,
     /// `protocolProfileBehavior.strictSSL`, inherited.
     pub strict_ssl: Option<bool>,
+    /// `protocolProfileBehavior.disableBodyPruning`, inherited: a GET or HEAD keeps its body.
+    pub disable_body_pruning: bool,
+    /// The `user:password@` of the URL (raw, or the structured URL's `auth`), decoded.
+    pub url_credentials: Option<(String, String)>,
     /// The test (post-response) script's lines.
     pub test: Vec<String>,
     /// The pre-request script's lines.
@@ -210,6 +214,7 @@ struct Inherited {
     follow_redirects: Option<bool>,
     max_redirects: Option<u64>,
     strict_ssl: Option<bool>,
+    disable_body_pruning: Option<bool>,
 }
 
 /// Parses a file's text as JSON, pointing at the line and column of a syntax error.
@@ -436,6 +441,9 @@ fn settings(item: &Value, out: &mut Inherited) {
     if let Some(strict) = behavior.get("strictSSL").and_then(Value::as_bool) {
         out.strict_ssl = Some(strict);
     }
+    if let Some(keep) = behavior.get("disableBodyPruning").and_then(Value::as_bool) {
+        out.disable_body_pruning = Some(keep);
+    }
 }
 
 /// Reads an auth object; `None` means "inherit".
@@ -589,6 +597,16 @@ fn request(
         Value::String(raw) => split_raw_url(raw),
         _ => url(value.get("url")),
     };
+    let (url, mut url_credentials) = split_credentials(&url);
+    if url_credentials.is_none()
+        && let Some(parts) = value.pointer("/url/auth").filter(|a| a.is_object())
+    {
+        let user = text(parts.get("user"));
+        let password = text(parts.get("password"));
+        if !user.is_empty() || !password.is_empty() {
+            url_credentials = Some((user, password));
+        }
+    }
     let method = value
         .get("method")
         .and_then(Value::as_str)
@@ -615,6 +633,8 @@ fn request(
         follow_redirects: own.follow_redirects,
         max_redirects: own.max_redirects,
         strict_ssl: own.strict_ssl,
+        disable_body_pruning: own.disable_body_pruning == Some(true),
+        url_credentials,
         test: script(item, "test"),
         prerequest: script(item, "prerequest"),
         certificate: value.get("certificate").and_then(certificate),
@@ -654,6 +674,31 @@ fn proxy(value: &Value) -> Option<String> {
     })
 }
 
+/// Takes the `user:password@` out of a URL: the URL without it, and the user name and password,
+/// percent-decoded.
+fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[authority_start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return (url.to_owned(), None);
+    };
+    let userinfo = &rest[..at];
+    // `{{user}}@…` at the start of a scheme-less URL is a variable, not credentials, unless a
+    // scheme says where the authority starts.
+    if authority_start == 0 && !userinfo.contains(':') {
+        return (url.to_owned(), None);
+    }
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .map_or_else(|_| text.to_owned(), std::borrow::Cow::into_owned)
+    };
+    let without = format!("{}{}", &url[..authority_start], &rest[at + 1..]);
+    (without, Some((decode(user), decode(password))))
+}
+
 /// Splits a raw URL into its part before `?` (without `#…`) and its query parameters.
 fn split_raw_url(raw: &str) -> (String, Vec<(String, Option<String>)>) {
     let raw = raw.trim();
@@ -664,10 +709,13 @@ fn split_raw_url(raw: &str) -> (String, Vec<(String, Option<String>)>) {
     }
 }
 
+/// Reads a query's parameters; an empty one (`a=1&&b=2`) is kept, as Newman sends it.
 fn parse_query(query: &str) -> Vec<(String, Option<String>)> {
+    if query.is_empty() {
+        return Vec::new();
+    }
     query
         .split('&')
-        .filter(|p| !p.is_empty())
         .map(|pair| match pair.split_once('=') {
             Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
             None => (pair.to_owned(), None),
@@ -717,10 +765,11 @@ fn url(value: Option<&Value>) -> (String, Vec<(String, Option<String>)>) {
         query = list
             .iter()
             .filter(|q| !is_disabled(q))
-            .filter_map(|q| {
-                let key = q.get("key").and_then(scalar_text)?;
+            .map(|q| {
+                // Postman writes an empty parameter (`a=1&&b=2`) with a `null` key.
+                let key = q.get("key").and_then(scalar_text).unwrap_or_default();
                 let value = q.get("value").and_then(scalar_text);
-                Some((key, value))
+                (key, value)
             })
             .collect();
     }
@@ -883,6 +932,40 @@ mod tests {
         let (base, query) = url(Some(&value));
         assert_eq!(base, "{{baseUrl}}/users/{{userId}}");
         assert_eq!(query, [("expand".to_owned(), Some("true".to_owned()))]);
+    }
+
+    #[test]
+    fn takes_credentials_out_of_urls() {
+        assert_eq!(
+            split_credentials("https://u%40x:p%3Aw@h.test/a@b?c=d@e"),
+            (
+                "https://h.test/a@b?c=d@e".to_owned(),
+                Some(("u@x".to_owned(), "p:w".to_owned()))
+            )
+        );
+        assert_eq!(
+            split_credentials("http://{{user}}@{{host}}/x"),
+            (
+                "http://{{host}}/x".to_owned(),
+                Some(("{{user}}".to_owned(), String::new()))
+            )
+        );
+        assert_eq!(split_credentials("{{base}}/a@b").1, None);
+        assert_eq!(split_credentials("https://h.test/a").1, None);
+    }
+
+    #[test]
+    fn keeps_empty_query_parameters() {
+        let (_, query) = split_raw_url("http://h.test/?a=1&&b=2&");
+        assert_eq!(
+            query,
+            [
+                ("a".into(), Some("1".into())),
+                (String::new(), None),
+                ("b".into(), Some("2".into())),
+                (String::new(), None)
+            ]
+        );
     }
 
     #[test]

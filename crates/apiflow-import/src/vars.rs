@@ -135,6 +135,23 @@ impl Names {
             .unwrap_or_else(|| sanitize(name))
     }
 
+    /// Lists the known names that start with `prefix` and end with `suffix`, with something in
+    /// between, sorted.
+    pub fn fitting(&self, prefix: &str, suffix: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .map
+            .keys()
+            .filter(|name| {
+                name.len() > prefix.len() + suffix.len()
+                    && name.starts_with(prefix)
+                    && name.ends_with(suffix)
+            })
+            .cloned()
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Lists the names that were renamed, as (Postman name, identifier), sorted.
     pub fn renamed(&self) -> Vec<(&str, &str)> {
         let mut out: Vec<(&str, &str)> = self
@@ -190,18 +207,111 @@ impl Found {
     }
 }
 
+/// A reference whose name holds another: `{{host.{{env}}}}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nested {
+    /// The name's text before the inner reference (`host.`).
+    pub prefix: String,
+    /// The inner variable (`env`).
+    pub inner: String,
+    /// The name's text after it.
+    pub suffix: String,
+    /// Where the whole outer reference is in the text.
+    pub range: Range<usize>,
+}
+
+/// Finds the references whose name holds one inner reference, which Postman resolves first.
+pub fn nested(text: &str) -> Vec<Nested> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(start) = text[from..].find("{{").map(|i| i + from) {
+        let after = start + 2;
+        let (Some(inner_open), Some(first_close)) = (
+            text[after..].find("{{").map(|i| i + after),
+            text[after..].find("}}").map(|i| i + after),
+        ) else {
+            break;
+        };
+        if inner_open > first_close {
+            from = first_close + 2;
+            continue;
+        }
+        let inner_close = first_close;
+        let Some(outer_close) = text[inner_close + 2..]
+            .find("}}")
+            .map(|i| i + inner_close + 2)
+        else {
+            break;
+        };
+        let prefix = &text[after..inner_open];
+        let inner = &text[inner_open + 2..inner_close];
+        let suffix = &text[inner_close + 2..outer_close];
+        let clean = |t: &str| !t.contains(['{', '}', '\n']);
+        if clean(prefix) && clean(inner) && clean(suffix) && !inner.trim().is_empty() {
+            out.push(Nested {
+                prefix: prefix.trim_start().to_owned(),
+                inner: inner.trim().to_owned(),
+                suffix: suffix.trim_end().to_owned(),
+                range: start..outer_close + 2,
+            });
+            from = outer_close + 2;
+        } else {
+            from = after;
+        }
+    }
+    out
+}
+
 /// Converts Postman text with `{{name}}` references into an apiflow template; text with no
-/// reference and no template syntax comes back unchanged.
+/// reference and no template syntax comes back unchanged. A nested reference
+/// (`{{host.{{env}}}}`) picks, by the inner variable's value, among the variables whose names
+/// fit, as Postman resolves the inner one first.
 pub fn template(text: &str, names: &Names, found: &mut Found) -> String {
-    let refs = references(text);
+    let nested: Vec<Nested> = nested(text)
+        .into_iter()
+        .filter(|n| !names.fitting(&n.prefix, &n.suffix).is_empty())
+        .collect();
+    let mut refs: Vec<(Range<usize>, Option<&Nested>, String)> = references(text)
+        .into_iter()
+        .filter(|r| !nested.iter().any(|n| n.range.contains(&r.range.start)))
+        .map(|r| (r.range, None, r.name))
+        .collect();
+    refs.extend(
+        nested
+            .iter()
+            .map(|n| (n.range.clone(), Some(n), String::new())),
+    );
+    refs.sort_by_key(|(range, _, _)| range.start);
     let mut out = String::with_capacity(text.len() + 8);
     let mut at = 0;
-    for reference in &refs {
-        out.push_str(&escape_literal(&text[at..reference.range.start], true));
+    for (range, nested, name) in &refs {
+        out.push_str(&escape_literal(&text[at..range.start], true));
         out.push_str("{{ ");
-        out.push_str(&expression(&reference.name, names, found));
+        match nested {
+            None => out.push_str(&expression(name, names, found)),
+            Some(n) => {
+                let choices: Vec<String> = names
+                    .fitting(&n.prefix, &n.suffix)
+                    .iter()
+                    .map(|full| {
+                        let key = &full[n.prefix.len()..full.len() - n.suffix.len()];
+                        format!(
+                            "'{}': {}",
+                            key.replace('\\', "\\\\").replace('\'', "\\'"),
+                            expression(full, names, found)
+                        )
+                    })
+                    .collect();
+                let inner = expression(&n.inner, names, found);
+                out.push('{');
+                out.push_str(&choices.join(", "));
+                out.push_str("}[");
+                out.push_str(&inner);
+                out.push(']');
+            }
+        }
         out.push_str(" }}");
-        at = reference.range.end;
+        at = range.end;
     }
     out.push_str(&escape_literal(&text[at..], false));
     out
@@ -280,6 +390,22 @@ mod tests {
         );
         assert_eq!(found.variables, ["baseUrl", "user-id"]);
         assert_eq!(found.unknown_dynamic, ["$randomFirstName"]);
+    }
+
+    #[test]
+    fn nested_references_choose_among_the_names_that_fit() {
+        let names = Names::new(["env", "host.dev", "host.prod", "hostile", "x"]);
+        let mut found = Found::default();
+        assert_eq!(
+            template("https://{{host.{{env}}}}/a/{{x}}", &names, &mut found),
+            "https://{{ {'dev': host_dev, 'prod': host_prod}[env] }}/a/{{ x }}"
+        );
+        assert_eq!(found.variables, ["host.dev", "host.prod", "env", "x"]);
+        // No name fits: the text stays as Postman would send it.
+        assert_eq!(
+            template("{{db.{{env}}}}", &names, &mut Found::default()),
+            "{{ '{' }}{db.{{ env }}}}"
+        );
     }
 
     #[test]
