@@ -104,7 +104,7 @@ pub fn workflows(
     let translations: Vec<Translation> = collection
         .requests
         .iter()
-        .map(|r| script::translate(&r.test))
+        .map(|r| script::translate(&effective_script(collection, r, "test")))
         .collect();
     let definitions = merge_definitions(&collection.variables, environment);
     let names = Names::new(
@@ -120,7 +120,13 @@ pub fn workflows(
         definitions,
         translations,
     };
-    for shared in &collection.shared_scripts {
+    // A shared test script is read with each request's own (its statements left untranslated
+    // are kept with each step); a shared pre-request script is kept once, as a comment.
+    for shared in collection
+        .shared_scripts
+        .iter()
+        .filter(|s| s.listen == "prerequest")
+    {
         warnings.push(Diagnostic::warning(format!(
             "the {} script of the {} is not translated; it is kept as a comment",
             script_kind(&shared.listen),
@@ -188,6 +194,24 @@ pub fn workflows(
         });
     }
     Ok(out)
+}
+
+/// The script of one kind (`test` or `prerequest`) that runs for a request, in Postman's order:
+/// the collection's, each folder's from the outermost, then the request's own.
+fn effective_script(collection: &Collection, request: &Request, listen: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for shared in &collection.shared_scripts {
+        if shared.listen == listen && request.folders.starts_with(&shared.folders) {
+            lines.extend(shared.lines.iter().cloned());
+        }
+    }
+    let own = if listen == "test" {
+        &request.test
+    } else {
+        &request.prerequest
+    };
+    lines.extend(own.iter().cloned());
+    lines
 }
 
 /// A request's folders and name: `Users / Create user`.
@@ -811,14 +835,7 @@ impl Context<'_> {
                 "{list} has no apiflow helper; it is replaced by `random_string(12)`"
             ));
         }
-        let shared: usize = self
-            .collection
-            .shared_scripts
-            .iter()
-            .filter(|s| s.listen == "test" && request.folders.starts_with(&s.folders))
-            .map(|s| script::translate(&s.lines).assertions)
-            .sum();
-        let total = translation.assertions + shared;
+        let total = translation.assertions;
         let assertions = Assertions {
             total,
             declarative: translation.translated,
@@ -1347,7 +1364,11 @@ impl Context<'_> {
             header.push("Postman variables renamed to template names:".to_owned());
             header.extend(renamed);
         }
-        for shared in &collection.shared_scripts {
+        for shared in collection
+            .shared_scripts
+            .iter()
+            .filter(|s| s.listen == "prerequest")
+        {
             let applies = match (folder, shared.folders.first()) {
                 (_, None) => true,
                 (Some(f), Some(first)) => f == first,

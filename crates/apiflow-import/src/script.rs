@@ -1407,9 +1407,22 @@ fn is_quiet_log(text: &str) -> bool {
             let part = part.trim();
             string_literal(part).is_some_and(|(_, r)| r.trim().is_empty())
                 || (is_identifier(part) && part != "undefined")
+                || SAFE_READS.contains(&part)
+                || part.strip_prefix("pm.info.").is_some_and(is_identifier)
         })
     })
 }
+
+/// Reads of the response that cannot fail.
+const SAFE_READS: &[&str] = &[
+    "pm.response.code",
+    "pm.response.status",
+    "pm.response.responseTime",
+    "pm.response.text()",
+    "responseCode.code",
+    "responseBody",
+    "responseTime",
+];
 
 /// The setters of every scope, by their call's start.
 const SETTERS: &[&str] = &[
