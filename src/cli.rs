@@ -207,8 +207,8 @@ struct RunArgs {
     /// say otherwise (`on_failure:` on the step or in `defaults`).
     #[arg(long)]
     continue_on_failure: bool,
-    /// Stop a run of Postman collections at the first failed step (they run on after one by
-    /// default, as with Newman).
+    /// Stop at the first failed step, as Newman's flag does: over `defaults.on_failure`, and
+    /// over a Postman collection's default of running on after one.
     #[arg(long, conflicts_with = "continue_on_failure")]
     bail: bool,
     /// Allow each run of a workflow N steps at most, jumps included (default 10000, or the
@@ -724,6 +724,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
         // Newman runs every request of a collection whatever its tests say, unless `--bail`.
         continue_on_failure: args.continue_on_failure
             || (!args.bail && !origins.is_empty() && origins.len() == plans.len()),
+        bail: args.bail,
         max_steps: args.max_steps,
         ignore_redirects: args.ignore_redirects,
         ..Settings::default()

@@ -737,3 +737,31 @@ fn nothing_is_lost_on_the_way() {
         "{requests:?}"
     );
 }
+
+#[test]
+fn an_imported_collection_runs_every_request_unless_bail() {
+    let dir = temp_dir("bail");
+    let workflow = dir.join("failures.yaml").display().to_string();
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("parity/failures.postman_collection.json"),
+        "-o",
+        &workflow,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for (extra, expected) in [
+        (None, vec!["/items/1", "/fail", "/items/2", "/done"]),
+        (Some("--bail"), vec!["/items/1", "/fail"]),
+    ] {
+        let server = crate::support::Server::start(crate::newman::api);
+        let base = format!("baseUrl={}", server.url);
+        let mut args = vec!["run", workflow.as_str(), "--var", base.as_str()];
+        args.extend(extra);
+        let run = apiflow(&args);
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, expected, "{extra:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1408,17 +1408,17 @@ impl Context<'_> {
         if !inputs.is_empty() {
             root.push("inputs", Yaml::Map(inputs));
         }
+        let mut defaults = Map::block();
+        let mut defaults_comments =
+            vec!["Newman sends every request whatever the tests of the others say.".to_owned()];
+        defaults.push("on_failure", Yaml::str("continue"));
         if steps.iter().any(|s| s.follows) {
-            let mut defaults = Map::block();
-            defaults.push("follow_redirects", Yaml::Bool(true));
-            root.push_commented(
-                vec![
-                    "Postman follows redirects unless a request's settings turn it off.".to_owned(),
-                ],
-                "defaults",
-                Yaml::Map(defaults),
+            defaults_comments.push(
+                "Postman follows redirects unless a request's settings turn it off.".to_owned(),
             );
+            defaults.push("follow_redirects", Yaml::Bool(true));
         }
+        root.push_commented(defaults_comments, "defaults", Yaml::Map(defaults));
         let mut taken: HashSet<String> = HashSet::new();
         let mut items = Vec::with_capacity(steps.len());
         let mut previous_folders: Vec<String> = Vec::new();

@@ -23,7 +23,7 @@ pub(super) enum Goto {
 
 impl Runner<'_> {
     /// Tells what the run does when `step` fails: the step's own `on_failure`, then
-    /// `--continue-on-failure`, then `defaults.on_failure`; it stops otherwise.
+    /// `--continue-on-failure` or `--bail`, then `defaults.on_failure`; it stops otherwise.
     pub(super) fn on_failure(&self, step: &Step) -> OnFailure {
         step.on_failure
             .as_ref()
@@ -32,6 +32,7 @@ impl Runner<'_> {
                 .settings
                 .continue_on_failure
                 .then_some(OnFailure::Continue))
+            .or(self.settings.bail.then_some(OnFailure::Stop))
             .or(self
                 .plan
                 .workflow

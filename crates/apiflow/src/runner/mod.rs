@@ -75,6 +75,9 @@ pub struct Settings {
     pub cookie_jar: Option<crate::http::cookie_file::SharedJarFile>,
     /// `--continue-on-failure`: steps that do not say otherwise run on after a failed step.
     pub continue_on_failure: bool,
+    /// `--bail`: steps that do not say otherwise stop the run when they fail, whatever
+    /// `defaults.on_failure` says.
+    pub bail: bool,
     /// `--max-steps`: how many steps one run of a workflow may run, over `defaults.max_steps`.
     pub max_steps: Option<u32>,
     /// `--ignore-redirects`: no step follows a redirect, whatever its `follow_redirects`; the
