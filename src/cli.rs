@@ -193,7 +193,7 @@ struct RunArgs {
     concurrency: u32,
     /// Run one iteration per row of a CSV (with a header) or JSON (array of objects) file,
     /// its columns as inputs; with `--iterations`, that many (iterations past the last row
-    /// have no row, as in Newman).
+    /// take the last row again, as in Newman).
     #[arg(short = 'd', long, value_name = "FILE")]
     data: Option<PathBuf>,
     /// Run only shard I of N (1-based) of the files, a stable split for parallel CI machines.
@@ -753,10 +753,11 @@ async fn run_command(args: RunArgs) -> ExitCode {
     let rows = match &args.data {
         Some(path) => match batch::data::read_data(path) {
             // As in Newman, `--iterations` beats the number of rows: the iterations past the
-            // last row have no row.
+            // last row take the last row again.
             Ok(mut rows) => {
                 if let Some(count) = args.iterations {
-                    rows.resize(count as usize, Vec::new());
+                    let last = rows.last().cloned().unwrap_or_default();
+                    rows.resize(count as usize, last);
                 }
                 // A data file names a collection's variables as Postman does (`api-path`).
                 if let ([_], [(_, origin)]) = (plans.as_slice(), origins.as_slice()) {

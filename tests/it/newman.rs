@@ -209,3 +209,100 @@ fn a_token_flow_sends_what_newman_sends() {
 fn failed_tests_do_not_stop_the_run_as_in_newman() {
     assert_parity("failures");
 }
+
+/// Runs one command line with Newman and with apiflow, `PROGRAM run COLLECTION ARGS…`, each
+/// against its own API, whose URL `write_files` puts in the files it writes; compares what the
+/// API received and the exit codes.
+fn assert_same_command_line(
+    collection: &str,
+    args: &[&str],
+    write_files: &dyn Fn(&support::bin::TempDir, &str),
+) {
+    let Some(newman) = newman() else {
+        return;
+    };
+    let run = |program: Option<&PathBuf>| {
+        let server = Server::start(api);
+        let dir = support::bin::TempDir::new(&format!(
+            "newman-flags-{}",
+            if program.is_some() {
+                "newman"
+            } else {
+                "apiflow"
+            }
+        ));
+        write_files(&dir, &server.url);
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("{dir}", &dir.0.display().to_string()))
+            .collect();
+        let out = match program {
+            Some(newman) => std::process::Command::new(newman)
+                .current_dir(support::ROOT)
+                .args(["run", collection, "--reporters", "cli", "--color", "off"])
+                .args(&args)
+                .output()
+                .expect("newman runs"),
+            None => support::bin::apiflow(&["run", collection])
+                .args(&args)
+                .output()
+                .expect("apiflow runs"),
+        };
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), printed, server.requests())
+    };
+    let (newman_code, _, newman_requests) = run(Some(&newman));
+    let (code, printed, requests) = run(None);
+    assert_eq!(sent(&newman_requests), sent(&requests), "{printed}");
+    assert_eq!(newman_code, code, "exit codes\n{printed}");
+}
+
+#[test]
+fn newman_s_flags_run_a_collection_as_newman_runs_it() {
+    // The environment's secret values, the globals under the collection's own values, a data
+    // file with a short row, more iterations than rows, and a folder with a subfolder.
+    let files = |dir: &support::bin::TempDir, url: &str| {
+        let export = |name: &str, values: Value| {
+            let text = json!({ "name": name, "values": values }).to_string();
+            std::fs::write(dir.file(name), format!("\u{feff}{text}")).expect("written");
+        };
+        export(
+            "env.json",
+            json!([
+                { "key": "baseUrl", "value": url, "enabled": true },
+                { "key": "clientId", "value": "shop-app", "enabled": true },
+                { "key": "clientSecret", "value": "cs-1", "type": "secret", "enabled": true },
+                { "key": "token", "value": "tk-1", "type": "secret", "enabled": true },
+                { "key": "user", "value": "env-user", "enabled": true }
+            ]),
+        );
+        export(
+            "globals.json",
+            json!([
+                { "key": "apiVersion", "value": "v0", "enabled": true },
+                { "key": "region", "value": "global-region", "enabled": true },
+                { "key": "user", "value": "global-user", "enabled": true }
+            ]),
+        );
+        std::fs::write(dir.file("rows.csv"), "user,region\nann,north\nbob\n").expect("written");
+    };
+    let shop = "tests/fixtures/postman/shop.postman_collection.json";
+    let (env, globals, data) = ("{dir}/env.json", "{dir}/globals.json", "{dir}/rows.csv");
+    assert_same_command_line(
+        shop,
+        &[
+            "-e", env, "-g", globals, "-d", data, "-n", "3", "--folder", "Orders",
+        ],
+        &files,
+    );
+    assert_same_command_line(shop, &["-e", env, "-g", globals], &files);
+    assert_same_command_line(
+        shop,
+        &["-e", env, "-g", globals, "--ignore-redirects"],
+        &files,
+    );
+}
