@@ -721,9 +721,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
         forget_passed_exchanges: args.reports.is_empty(),
         secrets,
         cookie_jar: cookie_jar.clone(),
-        // Newman runs every request of a collection whatever its tests say, unless `--bail`.
-        continue_on_failure: args.continue_on_failure
-            || (!args.bail && !origins.is_empty() && origins.len() == plans.len()),
+        continue_on_failure: args.continue_on_failure,
         bail: args.bail,
         max_steps: args.max_steps,
         ignore_redirects: args.ignore_redirects,
