@@ -947,3 +947,95 @@ fn a_jump_to_a_step_named_by_a_secret_does_not_show_it() {
         assert_clean_of(name, text, &own);
     }
 }
+
+/// Reads secrets in scripts, derives values from them and from a response that holds them, and
+/// prints them in console lines, test names, assertion messages and an exception.
+const SCRIPTS: &str = r#"name: scripts full of secrets
+inputs:
+  base_url: {}
+  closed_url: {}
+  api_key: { secret: true }
+  pin: { secret: true }
+steps:
+  - name: derive
+    request:
+      url: "{{ base_url }}/echo"
+      headers:
+        X-Api-Key: "{{ api_key }}"
+    script:
+      before: |
+        var key = pm.environment.get("api_key");
+        pm.environment.set("reversed", key.split("").reverse().join(""));
+        console.log("the key is", key, "reversed", pm.environment.get("reversed"));
+        pm.request.headers.add({ key: "X-Reversed", value: pm.environment.get("reversed") });
+      after: |
+        var body = pm.response.json();
+        pm.collectionVariables.set("from_response", "r-" + body.pin.split("").reverse().join(""));
+        console.log("body", responseBody, pm.collectionVariables.get("from_response"));
+        pm.test("key " + pm.environment.get("api_key"), function () {});
+  - name: show
+    request:
+      url: "{{ base_url }}/echo?r={{ reversed }}&f={{ from_response }}"
+    script:
+      after: |
+        pm.test("reversed is the pin", function () {
+          pm.expect(pm.variables.get("reversed")).to.eql(pm.variables.get("from_response"));
+        });
+finally:
+  - name: clean up
+    request:
+      url: "{{ base_url }}/echo"
+    script:
+      after: |
+        throw new Error("failed with " + pm.variables.get("reversed") + " " + pm.variables.get("pin"));
+"#;
+
+#[test]
+fn what_scripts_read_print_and_derive_from_secrets_never_shows() {
+    let server = echo_server();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = run_binary(dir.path(), SCRIPTS, &["-v", "--curl"], &vars(&server));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let reversed: String = API_KEY.chars().rev().collect();
+    let from_response = format!("r-{}", PIN.chars().rev().collect::<String>());
+    // The derived values were sent, so the scripts ran as written.
+    let sent = server.requests();
+    assert_eq!(sent[0].header("x-reversed"), Some(reversed.as_str()));
+    assert!(
+        sent[1]
+            .query
+            .as_deref()
+            .is_some_and(|q| q.contains("f=r-319284"))
+    );
+    // The console lines and the failures are there, masked.
+    assert!(
+        out.stdout.contains("console.log: the key is ••••"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("failed with •••• ••••"),
+        "{}",
+        out.stdout
+    );
+    let secrets = [API_KEY.to_owned(), PIN.to_owned(), reversed, from_response];
+    assert_clean_of("stdout of a run with scripts", &out.stdout, &secrets);
+    assert_clean_of("stderr of a run with scripts", &out.stderr, &secrets);
+    for (name, text) in &out.reports {
+        assert_clean_of(&format!("{name} of a run with scripts"), text, &secrets);
+        if text.starts_with('{') {
+            let document: serde_json::Value = serde_json::from_str(text).expect("JSON");
+            let mut strings = Vec::new();
+            json_strings(&document, &mut strings);
+            for string in strings {
+                assert_clean_of(&format!("a string in {name}"), &string, &secrets);
+            }
+        } else {
+            assert_clean_of(
+                &format!("{name}, unescaped"),
+                &html_unescape(text),
+                &secrets,
+            );
+        }
+    }
+}

@@ -34,6 +34,7 @@ mod properties;
 mod proxy;
 mod reports;
 mod schema;
+mod scripts;
 mod semantics;
 mod signals;
 mod timings;

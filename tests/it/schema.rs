@@ -177,6 +177,7 @@ fn a_workflow_with_every_key_matches_the_schema() {
         used.push(("Expect", keys(&step["expect"])));
         used.push(("SchemaFile", keys(&step["expect"]["schema"])));
         used.push(("Retry", keys(&step["retry"])));
+        used.push(("Script", keys(&step["script"])));
         used.extend(tls(&request["tls"]));
         used.push(("BodyFile", keys(&request["body"])));
         let parts = request["multipart"]
@@ -191,7 +192,7 @@ fn a_workflow_with_every_key_matches_the_schema() {
         used.push(("ExtractSpec", extracts.flat_map(keys).collect()));
     }
     let schema_keys = schema_keys(&committed_schema());
-    assert_eq!(schema_keys.len(), 18, "{schema_keys:?}");
+    assert_eq!(schema_keys.len(), 19, "{schema_keys:?}");
     for (definition, keys) in schema_keys {
         let seen: Vec<&String> = used
             .iter()

@@ -290,10 +290,18 @@ async fn run_iterations(plan: &Plan, shared: &Shared<'_>, reports: &mut Files) -
                 }
             };
         let mut terminal = Terminal::new(Vec::new(), shared.console.color, options.verbose);
+        let settings = crate::runner::Settings {
+            iteration: Some(crate::runner::Iteration {
+                index,
+                count,
+                data: rows.and_then(|r| r.get(index)).cloned().unwrap_or_default(),
+            }),
+            ..shared.settings.clone()
+        };
         let result = {
             let mut outputs = Tee(&mut terminal, &mut files);
             let mut tee = Tee(&mut stats, &mut outputs);
-            crate::runner::run(plan, shared.client, inputs, shared.settings, &mut tee).await
+            crate::runner::run(plan, shared.client, inputs, &settings, &mut tee).await
         };
         let output = terminal.into_inner();
         match result {

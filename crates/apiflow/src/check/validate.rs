@@ -106,6 +106,7 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
     checker.check_calls(&broken);
     checker.check_flow(&broken);
     checker.check_jumps();
+    checker.check_scripts();
     let (schemas, schema_errors) = compile_all(&workflow);
     let mut errors = checker.errors;
     errors.extend(schema_errors);
@@ -369,6 +370,15 @@ impl<'a> Checker<'a> {
         }
         let mut earlier: Vec<&Spanned<String>> = Vec::new();
         for step in &workflow.steps {
+            // What `script.before` sets is there for the step's own request.
+            for name in step.script.before.iter().flat_map(|s| &s.sets) {
+                let origin = Origin::Step(&step.name.value);
+                if step.condition.is_some() {
+                    scope.maybe(name, origin);
+                } else {
+                    scope.define(name, origin);
+                }
+            }
             self.check_step(step, &mut scope, broken);
             self.check_form_from(step, &earlier);
             earlier.push(&step.name);
@@ -395,6 +405,9 @@ impl<'a> Checker<'a> {
         // A clean-up step runs after a failure too, so anything a step captured may be missing.
         scope.demote_steps();
         for step in &workflow.finally {
+            for name in step.script.before.iter().flat_map(|s| &s.sets) {
+                scope.maybe(name, Origin::Step(&step.name.value));
+            }
             self.check_step(step, &mut scope, broken);
             self.check_form_from(step, &earlier);
             earlier.push(&step.name);
@@ -459,6 +472,33 @@ impl<'a> Checker<'a> {
                             "`finally` steps all run, in order, whatever the steps before them did",
                         ),
                 );
+            }
+        }
+    }
+
+    /// Compiles every script (without running it): a syntax error points at its line and
+    /// column in the file.
+    fn check_scripts(&mut self) {
+        let workflow = self.workflow;
+        for step in workflow.steps.iter().chain(&workflow.finally) {
+            let scripts = [
+                ("before", &step.script.before),
+                ("after", &step.script.after),
+            ];
+            for (which, script) in scripts {
+                let Some(script) = script else { continue };
+                if let Err(error) = apiflow_script::check_syntax(&script.code) {
+                    let span = script.span_at(error.line, error.column);
+                    self.errors.push(
+                        Diagnostic::error(format!(
+                            "`script.{which}` does not compile: {}",
+                            error.message
+                        ))
+                        .at(&workflow.source, span, "here")
+                        .in_step(Some(&step.name))
+                        .help("scripts are JavaScript (ES2023), run as Postman runs them"),
+                    );
+                }
             }
         }
     }
@@ -556,6 +596,10 @@ impl<'a> Checker<'a> {
                     scope
                         .local
                         .push((&extract.name.value, Origin::Step(&step.name.value)));
+                }
+                // `script.after` runs before the captures and `expect`.
+                for name in step.script.after.iter().flat_map(|s| &s.sets) {
+                    scope.local.push((name, Origin::Step(&step.name.value)));
                 }
             }
             self.check_template(id, scope, Some(step), context, broken);
@@ -697,14 +741,16 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// Lists the names a step defines: its captures, and for a `uses` step named like a variable,
-/// the map of the called workflow's outputs.
+/// Lists the names a step defines: its captures, the variables its scripts set by a literal
+/// name, and for a `uses` step named like a variable, the map of the called workflow's outputs.
 fn defined_by(step: &Step) -> impl Iterator<Item = &str> {
     let own_name =
         matches!(step.action, Action::Uses(_)) && crate::names::is_identifier(&step.name.value);
+    let scripts = step.script.before.iter().chain(&step.script.after);
     step.extract
         .iter()
         .map(|e| e.name.value.as_str())
+        .chain(scripts.flat_map(|s| s.sets.iter().map(String::as_str)))
         .chain(own_name.then_some(step.name.value.as_str()))
 }
 

@@ -237,6 +237,57 @@ pub struct Step {
     pub on_failure: Option<Spanned<OnFailure>>,
     /// `next:`: where the run goes on after this step.
     pub next: Option<Next>,
+    /// `script:`: JavaScript run before the request and after the response.
+    pub script: Scripts,
+}
+
+/// `script:`: a step's JavaScript, run in a sandbox with Postman's scripting API
+/// (`docs/scripts.md`).
+#[derive(Clone, Debug, Default)]
+pub struct Scripts {
+    /// `before:`: runs before the request is rendered (Postman's pre-request script).
+    pub before: Option<Script>,
+    /// `after:`: runs after the response, before the captures and `expect`.
+    pub after: Option<Script>,
+}
+
+impl Scripts {
+    /// Tells whether the step has any script.
+    pub fn is_empty(&self) -> bool {
+        self.before.is_none() && self.after.is_none()
+    }
+}
+
+/// One script and where it is written.
+#[derive(Clone, Debug)]
+pub struct Script {
+    /// The JavaScript.
+    pub code: String,
+    /// Where the value is written.
+    pub span: Span,
+    /// Where the script's first line starts in the file (line, column), when its lines are the
+    /// file's lines (a one-line value, or a literal block `|`).
+    pub start: Option<(u32, u32)>,
+    /// The variables it sets by a literal name (`pm.environment.set("token", …)`).
+    pub sets: Vec<String>,
+}
+
+impl Script {
+    /// Maps a line and column of the script (from 1) to the file; the whole value when they
+    /// cannot be mapped.
+    pub fn span_at(&self, line: Option<u32>, column: Option<u32>) -> Span {
+        let whole = Span::new(self.span.line, self.span.column, self.span.len.max(1));
+        let (Some((start_line, start_column)), Some(line)) = (self.start, line) else {
+            return whole;
+        };
+        let Some(text) = self.code.lines().nth(line.saturating_sub(1) as usize) else {
+            return whole;
+        };
+        let width = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
+        // An engine's column can point past the end of its line (at the line break).
+        let column = column.unwrap_or(1).clamp(1, width.max(1));
+        Span::new(start_line + line - 1, start_column + column - 1, 1)
+    }
 }
 
 /// What a step does.

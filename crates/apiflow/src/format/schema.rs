@@ -190,6 +190,20 @@ struct Step {
     /// The step the run goes on at after this one (a name or a template giving one);
     /// `null` or empty ends the run.
     next: Option<String>,
+    /// JavaScript run in a sandbox with Postman's scripting API (`pm`).
+    script: Option<Script>,
+}
+
+/// A step's scripts: either or both.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Script {
+    /// Runs before the request is rendered (Postman's pre-request script): variables it sets
+    /// are used by this request.
+    before: Option<String>,
+    /// Runs after the response, before the captures and `expect` (Postman's test script):
+    /// each `pm.test` is a check of the step.
+    after: Option<String>,
 }
 
 /// An HTTP method.
@@ -537,7 +551,7 @@ mod tests {
     #[test]
     fn the_schema_has_exactly_the_keys_the_loader_reads() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
-        let pairs: [(Option<&str>, &[&str]); 17] = [
+        let pairs: [(Option<&str>, &[&str]); 18] = [
             (Some("FormFrom"), load::FORM_FROM_KEYS),
             (None, load::TOP_KEYS),
             (Some("InputSpec"), load::INPUT_KEYS),
@@ -551,6 +565,7 @@ mod tests {
             (Some("Expect"), load::EXPECT_KEYS),
             (Some("ExtractSpec"), load::EXTRACT_KEYS),
             (Some("Retry"), load::RETRY_KEYS),
+            (Some("Script"), load::SCRIPT_KEYS),
             (Some("Tls"), load::TLS_KEYS),
             (Some("ClientCert"), load::CLIENT_CERT_KEYS),
             (Some("BodyFile"), load::BODY_FILE_KEYS),

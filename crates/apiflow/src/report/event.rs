@@ -175,6 +175,15 @@ pub enum Event<'a> {
         /// The attempts allowed.
         of: u32,
     },
+    /// A step's script wrote a line with `console.log` (or `info`, `warn`, …).
+    Console {
+        /// The step's name.
+        step: &'a str,
+        /// `log`, `info`, `warn`, `error` or `debug`.
+        level: &'a str,
+        /// What it wrote.
+        line: &'a str,
+    },
     /// A step ended.
     Step(&'a StepReport),
     /// The `finally` steps start.

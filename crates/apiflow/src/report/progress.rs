@@ -107,6 +107,7 @@ impl<W: Write> Progress<W> {
                 self.attempt = None;
             }
             Event::Attempt { number, of, .. } => self.attempt = Some((*number, *of)),
+            Event::Console { .. } => {}
             Event::Step(step) if step.depth == 0 => {
                 self.done += 1;
                 self.step = None;

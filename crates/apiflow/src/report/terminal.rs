@@ -26,6 +26,8 @@ pub struct Terminal<W: Write> {
     curl: bool,
     /// Leaves secrets in the `curl` commands.
     show_secrets: bool,
+    /// What the running step's scripts wrote with `console`, shown with it by `-v`.
+    console: Vec<String>,
 }
 
 impl<W: Write> Terminal<W> {
@@ -39,6 +41,7 @@ impl<W: Write> Terminal<W> {
             stable: false,
             curl: false,
             show_secrets: false,
+            console: Vec::new(),
         }
     }
 
@@ -143,6 +146,9 @@ impl<W: Write> Terminal<W> {
                     self.write(&command);
                 }
             }
+        }
+        for line in std::mem::take(&mut self.console) {
+            self.write(&line);
         }
         if self.verbose {
             for exchange in &step.exchanges {
@@ -273,6 +279,11 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
                 self.write(&line);
             }
             Event::StepStarted { .. } | Event::Attempt { .. } => {}
+            Event::Console { level, line, .. } => {
+                if self.verbose {
+                    self.console.push(format!("    console.{level}: {line}\n"));
+                }
+            }
             Event::Step(step) => self.step(step),
             Event::Finally => self.write(&format!("  {}\n", self.paint(DIM, "finally"))),
             Event::Finished(report) => self.summary(report),

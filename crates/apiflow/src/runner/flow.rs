@@ -285,6 +285,7 @@ finally:
             urls: UrlParser::default(),
             identities: HashMap::new(),
             unset: HashMap::new(),
+            sandbox: apiflow_script::Sandbox::new(settings.script_limits),
         };
         let step = &plan.workflow.steps[index];
         let mut report = skipped(step, false, String::new());

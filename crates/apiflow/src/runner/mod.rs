@@ -13,8 +13,12 @@
 //! 5. It is sent, following redirects up to `stop_at`, answering a Digest challenge
 //!    (`auth.rs`), and sent again on a transport error, a 5xx, or while `retry.until` does not
 //!    hold (`send.rs`).
-//! 6. The response is read (`response.rs`): `retry.until`, then the status, then the captures
-//!    (`capture.rs`), then the expectations, which can read the captures (`expect.rs`).
+//! 6. The response is read (`response.rs`): `retry.until`, then `script.after`, then the
+//!    status, then the captures (`capture.rs`), then the expectations, which can read the
+//!    captures (`expect.rs`).
+//!
+//! `script.before` runs at the start of each attempt, before anything of the request is
+//! rendered (`script.rs`).
 
 mod auth;
 mod body;
@@ -27,6 +31,7 @@ mod render;
 mod request;
 mod response;
 mod save;
+mod script;
 mod send;
 mod taint;
 mod transport;
@@ -83,6 +88,21 @@ pub struct Settings {
     /// `--ignore-redirects`: no step follows a redirect, whatever its `follow_redirects`; the
     /// 3xx is the step's response.
     pub ignore_redirects: bool,
+    /// Which iteration of a batch this run is, for scripts (`pm.info`, `pm.iterationData`).
+    pub iteration: Option<Iteration>,
+    /// The limits of the script sandbox.
+    pub script_limits: apiflow_script::Limits,
+}
+
+/// One iteration of `--iterations` or `--data`, as scripts see it.
+#[derive(Clone, Debug, Default)]
+pub struct Iteration {
+    /// Its number, from 0.
+    pub index: usize,
+    /// How many iterations the batch runs.
+    pub count: usize,
+    /// The `--data` row, column by column.
+    pub data: Vec<(String, String)>,
 }
 
 /// Runs a plan with resolved inputs and reports every step.
@@ -132,6 +152,7 @@ pub async fn run(
         urls: UrlParser::default(),
         identities: HashMap::new(),
         unset: HashMap::new(),
+        sandbox: apiflow_script::Sandbox::new(settings.script_limits),
     };
     for secret in &settings.secrets {
         runner.secret_text(secret);
@@ -229,6 +250,8 @@ struct Runner<'a> {
     identities: HashMap<(u32, u32), Arc<crate::http::identity::Identity>>,
     /// The captures a failed or jumped-past step did not set, and why (see `flow`).
     unset: HashMap<String, String>,
+    /// The scripts' sandbox; its engine starts with the first script the run meets.
+    sandbox: apiflow_script::Sandbox,
 }
 
 impl Runner<'_> {

@@ -158,6 +158,31 @@ impl Runner<'_> {
                 return attempt;
             }
         }
+        if let Some(script) = &step.script.after {
+            let text = String::from_utf8_lossy(&body);
+            let secret = self.holds_secret(&text)
+                || headers.iter().any(|(_, value)| self.holds_secret(value));
+            let seen = apiflow_script::Response {
+                code: status,
+                status: response
+                    .status
+                    .canonical_reason()
+                    .unwrap_or_default()
+                    .to_owned(),
+                headers: headers.to_vec(),
+                body: text.into_owned(),
+                time_ms: duration_ms,
+                size: body.len() as u64,
+                secret,
+            };
+            let result = self.script_after(step, script, &last_exchange.request, seen);
+            attempt.checks.extend(result.checks);
+            attempt.failures.extend(result.failures);
+            if result.stopped {
+                attempt.exchanges = exchanges;
+                return attempt;
+            }
+        }
         if let Some(expected) = &step.expect.status {
             let wanted = match expected.value.as_slice() {
                 [one] => one.to_string(),

@@ -8,9 +8,10 @@ use minijinja::Value as JinjaValue;
 
 use super::Runner;
 use crate::diagnostic::Diagnostic;
-use crate::format::model::{Action, Request, Step};
+use crate::format::model::{Action, Request, Script, Step};
 use crate::http::{Exchange, SendError};
 use crate::report::event::{Capture, CheckResult, Event, Outcome, StepReport};
+use apiflow_script::Request as ScriptRequest;
 
 /// What one attempt produced.
 pub(super) struct Attempt {
@@ -103,12 +104,46 @@ impl Runner<'_> {
         }
     }
 
-    /// Builds and sends the request once, with its redirects; a transport failure ends the
-    /// attempt here, anything else is read by `received`.
+    /// Runs `script.before`, then the attempt; the script's checks come first in its report.
     async fn attempt(
         &mut self,
         step: &Step,
         request: &Request,
+        last: bool,
+        finally: bool,
+    ) -> Attempt {
+        let Some(script) = &step.script.before else {
+            return self.send_once(step, request, None, last, finally).await;
+        };
+        let before = self.script_before(step, request, script);
+        let mut attempt = if before.stopped {
+            Attempt {
+                failures: Vec::new(),
+                ..Attempt::failed(Diagnostic::error(String::new()))
+            }
+        } else {
+            let edits = before
+                .request
+                .as_ref()
+                .map(|(seen, edited)| (script, seen, edited));
+            self.send_once(step, request, edits, last, finally).await
+        };
+        let mut checks = before.checks;
+        checks.append(&mut attempt.checks);
+        attempt.checks = checks;
+        let mut failures = before.failures;
+        failures.append(&mut attempt.failures);
+        attempt.failures = failures;
+        attempt
+    }
+
+    /// Builds and sends the request once, with its redirects; a transport failure ends the
+    /// attempt here, anything else is read by `received`.
+    async fn send_once(
+        &mut self,
+        step: &Step,
+        request: &Request,
+        edits: Option<(&Script, &ScriptRequest, &ScriptRequest)>,
         last: bool,
         finally: bool,
     ) -> Attempt {
@@ -117,6 +152,12 @@ impl Runner<'_> {
             Ok(built) => built,
             Err(failure) => return Attempt::failed(failure),
         };
+        if let Some((script, seen, edited)) = edits
+            && let Err(failure) =
+                self.apply_request_edits(step, script, seen, edited, &mut outgoing)
+        {
+            return Attempt::failed(failure);
+        }
         let login = match self.authorize(step, request, &mut outgoing).await {
             Ok(login) => login,
             Err(failure) => return Attempt::failed(failure),

@@ -59,6 +59,7 @@ impl Runner<'_> {
                 urls: UrlParser::default(),
                 identities: HashMap::new(),
                 unset: HashMap::new(),
+                sandbox: apiflow_script::Sandbox::new(self.settings.script_limits),
             };
             if let Err(failures) = child.compute_vars() {
                 report.failures = failures;

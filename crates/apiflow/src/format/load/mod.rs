@@ -55,7 +55,9 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "save",
     "on_failure",
     "next",
+    "script",
 ];
+pub(crate) const SCRIPT_KEYS: &[&str] = &["before", "after"];
 /// The values `on_failure` takes.
 pub(crate) const ON_FAILURE: &[&str] = &["continue", "stop"];
 pub(crate) const REQUEST_KEYS: &[&str] = &[

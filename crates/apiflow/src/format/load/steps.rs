@@ -5,16 +5,16 @@ use std::time::Duration;
 
 use super::{
     AUTH_KEYS, AWS_SIGV4_KEYS, BASIC_KEYS, DIGEST_KEYS, FORM_FROM_KEYS, Loader, METHODS,
-    ON_FAILURE, REQUEST_KEYS, RETRY_KEYS, STEP_KEYS, span_of_text,
+    ON_FAILURE, REQUEST_KEYS, RETRY_KEYS, SCRIPT_KEYS, STEP_KEYS, span_of_text,
 };
 use crate::delimiters::{has_template, whole_expression};
 use crate::diagnostic::did_you_mean;
 use crate::format::model::{
-    Action, Auth, AwsSigV4, Body, FormFrom, Next, OnFailure, Request, Retry, Step, StepId,
-    TemplateKind, Text, Uses,
+    Action, Auth, AwsSigV4, Body, FormFrom, Next, OnFailure, Request, Retry, Script, Scripts, Step,
+    StepId, TemplateKind, Text, Uses,
 };
 use crate::format::yaml::{Key, Node, NodeKind};
-use crate::span::Spanned;
+use crate::span::{Span, Spanned};
 
 impl Loader {
     pub(super) fn step(&mut self, node: &Node) -> Option<Step> {
@@ -100,6 +100,21 @@ impl Loader {
             .get("on_failure")
             .and_then(|n| self.on_failure(n, "on_failure"));
         let next = fields.get("next").and_then(|n| self.next(n));
+        let script = fields
+            .get("script")
+            .map(|n| self.scripts(n))
+            .unwrap_or_default();
+        if !script.is_empty()
+            && fields.key("uses").is_some()
+            && let Some(key) = fields.key("script")
+        {
+            self.error(
+                "`script` only goes with `request`",
+                key.span,
+                "not used here",
+            )
+            .help = Some("put the script in the steps of the used workflow".into());
+        }
         self.finish(&fields, STEP_KEYS, "step");
         let id = StepId(self.steps);
         self.steps += 1;
@@ -117,6 +132,7 @@ impl Loader {
             save,
             on_failure,
             next,
+            script,
         })
     }
 
@@ -167,6 +183,59 @@ impl Loader {
                 None
             }
         }
+    }
+
+    /// Loads `script: { before, after }`.
+    fn scripts(&mut self, node: &Node) -> Scripts {
+        let Some(mut fields) = self.fields(node, "script") else {
+            return Scripts::default();
+        };
+        let before = fields.get("before").and_then(|n| self.script(n, "before"));
+        let after = fields.get("after").and_then(|n| self.script(n, "after"));
+        self.finish(&fields, SCRIPT_KEYS, "script");
+        Scripts { before, after }
+    }
+
+    fn script(&mut self, node: &Node, what: &str) -> Option<Script> {
+        let NodeKind::Str(code) = &node.kind else {
+            self.expected(&format!("script.{what}"), "JavaScript as a string", node);
+            return None;
+        };
+        let sets = apiflow_script::literal_sets(code)
+            .into_iter()
+            .map(|set| set.name)
+            .collect();
+        Some(Script {
+            code: code.to_string(),
+            span: node.span,
+            start: self.script_start(node.span, code),
+            sets,
+        })
+    }
+
+    /// Finds where a script's first line is in the file: after the quote of a one-line value,
+    /// or where a literal block's (`|`) text starts. A folded block (`>`) or a quoted value
+    /// over several lines does not keep the file's lines.
+    fn script_start(&self, span: Span, code: &str) -> Option<(u32, u32)> {
+        let line = self.source.line(span.line)?;
+        let start = usize::try_from(span.column.checked_sub(1)?).ok()?;
+        let first = line.chars().nth(start)?;
+        if !code.contains('\n') {
+            return match first {
+                '"' | '\'' => Some((span.line, span.column + 1)),
+                _ => Some((span.line, span.column)),
+            };
+        }
+        // A block's position is that of its text; its indicator ends the line of the key.
+        let indicator = (1..span.line)
+            .rev()
+            .filter_map(|n| self.source.line(n))
+            .map(|text| text.split(" #").next().unwrap_or(text).trim_end())
+            .find(|text| !text.is_empty())?;
+        let indicator = indicator.rsplit(' ').next()?;
+        indicator
+            .starts_with('|')
+            .then_some((span.line, span.column))
     }
 
     pub(super) fn request(&mut self, node: &Node) -> Option<Request> {
