@@ -918,6 +918,19 @@ steps:
             .any(|r| r.header("x-api-key") == Some(LABEL))
     );
     let secrets = [LABEL.to_owned()];
+    let flow = dir.path().join("secrets.yaml").display().to_string();
+    let plan = assert_cmd::Command::cargo_bin("apiflow")
+        .expect("the binary is built")
+        .args(["plan", &flow, "--environment", &environment])
+        .output()
+        .expect("the binary runs");
+    assert!(plan.status.success());
+    assert!(String::from_utf8_lossy(&plan.stdout).contains("  label    = ••••\n"));
+    assert_clean_of(
+        "stdout of `plan --environment`",
+        &String::from_utf8_lossy(&plan.stdout),
+        &secrets,
+    );
     assert_clean_of("stdout of `run --environment`", &out.stdout, &secrets);
     assert_clean_of("stderr of `run --environment`", &out.stderr, &secrets);
     for (name, text) in &out.reports {
