@@ -571,27 +571,27 @@ fn real_collections_keep_their_assertions() {
             "adme-petrel-ds-v2/PetrelDSv2.postman_collection.json",
             Assertions {
                 total: 18,
-                declarative: 14,
-                script: 0,
-                dropped: 4,
+                declarative: 9,
+                script: 9,
+                dropped: 0,
             },
         ),
         (
             "adme-simulation-ddms/SimulationDDMS.postman_collection.json",
             Assertions {
                 total: 17,
-                declarative: 14,
-                script: 0,
-                dropped: 3,
+                declarative: 8,
+                script: 9,
+                dropped: 0,
             },
         ),
         (
             "conduit/Conduit.postman_collection.json",
             Assertions {
                 total: 380,
-                declarative: 100,
-                script: 0,
-                dropped: 280,
+                declarative: 18,
+                script: 362,
+                dropped: 0,
             },
         ),
         (
@@ -599,8 +599,8 @@ fn real_collections_keep_their_assertions() {
             Assertions {
                 total: 58,
                 declarative: 50,
-                script: 0,
-                dropped: 8,
+                script: 8,
+                dropped: 0,
             },
         ),
     ];
@@ -763,5 +763,43 @@ fn an_imported_collection_runs_every_request_unless_bail() {
         let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
         assert_eq!(paths, expected, "{extra:?}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A script that does not translate runs in `script:`, with the collection's pre-request script
+/// before each request: what it sets (a renamed variable too) reaches later requests, and its
+/// tests are checks.
+#[test]
+fn scripts_that_do_not_translate_run_as_scripts() {
+    use crate::support::{Reply, Server};
+    let out = apiflow(&[
+        "import",
+        "postman",
+        &fixture("scripts.postman_collection.json"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "", "nothing is lost");
+    insta::assert_snapshot!("scripts", out.stdout);
+    let dir = temp_dir("scripts");
+    let file = dir.join("scripts.yaml");
+    std::fs::write(&file, &out.stdout).expect("write");
+    let file = file.display().to_string();
+    let run = |name: &'static str| {
+        let server = Server::start(move |r| {
+            if r.path == "/login" {
+                Reply::json(200, &serde_json::json!({"token": "tok-1"}))
+            } else {
+                Reply::json(200, &serde_json::json!({"name": name}))
+            }
+        });
+        let out = apiflow(&["run", &file, "--var", &format!("baseUrl={}", server.url)]);
+        (out, server.requests())
+    };
+    let (passed, requests) = run("Ada");
+    assert_eq!(passed.code, 0, "{}\n{}", passed.stdout, passed.stderr);
+    assert_eq!(requests[0].header("x-trace"), Some("t-2"));
+    assert_eq!(requests[1].header("authorization"), Some("Bearer TOK-1"));
+    let (failed, _) = run("Bob");
+    assert_eq!(failed.code, 1, "{}", failed.stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }

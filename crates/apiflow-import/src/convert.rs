@@ -72,6 +72,8 @@ struct Context<'a> {
     names: Names,
     definitions: Vec<Variable>,
     translations: Vec<Translation>,
+    /// Variables some script sets or reads by a literal name.
+    script_names: HashSet<String>,
 }
 
 /// A request converted to a step, before its name is made unique.
@@ -83,6 +85,8 @@ struct Built {
     request_uses: Vec<String>,
     response_uses: Vec<String>,
     captures: Vec<String>,
+    /// Variables its `script.before` sets, there for its own request.
+    sets_before: Vec<String>,
     follows: bool,
     assertions: Assertions,
 }
@@ -107,11 +111,24 @@ pub fn workflows(
         .map(|r| script::translate(&effective_script(collection, r, "test")))
         .collect();
     let definitions = merge_definitions(&collection.variables, environment);
-    let names = Names::new(
-        all_names(collection, &definitions, &translations)
-            .iter()
-            .map(String::as_str),
-    );
+    let mut script_names: HashSet<String> = HashSet::new();
+    let mut known = all_names(collection, &definitions, &translations);
+    for (request, translation) in collection.requests.iter().zip(&translations) {
+        let mut scripts = effective_script(collection, request, "prerequest");
+        if !translation.is_complete() {
+            scripts.extend(effective_script(collection, request, "test"));
+        }
+        for name in script::assigned(&scripts)
+            .into_iter()
+            .chain(script::reads(&scripts))
+        {
+            if !known.contains(&name) {
+                known.push(name.clone());
+            }
+            script_names.insert(name);
+        }
+    }
+    let names = Names::new(known.iter().map(String::as_str));
     let context = Context {
         collection,
         file_name,
@@ -119,20 +136,8 @@ pub fn workflows(
         names,
         definitions,
         translations,
+        script_names,
     };
-    // A shared test script is read with each request's own (its statements left untranslated
-    // are kept with each step); a shared pre-request script is kept once, as a comment.
-    for shared in collection
-        .shared_scripts
-        .iter()
-        .filter(|s| s.listen == "prerequest")
-    {
-        warnings.push(Diagnostic::warning(format!(
-            "the {} script of the {} is not translated; it is kept as a comment",
-            script_kind(&shared.listen),
-            shared.owner
-        )));
-    }
     let mut built = Vec::with_capacity(collection.requests.len());
     for (index, request) in collection.requests.iter().enumerate() {
         built.push(context.step(request, &context.translations[index], warnings)?);
@@ -769,53 +774,86 @@ impl Context<'_> {
                  `--proxy http://{proxy}`"
             ));
         }
-        if has_code(&request.prerequest) {
-            let lines: Vec<&str> = request.prerequest.iter().map(String::as_str).collect();
-            req_comments.push("Pre-request script, not translated:".to_owned());
-            req_comments.extend(script::dedent(&lines).into_iter().map(|l| format!("  {l}")));
-            warn("its pre-request script is not translated; it is kept as a comment".to_owned());
-        }
-
+        // A test script translated whole becomes `expect` and `extract`; any other runs as
+        // written in `script.after`, and a pre-request script in `script.before`.
         let mut response_uses = Found::default();
+        let mut broken = Vec::new();
+        // A script that does not compile runs nowhere: Postman reports it and runs none of it.
+        let mut compiles = |kind: &str, code: Option<String>, broken: &mut Vec<String>| {
+            let code = code?;
+            match apiflow_script::check_syntax(&code) {
+                Ok(()) => Some(code),
+                Err(error) => {
+                    broken.push(format!(
+                        "{} script, which does not compile:",
+                        if kind == "test" {
+                            "Test"
+                        } else {
+                            "Pre-request"
+                        }
+                    ));
+                    broken.extend(code.lines().map(|l| format!("  {l}")));
+                    warn(format!(
+                        "its {kind} script does not compile ({}): Postman runs none of it; it is kept as a comment",
+                        error.message
+                    ));
+                    None
+                }
+            }
+        };
+        let before = compiles(
+            "pre-request",
+            self.script_text(request, "prerequest"),
+            &mut broken,
+        );
+        let test_text = self.script_text(request, "test");
+        let test_compiles = test_text
+            .as_deref()
+            .is_none_or(|code| apiflow_script::check_syntax(code).is_ok());
+        let after = if translation.is_complete() && test_compiles {
+            None
+        } else {
+            compiles("test", test_text, &mut broken)
+        };
+        let declarative = after.is_none() && test_compiles;
+        let mut sets_before = Vec::new();
+        let mut captures = Vec::new();
+        let mut scripts = Map::block();
+        if let Some(code) = &before {
+            let lines = effective_script(self.collection, request, "prerequest");
+            sets_before = script::assigned(&lines);
+            self.script_reads(&lines, &mut uses);
+            scripts.push("before", Yaml::Str(code.clone()));
+        }
+        if let Some(code) = &after {
+            let lines = effective_script(self.collection, request, "test");
+            captures = script::assigned(&lines);
+            self.script_reads(&lines, &mut response_uses);
+            scripts.push("after", Yaml::Str(code.clone()));
+        }
         let mut step = Map::block();
         step.push_commented(req_comments, "request", Yaml::Map(req));
-        let expect = self.expect(translation, &mut response_uses);
-        if !expect.is_empty() {
-            step.push("expect", Yaml::Map(expect));
+        if declarative {
+            let expect = self.expect(translation, &mut response_uses);
+            if !expect.is_empty() {
+                step.push("expect", Yaml::Map(expect));
+            }
+            let mut extract = Map::block();
+            for (name, source) in &translation.captures {
+                let id = self.names.get(name);
+                let secret = self.definition(name).is_some_and(|d| d.secret);
+                let value = self.capture(source, secret, &mut response_uses);
+                extract.push(id, value);
+                captures.push(name.clone());
+            }
+            if !extract.is_empty() {
+                step.push("extract", Yaml::Map(extract));
+            }
         }
-        let mut extract = Map::block();
-        let mut captures = Vec::new();
-        for (name, source) in &translation.captures {
-            let id = self.names.get(name);
-            let secret = self.definition(name).is_some_and(|d| d.secret);
-            let value = self.capture(source, secret, &mut response_uses);
-            extract.push(id, value);
-            captures.push(name.clone());
+        if !scripts.is_empty() {
+            step.push("script", Yaml::Map(scripts));
         }
-        if !extract.is_empty() {
-            step.push("extract", Yaml::Map(extract));
-        }
-        if !translation.untranslated.is_empty() {
-            let count = translation
-                .untranslated
-                .iter()
-                .filter(|l| !l.trim().is_empty())
-                .count();
-            step.trailing
-                .push("Test script, not translated:".to_owned());
-            step.trailing
-                .extend(translation.untranslated.iter().map(|l| format!("  {l}")));
-            warn(format!(
-                "{count} line{} of its test script {} not translated; kept as a comment",
-                if count == 1 { "" } else { "s" },
-                if count == 1 { "is" } else { "are" }
-            ));
-        }
-        for name in &translation.unsets {
-            warn(format!(
-                "its test script clears `{name}`; apiflow does not clear a variable, so later steps see its last value"
-            ));
-        }
+        step.trailing.extend(broken);
         let mut dynamic = uses.unknown_dynamic.clone();
         for name in &response_uses.unknown_dynamic {
             if !dynamic.contains(name) {
@@ -836,13 +874,28 @@ impl Context<'_> {
             ));
         }
         let total = translation.assertions;
-        let assertions = Assertions {
-            total,
-            declarative: translation.translated,
-            script: 0,
-            dropped: total - translation.translated,
+        let assertions = if !test_compiles {
+            Assertions {
+                total,
+                dropped: total,
+                ..Assertions::default()
+            }
+        } else if after.is_some() {
+            Assertions {
+                total,
+                script: total,
+                ..Assertions::default()
+            }
+        } else {
+            Assertions {
+                total,
+                declarative: translation.translated,
+                script: 0,
+                dropped: total - translation.translated,
+            }
         };
         Ok(Built {
+            sets_before,
             assertions,
             name: request.name.clone(),
             folders: request.folders.clone(),
@@ -853,6 +906,70 @@ impl Context<'_> {
             captures,
             follows,
         })
+    }
+
+    /// The script of one kind that runs for a request, as one script: the collection's, each
+    /// folder's, then the request's own, each in a block of its own when there are several; the
+    /// variables it names by a literal name are renamed as the templates name them.
+    fn script_text(&self, request: &Request, listen: &str) -> Option<String> {
+        let mut parts: Vec<(String, Vec<String>)> = Vec::new();
+        for shared in &self.collection.shared_scripts {
+            if shared.listen == listen && request.folders.starts_with(&shared.folders) {
+                parts.push((shared.owner.clone(), shared.lines.clone()));
+            }
+        }
+        let own = if listen == "test" {
+            &request.test
+        } else {
+            &request.prerequest
+        };
+        parts.push(("request".to_owned(), own.clone()));
+        parts.retain(|(_, lines)| has_code(lines));
+        let dedented = |lines: &[String]| {
+            let lines: Vec<&str> = lines.iter().flat_map(|l| l.split('\n')).collect();
+            let mut out = script::dedent(&lines);
+            while out.first().is_some_and(|l| l.trim().is_empty()) {
+                out.remove(0);
+            }
+            while out.last().is_some_and(|l| l.trim().is_empty()) {
+                out.pop();
+            }
+            out
+        };
+        let text = match parts.as_slice() {
+            [] => return None,
+            [(_, lines)] => dedented(lines).join("\n"),
+            many => many
+                .iter()
+                .map(|(owner, lines)| {
+                    let kind = script_kind(listen);
+                    let mut block = vec![format!("// The {kind} script of the {owner}.")];
+                    block.push("{".to_owned());
+                    block.extend(
+                        dedented(lines)
+                            .into_iter()
+                            .map(|l| if l.is_empty() { l } else { format!("  {l}") }),
+                    );
+                    block.push("}".to_owned());
+                    block.join("\n")
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        Some(script::rename_variables(&text, |name| {
+            let id = self.names.get(name);
+            (id != name).then_some(id)
+        }))
+    }
+
+    /// Counts the collection's variables a script reads by a literal name as uses, so that they
+    /// are inputs.
+    fn script_reads(&self, lines: &[String], uses: &mut Found) {
+        for name in script::reads(lines) {
+            if self.definition(&name).is_some() {
+                let _ = vars::expression(&name, &self.names, uses);
+            }
+        }
     }
 
     /// Converts the body; may add a `Content-Type` header Postman would have sent.
@@ -1204,10 +1321,11 @@ impl Context<'_> {
         {
             let name = only.name.as_str();
             let numeric = matches!(name, "$timestamp" | "$randomInt");
-            let captured = self
-                .translations
-                .iter()
-                .any(|t| t.captures.iter().any(|(n, _)| n == name));
+            let captured = self.script_names.contains(name)
+                || self
+                    .translations
+                    .iter()
+                    .any(|t| t.captures.iter().any(|(n, _)| n == name));
             if numeric || captured {
                 let expression = vars::expression(name, &self.names, uses);
                 return if expression.contains(' ') {
@@ -1364,38 +1482,6 @@ impl Context<'_> {
             header.push("Postman variables renamed to template names:".to_owned());
             header.extend(renamed);
         }
-        for shared in collection
-            .shared_scripts
-            .iter()
-            .filter(|s| s.listen == "prerequest")
-        {
-            let applies = match (folder, shared.folders.first()) {
-                (_, None) => true,
-                (Some(f), Some(first)) => f == first,
-                (None, Some(_)) => steps.iter().any(|s| s.folders.starts_with(&shared.folders)),
-            };
-            if !applies {
-                continue;
-            }
-            header.push(String::new());
-            header.push(format!(
-                "{} script of the {} (run {} each request), not translated:",
-                if shared.listen == "prerequest" {
-                    "Pre-request"
-                } else {
-                    "Test"
-                },
-                shared.owner,
-                if shared.listen == "prerequest" {
-                    "before"
-                } else {
-                    "after"
-                }
-            ));
-            let lines: Vec<&str> = shared.lines.iter().map(String::as_str).collect();
-            header.extend(script::dedent(&lines).into_iter().map(|l| format!("  {l}")));
-        }
-
         let (inputs, required) = self.inputs(&steps);
 
         let mut root = Map::block();
@@ -1455,6 +1541,7 @@ impl Context<'_> {
         let mut needed: Vec<String> = Vec::new();
         let mut captured: HashSet<&str> = HashSet::new();
         for step in steps {
+            captured.extend(step.sets_before.iter().map(String::as_str));
             for name in &step.request_uses {
                 if !captured.contains(name.as_str()) && !needed.contains(name) {
                     needed.push(name.clone());

@@ -188,6 +188,91 @@ pub fn assigned(lines: &[String]) -> Vec<String> {
     out
 }
 
+/// Calls that read, set or clear a variable by name, up to their `(`.
+const VARIABLE_CALLS: &[&str] = &[
+    "pm.environment.get(",
+    "pm.environment.set(",
+    "pm.environment.unset(",
+    "pm.environment.has(",
+    "pm.collectionVariables.get(",
+    "pm.collectionVariables.set(",
+    "pm.collectionVariables.unset(",
+    "pm.collectionVariables.has(",
+    "pm.globals.get(",
+    "pm.globals.set(",
+    "pm.globals.unset(",
+    "pm.globals.has(",
+    "pm.variables.get(",
+    "pm.variables.set(",
+    "pm.variables.unset(",
+    "pm.variables.has(",
+    "postman.getEnvironmentVariable(",
+    "postman.setEnvironmentVariable(",
+    "postman.clearEnvironmentVariable(",
+    "postman.getGlobalVariable(",
+    "postman.setGlobalVariable(",
+    "postman.clearGlobalVariable(",
+];
+
+/// Finds the literal names of variable calls in code: for each, the call's text, the range of
+/// the string literal, and the name.
+fn variable_calls(text: &str) -> Vec<(&'static str, Range<usize>, String)> {
+    let (clean, mask) = scan(text);
+    let mut out = Vec::new();
+    for call in VARIABLE_CALLS {
+        let mut from = 0;
+        while let Some(at) = clean[from..].find(call).map(|i| i + from) {
+            from = at + call.len();
+            let before = clean[..at].chars().next_back();
+            if mask.get(at).copied() != Some(b'c')
+                || before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            {
+                continue;
+            }
+            let rest = &clean[from..];
+            let start = from + (rest.len() - rest.trim_start().len());
+            if let Some((name, tail)) = string_literal(&clean[start..]) {
+                let end = clean.len() - tail.len();
+                out.push((*call, start..end, name));
+            }
+        }
+    }
+    out.sort_by_key(|(_, range, _)| range.start);
+    out
+}
+
+/// Lists the variables a script reads by a literal name (`pm.environment.get("x")`, `has`).
+pub fn reads(lines: &[String]) -> Vec<String> {
+    let text = lines.join("\n");
+    let mut out: Vec<String> = Vec::new();
+    for (call, _, name) in variable_calls(&text) {
+        let reads =
+            call.ends_with(".get(") || call.ends_with(".has(") || call.starts_with("postman.get");
+        if reads && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Rewrites the literal names of variable calls that `rename` maps to another name, so that a
+/// script and the templates name a variable alike.
+pub fn rename_variables(text: &str, rename: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (_, range, name) in variable_calls(text) {
+        if let Some(new) = rename(&name) {
+            out.push_str(&text[at..range.start]);
+            out.push('"');
+            out.push_str(&new);
+            out.push('"');
+            at = range.end;
+        }
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
 /// Counts `pm.test(` calls and `tests[…] =` assignments in code.
 fn count_assertions(text: &str) -> usize {
     let (clean, mask) = scan(text);
