@@ -256,6 +256,18 @@ fn a_jump_to_a_step_computed_at_run_time_is_checked_then() {
         "{}",
         out.stdout
     );
+
+    // A template that renders to nothing ends the run, as `next: null` does.
+    let server = self::server();
+    let out = run(&server, "runtime_next.yaml", &["--var", "target="]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(paths(&server), ["GET /choose"]);
+    assert!(
+        out.stdout
+            .contains("- third (not run: `choose` ended the run (`next: {{ target }}` is empty))"),
+        "{}",
+        out.stdout
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -120,7 +120,12 @@ impl<W: Write> Progress<W> {
             Event::Finally | Event::Finished(_) => self.step = None,
         }
         if let Some(step) = &self.step {
-            let mut text = format!("{}/{} {step}", self.done + 1, self.steps);
+            // A `next:` loop can run more steps than the workflow has: then only the count shows.
+            let mut text = if self.done < self.steps {
+                format!("{}/{} {step}", self.done + 1, self.steps)
+            } else {
+                format!("{} {step}", self.done + 1)
+            };
             if let Some(inner) = &self.inner {
                 text.push_str(" › ");
                 text.push_str(inner);
@@ -241,6 +246,26 @@ mod tests {
              \r\x1b[2K⠿ 3/15 send •••• and a name far too long to fit in sixty co\
              \r\x1b[2K"
         );
+    }
+
+    #[test]
+    fn a_step_run_again_past_the_workflows_count_shows_only_the_count() {
+        let mut progress = Progress::new(Vec::new(), 80);
+        let started = Event::StepStarted {
+            name: "poll",
+            depth: 0,
+            nested: false,
+        };
+        progress.update(&Event::Started {
+            name: "w",
+            file: "w.yaml",
+            steps: 1,
+        });
+        progress.update(&started);
+        progress.update(&Event::Step(&step("poll", 0)));
+        progress.update(&started);
+        let text = String::from_utf8(progress.into_inner()).unwrap();
+        assert_eq!(text, "\r\x1b[2K⠿ 1/1 poll\r\x1b[2K⠿ 2 poll");
     }
 
     #[test]
