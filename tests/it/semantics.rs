@@ -83,6 +83,53 @@ fn a_failed_step_marked_continue_lets_the_next_steps_run_and_reports_every_failu
 }
 
 #[test]
+fn every_failure_of_a_run_that_continues_is_in_the_junit_and_json_reports() {
+    let server = server();
+    let dir = TempDir::new("semantics-reports");
+    let (json, junit) = (dir.file("report.json"), dir.file("report.xml"));
+    let out = run(
+        &server,
+        "continue.yaml",
+        &[
+            "--report",
+            &format!("json={json}"),
+            "--report",
+            &format!("junit={junit}"),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let junit = std::fs::read_to_string(&junit).expect("the JUnit report");
+    assert_eq!(junit.matches("<failure").count(), 3, "{junit}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report"))
+            .expect("JSON");
+    let workflow = &report["workflows"][0];
+    assert_eq!(
+        (&workflow["outcome"], &workflow["exit_code"]),
+        (&json!("failed"), &json!(1))
+    );
+    assert_eq!(
+        workflow["counts"],
+        json!({ "passed": 2, "failed": 3, "skipped": 1 })
+    );
+    let messages: Vec<&str> = workflow["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .flat_map(|s| s["failures"].as_array().expect("failures"))
+        .map(|f| f["message"].as_str().expect("a message"))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "expected status 200, got 401",
+            "`token` is not set: step `log in`, which captures it, failed",
+            "expected status 200, got 500"
+        ]
+    );
+}
+
+#[test]
 fn continue_on_failure_runs_on_where_the_workflow_does_not_say() {
     let server = server();
     let out = run(&server, "retry.yaml", &["--continue-on-failure"]);
