@@ -927,7 +927,12 @@ impl Context<'_> {
         parts.retain(|(_, lines)| has_code(lines));
         let dedented = |lines: &[String]| {
             let lines: Vec<&str> = lines.iter().flat_map(|l| l.split('\n')).collect();
-            let mut out = script::dedent(&lines);
+            // A string spanning lines keeps its lines exactly as written.
+            let mut out = if script::has_multiline_string(&lines.join("\n")) {
+                lines.iter().map(|l| (*l).to_owned()).collect()
+            } else {
+                script::dedent(&lines)
+            };
             while out.first().is_some_and(|l| l.trim().is_empty()) {
                 out.remove(0);
             }
@@ -945,11 +950,14 @@ impl Context<'_> {
                     let kind = script_kind(listen);
                     let mut block = vec![format!("// The {kind} script of the {owner}.")];
                     block.push("{".to_owned());
-                    block.extend(
-                        dedented(lines)
-                            .into_iter()
-                            .map(|l| if l.is_empty() { l } else { format!("  {l}") }),
-                    );
+                    let exact = script::has_multiline_string(&lines.join("\n"));
+                    block.extend(dedented(lines).into_iter().map(|l| {
+                        if l.is_empty() || exact {
+                            l
+                        } else {
+                            format!("  {l}")
+                        }
+                    }));
                     block.push("}".to_owned());
                     block.join("\n")
                 })

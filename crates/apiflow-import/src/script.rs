@@ -166,6 +166,15 @@ pub fn dedent(lines: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Tells whether a string or template literal of the script spans lines, so that its lines
+/// cannot be re-indented without changing its value.
+pub fn has_multiline_string(text: &str) -> bool {
+    let (_, mask) = scan(text);
+    text.bytes()
+        .zip(mask)
+        .any(|(byte, kind)| byte == b'\n' && kind == b's')
+}
+
 /// Lists the variables a script sets with a literal name, in any scope and in any block.
 pub fn assigned(lines: &[String]) -> Vec<String> {
     let text = lines.join("\n");
@@ -2078,6 +2087,12 @@ pm.environment.unset("old")"#);
         let t = run("pm.response.to.have.status(200);\n}\npm.environment.set(\"x\", 1);");
         assert!(t.status.is_empty() && t.captures.is_empty());
         assert_eq!(t.untranslated.len(), 3);
+    }
+
+    #[test]
+    fn tells_multiline_strings() {
+        assert!(has_multiline_string("var a = `x\n  y`;"));
+        assert!(!has_multiline_string("var a = 'x';\nvar b = `y`; // `\n"));
     }
 
     #[test]
