@@ -419,3 +419,33 @@ fn a_collection_runs_on_after_a_failed_request_unless_bail() {
         assert_eq!(received(&server), expected, "{extra:?}");
     }
 }
+
+#[test]
+fn an_old_collection_or_an_environment_given_to_run_says_what_it_is() {
+    let out = output(
+        &mut apiflow(&["run", "tests/fixtures/postman/v1.json"]),
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr,
+        "error: `tests/fixtures/postman/v1.json` is not a Postman Collection v2.0 or v2.1: it looks like the old Collection v1 format\n  \
+         = help: in Postman, export the collection as \"Collection v2.1\"\n\n"
+    );
+    let out = output(
+        &mut apiflow(&[
+            "validate",
+            "tests/fixtures/postman/features.postman_environment.json",
+        ]),
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.starts_with(
+            "error: `tests/fixtures/postman/features.postman_environment.json` is a Postman environment, not a collection\n  \
+             = help: pass it with `--environment`, and the collection as the first argument\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -236,9 +236,10 @@ pub struct Runnable {
     pub renamed: Vec<(String, String)>,
 }
 
-/// Tells whether a file holds a Postman collection (v2 or older): a JSON object whose `info`
-/// has a Postman `schema` or a `_postman_id`, or which has `info` and an `item` list, as it is
-/// or wrapped in `{ "collection": … }` as Postman's API exports it.
+/// Tells whether a file holds a Postman collection: a JSON object whose `info` has a Postman
+/// `schema` or a `_postman_id`, or which has `info` and an `item` list, as it is or wrapped in
+/// `{ "collection": … }` as Postman's API exports it. A Collection v1 and an environment export
+/// count too, so that the importer says what they are.
 pub fn is_postman_collection(path: &Path) -> bool {
     let Ok(bytes) = std::fs::read(path) else {
         return false;
@@ -261,10 +262,13 @@ pub fn is_postman_collection(path: &Path) -> bool {
     let schema = info
         .and_then(|i| i.get("schema"))
         .and_then(serde_json::Value::as_str);
+    let list = |key: &str| json.get(key).is_some_and(serde_json::Value::is_array);
     schema.is_some_and(|s| s.contains("getpostman.com") || s.contains("postman.com"))
         || info.is_some_and(|i| i.get("_postman_id").is_some())
-        || (info.is_some_and(serde_json::Value::is_object)
-            && json.get("item").is_some_and(serde_json::Value::is_array))
+        || (info.is_some_and(serde_json::Value::is_object) && list("item"))
+        // A Collection v1 or an environment, which the importer refuses saying what they are.
+        || (list("requests") && (list("order") || list("folders")))
+        || (list("values") && json.get("_postman_variable_scope").is_some())
 }
 
 /// Imports a collection in memory to run it: only the requests in `folders` (at any depth,
