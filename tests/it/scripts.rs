@@ -194,3 +194,19 @@ async fn a_workflow_without_scripts_starts_no_engine() {
         started + 3 + 1
     );
 }
+
+#[tokio::test]
+async fn set_next_request_jumps_to_a_step_or_ends_the_run() {
+    let server = server();
+    let run = run(
+        "scripts/next_request.yaml",
+        &[("base_url", &server.url)],
+        false,
+    )
+    .await;
+    assert_eq!(run.report.exit_code(), 0, "{}", run.output);
+    // `poll` ran three times, then `done`; neither other step ran.
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/users/7", "/users/7", "/users/7", "/users/7"]);
+    insta::assert_snapshot!(normalize(&run.output, &[(server.port, "<port>")]));
+}

@@ -17,7 +17,7 @@ mod scan;
 use std::time::Duration;
 
 pub use self::libraries::LIBRARIES;
-pub use self::scan::{LiteralSet, literal_sets};
+pub use self::scan::{LiteralSet, literal_jumps, literal_sets};
 
 /// The memory a sandbox may use, all its scripts and loaded libraries together.
 pub const DEFAULT_MEMORY: usize = 64 * 1024 * 1024;

@@ -21,6 +21,28 @@ static SETTERS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the pattern compiles")
 });
 
+static JUMPS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"\b(?:pm\s*\.\s*execution|postman)\s*\.\s*setNextRequest\s*\(\s*(?:"([^"\\\n]*)"|'([^'\\\n]*)'|`([^`\\$]*)`)\s*\)"#,
+    )
+    .expect("the pattern compiles")
+});
+
+/// Lists the steps a script jumps to by a literal name (`postman.setNextRequest("login")`),
+/// with where each call is, in the order written.
+pub fn literal_jumps(code: &str) -> Vec<LiteralSet> {
+    JUMPS
+        .captures_iter(code)
+        .filter_map(|found| {
+            let name = found.get(1).or(found.get(2)).or(found.get(3))?;
+            Some(LiteralSet {
+                name: name.as_str().to_owned(),
+                offset: name.start(),
+            })
+        })
+        .collect()
+}
+
 /// Lists the variables a script sets with a literal name, in the order written. A call in a
 /// comment counts too: the list only ever allows more templates, never fewer.
 pub fn literal_sets(code: &str) -> Vec<LiteralSet> {
@@ -65,6 +87,21 @@ mod tests {
                 "legacy_global"
             ]
         );
+    }
+
+    #[test]
+    fn finds_jumps_to_literal_names_only() {
+        let code = r#"
+            postman.setNextRequest("login");
+            pm.execution.setNextRequest('poll');
+            postman.setNextRequest(null);
+            postman.setNextRequest(next);
+        "#;
+        let jumps: Vec<String> = super::literal_jumps(code)
+            .into_iter()
+            .map(|j| j.name)
+            .collect();
+        assert_eq!(jumps, ["login", "poll"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use regex::Regex;
 use crate::check::body_schema::{CompiledSchema, compile_all};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::format::model::{
-    Action, Body, ExtractKind, Next, PartValue, Step, TemplateId, Text, Value, Workflow,
+    Action, Body, ExtractKind, Next, PartValue, Script, Step, TemplateId, Text, Value, Workflow,
 };
 use crate::query::jsonpath::JsonPath;
 use crate::query::pick::Pick;
@@ -480,13 +480,15 @@ impl<'a> Checker<'a> {
     /// column in the file.
     fn check_scripts(&mut self) {
         let workflow = self.workflow;
-        for step in workflow.steps.iter().chain(&workflow.finally) {
+        let steps = workflow.steps.iter().map(|s| (s, false));
+        for (step, in_finally) in steps.chain(workflow.finally.iter().map(|s| (s, true))) {
             let scripts = [
                 ("before", &step.script.before),
                 ("after", &step.script.after),
             ];
             for (which, script) in scripts {
                 let Some(script) = script else { continue };
+                self.check_script_jumps(step, script, in_finally);
                 if let Err(error) = apiflow_script::check_syntax(&script.code) {
                     let span = script.span_at(error.line, error.column);
                     self.errors.push(
@@ -500,6 +502,37 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+        }
+    }
+
+    /// Checks the steps a script jumps to by a literal name (`postman.setNextRequest("x")`):
+    /// each names a step of `steps`, and a `finally` step does not jump.
+    fn check_script_jumps(&mut self, step: &Step, script: &Script, in_finally: bool) {
+        let workflow = self.workflow;
+        let names = || workflow.steps.iter().map(|s| s.name.value.as_str());
+        for jump in apiflow_script::literal_jumps(&script.code) {
+            let before = &script.code[..jump.offset];
+            let line = u32::try_from(before.matches('\n').count() + 1).unwrap_or(u32::MAX);
+            let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+            let column = u32::try_from(before[line_start..].chars().count() + 1).unwrap_or(1);
+            let mut span = script.span_at(Some(line), Some(column));
+            span.len = u32::try_from(jump.name.chars().count()).unwrap_or(1).max(1);
+            let diagnostic = if in_finally {
+                Diagnostic::error("`setNextRequest` does not go in a `finally` step")
+                    .at(&workflow.source, span, "in `finally`")
+                    .help("`finally` steps all run, in order, whatever the steps before them did")
+            } else if names().any(|n| n == jump.name) {
+                continue;
+            } else {
+                let help = did_you_mean(&jump.name, names()).unwrap_or_else(|| {
+                    "`setNextRequest` names a step of `steps`, or is `null` to end the run"
+                        .to_owned()
+                });
+                Diagnostic::error(format!("`setNextRequest` names no step: `{}`", jump.name))
+                    .at(&workflow.source, span, "no such step")
+                    .help(help)
+            };
+            self.errors.push(diagnostic.in_step(Some(&step.name)));
         }
     }
 

@@ -74,7 +74,6 @@ pub struct StepReport {
 
 /// Where a step asks the run to go on once it has run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(dead_code, reason = "the runner reads it; step scripts set it")]
 pub(crate) enum Jump {
     /// At the step of this name, in the same workflow's `steps` (run again if it already ran).
     To(String),

@@ -286,6 +286,7 @@ finally:
             identities: HashMap::new(),
             unset: HashMap::new(),
             sandbox: apiflow_script::Sandbox::new(settings.script_limits),
+            script_jump: None,
         };
         let step = &plan.workflow.steps[index];
         let mut report = skipped(step, false, String::new());

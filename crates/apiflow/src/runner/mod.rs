@@ -153,6 +153,7 @@ pub async fn run(
         identities: HashMap::new(),
         unset: HashMap::new(),
         sandbox: apiflow_script::Sandbox::new(settings.script_limits),
+        script_jump: None,
     };
     for secret in &settings.secrets {
         runner.secret_text(secret);
@@ -252,6 +253,8 @@ struct Runner<'a> {
     unset: HashMap<String, String>,
     /// The scripts' sandbox; its engine starts with the first script the run meets.
     sandbox: apiflow_script::Sandbox,
+    /// Where the running step's scripts asked the run to go on (`setNextRequest`).
+    script_jump: Option<crate::report::event::Jump>,
 }
 
 impl Runner<'_> {

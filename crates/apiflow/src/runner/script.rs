@@ -13,7 +13,7 @@ use super::Runner;
 use crate::diagnostic::Diagnostic;
 use crate::format::model::{Request, Script, Step, Text};
 use crate::http::Outgoing;
-use crate::report::event::{CheckResult, Event};
+use crate::report::event::{CheckResult, Event, Jump};
 use apiflow_script::{Change, ErrorKind, Outcome, Phase};
 
 /// What a script left for the step: its checks and failures, and whether the step must stop.
@@ -142,6 +142,13 @@ impl Runner<'_> {
         };
         let outcome = self.sandbox.run(&run);
         self.apply_changes(&outcome);
+        // The last call wins, as in Postman; the run goes there once the step is over.
+        if let Some(next) = &outcome.next_request {
+            self.script_jump = Some(match next {
+                Some(name) => Jump::To(name.clone()),
+                None => Jump::End,
+            });
+        }
         for (level, line) in &outcome.console {
             self.reporter.event(&Event::Console {
                 step: &step.name.value,
@@ -235,17 +242,21 @@ impl Runner<'_> {
             };
             result.failures.push(diagnostic.in_step(Some(&step.name)));
         }
-        if outcome.next_request.is_some() {
-            result.failures.push(
-                Diagnostic::error(format!(
-                    "`script.{which}` called `setNextRequest`, which apiflow does not run yet"
-                ))
-                .at(source, script.span, "this script")
-                .in_step(Some(&step.name))
-                .help("steps run in order; use `if:` on the steps to skip"),
-            );
-        }
         result
+    }
+
+    /// Fails a `finally` step whose script asked for a jump: `finally` steps all run, in order.
+    pub(super) fn jump_in_finally(&self, step: &Step) -> Diagnostic {
+        let script = step
+            .script
+            .after
+            .as_ref()
+            .or(step.script.before.as_ref())
+            .map_or(step.name.span, |s| s.span);
+        Diagnostic::error("`setNextRequest` does not go in a `finally` step")
+            .at(&self.plan.workflow.source, script, "this script")
+            .in_step(Some(&step.name))
+            .help("`finally` steps all run, in order, whatever the steps before them did")
     }
 
     /// Applies what `before` changed of the request (headers, URL, method) to what is sent.

@@ -49,6 +49,8 @@ impl Runner<'_> {
             Action::Request(request) => request,
             Action::Uses(uses) => return self.uses(step, uses, finally).await,
         };
+        // Only this step's scripts decide where the run goes after it.
+        self.script_jump = None;
         let retry = step.retry.as_ref();
         let attempts_allowed = retry.map_or(1, |r| r.attempts);
         let mut wait = retry.map_or(Duration::ZERO, |r| r.delay);
@@ -87,6 +89,15 @@ impl Runner<'_> {
             Arc::make_mut(&mut self.variables).set(&capture.name, value, capture.secret);
             captures.push(capture);
         }
+        let mut failures = attempt.failures;
+        let jump = self.script_jump.take();
+        let mut outcome = outcome;
+        if finally && jump.is_some() {
+            failures.push(self.jump_in_finally(step));
+            if outcome == Outcome::Passed {
+                outcome = Outcome::Failed;
+            }
+        }
         StepReport {
             name: step.name.value.clone(),
             finally,
@@ -94,13 +105,13 @@ impl Runner<'_> {
             reason: attempt.transport.as_ref().map(ToString::to_string),
             exchanges: attempt.exchanges,
             attempts,
-            failures: attempt.failures,
+            failures,
             captures,
             checks: attempt.checks,
             children: Vec::new(),
             depth: self.depth,
             duration: Duration::ZERO,
-            jump: None,
+            jump,
         }
     }
 

@@ -60,6 +60,7 @@ impl Runner<'_> {
                 identities: HashMap::new(),
                 unset: HashMap::new(),
                 sandbox: apiflow_script::Sandbox::new(self.settings.script_limits),
+                script_jump: None,
             };
             if let Err(failures) = child.compute_vars() {
                 report.failures = failures;
