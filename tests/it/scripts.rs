@@ -210,3 +210,30 @@ async fn set_next_request_jumps_to_a_step_or_ends_the_run() {
     assert_eq!(paths, ["/users/7", "/users/7", "/users/7", "/users/7"]);
     insta::assert_snapshot!(normalize(&run.output, &[(server.port, "<port>")]));
 }
+
+#[test]
+fn scripts_read_the_iteration_and_its_data_row() {
+    let server = server();
+    let dir = support::bin::TempDir::new("script-data");
+    let csv = dir.file("users.csv");
+    std::fs::write(&csv, "user\nann\nbob\n").expect("written");
+    let out = output(
+        &mut apiflow(&[
+            "run",
+            "tests/fixtures/scripts/iteration.yaml",
+            "--var",
+            &format!("base_url={}", server.url),
+            "--data",
+            &csv,
+        ]),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut rows: Vec<String> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("x-row").map(str::to_owned))
+        .collect();
+    rows.sort();
+    assert_eq!(rows, ["ann/ann/0/2", "bob/bob/1/2"]);
+}
