@@ -216,7 +216,9 @@ fn place(text: &str, line: u32, runnable: &apiflow_import::Runnable) -> String {
     let meaningful = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
     // Keys from the line up to the top level, innermost first.
     let mut keys = vec![key(lines[at])];
-    let mut item_line = lines[at].trim_start().starts_with("- ").then_some(at);
+    // A step is an item of the top-level `steps:` list, written `  - name: …`.
+    let is_step = |l: &str| indent(l) == 2 && l.trim_start().starts_with("- ");
+    let mut item_line = is_step(lines[at]).then_some(at);
     let mut level = indent(lines[at]);
     for index in (0..at).rev() {
         let l = lines[index];
@@ -224,7 +226,7 @@ fn place(text: &str, line: u32, runnable: &apiflow_import::Runnable) -> String {
             continue;
         }
         level = indent(l);
-        if l.trim_start().starts_with("- ") && item_line.is_none() {
+        if is_step(l) && item_line.is_none() {
             item_line = Some(index);
         }
         keys.push(key(l));
@@ -233,13 +235,12 @@ fn place(text: &str, line: u32, runnable: &apiflow_import::Runnable) -> String {
         }
     }
     keys.reverse();
-    match keys.first().map(String::as_str) {
-        Some("steps") if item_line.is_some() => {
-            let item_line = item_line.unwrap_or(at);
+    match (keys.first().map(String::as_str), item_line) {
+        (Some("steps"), Some(item_line)) => {
             let step = lines[..=item_line]
                 .iter()
                 .skip_while(|l| !l.starts_with("steps:"))
-                .filter(|l| indent(l) == 2 && l.trim_start().starts_with("- "))
+                .filter(|l| is_step(l))
                 .count();
             let item = step
                 .checked_sub(1)
@@ -261,7 +262,7 @@ fn place(text: &str, line: u32, runnable: &apiflow_import::Runnable) -> String {
                 format!("{item} > {}", inner.join("."))
             }
         }
-        Some("inputs") if keys.len() > 1 => {
+        (Some("inputs"), _) if keys.len() > 1 => {
             let input = &keys[1];
             let postman = runnable
                 .renamed
@@ -271,5 +272,28 @@ fn place(text: &str, line: u32, runnable: &apiflow_import::Runnable) -> String {
             format!("variable \"{postman}\"")
         }
         _ => keys.join("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::place;
+
+    #[test]
+    fn a_line_of_the_imported_workflow_names_its_item_and_key() {
+        let text = "name: Shop\ninputs:\n  api_path: { default: v1 }\nsteps:\n  - name: Health\n    request:\n      url: \"http://h/health\"\n\n  # Folder: Users\n  - name: Upload\n    request:\n      url: \"http://h/up\"\n      multipart:\n        - file: { file: a.bin }\n    expect:\n      status: 200\n";
+        let runnable = apiflow_import::Runnable {
+            text: text.to_owned(),
+            warnings: Vec::new(),
+            items: vec![vec!["Health".into()], vec!["Users".into(), "Upload".into()]],
+            renamed: vec![("api-path".into(), "api_path".into())],
+        };
+        let at = |line: u32| place(text, line, &runnable);
+        assert_eq!(at(3), "variable \"api-path\"");
+        assert_eq!(at(7), "item \"Health\" > request.url");
+        assert_eq!(at(10), "item \"Users / Upload\" > name");
+        assert_eq!(at(14), "item \"Users / Upload\" > request.multipart.file");
+        assert_eq!(at(16), "item \"Users / Upload\" > expect.status");
+        assert_eq!(at(1), "name");
     }
 }
