@@ -492,7 +492,13 @@
       iterationData: iterationData,
       cookies: pairList(input.cookies, function () {}),
       execution: { setNextRequest: setNextRequest },
-      require: require
+      require: require,
+      sendRequest: function () {
+        throw new Error('pm.sendRequest is not provided by apiflow\'s sandbox: send the request ' +
+          'from a step of its own, before this one');
+      },
+      // Postman's visualizer is a view of its app; like Newman, a run has nothing to show it in.
+      visualizer: { set: function () {}, clear: function () {} }
     };
     Object.defineProperty(pm, 'expect', {
       get: function () { return require('chai').expect; }
@@ -625,14 +631,5 @@
       state.error = { message: messageOf(error), at: locate(error), syntax: false };
     }
     return finish();
-  };
-
-  global.__apiflow_check = function (code) {
-    try {
-      new Function(code);
-      return null;
-    } catch (error) {
-      return JSON.stringify({ message: messageOf(error), at: locate(error), syntax: true });
-    }
   };
 })(globalThis);

@@ -157,20 +157,43 @@ impl Engine {
     }
 }
 
-/// Compiles a script in a throwaway sandbox; returns its syntax error, if any.
+/// Compiles a script with the `Function` constructor, which parses without running; the
+/// prelude is not needed for that, so the checking context has none.
+const CHECK: &str = r"(function (code) {
+  try {
+    new Function(code);
+    return null;
+  } catch (error) {
+    var match = /<input>:(\d+):(\d+)/.exec(String((error && error.stack) || ''));
+    return JSON.stringify({
+      message: error && error.name ? error.name + ': ' + error.message : String(error),
+      at: match ? { line: Number(match[1]) - 2, column: Number(match[2]) } : null,
+      syntax: true
+    });
+  }
+})";
+
+/// Compiles a script in a throwaway context; returns its syntax error, if any.
 pub(crate) fn check(code: &str) -> Result<(), ScriptError> {
-    let engine = Engine::new(Limits::default())?;
-    engine.start_clock();
-    let result = engine
-        .context
-        .with(|ctx| -> Result<Option<String>, ScriptError> {
-            let check: Function = ctx.globals().get("__apiflow_check").map_err(engine_error)?;
-            check
-                .call::<_, Option<String>>((code,))
-                .catch(&ctx)
-                .map_err(|e| caught(&e, ErrorKind::Syntax))
-        });
-    engine.stop_clock();
+    count_engine_start();
+    let limits = Limits::default();
+    let runtime = Runtime::new().map_err(engine_error)?;
+    runtime.set_memory_limit(limits.memory);
+    runtime.set_max_stack_size(STACK);
+    let clock = Instant::now();
+    // Parsing is all it does, but a parser is code too: the same time limit holds.
+    runtime.set_interrupt_handler(Some(Box::new(move || clock.elapsed() > limits.time)));
+    let context = Context::full(&runtime).map_err(engine_error)?;
+    let result = context.with(|ctx| -> Result<Option<String>, ScriptError> {
+        let check: Function = ctx
+            .eval(CHECK)
+            .catch(&ctx)
+            .map_err(|e| caught(&e, ErrorKind::Engine))?;
+        check
+            .call::<_, Option<String>>((code,))
+            .catch(&ctx)
+            .map_err(|e| caught(&e, ErrorKind::Syntax))
+    });
     match result? {
         None => Ok(()),
         Some(json) => {

@@ -378,6 +378,7 @@ fn nothing_reaches_outside_the_sandbox() {
         r#"
         console.log(typeof process, typeof fetch, typeof XMLHttpRequest, typeof std, typeof os,
             typeof setTimeout, typeof WebSocket, typeof __apiflow_load, typeof __apiflow_random);
+        pm.test("sendRequest", () => pm.sendRequest("http://example.test/"));
         pm.test("fs", () => require("fs"));
         pm.test("child_process", () => require("child_process"));
         "#,
@@ -393,12 +394,20 @@ fn nothing_reaches_outside_the_sandbox() {
         [
             at(
                 failed(
+                    "sendRequest",
+                    "Error: pm.sendRequest is not provided by apiflow's sandbox: send the request from a step of its own, before this one"
+                ),
+                4,
+                41
+            ),
+            at(
+                failed(
                     "fs",
                     &format!(
                         "Error: require('fs'): the library `fs` is not provided by apiflow's sandbox; the libraries are {libraries}"
                     )
                 ),
-                4,
+                5,
                 29
             ),
             at(
@@ -408,7 +417,7 @@ fn nothing_reaches_outside_the_sandbox() {
                         "Error: require('child_process'): the library `child_process` is not provided by apiflow's sandbox; the libraries are {libraries}"
                     )
                 ),
-                5,
+                6,
                 40
             ),
         ]
