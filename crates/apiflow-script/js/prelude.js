@@ -374,7 +374,6 @@
         check(valid, 'expected data to satisfy schema but found following errors: ' + errors,
           'expected data to not satisfy schema');
       },
-      responseTime: function () {},
       withBody: function () { chain.body(); },
       json: function () { chain.jsonBody(); }
     };
