@@ -729,6 +729,11 @@ fn nothing_is_lost_on_the_way() {
     assert_eq!(find("/both").header("authorization"), Some("Bearer tok"));
     assert_eq!(find("/query").query.as_deref(), Some("a=1&&b=2"));
     assert_eq!(find("/form").body, "named%20field=x%20y/z&tag=a%26b&tag=c");
+    assert!(
+        find("/parts").body.contains("name=\"named field\""),
+        "{}",
+        find("/parts").body
+    );
     assert_eq!(find("/nested").method, "GET");
     assert_eq!(find("/get-body").body, "");
     assert_eq!(find("/get-kept").body, "kept");

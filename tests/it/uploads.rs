@@ -483,3 +483,50 @@ fn save_replaces_a_link_in_the_files_place_and_the_last_run_wins() {
         .collect();
     assert_eq!(names, ["page.txt"]);
 }
+
+const TEMPLATED_NAME: &str = r#"
+name: templated part name
+inputs:
+  base_url:
+vars:
+  who: Ann
+steps:
+  - name: upload
+    request:
+      method: POST
+      url: "{{ base_url }}/upload"
+      multipart:
+        "field-{{ who }}": v
+"#;
+
+#[test]
+fn a_part_name_may_be_a_template_checked_before_running() {
+    let server = echo_server();
+    let dir = folder("templated-part", TEMPLATED_NAME, &[]);
+    let out = output(
+        apiflow(&["run", &dir.file("flow.yaml"), "--var"]).arg(format!("base_url={}", server.url)),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let request = server.only("/upload");
+    assert!(
+        request
+            .body
+            .contains("Content-Disposition: form-data; name=\"field-Ann\"\r\n"),
+        "{}",
+        request.body
+    );
+
+    let dir = folder(
+        "templated-part-undefined",
+        &TEMPLATED_NAME.replace("{{ who }}", "{{ nobody }}"),
+        &[],
+    );
+    let out = output(&mut apiflow(&["validate", &dir.file("flow.yaml")]), &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("undefined variable `nobody`"),
+        "{}",
+        out.stderr
+    );
+}

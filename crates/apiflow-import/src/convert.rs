@@ -1082,16 +1082,8 @@ impl Context<'_> {
     ) -> Option<(&'static str, Yaml)> {
         let mut parts: Vec<(String, Yaml)> = Vec::new();
         for field in fields {
-            if vars::has_reference(&field.key) {
-                comments.push(format!(
-                    "Part name `{}` holds a variable; apiflow sends part names as written.",
-                    field.key
-                ));
-                warn(format!(
-                    "its form-data part name `{}` holds a variable, which is not filled in: apiflow's part names are not templates",
-                    field.key
-                ));
-            }
+            // A part's name may hold variables, as in Postman.
+            let key = self.template(&field.key, uses);
             match &field.value {
                 FormValue::Text(text) => {
                     if let Some(media) = &field.content_type {
@@ -1104,7 +1096,7 @@ impl Context<'_> {
                             field.key
                         ));
                     }
-                    parts.push((field.key.clone(), Yaml::Str(self.template(text, uses))));
+                    parts.push((key.clone(), Yaml::Str(self.template(text, uses))));
                 }
                 FormValue::Files(paths) if paths.is_empty() => {
                     comments.push(format!(
@@ -1128,7 +1120,7 @@ impl Context<'_> {
                         if let Some(media) = &field.content_type {
                             part.push("content_type", Yaml::Str(self.template(media, uses)));
                         }
-                        parts.push((field.key.clone(), Yaml::Map(part)));
+                        parts.push((key.clone(), Yaml::Map(part)));
                     }
                 }
             }

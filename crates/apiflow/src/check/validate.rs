@@ -942,6 +942,7 @@ pub(crate) fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
                 }
                 Some(Body::Multipart(parts)) => {
                     for part in parts {
+                        part.name_template.iter().for_each(&mut request);
                         match &part.value {
                             PartValue::Text(text) => request(text),
                             PartValue::File {

@@ -475,6 +475,8 @@ impl FilePath {
 pub struct MultipartPart {
     /// The field name.
     pub name: Spanned<String>,
+    /// The field name as a template, when it holds `{{ … }}`.
+    pub name_template: Option<Text>,
     /// Text or a file.
     pub value: PartValue,
 }

@@ -55,7 +55,10 @@ impl Runner<'_> {
     ) -> Result<Body, Diagnostic> {
         let mut out = Vec::with_capacity(parts.len());
         for part in parts {
-            let name = part.name.value.clone();
+            let name = match &part.name_template {
+                Some(template) => self.text(template, step)?,
+                None => part.name.value.clone(),
+            };
             out.push(match &part.value {
                 PartValue::Text(text) => Part {
                     name,

@@ -98,10 +98,12 @@ impl Loader {
     /// Reads one part: text, or a mapping with `file`.
     fn part(&mut self, name: Spanned<String>, node: &Node) -> Option<MultipartPart> {
         let what = format!("multipart.{}", name.value);
+        let name_template = has_template(&name.value).then(|| self.text_of(&name.value, name.span));
         if !matches!(node.kind, NodeKind::Map(_)) {
             let value = self.text(node, &what)?;
             return Some(MultipartPart {
                 name,
+                name_template,
                 value: PartValue::Text(value),
             });
         }
@@ -118,6 +120,7 @@ impl Loader {
         self.finish(&fields, PART_FILE_KEYS, &what);
         Some(MultipartPart {
             name,
+            name_template,
             value: PartValue::File {
                 file: file?,
                 filename,
