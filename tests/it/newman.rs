@@ -1,6 +1,7 @@
 //! Parity with Newman: the same Postman collection run by Newman and by apiflow against one
 //! in-process API must send the same requests (method, path, query, the headers a collection
-//! controls, the body) in the same order, and end with the same exit code.
+//! controls, the body) in the same order, fail the same requests, and end with the same exit
+//! code.
 //!
 //! Newman is an npm package: `.ci/run` installs the version below into `target/newman`, and
 //! `APIFLOW_NEWMAN` can name another `newman` executable. Without it the tests are skipped,
@@ -115,15 +116,57 @@ fn pairs(text: &str) -> Vec<(String, String)> {
 }
 
 /// Runs a collection with Newman; returns the exit code and the requests the API received.
-fn run_newman(newman: &PathBuf, collection: &str) -> (i32, Vec<Recorded>) {
+/// One request run: the item's name, and whether any of its tests failed.
+type Outcome = (String, bool);
+
+fn run_newman(newman: &PathBuf, collection: &str) -> (i32, Vec<Recorded>, Vec<Outcome>) {
     let server = Server::start(api);
+    let dir = support::bin::TempDir::new(&format!(
+        "newman-report-{}",
+        collection.rsplit('/').next().unwrap_or(collection)
+    ));
+    let report = dir.file("newman.json");
     let mut command = std::process::Command::new(newman);
     command
         .current_dir(support::ROOT)
-        .args(["run", collection, "--reporters", "cli", "--color", "off"])
+        .args(["run", collection, "--reporters", "json", "--color", "off"])
+        .args(["--reporter-json-export", &report])
         .args(["--env-var", &format!("baseUrl={}", server.url)]);
     let out = command.output().expect("newman runs");
-    (out.status.code().unwrap_or(-1), server.requests())
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("Newman's report"))
+            .expect("JSON");
+    let outcomes = report["run"]["executions"]
+        .as_array()
+        .expect("executions")
+        .iter()
+        .map(|execution| {
+            let failed = execution["assertions"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|a| !a["error"].is_null()));
+            let name = execution["item"]["name"].as_str().unwrap_or_default();
+            (name.to_owned(), failed)
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), server.requests(), outcomes)
+}
+
+/// The steps apiflow ran, from its JSON report: each step's name and whether it failed.
+fn outcomes(report: &str) -> Vec<Outcome> {
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(report).expect("apiflow's report"))
+            .expect("JSON");
+    report["workflows"]
+        .as_array()
+        .expect("workflows")
+        .iter()
+        .flat_map(|w| w["steps"].as_array().expect("steps"))
+        .filter(|step| step["outcome"] != "skipped")
+        .map(|step| {
+            let name = step["name"].as_str().unwrap_or_default();
+            (name.to_owned(), step["outcome"] != "passed")
+        })
+        .collect()
 }
 
 /// How apiflow is given the collection.
@@ -135,9 +178,9 @@ enum Way {
     Imported,
 }
 
-/// Runs a collection with apiflow; returns the exit code, what it printed, and the requests
-/// the API received.
-fn run_apiflow(collection: &str, way: Way) -> (i32, String, Vec<Recorded>) {
+/// Runs a collection with apiflow; returns the exit code, what it printed, the requests the API
+/// received and the steps' outcomes.
+fn run_apiflow(collection: &str, way: Way) -> (i32, String, Vec<Recorded>, Vec<Outcome>) {
     let server = Server::start(api);
     let dir = support::bin::TempDir::new(&format!(
         "newman-{way:?}-{}",
@@ -159,7 +202,9 @@ fn run_apiflow(collection: &str, way: Way) -> (i32, String, Vec<Recorded>) {
         }
     };
     let base = format!("baseUrl={}", server.url);
-    let out = support::bin::apiflow(&["run", target, "--var", base.as_str()])
+    let report = dir.file("apiflow.json");
+    let json = format!("json={report}");
+    let out = support::bin::apiflow(&["run", target, "--var", &base, "--report", &json])
         .output()
         .expect("runs");
     let printed = format!(
@@ -167,7 +212,13 @@ fn run_apiflow(collection: &str, way: Way) -> (i32, String, Vec<Recorded>) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.code().unwrap_or(-1), printed, server.requests())
+    let outcomes = outcomes(&report);
+    (
+        out.status.code().unwrap_or(-1),
+        printed,
+        server.requests(),
+        outcomes,
+    )
 }
 
 /// Runs a collection with both tools and compares what the API received, request by request.
@@ -176,10 +227,10 @@ fn assert_parity(name: &str) {
         return;
     };
     let collection = format!("{PARITY}/{name}.postman_collection.json");
-    let (newman_code, newman_requests) = run_newman(&newman, &collection);
+    let (newman_code, newman_requests, newman_outcomes) = run_newman(&newman, &collection);
     let expected = sent(&newman_requests);
     for way in [Way::Direct, Way::Imported] {
-        let (code, printed, requests) = run_apiflow(&collection, way);
+        let (code, printed, requests, outcomes) = run_apiflow(&collection, way);
         let found = sent(&requests);
         for (i, (e, f)) in expected.iter().zip(&found).enumerate() {
             assert_eq!(
@@ -196,6 +247,10 @@ fn assert_parity(name: &str) {
             expected.len(),
             found.len()
         );
+        assert_eq!(
+            newman_outcomes, outcomes,
+            "{name} ({way:?}): the requests that failed\n{printed}"
+        );
         assert_eq!(newman_code, code, "{name} ({way:?}): exit codes\n{printed}");
     }
 }
@@ -208,6 +263,11 @@ fn a_token_flow_sends_what_newman_sends() {
 #[test]
 fn failed_tests_do_not_stop_the_run_as_in_newman() {
     assert_parity("failures");
+}
+
+#[test]
+fn scripts_set_variables_sign_requests_loop_and_fail_as_in_newman() {
+    assert_parity("scripts");
 }
 
 /// Runs one command line with Newman and with apiflow, `PROGRAM run COLLECTION ARGS…`, each
