@@ -26,6 +26,7 @@ for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 base="http://127.0.0.1:$(cat "$work/port")"
 apiflow="$bin/apiflow"
 chain=benches/postman/chain_100.postman_collection.json
+scripted=benches/postman/chain_100_scripted.postman_collection.json
 startup=benches/postman/startup.postman_collection.json
 run_newman() { "$newman" run "$1" --env-var "baseUrl=$base" --reporters cli --color off; }
 run_apiflow() { "$apiflow" run "$1" --var "baseUrl=$base"; }
@@ -33,11 +34,12 @@ run_apiflow() { "$apiflow" run "$1" --var "baseUrl=$base"; }
 # Both tools must do the same work: requests +100, token +1, items_chain_ok +99 per chain.
 stats() { curl -s "$base/stats"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-for tool in newman apiflow; do
+for run in "newman $chain" "apiflow $chain" "newman $scripted" "apiflow $scripted"; do
+  set -- $run
   before=$(stats)
-  "run_$tool" "$chain" >/dev/null
+  "run_$1" "$2" >/dev/null
   after=$(stats)
-  line="check $tool:"
+  line="check $1 $(basename "$2" .postman_collection.json):"
   for counter in requests token items_chain_ok items_chain_broken; do
     line="$line $counter +$(( $(echo "$after" | field $counter) - $(echo "$before" | field $counter) ))"
   done
@@ -45,13 +47,15 @@ for tool in newman apiflow; do
 done
 
 peak() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
-echo "peak RSS (KiB): newman chain $(peak "$newman" run "$chain" --env-var "baseUrl=$base" --reporters cli --color off), apiflow chain $(peak "$apiflow" run "$chain" --var "baseUrl=$base")" >&2
+echo "peak RSS (KiB): newman chain $(peak "$newman" run "$chain" --env-var "baseUrl=$base" --reporters cli --color off), apiflow chain $(peak "$apiflow" run "$chain" --var "baseUrl=$base"), apiflow scripted chain $(peak "$apiflow" run "$scripted" --var "baseUrl=$base")" >&2
 
 hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/results.json" \
   -n newman-startup "$newman run $startup --env-var baseUrl=$base --reporters cli --color off" \
   -n apiflow-startup "$apiflow run $startup --var baseUrl=$base" \
   -n newman-chain "$newman run $chain --env-var baseUrl=$base --reporters cli --color off" \
-  -n apiflow-chain "$apiflow run $chain --var baseUrl=$base" >&2
+  -n apiflow-chain "$apiflow run $chain --var baseUrl=$base" \
+  -n newman-scripted "$newman run $scripted --env-var baseUrl=$base --reporters cli --color off" \
+  -n apiflow-scripted "$apiflow run $scripted --var baseUrl=$base" >&2
 
 python3 - "$work/results.json" <<'PY'
 import json, sys
@@ -61,9 +65,11 @@ ms = lambda s: f"{s * 1000:.1f} ms"
 print(f"{'command':<18} {'median':>10} {'min':>10} {'max':>10}")
 for name, r in results.items():
     print(f"{name:<18} {ms(r['median']):>10} {ms(r['min']):>10} {ms(r['max']):>10}")
-per_request = lambda tool: (med[f"{tool}-chain"] - med[f"{tool}-startup"]) / 99
+per_request = lambda tool, chain="chain": (med[f"{tool}-{chain}"] - med[f"{tool}-startup"]) / 99
 print()
 print(f"chain, newman/apiflow:        {med['newman-chain'] / med['apiflow-chain']:.1f}x (target >= 20x)")
+print(f"scripted chain, newman/apiflow: {med['newman-scripted'] / med['apiflow-scripted']:.1f}x (target >= 20x)")
 print(f"start-up, newman/apiflow:     {med['newman-startup'] / med['apiflow-startup']:.1f}x")
 print(f"per request newman / apiflow: {per_request('newman') * 1e6:.0f} us / {per_request('apiflow') * 1e6:.0f} us")
+print(f"per scripted request:         {per_request('newman', 'scripted') * 1e6:.0f} us / {per_request('apiflow', 'scripted') * 1e6:.0f} us")
 PY
