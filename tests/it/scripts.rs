@@ -180,8 +180,8 @@ async fn a_workflow_without_scripts_starts_no_engine() {
     let run = run("scripts/none.yaml", &[("base_url", &server.url)], false).await;
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
     assert_eq!(apiflow_script::engines_started_on_this_thread(), started);
-    // One with three scripts compiles each once when it is checked, then runs them all in one
-    // sandbox.
+    // One with three scripts compiles them in one checking context when it is checked, then runs
+    // them all in one sandbox.
     let run = run_with_limits(
         "scripts/passing.yaml",
         &server,
@@ -191,7 +191,7 @@ async fn a_workflow_without_scripts_starts_no_engine() {
     assert_eq!(run.report.exit_code(), 0, "{}", run.output);
     assert_eq!(
         apiflow_script::engines_started_on_this_thread(),
-        started + 3 + 1
+        started + 1 + 1
     );
 }
 

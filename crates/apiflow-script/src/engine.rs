@@ -173,26 +173,94 @@ const CHECK: &str = r"(function (code) {
   }
 })";
 
-/// Compiles a script in a throwaway context; returns its syntax error, if any.
+/// The context scripts are compiled in, one per thread, kept between checks: starting a runtime
+/// costs more than parsing a script, and a workflow or a collection has one script per step.
+struct Checker {
+    // Dropped in this order: the context before its runtime.
+    context: Context,
+    _runtime: Runtime,
+    clock: Instant,
+    /// Nanoseconds after `clock` when the check under way must stop.
+    deadline: Arc<AtomicU64>,
+}
+
+impl Checker {
+    fn new(limits: &Limits) -> Result<Checker, ScriptError> {
+        count_engine_start();
+        let runtime = Runtime::new().map_err(engine_error)?;
+        runtime.set_memory_limit(limits.memory);
+        runtime.set_max_stack_size(STACK);
+        let clock = Instant::now();
+        let deadline = Arc::new(AtomicU64::new(u64::MAX));
+        {
+            let deadline = Arc::clone(&deadline);
+            // Parsing is all it does, but a parser is code too: the same time limit holds.
+            runtime.set_interrupt_handler(Some(Box::new(move || {
+                let now = u64::try_from(clock.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                now >= deadline.load(Ordering::Relaxed)
+            })));
+        }
+        let context = Context::full(&runtime).map_err(engine_error)?;
+        context.with(|ctx| -> Result<(), ScriptError> {
+            let check: Function = ctx
+                .eval(CHECK)
+                .catch(&ctx)
+                .map_err(|e| caught(&e, ErrorKind::Engine))?;
+            ctx.globals()
+                .set("__apiflow_check", check)
+                .catch(&ctx)
+                .map_err(|e| caught(&e, ErrorKind::Engine))
+        })?;
+        Ok(Checker {
+            context,
+            _runtime: runtime,
+            clock,
+            deadline,
+        })
+    }
+
+    fn check(&self, code: &str, limits: &Limits) -> Result<Option<String>, ScriptError> {
+        let now = u64::try_from(self.clock.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let budget = u64::try_from(limits.time.as_nanos()).unwrap_or(u64::MAX);
+        self.deadline
+            .store(now.saturating_add(budget), Ordering::Relaxed);
+        let result = self.context.with(|ctx| {
+            let check: Function = ctx
+                .globals()
+                .get("__apiflow_check")
+                .catch(&ctx)
+                .map_err(|e| caught(&e, ErrorKind::Engine))?;
+            check
+                .call::<_, Option<String>>((code,))
+                .catch(&ctx)
+                .map_err(|e| caught(&e, ErrorKind::Syntax))
+        });
+        self.deadline.store(u64::MAX, Ordering::Relaxed);
+        result
+    }
+}
+
+thread_local! {
+    static CHECKER: std::cell::RefCell<Option<Checker>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Compiles a script, without running it, in this thread's checking context; returns its syntax
+/// error, if any.
 pub(crate) fn check(code: &str) -> Result<(), ScriptError> {
-    count_engine_start();
     let limits = Limits::default();
-    let runtime = Runtime::new().map_err(engine_error)?;
-    runtime.set_memory_limit(limits.memory);
-    runtime.set_max_stack_size(STACK);
-    let clock = Instant::now();
-    // Parsing is all it does, but a parser is code too: the same time limit holds.
-    runtime.set_interrupt_handler(Some(Box::new(move || clock.elapsed() > limits.time)));
-    let context = Context::full(&runtime).map_err(engine_error)?;
-    let result = context.with(|ctx| -> Result<Option<String>, ScriptError> {
-        let check: Function = ctx
-            .eval(CHECK)
-            .catch(&ctx)
-            .map_err(|e| caught(&e, ErrorKind::Engine))?;
-        check
-            .call::<_, Option<String>>((code,))
-            .catch(&ctx)
-            .map_err(|e| caught(&e, ErrorKind::Syntax))
+    let result = CHECKER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let checker = match slot.take() {
+            Some(checker) => checker,
+            None => Checker::new(&limits)?,
+        };
+        let result = checker.check(code, &limits);
+        // An engine error (memory, time) may leave the context unusable: the next check starts
+        // afresh. A syntax error is an answer, not a failure of the context.
+        if result.is_ok() {
+            *slot = Some(checker);
+        }
+        result
     });
     match result? {
         None => Ok(()),
