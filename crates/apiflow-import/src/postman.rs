@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use apiflow::diagnostic::Diagnostic;
-use apiflow::span::{Source, Span};
+use apiflow::span::Source;
 
 /// Schema versions the importer reads, as they appear in `info.schema`.
 const SCHEMAS: &[&str] = &["/collection/v2.0.0/", "/collection/v2.1.0/"];
@@ -219,27 +219,8 @@ struct Inherited {
 
 /// Parses a file's text as JSON, pointing at the line and column of a syntax error.
 pub fn parse_json(name: &str, text: &str) -> Result<Value, Diagnostic> {
-    serde_json::from_str(text).map_err(|error| {
-        let line = u32::try_from(error.line()).unwrap_or(0);
-        let column = u32::try_from(error.column()).unwrap_or(0);
-        let message = error.to_string();
-        let detail = message
-            .rsplit_once(" at line ")
-            .map_or(message.as_str(), |(m, _)| m)
-            .to_owned();
-        let diagnostic = Diagnostic::error(format!(
-            "`{name}` is not valid JSON: {detail} at line {line}, column {column}"
-        ));
-        if line > 0 {
-            diagnostic.at(
-                &Source::new(name, text),
-                Span::new(line, column.max(1), 1),
-                detail,
-            )
-        } else {
-            diagnostic
-        }
-    })
+    serde_json::from_str(text)
+        .map_err(|error| apiflow::diagnostic::json_syntax(&Source::new(name, text), name, &error))
 }
 
 /// Reads a collection, or says why the file is not one apiflow can import.

@@ -262,6 +262,26 @@ impl Paint {
     }
 }
 
+/// Says why a JSON file does not parse, pointing at the line and column `serde_json` gives:
+/// `` `WHAT` is not valid JSON: DETAIL at line L, column C ``.
+pub fn json_syntax(source: &Arc<Source>, what: &str, error: &serde_json::Error) -> Diagnostic {
+    let line = u32::try_from(error.line()).unwrap_or(0);
+    let column = u32::try_from(error.column()).unwrap_or(0);
+    let message = error.to_string();
+    let detail = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(m, _)| m)
+        .to_owned();
+    let diagnostic = Diagnostic::error(format!(
+        "`{what}` is not valid JSON: {detail} at line {line}, column {column}"
+    ));
+    if line > 0 {
+        diagnostic.at(source, Span::new(line, column.max(1), 1), detail)
+    } else {
+        diagnostic
+    }
+}
+
 /// Suggests the closest of `candidates` to `word`, when one is close enough to be a typo.
 pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<String>
 where

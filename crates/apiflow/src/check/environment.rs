@@ -10,8 +10,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::diagnostic::Diagnostic;
-use crate::span::{Source, Span};
+use crate::diagnostic::{Diagnostic, json_syntax};
+use crate::span::Source;
 
 /// One value of an environment or globals export.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,23 +49,8 @@ pub fn parse_export(
     flag: &str,
 ) -> Result<Vec<Scoped>, Diagnostic> {
     let name = &source.name;
-    let json: Value = serde_json::from_str(&source.text).map_err(|error| {
-        let line = u32::try_from(error.line()).unwrap_or(0);
-        let column = u32::try_from(error.column()).unwrap_or(0);
-        let message = error.to_string();
-        let detail = message
-            .rsplit_once(" at line ")
-            .map_or(message.as_str(), |(m, _)| m)
-            .to_owned();
-        let diagnostic = Diagnostic::error(format!(
-            "`{flag} {name}` is not valid JSON: {detail} at line {line}, column {column}"
-        ));
-        if line > 0 {
-            diagnostic.at(source, Span::new(line, column.max(1), 1), detail)
-        } else {
-            diagnostic
-        }
-    })?;
+    let json: Value = serde_json::from_str(&source.text)
+        .map_err(|error| json_syntax(source, &format!("{flag} {name}"), &error))?;
     let not_export = |found: &str| {
         let help = if json.get("info").is_some() && json.get("item").is_some() {
             "this is a collection: give it as the file to run"
