@@ -341,6 +341,26 @@ fn an_endless_loop_is_stopped_at_the_time_limit() {
 }
 
 #[test]
+fn cycles_left_by_one_script_do_not_count_against_the_next() {
+    let limits = Limits {
+        memory: 16 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let mut sandbox = Sandbox::new(limits);
+    // About 3 MiB of objects that point at each other, left behind by every script: reference
+    // counts never free them, and twenty scripts' worth is far over the limit, so they must be
+    // collected between (or during) scripts.
+    let code = "var ring = []; for (var i = 0; i < 20000; i++) { \
+                var o = { pad: 'x'.repeat(100) + i }; o.self = o; ring.push(o); } \
+                ring.push(ring); pm.test('made a ring', () => {});";
+    for _ in 0..20 {
+        let outcome = run_with(&mut sandbox, Phase::Before, code, Vec::new());
+        assert_eq!(outcome.error, None);
+        assert_eq!(outcome.tests, [passed("made a ring")]);
+    }
+}
+
+#[test]
 fn an_allocation_bomb_hits_the_memory_limit() {
     let limits = Limits {
         memory: 16 * 1024 * 1024,
