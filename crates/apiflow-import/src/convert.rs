@@ -3,8 +3,9 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
+use apiflow::check::confine::{normalize, normalize_relative};
 use apiflow::diagnostic::Diagnostic;
 
 use super::postman::{Auth, Body, Collection, FormValue, Request, Variable, has_code};
@@ -343,23 +344,6 @@ fn request_texts(request: &Request) -> Vec<&str> {
             out.push(variables);
         }
         Some(Body::File(_)) | None => {}
-    }
-    out
-}
-
-/// Removes `.` and folds `..` into the component before it, where there is one.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
-            {
-                out.pop();
-            }
-            other => out.push(other),
-        }
     }
     out
 }
@@ -1184,11 +1168,8 @@ impl Context<'_> {
             }
             _ => src.replace('\\', "/"),
         };
-        let is_outside = Path::new(&written).is_absolute()
-            || normalize(Path::new(&written))
-                .components()
-                .next()
-                .is_some_and(|c| c == Component::ParentDir);
+        // Absolute, or climbing out of the workflow's folder.
+        let is_outside = normalize_relative(Path::new(&written)).is_none();
         if is_outside && !outside.contains(&written) {
             outside.push(written.clone());
         }

@@ -309,7 +309,7 @@ impl Files<'_> {
 }
 
 /// Removes `.` and resolves `..` in an absolute path, without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
+pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
@@ -323,8 +323,9 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Removes `.` and resolves `..` in a relative path; `None` when it climbs above its start.
-fn normalize_relative(path: &Path) -> Option<PathBuf> {
+/// Removes `.` and resolves `..` in a relative path; `None` when it climbs above its start (or
+/// is not relative).
+pub fn normalize_relative(path: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
