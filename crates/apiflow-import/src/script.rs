@@ -943,7 +943,7 @@ impl Reader {
     /// `pm.expect(SUBJECT).to.CHAIN(…)` with Chai's BDD words.
     fn expectation(&self, text: &str) -> Option<Vec<Check>> {
         let rest = text.strip_prefix("pm.expect(")?;
-        let close = matching_paren(rest)?;
+        let close = closing(rest, ')')?;
         let arguments = split_top(&rest[..close], ",");
         let mut subject = self.subject(arguments.first()?)?;
         let chain = parse_chain(&rest[close + 1..])?;
@@ -1416,7 +1416,7 @@ fn parse_chain(text: &str) -> Option<Vec<(&str, Option<&str>)>> {
         }
         let tail = after[end..].trim_start();
         if let Some(args) = tail.strip_prefix('(') {
-            let close = matching_paren(args)?;
+            let close = closing(args, ')')?;
             out.push((word, Some(args[..close].trim())));
             rest = args[close + 1..].trim_start();
         } else {
@@ -1430,7 +1430,7 @@ fn parse_chain(text: &str) -> Option<Vec<(&str, Option<&str>)>> {
 /// `pm.test("name", function () { BODY })` or `pm.test("name", () => BODY)`: the body.
 fn test_body(text: &str) -> Option<&str> {
     let rest = text.strip_prefix("pm.test(")?;
-    let close = matching_paren(rest)?;
+    let close = closing(rest, ')')?;
     if !rest[close + 1..].trim().is_empty() {
         return None;
     }
@@ -1461,7 +1461,7 @@ fn test_body(text: &str) -> Option<&str> {
 /// `tests["name"] = CONDITION`: the condition.
 fn legacy_test(text: &str) -> Option<&str> {
     let rest = text.strip_prefix("tests[")?;
-    let close = matching_bracket(rest)?;
+    let close = closing(rest, ']')?;
     let rest = rest[close + 1..].trim_start().strip_prefix('=')?;
     (!rest.starts_with('=')).then(|| rest.trim())
 }
@@ -1650,7 +1650,7 @@ fn is_identifier(name: &str) -> bool {
 /// Removes parentheses around a whole expression.
 fn strip_parens(mut text: &str) -> &str {
     while let Some(inner) = text.strip_prefix('(')
-        && matching_paren(inner) == Some(inner.len() - 1)
+        && closing(inner, ')') == Some(inner.len() - 1)
     {
         text = inner[..inner.len() - 1].trim();
     }
@@ -1749,27 +1749,14 @@ fn outside_strings(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     })
 }
 
-/// Finds the `)` closing the call whose arguments `text` starts with.
-fn matching_paren(text: &str) -> Option<usize> {
+/// Finds the `close` (`)` or `]`) that closes the call or bracket whose inside `text` starts
+/// with, skipping nested brackets and strings.
+fn closing(text: &str, close: char) -> Option<usize> {
     let mut depth = 0i32;
     for (i, c) in outside_strings(text) {
         match c {
             '(' | '[' | '{' => depth += 1,
-            ')' if depth == 0 => return Some(i),
-            ')' | ']' | '}' => depth -= 1,
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Finds the `]` closing the bracket `text` starts just after.
-fn matching_bracket(text: &str) -> Option<usize> {
-    let mut depth = 0i32;
-    for (i, c) in outside_strings(text) {
-        match c {
-            '(' | '[' | '{' => depth += 1,
-            ']' if depth == 0 => return Some(i),
+            c if c == close && depth == 0 => return Some(i),
             ')' | ']' | '}' => depth -= 1,
             _ => {}
         }
