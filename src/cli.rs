@@ -342,13 +342,8 @@ async fn dispatch(cli: Cli) -> ExitCode {
             file_root,
             color,
         } => {
-            if let Err(problem) = check_file_root(file_root.as_deref()) {
-                print_diagnostics(&[problem], std::io::stderr().is_terminal());
+            let Some(access) = reading_access(file_root) else {
                 return ExitCode::Invalid;
-            }
-            let access = FileAccess {
-                file_root,
-                ..FileAccess::default()
             };
             validate_command(
                 &files,
@@ -363,13 +358,8 @@ async fn dispatch(cli: Cli) -> ExitCode {
             file_root,
             postman,
         } => {
-            if let Err(problem) = check_file_root(file_root.as_deref()) {
-                print_diagnostics(&[problem], std::io::stderr().is_terminal());
+            let Some(access) = reading_access(file_root) else {
                 return ExitCode::Invalid;
-            }
-            let access = FileAccess {
-                file_root,
-                ..FileAccess::default()
             };
             plan_command(&file, vars, &access, &postman)
         }
@@ -486,6 +476,19 @@ fn import_command(source: &ImportSource) -> ExitCode {
         }
     }
     ExitCode::Passed
+}
+
+/// The files `validate` and `plan` may read: `--file-root` checked first, which says why it is
+/// refused (`None`).
+fn reading_access(file_root: Option<PathBuf>) -> Option<FileAccess> {
+    if let Err(problem) = check_file_root(file_root.as_deref()) {
+        print_diagnostics(&[problem], std::io::stderr().is_terminal());
+        return None;
+    }
+    Some(FileAccess {
+        file_root,
+        ..FileAccess::default()
+    })
 }
 
 /// Checks that `--file-root` names a folder, before any workflow is read.
