@@ -90,7 +90,7 @@ pub enum SourceKind {
     OpenApi,
     /// Another Arazzo document.
     Arazzo,
-    /// An `AsyncAPI` description (1.1): loaded, not run.
+    /// An AsyncAPI description (1.1): loaded, not run.
     AsyncApi,
 }
 
@@ -174,7 +174,7 @@ pub enum Target {
     OperationPath(Spanned<String>),
     /// `workflowId:`, bare or `$sourceDescriptions.NAME.ID`.
     WorkflowId(Spanned<String>),
-    /// An `AsyncAPI` step (`channelPath:`, or `action:` with `operationId:`): loaded, never run.
+    /// An AsyncAPI step (`channelPath:`, or `action:` with `operationId:`): loaded, never run.
     AsyncApi(Span),
 }
 
