@@ -9,6 +9,7 @@
 pub mod console;
 pub mod data;
 pub mod files;
+pub mod runnable;
 pub mod stats;
 
 use std::path::PathBuf;
@@ -16,7 +17,6 @@ use std::sync::atomic::Ordering;
 
 use crate::check::environment::Scoped;
 use crate::check::inputs::InputSources;
-use crate::check::validate::Plan;
 use crate::diagnostic::Diagnostic;
 use crate::exit::ExitCode;
 use crate::http::Client;
@@ -28,6 +28,7 @@ use crate::runner::Settings;
 
 pub use console::{Captured, Console};
 pub use files::{Shard, workflow_files};
+pub use runnable::{RunFuture, Runnable};
 
 /// Failed iterations whose output is printed in full; the rest are counted.
 const SHOWN_FAILURES: usize = 3;
@@ -91,8 +92,8 @@ struct Shared<'a> {
 }
 
 /// Runs validated plans as the options say and returns the worst outcome.
-pub async fn run(
-    plans: &[Plan],
+pub async fn run<P: Runnable>(
+    plans: &[P],
     client: &Client,
     settings: &Settings,
     options: &Options,
@@ -141,8 +142,8 @@ pub async fn run(
 
 /// Runs up to `jobs` workflows at once, each with its own variables and cookie jar, sharing
 /// the connection pool; each one's output is printed whole when it ends.
-async fn run_parallel(
-    plans: &[Plan],
+async fn run_parallel<P: Runnable>(
+    plans: &[P],
     shared: &Shared<'_>,
     results: &mut Vec<(usize, ExitCode)>,
     reports: &mut Files,
@@ -194,8 +195,9 @@ async fn run_parallel(
 
 /// Gives a workflow the input sources that concern it: supplied values only for the inputs it
 /// declares, and with several files, only the `--var`s it declares.
-fn sources_for(plan: &Plan, shared: &Shared<'_>) -> InputSources {
-    let declared = |name: &String| plan.workflow.inputs.iter().any(|i| &i.name.value == name);
+fn sources_for(plan: &dyn Runnable, shared: &Shared<'_>) -> InputSources {
+    let names = plan.input_names();
+    let declared = |name: &String| names.contains(&name.as_str());
     let mut sources = shared.options.sources.clone();
     sources.supplied = shared
         .options
@@ -211,7 +213,7 @@ fn sources_for(plan: &Plan, shared: &Shared<'_>) -> InputSources {
         .options
         .scopes_by_file
         .iter()
-        .find(|(name, _, _)| *name == plan.workflow.source.name)
+        .find(|(name, _, _)| name == plan.file())
     {
         sources.environment.clone_from(environment);
         sources.globals.clone_from(globals);
@@ -222,16 +224,11 @@ fn sources_for(plan: &Plan, shared: &Shared<'_>) -> InputSources {
 /// Runs one workflow: its exit code, its terminal output (buffered unless `live`), and the
 /// diagnostics that stopped it.
 async fn run_one(
-    plan: &Plan,
+    plan: &dyn Runnable,
     shared: &Shared<'_>,
     files: &mut Files,
 ) -> (ExitCode, Vec<u8>, Vec<Diagnostic>) {
     let sources = sources_for(plan, shared);
-    let inputs =
-        match crate::check::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
-            Ok(inputs) => inputs,
-            Err(diagnostics) => return (ExitCode::Invalid, Vec::new(), diagnostics),
-        };
     let sink = shared.console.sink(shared.live);
     let mut terminal = Terminal::new(sink, shared.console.color, shared.options.verbose);
     if shared.options.curl {
@@ -249,11 +246,12 @@ async fn run_one(
             Some(progress) => &mut WithProgress(progress, &mut tee),
             None => &mut tee,
         };
-        crate::runner::run(plan, shared.client, inputs, shared.settings, reporter).await
+        plan.run(shared.client, &sources, shared.settings, reporter)
+            .await
     };
     let output = terminal.into_inner().into_buffer();
     match result {
-        Ok(report) => (report.exit_code(), output, Vec::new()),
+        Ok(code) => (code, output, Vec::new()),
         Err(diagnostics) => (ExitCode::Invalid, output, diagnostics),
     }
 }
@@ -261,7 +259,7 @@ async fn run_one(
 /// Runs one workflow once per `--data` row, or `iterations` times, `concurrency` at once, and
 /// prints the failures and a summary with throughput and per-step latency percentiles. The file
 /// reports get every iteration, in the order of the iterations whichever finished first.
-async fn run_iterations(plan: &Plan, shared: &Shared<'_>, reports: &mut Files) -> ExitCode {
+async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut Files) -> ExitCode {
     use futures_util::StreamExt as _;
     use std::fmt::Write as _;
     let options = shared.options;
@@ -275,20 +273,6 @@ async fn run_iterations(plan: &Plan, shared: &Shared<'_>, reports: &mut Files) -
         }
         let mut stats = stats::Stats::default();
         let mut files = Files::new(options.reports.clone());
-        let inputs =
-            match crate::check::inputs::resolve(plan, &sources, &|name| std::env::var(name).ok()) {
-                Ok(inputs) => inputs,
-                Err(diagnostics) => {
-                    return (
-                        index,
-                        ExitCode::Invalid,
-                        stats,
-                        Vec::new(),
-                        diagnostics,
-                        files,
-                    );
-                }
-            };
         let mut terminal = Terminal::new(Vec::new(), shared.console.color, options.verbose);
         let settings = crate::runner::Settings {
             iteration: Some(crate::runner::Iteration {
@@ -301,11 +285,11 @@ async fn run_iterations(plan: &Plan, shared: &Shared<'_>, reports: &mut Files) -
         let result = {
             let mut outputs = Tee(&mut terminal, &mut files);
             let mut tee = Tee(&mut stats, &mut outputs);
-            crate::runner::run(plan, shared.client, inputs, &settings, &mut tee).await
+            plan.run(shared.client, &sources, &settings, &mut tee).await
         };
         let output = terminal.into_inner();
         match result {
-            Ok(report) => (index, report.exit_code(), stats, output, Vec::new(), files),
+            Ok(code) => (index, code, stats, output, Vec::new(), files),
             Err(diagnostics) => (index, ExitCode::Invalid, stats, output, diagnostics, files),
         }
     }))
@@ -352,7 +336,7 @@ async fn run_iterations(plan: &Plan, shared: &Shared<'_>, reports: &mut Files) -
     let _ = writeln!(
         summary,
         "{mark} {}: {} iterations, {passed} passed, {failed} failed in {} (concurrency {})",
-        plan.workflow.name.value,
+        plan.title(),
         passed + failed,
         crate::duration::format_duration(elapsed),
         options.concurrency,
@@ -368,7 +352,7 @@ async fn run_iterations(plan: &Plan, shared: &Shared<'_>, reports: &mut Files) -
 }
 
 /// Writes the closing summary of several files: counts, then each file with its mark.
-fn files_summary(plans: &[Plan], results: &mut [(usize, ExitCode)]) -> String {
+fn files_summary<P: Runnable>(plans: &[P], results: &mut [(usize, ExitCode)]) -> String {
     use std::fmt::Write as _;
     results.sort_by_key(|(index, _)| *index);
     let failed = results.iter().filter(|(_, code)| !code.passed()).count();
@@ -384,17 +368,14 @@ fn files_summary(plans: &[Plan], results: &mut [(usize, ExitCode)]) -> String {
         } else {
             format!(" (exit {code})")
         };
-        let _ = writeln!(out, "  {mark} {}{note}", plans[*index].workflow.source.name);
+        let _ = writeln!(out, "  {mark} {}{note}", plans[*index].file());
     }
     out
 }
 
 /// Reports each `--var` that names an input of none of several workflows.
-pub fn unknown_vars(vars: &[(String, String)], plans: &[Plan]) -> Vec<Diagnostic> {
-    let inputs: Vec<&str> = plans
-        .iter()
-        .flat_map(|p| p.workflow.inputs.iter().map(|i| i.name.value.as_str()))
-        .collect();
+pub fn unknown_vars<P: Runnable>(vars: &[(String, String)], plans: &[P]) -> Vec<Diagnostic> {
+    let inputs: Vec<&str> = plans.iter().flat_map(Runnable::input_names).collect();
     let mut diagnostics = Vec::new();
     for (name, _) in vars {
         if inputs.contains(&name.as_str()) {
