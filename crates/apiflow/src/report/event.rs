@@ -72,6 +72,28 @@ pub struct StepReport {
     pub(crate) jump: Option<Jump>,
 }
 
+impl StepReport {
+    /// Starts the report of a step that has not run yet: skipped, with nothing in it; another
+    /// front end's runner fills it as the step runs.
+    pub fn new(name: impl Into<String>) -> StepReport {
+        StepReport {
+            name: name.into(),
+            finally: false,
+            outcome: Outcome::Skipped,
+            reason: None,
+            exchanges: Vec::new(),
+            attempts: 0,
+            failures: Vec::new(),
+            captures: Vec::new(),
+            checks: Vec::new(),
+            children: Vec::new(),
+            depth: 0,
+            duration: Duration::ZERO,
+            jump: None,
+        }
+    }
+}
+
 /// Where a step asks the run to go on once it has run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Jump {
