@@ -359,11 +359,21 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         let path = entry.path();
         if path.is_dir() {
             out.extend(walk(&path));
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+            && !is_arazzo_or_openapi(&path)
+        {
             out.push(path);
         }
     }
     out
+}
+
+/// Tells the Arazzo document and the OpenAPI description shipped beside the workflows apart
+/// from apiflow workflows: they follow their own specifications.
+pub(crate) fn is_arazzo_or_openapi(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".arazzo.yaml") || n.ends_with(".openapi.yaml"))
 }
 
 #[test]

@@ -71,6 +71,7 @@ fn the_schema_command_prints_the_committed_schema() {
 fn every_shipped_workflow_matches_the_schema_and_carries_the_modeline() {
     let mut files = Vec::new();
     yaml_files(&Path::new(ROOT).join("workflows"), &mut files);
+    files.retain(|f| !crate::pingone::is_arazzo_or_openapi(f));
     assert!(!files.is_empty());
     for file in &files {
         assert_valid(file);
