@@ -6,9 +6,10 @@
 //! for a file that exists, once every symbolic link is followed, so that a link inside the
 //! folder cannot lead out of it.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use crate::access::{FileAccess, normalize, normalize_relative};
 use crate::diagnostic::Diagnostic;
 use crate::format::model::{
     Action, Body, BodySchema, FilePath, PartValue, SchemaDocument, Step, TemplateId, TemplateKind,
@@ -16,19 +17,6 @@ use crate::format::model::{
 };
 use crate::format::yaml::MAX_FILE_SIZE;
 use crate::span::{Source, Spanned};
-
-/// Where a workflow's files may be read from and written to.
-#[derive(Clone, Debug, Default)]
-pub struct FileAccess {
-    /// `--file-root`: files a workflow reads must be under it; by default, under the
-    /// workflow's own folder.
-    pub file_root: Option<PathBuf>,
-    /// `--output-dir`: where `save:` writes; by default, the current folder.
-    pub output_dir: Option<PathBuf>,
-    /// Files read are not looked for, so their paths are kept as written and unresolved: for
-    /// a workflow checked before the files it names are in place (an importer's output).
-    pub unopened: bool,
-}
 
 /// Resolves and checks every file path of a workflow, reads its template bodies into its
 /// templates, and returns the problems found.
@@ -306,40 +294,6 @@ impl Files<'_> {
         file.resolved = normalize_relative(relative).map(|r| root.join(r));
         file.root = Some(root);
     }
-}
-
-/// Removes `.` and resolves `..` in an absolute path, without touching the file system.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// Removes `.` and resolves `..` in a relative path; `None` when it climbs above its start (or
-/// is not relative).
-pub fn normalize_relative(path: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            Component::Normal(part) => out.push(part),
-            Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
-    Some(out)
 }
 
 /// Says why a file cannot be read, in the words `cannot read` uses elsewhere.
