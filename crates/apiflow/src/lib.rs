@@ -7,6 +7,7 @@
 //! [`template`], [`query`] and [`http`] serve the check and run phases; the leaf modules
 //! ([`span`], [`diagnostic`], [`secret`], [`names`], …) serve every phase.
 
+pub mod access;
 pub mod batch;
 pub mod check;
 pub mod delimiters;
@@ -19,6 +20,7 @@ pub mod http;
 #[cfg(test)]
 mod imports;
 pub mod names;
+pub mod openapi;
 pub mod query;
 pub mod report;
 pub mod runner;
