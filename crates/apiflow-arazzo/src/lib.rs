@@ -8,4 +8,6 @@
 
 pub mod expr;
 pub mod extract;
+pub mod load;
 pub mod model;
+pub mod schema;

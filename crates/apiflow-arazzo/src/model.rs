@@ -117,6 +117,9 @@ pub struct Workflow {
     pub failure_actions: Vec<ActionOrRef>,
     /// `outputs:`: a name and the runtime expression giving its value.
     pub outputs: Vec<(Spanned<String>, Spanned<String>)>,
+    /// `outputs:` given as a Selector Object (1.1: `context`, `selector`, `type`) rather
+    /// than a runtime expression, as written.
+    pub output_selectors: Vec<(Spanned<String>, Spanned<serde_json::Value>)>,
     /// `parameters:`, applied to every step that calls an operation.
     pub parameters: Vec<ParameterOrRef>,
     /// Where the entry starts.
@@ -151,6 +154,9 @@ pub struct Step {
     pub on_failure: Vec<ActionOrRef>,
     /// `outputs:`: a name and the runtime expression giving its value.
     pub outputs: Vec<(Spanned<String>, Spanned<String>)>,
+    /// `outputs:` given as a Selector Object (1.1: `context`, `selector`, `type`) rather
+    /// than a runtime expression, as written.
+    pub output_selectors: Vec<(Spanned<String>, Spanned<serde_json::Value>)>,
     /// `timeout:` (1.1), in milliseconds.
     pub timeout: Option<Spanned<u64>>,
     /// `dependsOn:` (1.1): steps of the same workflow that must have run first.
@@ -191,6 +197,8 @@ pub enum ParameterIn {
     Header,
     /// A cookie.
     Cookie,
+    /// A channel parameter of an AsyncAPI step (1.1): loaded, never sent.
+    Channel,
 }
 
 /// One parameter of a step or workflow.
@@ -311,6 +319,8 @@ pub struct Action {
     pub retry_limit: Option<Spanned<u64>>,
     /// `criteria:`: all must hold for the action to apply.
     pub criteria: Vec<Criterion>,
+    /// `parameters:` (1.1): inputs of the workflow a `goto` names in `workflowId`.
+    pub parameters: Vec<ParameterOrRef>,
     /// Where the entry starts.
     pub span: Span,
 }

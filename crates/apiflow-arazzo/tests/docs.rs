@@ -1,0 +1,39 @@
+//! The Arazzo documents shown in `docs/arazzo.md` load: every YAML block that starts a
+//! document (`arazzo:` on its first line).
+
+use std::path::Path;
+
+use apiflow::span::Source;
+use apiflow_arazzo::load::load;
+
+#[test]
+fn the_documents_of_the_arazzo_page_load() {
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/arazzo.md");
+    let text = std::fs::read_to_string(page).expect("docs/arazzo.md");
+    let mut block: Option<(usize, String)> = None;
+    let mut checked = 0;
+    for (index, line) in text.lines().enumerate() {
+        match block.as_mut() {
+            None if line.starts_with("```yaml") => block = Some((index + 1, String::new())),
+            None => {}
+            Some((start, body)) if line.starts_with("```") => {
+                if body.starts_with("arazzo:") {
+                    let name = format!("docs/arazzo.md:{}", *start + 1);
+                    if let Err(errors) = load(&Source::new(name.clone(), body.clone())) {
+                        panic!(
+                            "{name}:\n{}",
+                            apiflow::Diagnostic::render_all(&errors, false)
+                        );
+                    }
+                    checked += 1;
+                }
+                block = None;
+            }
+            Some((_, body)) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+    }
+    assert!(checked >= 1, "no Arazzo document in docs/arazzo.md");
+}

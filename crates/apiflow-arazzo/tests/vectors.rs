@@ -1,0 +1,100 @@
+//! The Arazzo Specification's own documents (`tests/vectors/arazzo`, see its `SOURCE.md`)
+//! through the loader: what the official schema accepts loads, what it rejects is rejected
+//! with diagnostics that point at the file, and every example loads.
+
+use std::path::{Path, PathBuf};
+
+use apiflow::span::Source;
+use apiflow_arazzo::load::{is_arazzo, load};
+
+fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/arazzo")
+}
+
+/// The YAML files of a folder of the vectors, sorted, each with its name relative to the
+/// vectors' folder.
+fn files(folder: &str) -> Vec<(String, String)> {
+    let mut names: Vec<String> = std::fs::read_dir(vectors().join(folder))
+        .expect("the vectors are vendored")
+        .map(|entry| {
+            entry
+                .expect("a readable entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| Path::new(name).extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let text =
+                std::fs::read_to_string(vectors().join(folder).join(&name)).expect("readable");
+            (format!("{folder}/{name}"), text)
+        })
+        .collect()
+}
+
+fn rendered(errors: &[apiflow::Diagnostic]) -> String {
+    apiflow::Diagnostic::render_all(errors, false)
+}
+
+#[test]
+fn every_document_the_schema_accepts_loads() {
+    let files = files("schema/pass");
+    assert!(files.len() >= 30, "{} files", files.len());
+    for (name, text) in files {
+        assert!(is_arazzo(&text), "{name} is not recognised as Arazzo");
+        if let Err(errors) = load(&Source::new(name.clone(), text)) {
+            panic!("{name} does not load:\n{}", rendered(&errors));
+        }
+    }
+}
+
+#[test]
+fn every_example_loads() {
+    let mut loaded = 0;
+    for folder in ["examples/1.0.0", "examples/1.1.0"] {
+        for (name, text) in files(folder) {
+            if !is_arazzo(&text) {
+                // The OpenAPI and AsyncAPI descriptions the examples call.
+                assert!(
+                    text.contains("openapi:") || text.contains("asyncapi:"),
+                    "{name}"
+                );
+                continue;
+            }
+            match load(&Source::new(name.clone(), text)) {
+                Ok(document) => assert!(!document.workflows.is_empty(), "{name}"),
+                Err(errors) => panic!("{name} does not load:\n{}", rendered(&errors)),
+            }
+            loaded += 1;
+        }
+    }
+    assert_eq!(loaded, 6);
+}
+
+#[test]
+fn every_document_the_schema_rejects_is_rejected_where_it_is_wrong() {
+    let files = files("schema/fail");
+    assert!(files.len() >= 25, "{} files", files.len());
+    for (name, text) in files {
+        let Err(errors) = load(&Source::new(name.clone(), text)) else {
+            panic!("{name} loads")
+        };
+        assert!(!errors.is_empty(), "{name}");
+        for error in &errors {
+            assert!(
+                error.span.is_known() && error.source.is_some(),
+                "{name}: {}",
+                error.render(false)
+            );
+            assert!(!error.label.is_empty(), "{name}: {}", error.render(false));
+        }
+        let stem = name
+            .trim_start_matches("schema/fail/")
+            .trim_end_matches(".yaml");
+        insta::assert_snapshot!(format!("fail__{stem}"), rendered(&errors));
+    }
+}
