@@ -37,3 +37,32 @@ fn the_documents_of_the_arazzo_page_load() {
     }
     assert!(checked >= 1, "no Arazzo document in docs/arazzo.md");
 }
+
+#[test]
+fn the_shipped_arazzo_workflows_load() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows");
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(folder).expect("workflows/") {
+        let path = entry.expect("an entry").path();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if !apiflow_arazzo::load::is_arazzo(&text) {
+            continue;
+        }
+        let name = format!(
+            "workflows/{}",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+        if let Err(errors) = load(&Source::new(name.clone(), text)) {
+            panic!(
+                "{name}:\n{}",
+                apiflow::Diagnostic::render_all(&errors, false)
+            );
+        }
+        loaded += 1;
+    }
+    assert!(loaded >= 1, "no Arazzo document in workflows/");
+}
