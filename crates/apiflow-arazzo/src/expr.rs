@@ -284,7 +284,6 @@ pub(crate) enum Mode {
     /// Inside `{…}`: names and pointers end at `}`.
     Embedded,
     /// An operand of a simple condition: names and pointers end at whitespace or an operator.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the condition parser's"))]
     Condition,
 }
 
@@ -913,7 +912,28 @@ impl Expression {
     /// Evaluates the expression and tells whether the value is the text of a body that is not
     /// JSON (which `JSONPath` cannot query).
     pub(crate) fn resolve(&self, scope: &Scope) -> Result<(serde_json::Value, bool), EvalError> {
-        let missing = |why: &str| EvalError::Missing(format!("`{self}` is not set: {why}"));
+        self.resolve_parts(scope).map_err(|failure| match failure {
+            Failure::Error(err) | Failure::Absent(err) => err,
+        })
+    }
+
+    /// Evaluates the expression, telling a value that is not there (`Err`) from a value that is
+    /// there without the member or element a pointer or a dotted name asks for (`Ok(Err)`), which
+    /// a condition compares equal to `null`.
+    pub(crate) fn resolve_or_absent(
+        &self,
+        scope: &Scope,
+    ) -> Result<Result<(serde_json::Value, bool), EvalError>, EvalError> {
+        match self.resolve_parts(scope) {
+            Ok(found) => Ok(Ok(found)),
+            Err(Failure::Absent(why)) => Ok(Err(why)),
+            Err(Failure::Error(err)) => Err(err),
+        }
+    }
+
+    fn resolve_parts(&self, scope: &Scope) -> Result<(serde_json::Value, bool), Failure> {
+        let missing =
+            |why: &str| Failure::Error(EvalError::Missing(format!("`{self}` is not set: {why}")));
         let json = |value: serde_json::Value| Ok((value, false));
         match self {
             Expression::Url => scope.url.clone().map_or_else(
@@ -938,9 +958,9 @@ impl Expression {
             Expression::Response(source) => {
                 self.read_message(scope.response.as_ref(), "response", source)
             }
-            Expression::Message(_) => Err(EvalError::Unsupported(format!(
+            Expression::Message(_) => Err(Failure::Error(EvalError::Unsupported(format!(
                 "`{self}` reads an AsyncAPI message, and AsyncAPI steps are not run"
-            ))),
+            )))),
             Expression::Inputs { name, pointer } => {
                 let value = named(self, &scope.inputs, name, "the workflow has no input")?;
                 json(self.point(value, pointer.as_deref(), "the input")?.clone())
@@ -997,9 +1017,9 @@ impl Expression {
                 };
                 match description.get(reference.as_str()) {
                     Some(value) => json(value.clone()),
-                    None => Err(EvalError::Unsupported(format!(
+                    None => Err(Failure::Error(EvalError::Unsupported(format!(
                         "`{self}` names an operation or a workflow of `{name}`, not a value"
-                    ))),
+                    )))),
                 }
             }
             Expression::Components { kind, name } => scope
@@ -1023,8 +1043,9 @@ impl Expression {
         message: Option<&Message>,
         which: &str,
         source: &Source,
-    ) -> Result<(serde_json::Value, bool), EvalError> {
-        let missing = |why: String| EvalError::Missing(format!("`{self}` is not set: {why}"));
+    ) -> Result<(serde_json::Value, bool), Failure> {
+        let missing =
+            |why: String| Failure::Error(EvalError::Missing(format!("`{self}` is not set: {why}")));
         let Some(message) = message else {
             return Err(missing(format!("there is no {which} yet")));
         };
@@ -1056,15 +1077,15 @@ impl Expression {
                 .find(|(n, _)| n == name)
                 .map(|(_, v)| (v.clone().into(), false))
                 .ok_or_else(|| missing(format!("the {which} has no path parameter `{name}`"))),
-            Source::Payload(_) => Err(EvalError::Unsupported(format!(
+            Source::Payload(_) => Err(Failure::Error(EvalError::Unsupported(format!(
                 "`{self}` reads an AsyncAPI payload; an HTTP {which} has a `body`"
-            ))),
+            )))),
             Source::Body(pointer) => match (&message.body, pointer) {
                 (None, _) => Err(missing(format!("the {which} has no body"))),
                 (Some(Body::Text(text)), None) => Ok((text.clone().into(), true)),
-                (Some(Body::Text(_)), Some(_)) => Err(EvalError::NotJson(format!(
+                (Some(Body::Text(_)), Some(_)) => Err(Failure::Error(EvalError::NotJson(format!(
                     "`{self}` needs a JSON body: the {which} body is not JSON"
-                ))),
+                )))),
                 (Some(Body::Json(value)), pointer) => Ok((
                     self.point(value, pointer.as_deref(), &format!("the {which} body"))?
                         .clone(),
@@ -1080,13 +1101,23 @@ impl Expression {
         value: &'v serde_json::Value,
         pointer: Option<&str>,
         what: &str,
-    ) -> Result<&'v serde_json::Value, EvalError> {
+    ) -> Result<&'v serde_json::Value, Failure> {
         let Some(pointer) = pointer else {
             return Ok(value);
         };
-        follow(value, pointer)
-            .map_err(|miss| EvalError::Missing(format!("`{self}` is not set: {what} {miss}")))
+        follow(value, pointer).map_err(|miss| {
+            Failure::Absent(EvalError::Missing(format!(
+                "`{self}` is not set: {what} {miss}"
+            )))
+        })
     }
+}
+
+/// Why an expression has no value: it cannot be evaluated, or the value it reads is there
+/// without the member or element it asks for.
+enum Failure {
+    Error(EvalError),
+    Absent(EvalError),
 }
 
 /// Looks up an identifier in `map`: the whole name, or else its longest dotted prefix that is
@@ -1096,7 +1127,7 @@ fn named<'m>(
     map: &'m serde_json::Map<String, serde_json::Value>,
     name: &str,
     has_no: &str,
-) -> Result<&'m serde_json::Value, EvalError> {
+) -> Result<&'m serde_json::Value, Failure> {
     if let Some(value) = map.get(name) {
         return Ok(value);
     }
@@ -1108,10 +1139,10 @@ fn named<'m>(
             let mut walked = String::new();
             for member in name[cut + 1..].split('.') {
                 node = member_of(node, member).ok_or_else(|| {
-                    EvalError::Missing(format!(
+                    Failure::Absent(EvalError::Missing(format!(
                         "`{expression}` is not set: `{}{walked}` has no member `{member}`",
                         &name[..cut]
-                    ))
+                    )))
                 })?;
                 walked.push('.');
                 walked.push_str(member);
@@ -1119,9 +1150,9 @@ fn named<'m>(
             return Ok(node);
         }
     }
-    Err(EvalError::Missing(format!(
+    Err(Failure::Error(EvalError::Missing(format!(
         "`{expression}` is not set: {has_no} `{name}`"
-    )))
+    ))))
 }
 
 /// Returns an object's member, or an array's element when `key` is an index.
@@ -1170,21 +1201,21 @@ fn follow<'v>(
     for raw in tokens.split('/') {
         let token = unescape_token(raw);
         let at = if walked.is_empty() {
-            "the top"
+            "the top".to_owned()
         } else {
-            walked.as_str()
+            format!("`{walked}`")
         };
         node = match node {
             serde_json::Value::Object(map) => map
                 .get(&token)
-                .ok_or_else(|| format!("has no member `{token}` at `{at}`"))?,
+                .ok_or_else(|| format!("has no member `{token}` at {at}"))?,
             serde_json::Value::Array(items) => {
                 let index = array_index(&token).ok_or_else(|| {
-                    format!("has an array at `{at}`, and `{token}` is not an index")
+                    format!("has an array at {at}, and `{token}` is not an index")
                 })?;
                 items.get(index).ok_or_else(|| {
                     format!(
-                        "has {} element{} at `{at}`, so no index {index}",
+                        "has {} element{} at {at}, so no index {index}",
                         items.len(),
                         if items.len() == 1 { "" } else { "s" }
                     )
@@ -1192,7 +1223,7 @@ fn follow<'v>(
             }
             other => {
                 return Err(format!(
-                    "has {} at `{at}`, not an object or an array",
+                    "has {} at {at}, not an object or an array",
                     kind_of(other)
                 ));
             }
@@ -1657,6 +1688,11 @@ pub fn replace_pointer(
     let parent = pointer_mut(target, parent_pointer)
         .map_err(|miss| format!("cannot set `{pointer}`: the payload {miss}"))?;
     let token = unescape_token(last);
+    let at = if parent_pointer.is_empty() {
+        "the top".to_owned()
+    } else {
+        format!("`{parent_pointer}`")
+    };
     match parent {
         serde_json::Value::Object(map) => {
             map.insert(token, value);
@@ -1672,8 +1708,7 @@ pub fn replace_pointer(
                 .and_then(|index| items.get_mut(index))
                 .ok_or_else(|| {
                     format!(
-                        "cannot set `{pointer}`: the array at `{}` has {len} element{}, and `{token}` is not one of its indexes (`-` appends)",
-                        if parent_pointer.is_empty() { "the top" } else { parent_pointer },
+                        "cannot set `{pointer}`: the array at {at} has {len} element{}, and `{token}` is not one of its indexes (`-` appends)",
                         if len == 1 { "" } else { "s" }
                     )
                 })?;
@@ -1681,13 +1716,8 @@ pub fn replace_pointer(
             Ok(())
         }
         other => Err(format!(
-            "cannot set `{pointer}`: the payload has {} at `{}`, not an object or an array",
+            "cannot set `{pointer}`: the payload has {} at {at}, not an object or an array",
             kind_of(other),
-            if parent_pointer.is_empty() {
-                "the top"
-            } else {
-                parent_pointer
-            }
         )),
     }
 }
@@ -2271,7 +2301,7 @@ mod tests {
             ),
             (
                 "$response.body#/missing",
-                "`$response.body#/missing` is not set: the response body has no member `missing` at `the top`",
+                "`$response.body#/missing` is not set: the response body has no member `missing` at the top",
             ),
             (
                 "$response.body#/status/x",
@@ -2455,9 +2485,7 @@ mod tests {
         );
         assert_eq!(
             replace_pointer(&mut payload, "/order/id", json!(1)),
-            Err(
-                "cannot set `/order/id`: the payload has no member `order` at `the top`".to_owned()
-            )
+            Err("cannot set `/order/id`: the payload has no member `order` at the top".to_owned())
         );
         assert_eq!(
             replace_pointer(&mut payload, "/petId/x", json!(1)),

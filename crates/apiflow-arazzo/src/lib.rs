@@ -6,6 +6,7 @@
 //! OpenAPI descriptions → runner → apiflow's events and reporters. Runtime expressions and
 //! criteria are parsed and evaluated by apiflow itself, never by a general-purpose interpreter.
 
+pub mod condition;
 pub mod expr;
 pub mod extract;
 pub mod load;
