@@ -137,3 +137,29 @@ workflows: [{workflowId: w, steps: [{stepId: s, operationId: o, parameters: [{re
 "#;
     insta::assert_snapshot!(rejected("names-and-reusable-objects.arazzo.yaml", text));
 }
+
+#[test]
+fn inputs_schemas_and_outputs() {
+    let text = r"arazzo: 1.1.0
+info: {title: t, version: '1'}
+sourceDescriptions: [{name: api, url: x}]
+workflows:
+  - workflowId: w
+    inputs:
+      type: object
+      properties:
+        token:
+          type: string
+          minLength: short
+    steps:
+      - stepId: s
+        operationId: o
+        outputs:
+          id: [1, 2]
+components:
+  inputs:
+    credentials:
+      required: user
+";
+    insta::assert_snapshot!(rejected("inputs-schemas-and-outputs.arazzo.yaml", text));
+}

@@ -98,3 +98,49 @@ fn every_document_the_schema_rejects_is_rejected_where_it_is_wrong() {
         insta::assert_snapshot!(format!("fail__{stem}"), rendered(&errors));
     }
 }
+
+/// Takes each accepted document apart one line at a time: removes a line, or gives its value
+/// another type. Whatever comes out loads, or is rejected with every diagnostic located and
+/// in plain words (never the fallback that only names the schema's rule).
+#[test]
+fn broken_documents_are_rejected_with_located_diagnostics_and_never_panic() {
+    let mut rejected = 0;
+    for (name, text) in files("schema/pass") {
+        let lines: Vec<&str> = text.lines().collect();
+        for index in 0..lines.len() {
+            let mut changed = lines.clone();
+            let line;
+            match lines[index].split_once(": ") {
+                Some((key, _)) if index % 2 == 1 => {
+                    let other = ["[1, 2]", "{a: 1}", "7", "true", "''"][index / 2 % 5];
+                    line = format!("{key}: {other}");
+                    changed[index] = &line;
+                }
+                _ => {
+                    changed.remove(index);
+                }
+            }
+            let variant = changed.join("\n");
+            let Err(errors) = load(&Source::new(name.clone(), variant.clone())) else {
+                continue;
+            };
+            rejected += 1;
+            for error in &errors {
+                let shown = || {
+                    format!(
+                        "{name}, line {}:\n{variant}\n{}",
+                        index + 1,
+                        error.render(false)
+                    )
+                };
+                assert!(
+                    error.span.is_known() && error.source.is_some(),
+                    "{}",
+                    shown()
+                );
+                assert!(!error.title.contains("does not follow"), "{}", shown());
+            }
+        }
+    }
+    assert!(rejected > 300, "{rejected}");
+}

@@ -223,6 +223,22 @@ impl Reader<'_, '_> {
                     .filter_map(|key| self.unexpected_key(pointer, object, key))
                     .collect();
             }
+            ValidationErrorKind::Type { kind }
+                if object_of_parent(self, pointer) == Object::Outputs =>
+            {
+                let mut problem = context.problem(
+                    pointer,
+                    span,
+                    format!("invalid output `{name}`: expected a runtime expression"),
+                    self.found(pointer),
+                );
+                problem.diagnostic.help = Some(if context.version.is_1_1() {
+                    "an output is a runtime expression such as `$response.body#/id`, or a selector object (`context`, `selector`, `type`)".to_owned()
+                } else {
+                    "an output is a runtime expression such as `$response.body#/id`".to_owned()
+                });
+                problem
+            }
             ValidationErrorKind::Type { kind } => context.problem(
                 pointer,
                 span,
@@ -326,6 +342,18 @@ impl Reader<'_, '_> {
         };
         if problem.diagnostic.label.is_empty() {
             "here".clone_into(&mut problem.diagnostic.label);
+        }
+        if let Some((holder, inner)) = inside_schema(pointer) {
+            // The value is a keyword of a JSON Schema the document holds: say so, and where in
+            // the schema it is.
+            let plain = format!("invalid `{name}`: ");
+            if let Some(rest) = problem.diagnostic.title.strip_prefix(&plain) {
+                problem.diagnostic.title =
+                    format!("invalid JSON Schema in {holder} at `{inner}`: {rest}");
+            }
+            problem.diagnostic.help = Some(format!(
+                "{holder} is a JSON Schema (2020-12): each keyword takes the value that specification gives it"
+            ));
         }
         vec![problem]
     }
@@ -562,6 +590,38 @@ fn required_help(object: Object, property: &str, version: Version) -> Option<Str
     Some(text)
 }
 
+fn object_of_parent(reader: &Reader<'_, '_>, pointer: &str) -> Object {
+    reader.object(&parent(pointer))
+}
+
+/// Tells whether a pointer is inside a JSON Schema of the document (a workflow's `inputs` or
+/// one of `components.inputs`): the schema's name and the pointer inside it.
+fn inside_schema(pointer: &str) -> Option<(String, String)> {
+    let segments = segments(pointer);
+    let (holder, rest) = match segments.as_slice() {
+        [first, _, inputs, rest @ ..] if first == "workflows" && inputs == "inputs" => {
+            ("`inputs`".to_owned(), rest)
+        }
+        [first, inputs, name, rest @ ..] if first == "components" && inputs == "inputs" => {
+            (format!("`components.inputs.{name}`"), rest)
+        }
+        _ => return None,
+    };
+    let mut inner = String::new();
+    for segment in rest {
+        inner.push('/');
+        inner.push_str(&super::tree::escape(segment));
+    }
+    Some((
+        holder,
+        if inner.is_empty() {
+            "/".to_owned()
+        } else {
+            inner
+        },
+    ))
+}
+
 fn parent(pointer: &str) -> String {
     pointer
         .rfind('/')
@@ -572,7 +632,13 @@ fn parent(pointer: &str) -> String {
 fn types(kind: &TypeKind) -> String {
     let names: Vec<String> = match kind {
         TypeKind::Single(single) => vec![type_name(*single).to_owned()],
-        TypeKind::Multiple(set) => set.iter().map(|t| type_name(t).to_owned()).collect(),
+        TypeKind::Multiple(set) => set
+            .iter()
+            .map(|t| match t {
+                JsonType::Boolean => "a boolean".to_owned(),
+                other => type_name(other).to_owned(),
+            })
+            .collect(),
     };
     match names.as_slice() {
         [] => "another kind of value".to_owned(),
