@@ -97,14 +97,15 @@ pub fn load(source: &Arc<Source>) -> Result<Document, Vec<Diagnostic>> {
     let flagged = structure::check(&context, &mut problems);
     let json = root.to_json();
     violations::check(&context, &json, &flagged, &mut problems);
-    let mut errors = finish(problems);
-    if errors.is_empty() {
-        match build::document(&context, json) {
-            Ok(document) => return Ok(document),
-            Err(found) => errors = finish(found),
+    // Built even when something is wrong, so every problem is reported at once.
+    match build::document(&context, json) {
+        Ok(document) if problems.is_empty() => Ok(document),
+        Ok(_) => Err(finish(problems)),
+        Err(found) => {
+            problems.extend(found);
+            Err(finish(problems))
         }
     }
-    Err(errors)
 }
 
 /// Says an empty file has no Arazzo document, where the YAML reader speaks of workflows.

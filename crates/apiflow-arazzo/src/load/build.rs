@@ -1,6 +1,6 @@
-//! Fills the typed model from a document that passed its checks, keeping where each value is
-//! written. The few rules left (numbers in range, a criterion's `type`) are reported, never
-//! assumed.
+//! Fills the typed model, keeping where each value is written. It runs on every document,
+//! checked or not, so it reads only what has the right shape; the few rules it is the one to
+//! see (a `timeout` below 0, a criterion's `type`) are reported with the others.
 
 use apiflow::format::yaml::{Node, NodeKind};
 use apiflow::span::Spanned;
@@ -13,7 +13,8 @@ use crate::model::{
     Selector, SourceDescription, SourceKind, Step, Target, Workflow,
 };
 
-/// Builds the document; the JSON is the whole document as `serde_json` values.
+/// Builds the document, or returns the problems only the model's types show; the JSON is the
+/// whole document as `serde_json` values.
 pub(super) fn document(
     context: &Context<'_>,
     json: serde_json::Value,
@@ -145,14 +146,14 @@ impl Builder<'_, '_> {
         what: &str,
         unit: &str,
     ) -> Option<Spanned<u64>> {
-        if let NodeKind::Int(value) = node.kind
-            && let Ok(value) = u64::try_from(value)
-        {
+        // The schema reports a value that is not a whole number; only its sign is left.
+        let NodeKind::Int(value) = node.kind else {
+            return None;
+        };
+        if let Ok(value) = u64::try_from(value) {
             return Some(Spanned::new(value, node.span));
         }
-        let found = node
-            .scalar_text()
-            .map_or_else(|| node.describe().to_owned(), |t| format!("`{t}`"));
+        let found = format!("`{value}`");
         self.problems.push(self.context.problem(
             pointer,
             node.span,
@@ -193,7 +194,9 @@ impl Builder<'_, '_> {
             "regex" => CriterionKind::Regex,
             "jsonpath" => CriterionKind::JsonPath { version },
             "xpath" => CriterionKind::XPath { version },
-            other => {
+            // Other names break the schema, which says so.
+            "jsonpointer" => {
+                let other = "jsonpointer";
                 let mut problem = self.context.problem(
                     pointer,
                     node.span,
@@ -206,6 +209,7 @@ impl Builder<'_, '_> {
                 self.problems.push(problem);
                 return None;
             }
+            _ => return None,
         };
         Some(Spanned::new(kind, node.span))
     }
@@ -239,13 +243,10 @@ impl Builder<'_, '_> {
             NodeKind::Float(value) => Some(Spanned::new(value, n.span)),
             _ => None,
         });
-        let retry_limit = get(node, "retryLimit").and_then(|n| {
-            self.count(
-                n,
-                &format!("{pointer}/retryLimit"),
-                "`retryLimit`",
-                "attempts",
-            )
+        // The schema asks for a whole number, 0 or more.
+        let retry_limit = get(node, "retryLimit").and_then(|n| match n.kind {
+            NodeKind::Int(value) => u64::try_from(value).ok().map(|v| Spanned::new(v, n.span)),
+            _ => None,
         });
         Some(Action {
             name: get(node, "name").and_then(text)?,
