@@ -163,3 +163,45 @@ components:
 ";
     insta::assert_snapshot!(rejected("inputs-schemas-and-outputs.arazzo.yaml", text));
 }
+
+/// `x-security` values are credentials: a message about them says what kind of value it
+/// found, never the value.
+#[test]
+fn security_values_never_show_in_messages() {
+    let secret = "s3cr3t-Pa55word";
+    let text = format!(
+        "arazzo: 1.1.0
+info: {{title: t, version: '1'}}
+sourceDescriptions: [{{name: api, url: x}}]
+workflows:
+  - workflowId: w
+    steps:
+      - stepId: s
+        operationId: o
+        x-security:
+          - schemeName: basic
+            values: {secret}
+          - values: [{secret}]
+          - {secret}
+"
+    );
+    let Err(errors) = load(&Source::new("t.arazzo.yaml", text)) else {
+        panic!("loads")
+    };
+    assert_eq!(
+        errors.len(),
+        4,
+        "{}",
+        apiflow::Diagnostic::render_all(&errors, false)
+    );
+    for error in &errors {
+        let said = [&error.title, &error.label]
+            .into_iter()
+            .chain(&error.notes)
+            .chain(&error.help)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!said.contains(secret), "{said}");
+    }
+}

@@ -347,11 +347,11 @@ fn extract(
     }
 }
 
-/// Checks `x-security`: a list of `{ schemeName | scheme, values }`. Values may be secrets:
-/// messages never show them.
+/// Checks `x-security`: a list of `{ schemeName | scheme, values }`. It holds credentials:
+/// messages say what kind of value they found, never the value.
 fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mut Vec<Problem>) {
     let NodeKind::Seq(items) = &node.kind else {
-        problems.push(expected(
+        problems.push(kind_only(
             context,
             pointer,
             node,
@@ -363,7 +363,7 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
     for (index, item) in items.iter().enumerate() {
         let at = format!("{pointer}/{index}");
         let NodeKind::Map(entries) = &item.kind else {
-            problems.push(expected(
+            problems.push(kind_only(
                 context,
                 &at,
                 item,
@@ -376,7 +376,7 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
             let key_at = child(&at, &key.name);
             match key.name.as_ref() {
                 "schemeName" if !matches!(value.kind, NodeKind::Str(_)) => {
-                    problems.push(expected(
+                    problems.push(kind_only(
                         context,
                         &key_at,
                         value,
@@ -385,7 +385,7 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
                     ));
                 }
                 "scheme" if !matches!(value.kind, NodeKind::Map(_)) => {
-                    problems.push(expected(
+                    problems.push(kind_only(
                         context,
                         &key_at,
                         value,
