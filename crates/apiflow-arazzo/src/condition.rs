@@ -34,6 +34,7 @@
 //!   condition, as the specification's "Evaluation Errors" asks.
 //! - An ordering comparison of values that have no order (a string that is not a number with a
 //!   number, booleans, arrays, objects) is an [`EvalError::Type`], for the same reason.
+//! - Messages name expressions and types, never the values read, which may be secrets.
 //! - A condition, and each side of `&&`, `||` and `!`, must be `true`, `false` or `null`
 //!   (which is false); any other value is an [`EvalError::Type`].
 //! - `&&` and `||` evaluate their right side only when the left does not decide, so
@@ -698,6 +699,11 @@ fn value(node: &Node, scope: &Scope, whole: &str) -> Result<Got, EvalError> {
             text,
         } => {
             let mut current = match expression.resolve_or_absent(scope)? {
+                Ok((_, true)) if !path.is_empty() => {
+                    return Err(EvalError::NotJson(format!(
+                        "`{text}` needs JSON, and `{expression}` is a body that is not JSON"
+                    )));
+                }
                 Ok((value, _)) => value,
                 Err(why) => return Ok(Got::Absent(why)),
             };
@@ -764,8 +770,8 @@ fn compare(op: Op, left: Got, right: Got, text: &str) -> Result<bool, EvalError>
             let Some(ordering) = order(&left, &right) else {
                 return Err(EvalError::Type(format!(
                     "`{text}` cannot order {} and {}",
-                    describe(&left),
-                    describe(&right)
+                    describe(&left, &right),
+                    describe(&right, &left)
                 )));
             };
             Ok(match op {
@@ -778,13 +784,14 @@ fn compare(op: Op, left: Got, right: Got, text: &str) -> Result<bool, EvalError>
     }
 }
 
-/// Names a value's type, with the string itself when it is short (it says why it is no number).
-fn describe(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) if s.chars().count() <= 20 => {
-            format!("the string {}", literal_text(value))
+/// Names a value's type for a message about ordering it against `other`; never the value,
+/// which may be a secret.
+fn describe(value: &serde_json::Value, other: &serde_json::Value) -> &'static str {
+    match (value, other) {
+        (serde_json::Value::String(_), serde_json::Value::Number(_)) => {
+            "a string that is not a number"
         }
-        other => kind_of(other).to_owned(),
+        _ => kind_of(value),
     }
 }
 
@@ -1017,7 +1024,7 @@ mod tests {
             (
                 "$response.body#/status > 3",
                 EvalError::Type(
-                    "`$response.body#/status > 3` cannot order the string 'Approved' and a number"
+                    "`$response.body#/status > 3` cannot order a string that is not a number and a number"
                         .to_owned(),
                 ),
             ),
@@ -1042,6 +1049,22 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(check(text).as_ref(), Err(expected), "{text}");
         }
+        let mut text_body = scope();
+        if let Some(response) = text_body.response.as_mut() {
+            response.body = Some(Body::Text("<ok/>".to_owned()));
+        }
+        let condition = parse("$response.body.ok == true").unwrap();
+        assert_eq!(
+            condition.eval(&text_body),
+            Err(EvalError::NotJson(
+                "`$response.body.ok` needs JSON, and `$response.body` is a body that is not JSON"
+                    .to_owned()
+            ))
+        );
+        assert_eq!(
+            parse("$response.body == '<OK/>'").unwrap().eval(&text_body),
+            Ok(true)
+        );
     }
 
     #[test]

@@ -218,21 +218,25 @@ fn template(text: &str) -> Result<Option<Text>, CriterionError> {
     }
 }
 
-fn compile_regex(pattern: &str) -> Result<Regex, CriterionError> {
+/// Compiles an ECMA-262 pattern, or says why it does not compile.
+fn regex_of(pattern: &str) -> Result<Regex, String> {
     regex::RegexBuilder::new(&ecma_to_rust(pattern))
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|err| {
-            let detail = match &err {
-                regex::Error::Syntax(text) => text
-                    .lines()
-                    .rev()
-                    .find_map(|line| line.strip_prefix("error: "))
-                    .unwrap_or("syntax error")
-                    .to_owned(),
-                regex::Error::CompiledTooBig(_) => "the regex is too large".to_owned(),
-                _ => err.to_string(),
-            };
+        .map_err(|err| match &err {
+            regex::Error::Syntax(text) => text
+                .lines()
+                .rev()
+                .find_map(|line| line.strip_prefix("error: "))
+                .unwrap_or("syntax error")
+                .to_owned(),
+            regex::Error::CompiledTooBig(_) => "the regex is too large".to_owned(),
+            _ => err.to_string(),
+        })
+}
+
+fn compile_regex(pattern: &str) -> Result<Regex, CriterionError> {
+    regex_of(pattern).map_err(|detail| {
             let unsupported = detail.contains("look-around") || detail.contains("backreferences");
             CriterionError {
                 on_context: false,
@@ -370,7 +374,7 @@ impl Compiled {
                     Pattern::Fixed(regex) => regex.clone(),
                     Pattern::Built(text) => {
                         let built = text.render(scope)?;
-                        compile_regex(&built).map_err(|err| EvalError::Invalid(err.message))?
+                        regex_of(&built).map_err(|reason| built_error(text, &reason))?
                     }
                 };
                 Ok(regex.is_match(&subject))
@@ -389,13 +393,21 @@ impl Compiled {
                     Pattern::Fixed(path) => path.clone(),
                     Pattern::Built(text) => {
                         let built = text.render(scope)?;
-                        compile_jsonpath(&built).map_err(|err| EvalError::Invalid(err.message))?
+                        JsonPath::parse(&built).map_err(|err| built_error(text, &err.message))?
                     }
                 };
                 Ok(selects(&path, &value))
             }
         }
     }
+}
+
+/// Explains a regex or `JSONPath` built from `{$…}` parts that does not compile, naming it as
+/// written (the values put into it may be secrets) with the reason the compiler gave.
+fn built_error(written: &Text, reason: &str) -> EvalError {
+    EvalError::Invalid(format!(
+        "the condition `{written}` does not compile once its expressions are put in: {reason}"
+    ))
 }
 
 /// Tells whether `path` selects anything in `value`; a filter at the root over anything but an
@@ -645,7 +657,7 @@ mod tests {
         assert_eq!(
             compiled.eval(&broken),
             Err(EvalError::Invalid(
-                "invalid regular expression `^((2)$`: unclosed group".to_owned()
+                "the condition `^({$inputs.statusPattern})$` does not compile once its expressions are put in: unclosed group".to_owned()
             ))
         );
     }
@@ -677,6 +689,15 @@ mod tests {
         );
         assert_eq!(holds(&templated, &pets), Ok(true));
         assert_eq!(holds(&templated, &none), Ok(false));
+        let mut odd = pets.clone();
+        odd.inputs
+            .insert("expectedStatus".to_owned(), json!("a\"b"));
+        assert_eq!(
+            holds(&templated, &odd).map_err(|e| e.message().split(": ").next().map(str::to_owned)),
+            Err(Some(
+                "the condition `$.pets[?(@.status == \"{$inputs.expectedStatus}\")]` does not compile once its expressions are put in".to_owned()
+            ))
+        );
         let null = scope(200, Body::Json(json!({"pets": null})));
         assert_eq!(
             holds(&jsonpath("$response.body#/pets", "$"), &null),
