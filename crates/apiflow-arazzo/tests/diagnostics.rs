@@ -205,3 +205,20 @@ workflows:
         assert!(!said.contains(secret), "{said}");
     }
 }
+
+#[test]
+fn what_1_1_added_is_named_as_such_in_a_1_0_document() {
+    let text = r"arazzo: 1.0.0
+$self: https://example.com/a.arazzo.yaml
+info: {title: t, version: '1'}
+sourceDescriptions: [{name: api, url: x}]
+workflows:
+  - workflowId: w
+    steps:
+      - stepId: s
+        operationId: o
+        action: send
+        dependsOn: [t]
+";
+    insta::assert_snapshot!(rejected("new-in-1-1.arazzo.yaml", text));
+}

@@ -375,14 +375,18 @@ impl Reader<'_, '_> {
             if TARGET_KEYS.contains(&key) && self.flagged.contains(pointer) {
                 return None;
             }
-            let any_step = [StepKind::Operation, StepKind::AsyncApi, StepKind::Workflow]
-                .iter()
-                .any(|k| {
-                    Object::Step(*k)
-                        .keys(version)
-                        .unwrap_or_default()
-                        .contains(&key)
-                });
+            // 1.0 has no AsyncAPI steps: their keys are new in 1.1 there.
+            let kinds: &[StepKind] = if version.is_1_1() {
+                &[StepKind::Operation, StepKind::AsyncApi, StepKind::Workflow]
+            } else {
+                &[StepKind::Operation, StepKind::Workflow]
+            };
+            let any_step = kinds.iter().any(|k| {
+                Object::Step(*k)
+                    .keys(version)
+                    .unwrap_or_default()
+                    .contains(&key)
+            });
             if any_step {
                 let mut problem = context.problem(
                     &at,
@@ -402,12 +406,19 @@ impl Reader<'_, '_> {
                 return Some(problem);
             }
         }
-        if version == Version::V1_0
-            && object
+        let in_1_1 = |object: Object| {
+            object
                 .keys(Version::V1_1)
                 .unwrap_or_default()
                 .contains(&key)
-        {
+        };
+        let new_in_1_1 = match object {
+            Object::Step(_) => [StepKind::Operation, StepKind::AsyncApi, StepKind::Workflow]
+                .into_iter()
+                .any(|k| in_1_1(Object::Step(k))),
+            _ => in_1_1(object),
+        };
+        if version == Version::V1_0 && new_in_1_1 {
             let written = get(context.root, "arazzo")
                 .and_then(|n| n.scalar_text().map(std::borrow::Cow::into_owned))
                 .unwrap_or_default();
