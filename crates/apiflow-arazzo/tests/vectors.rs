@@ -144,3 +144,81 @@ fn broken_documents_are_rejected_with_located_diagnostics_and_never_panic() {
     }
     assert!(rejected > 300, "{rejected}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Documents stitched from Arazzo's own keys and values at random indentations load or are
+    /// rejected with located diagnostics; nothing panics.
+    #[test]
+    fn stitched_documents_never_panic(lines in proptest::collection::vec((0usize..4, 0usize..KEYS.len(), 0usize..VALUES.len(), proptest::bool::ANY), 1..24)) {
+        let mut text = String::from("arazzo: 1.1.0\n");
+        for (indent, key, value, item) in lines {
+            let dash = if item { "- " } else { "" };
+            for piece in ["  ".repeat(indent).as_str(), dash, KEYS[key], ": ", VALUES[value], "\n"] {
+                text.push_str(piece);
+            }
+        }
+        if let Err(errors) = load(&Source::new("p.arazzo.yaml", text.clone())) {
+            for error in &errors {
+                proptest::prop_assert!(error.source.is_none() || error.span.is_known(), "{text}\n{}", error.render(false));
+            }
+        }
+    }
+}
+
+const KEYS: &[&str] = &[
+    "info",
+    "title",
+    "version",
+    "sourceDescriptions",
+    "name",
+    "url",
+    "type",
+    "workflows",
+    "workflowId",
+    "steps",
+    "stepId",
+    "operationId",
+    "operationPath",
+    "channelPath",
+    "action",
+    "parameters",
+    "in",
+    "value",
+    "reference",
+    "successCriteria",
+    "condition",
+    "context",
+    "onSuccess",
+    "onFailure",
+    "outputs",
+    "requestBody",
+    "payload",
+    "replacements",
+    "target",
+    "components",
+    "dependsOn",
+    "timeout",
+    "x-apiflow",
+    "x-security",
+    "values",
+    "$self",
+];
+const VALUES: &[&str] = &[
+    "",
+    "x",
+    "1",
+    "-1",
+    "true",
+    "[]",
+    "{}",
+    "[a, b]",
+    "{a: 1}",
+    "query",
+    "goto",
+    "jsonpath",
+    "$statusCode == 200",
+    "'#frag'",
+    "null",
+];
