@@ -9,12 +9,17 @@
 mod document;
 mod operations;
 mod reference;
+mod response;
+mod schema;
+mod serialize;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use document::Document;
 use reference::Documents;
+pub use response::{MAX_VIOLATIONS, ResponseProblem};
+pub use serialize::{Serialized, serialize};
 
 use crate::access::{FileAccess, normalize};
 use crate::diagnostic::{Diagnostic, closest};
@@ -52,6 +57,8 @@ pub struct Description {
     pub pointers: Vec<(String, Span)>,
     /// Every file read: the description first, then each file its references name.
     pub documents: Vec<Document>,
+    /// The response schemas compiled so far, shared by the description's clones.
+    cache: Arc<schema::Cache>,
 }
 
 /// Why a JSON Pointer does not name an operation.
@@ -161,6 +168,8 @@ pub enum Style {
     PipeDelimited,
     /// `name[key]=value` (query).
     DeepObject,
+    /// `name=value; name=value`, sent as given (cookie; OpenAPI 3.2).
+    Cookie,
 }
 
 /// A parameter of an operation.
@@ -174,7 +183,8 @@ pub struct Parameter {
     pub required: bool,
     /// How it is written: as declared, or the default for where it goes.
     pub style: Style,
-    /// Whether arrays and objects are written as separate parameters (default: for `form`).
+    /// Whether arrays and objects are written as separate parameters (default: for `form` and
+    /// `cookie`).
     pub explode: bool,
     /// Whether reserved characters are sent as they are in a query.
     pub allow_reserved: bool,
@@ -286,6 +296,7 @@ impl Description {
             json: root.json.clone(),
             pointers: root.pointers.clone(),
             documents: documents.docs,
+            cache: Arc::default(),
         })
     }
 

@@ -290,8 +290,12 @@ impl Builder<'_> {
                     ("spaceDelimited", Style::SpaceDelimited),
                     ("pipeDelimited", Style::PipeDelimited),
                     ("deepObject", Style::DeepObject),
+                    ("cookie", Style::Cookie),
                 ];
-                if let Some((_, style)) = styles.iter().find(|(n, _)| *n == written) {
+                let known = styles
+                    .iter()
+                    .find(|(n, s)| *n == written && (*s != Style::Cookie || self.v32));
+                if let Some((_, style)) = known {
                     *style
                 } else {
                     self.errors.push(
@@ -322,7 +326,7 @@ impl Builder<'_> {
             location,
             required: location == In::Path || flag("required", false),
             style,
-            explode: flag("explode", style == Style::Form),
+            explode: flag("explode", matches!(style, Style::Form | Style::Cookie)),
             allow_reserved: flag("allowReserved", false),
             schema,
             content_type,

@@ -325,4 +325,253 @@ fn published_descriptions_load() {
         }
         assert!(api.operation_by_id(id).is_some(), "{file}: {id}");
     }
+    // The Petstore's `Pet` is `allOf` a `NewPet` (which requires `name`) and a required `id`.
+    let petstore = root.join("petstore-expanded.yaml");
+    let api = Description::load(&petstore, &FileAccess::default()).unwrap();
+    let find = api.operation_by_id("findPets").unwrap();
+    let found = find.check_response(
+        &api,
+        200,
+        Some("application/json"),
+        br#"[{"id":1,"name":"a"},{"tag":"b"}]"#,
+    );
+    let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "`/1`: required property `name` is missing",
+            "`/1`: required property `id` is missing"
+        ]
+    );
+    // The shipped PingOne description loads too.
+    let shipped =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows/pingone.openapi.yaml");
+    let api = Description::load(&shipped, &FileAccess::default())
+        .unwrap_or_else(|e| panic!("{}", Diagnostic::render_all(&e, false)));
+    assert!(api.operations.len() > 3);
+}
+
+const CHECKED: &str = r##"openapi: 3.1.0
+paths:
+  /pets:
+    get:
+      operationId: listPets
+      responses:
+        "200":
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [pets]
+                properties:
+                  pets: { type: array, items: { $ref: "#/components/schemas/Pet" } }
+            text/*: {}
+        "4XX":
+          content:
+            application/problem+json:
+              schema: { type: object, required: [title] }
+        "503": { description: no body declared }
+  /any:
+    get:
+      operationId: anything
+      responses:
+        default:
+          content:
+            "*/*": { schema: { type: string } }
+components:
+  schemas:
+    Pet:
+      type: object
+      required: [id]
+      properties:
+        id: { type: integer }
+        tag: { type: [string, "null"] }
+"##;
+
+/// Checks a response and lists each problem as `message | instance | schema`.
+fn problems(
+    text: &str,
+    id: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &str,
+) -> Vec<String> {
+    let api = load(text).unwrap();
+    let op = api.operation_by_id(id).unwrap();
+    op.check_response(&api, status, content_type, body.as_bytes())
+        .into_iter()
+        .map(|p| {
+            format!(
+                "{} | {} | {}",
+                p.message,
+                p.instance_pointer.unwrap_or_default(),
+                p.schema_pointer.unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_status_must_be_declared_exactly_by_its_class_or_by_default() {
+    assert_eq!(
+        problems(CHECKED, "listPets", 500, None, ""),
+        ["status 500 is not declared for `listPets` (GET /pets) (declared: 200, 4XX, 503) |  | "]
+    );
+    assert!(
+        problems(
+            CHECKED,
+            "listPets",
+            404,
+            Some("application/problem+json"),
+            "{\"title\":\"x\"}"
+        )
+        .is_empty()
+    );
+    assert!(problems(CHECKED, "listPets", 503, Some("text/html"), "<p>down</p>").is_empty());
+    assert!(problems(CHECKED, "anything", 599, Some("text/plain"), "x").is_empty());
+}
+
+#[test]
+fn a_content_type_must_fall_under_a_declared_media_type() {
+    assert_eq!(
+        problems(CHECKED, "listPets", 200, Some("application/xml"), "<pets/>"),
+        [
+            "content type `application/xml` is not declared for status 200 of `listPets` (GET /pets) (declared: application/json, text/*) |  | "
+        ]
+    );
+    assert_eq!(
+        problems(CHECKED, "listPets", 200, None, "{}"),
+        [
+            "the response has a body but no `Content-Type` (declared for status 200: application/json, text/*) |  | "
+        ]
+    );
+    // Parameters and case are ignored; `text/*` takes any text; `*/*` anything.
+    assert!(
+        problems(
+            CHECKED,
+            "listPets",
+            200,
+            Some("Application/JSON; charset=utf-8"),
+            "{\"pets\":[]}"
+        )
+        .is_empty()
+    );
+    assert!(problems(CHECKED, "listPets", 200, Some("text/csv"), "a,b").is_empty());
+    assert_eq!(
+        problems(
+            CHECKED,
+            "anything",
+            200,
+            Some("application/vnd.x+json"),
+            "1"
+        ),
+        [
+            "the body: expected string, found integer 1 |  | /paths/~1any/get/responses/default/content/*~1*/schema/type"
+        ]
+    );
+    // No body: nothing to check.
+    assert!(problems(CHECKED, "listPets", 200, Some("application/json"), "").is_empty());
+}
+
+#[test]
+fn a_json_body_is_checked_against_its_schema_with_pointers() {
+    let body = r#"{"pets":[{"id":1},{"id":"x","tag":3},{}]}"#;
+    assert_eq!(
+        problems(CHECKED, "listPets", 200, Some("application/json"), body),
+        [
+            "`/pets/1/id`: expected integer, found string \"x\" | /pets/1/id | /components/schemas/Pet/properties/id/type",
+            "`/pets/1/tag`: expected null or string, found integer 3 | /pets/1/tag | /components/schemas/Pet/properties/tag/type",
+            "`/pets/2`: required property `id` is missing | /pets/2 | /components/schemas/Pet/required",
+        ]
+    );
+    assert_eq!(
+        problems(
+            CHECKED,
+            "listPets",
+            404,
+            Some("application/problem+json"),
+            "{}"
+        ),
+        [
+            "the body: required property `title` is missing |  | /paths/~1pets/get/responses/4XX/content/application~1problem+json/schema/required"
+        ]
+    );
+    let broken = problems(
+        CHECKED,
+        "listPets",
+        200,
+        Some("application/json"),
+        "{\"pets\":",
+    );
+    assert_eq!(broken.len(), 1);
+    assert!(
+        broken[0].starts_with(
+            "the body is not JSON, though its content type is `application/json`: EOF"
+        ),
+        "{broken:?}"
+    );
+}
+
+#[test]
+fn openapi_3_0_schemas_keep_their_own_meaning() {
+    let text = r##"openapi: 3.0.3
+paths:
+  /pets/{id}:
+    get:
+      operationId: showPet
+      responses:
+        "200":
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Pet" }
+components:
+  schemas:
+    Pet:
+      type: object
+      required: [id]
+      properties:
+        id: { type: integer, minimum: 0, exclusiveMinimum: true }
+        tag: { type: string, nullable: true }
+        owner: { $ref: "#/components/schemas/Owner", type: string }
+    Owner: { type: object }
+"##;
+    let check = |body: &str| problems(text, "showPet", 200, Some("application/json"), body);
+    assert!(check(r#"{"id":1,"tag":null,"owner":{}}"#).is_empty());
+    assert_eq!(
+        check(r#"{"id":0,"tag":1}"#),
+        [
+            "`/id`: 0 is less than or equal to the minimum of 0 | /id | /components/schemas/Pet/properties/id/exclusiveMinimum",
+            "`/tag`: expected null or string, found integer 1 | /tag | /components/schemas/Pet/properties/tag/type",
+        ]
+    );
+}
+
+#[test]
+fn schemas_in_other_files_are_checked_and_compiled_once() {
+    let dir = folder("schemas");
+    std::fs::write(
+        dir.join("api/main.yaml"),
+        "openapi: 3.1.0\npaths:\n  /a:\n    get:\n      operationId: a\n      responses:\n        '200':\n          content:\n            application/json:\n              schema: { $ref: 'shared/pet.yaml' }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("api/shared/pet.yaml"),
+        "type: object\nproperties:\n  id: { $ref: '#/$defs/Id' }\n$defs:\n  Id: { type: integer }\n",
+    )
+    .unwrap();
+    let api = Description::load(&dir.join("api/main.yaml"), &FileAccess::default()).unwrap();
+    let op = api.operation_by_id("a").unwrap();
+    let found = op.check_response(&api, 200, Some("application/json"), br#"{"id":"1"}"#);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].message,
+        "`/id`: expected integer, found string \"1\""
+    );
+    let place = found[0].schema_pointer.as_deref().unwrap();
+    assert!(place.ends_with("shared/pet.yaml#/$defs/Id/type"), "{place}");
+    let media = &op.responses[0].content[0];
+    let first = schema::validator(&api, media.document, &media.schema_pointer);
+    let again = schema::validator(&api.clone(), media.document, &media.schema_pointer);
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
+    let _ = std::fs::remove_dir_all(&dir);
 }
