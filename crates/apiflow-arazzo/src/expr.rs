@@ -341,6 +341,7 @@ fn trailing(text: &str, end: usize, expression: &Expression) -> ExprError {
         _ if rest.starts_with('/') => {
             "; a part of a value is read with a JSON Pointer after `#`".to_owned()
         }
+        _ if rest.trim().is_empty() => "; remove the spaces after it".to_owned(),
         _ => format!("; to put text around an expression, write it in braces: `{{{expression}}}`"),
     };
     ExprError {
@@ -2098,6 +2099,62 @@ mod tests {
             let start = text.find('$').unwrap_or(0);
             let (_, at) = parse_at(text, start, Mode::Condition).unwrap();
             assert_eq!(at, end, "{text}");
+        }
+    }
+
+    #[test]
+    fn says_to_remove_spaces_after_a_whole_expression() {
+        assert_eq!(
+            error("$inputs.username "),
+            (
+                16,
+                "expected the end of the runtime expression `$inputs.username`, found ` `; remove the spaces after it".to_owned()
+            )
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics(text in "\\PC{0,30}") {
+            for err in [parse(&text).err(), parse_text(&text).err(), parse_embedded(&text).err()]
+                .into_iter()
+                .flatten()
+            {
+                proptest::prop_assert!(text.is_char_boundary(err.offset));
+            }
+        }
+
+        #[test]
+        fn replacing_never_panics(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["/", "a", "0", "1", "-", "~0", "~1", "~", "01", "b"]),
+                0..6,
+            )
+        ) {
+            let pointer = parts.concat();
+            let mut payload = serde_json::json!({"a": [1, {"b": 2}], "b": "s", "~": {}, "/": []});
+            let before = payload.clone();
+            if replace_pointer(&mut payload, &pointer, serde_json::json!(null)).is_err() {
+                proptest::prop_assert_eq!(payload, before);
+            }
+        }
+
+        #[test]
+        fn parsing_never_panics_on_near_expressions(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "$", "{", "}", "{$", ".", "#", "/", "~", "~0", "\\", "\\u00", "\\ud83d", "\"",
+                    "inputs", "steps", "outputs", "response", "header", "body", "query", "x", "é", " ",
+                    "sourceDescriptions", "components", "parameters", "workflows", "a-b",
+                ]),
+                0..8,
+            )
+        ) {
+            let text = parts.concat();
+            for err in [parse(&text).err(), parse_text(&text).err()].into_iter().flatten() {
+                proptest::prop_assert!(err.offset <= text.len());
+                proptest::prop_assert!(text.is_char_boundary(err.offset));
+            }
         }
     }
 
