@@ -1311,3 +1311,252 @@ mod tests {
         }
     }
 }
+
+/// How [`Condition::to_template`] writes an operand: the template expression a runtime
+/// expression reads, or why it has none.
+pub type Operand<'a> = dyn Fn(&Expression) -> Result<String, String> + 'a;
+
+impl Condition {
+    /// Writes the condition as an apiflow template expression (for `expect.checks`), when the
+    /// translation keeps its meaning; otherwise says why not.
+    ///
+    /// `operand` writes each runtime expression. The translation keeps the rules above where
+    /// a template can: a comparison with a string literal lower-cases the other side first and
+    /// is false for `null`; `== null` also holds for a member that is not there; comparisons
+    /// with numbers and booleans are written as they are. Ordering comparisons with strings,
+    /// and two runtime expressions compared with each other, are compared as text without
+    /// regard to case when they are not equal as values.
+    ///
+    /// # Errors
+    /// Why an operand or a comparison has no faithful template.
+    pub fn to_template(&self, operand: &Operand<'_>) -> Result<String, String> {
+        template(&self.node, operand)
+    }
+}
+
+fn template(node: &Node, operand: &Operand<'_>) -> Result<String, String> {
+    let join = |all: &[Node], word: &str| -> Result<String, String> {
+        let parts = all
+            .iter()
+            .map(|node| template(node, operand))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(format!("({})", parts.join(&format!(" {word} "))))
+    };
+    match node {
+        Node::Or(all) => join(all, "or"),
+        Node::And(all) => join(all, "and"),
+        Node::Not(inner) => Ok(format!("not {}", template(inner, operand)?)),
+        Node::Literal(serde_json::Value::Bool(b)) => Ok(b.to_string()),
+        Node::Literal(serde_json::Value::Null) => Ok("false".to_owned()),
+        Node::Literal(other) => Err(format!(
+            "the condition is {}, not `true` or `false`",
+            literal_text(other)
+        )),
+        Node::Value { .. } => Ok(format!("{} == true", operand_template(node, operand)?)),
+        Node::Compare {
+            op, left, right, ..
+        } => compare_template(*op, left, right, operand),
+    }
+}
+
+fn operand_template(node: &Node, operand: &Operand<'_>) -> Result<String, String> {
+    let Node::Value {
+        expression, path, ..
+    } = node
+    else {
+        return Err("a comparison of comparisons has no template".to_owned());
+    };
+    let mut out = operand(expression)?;
+    for step in path {
+        match step {
+            Step::Member(name) if is_name(name) => {
+                let _ = write!(out, ".{name}");
+            }
+            Step::Member(name) => {
+                let _ = write!(
+                    out,
+                    "['{}']",
+                    name.replace('\\', "\\\\").replace('\'', "\\'")
+                );
+            }
+            Step::Index(index) => {
+                let _ = write!(out, "[{index}]");
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn compare_template(
+    op: Op,
+    left: &Node,
+    right: &Node,
+    operand: &Operand<'_>,
+) -> Result<String, String> {
+    // A literal on the left is turned around so that the operand comes first.
+    let (value, literal, op) = match (left, right) {
+        (Node::Literal(l), Node::Value { .. }) => (right, Some(l), flip(op)),
+        (Node::Value { .. }, Node::Literal(r)) => (left, Some(r), op),
+        (Node::Value { .. }, Node::Value { .. }) => (left, None, op),
+        _ => return Err("only a runtime expression and a literal, or two runtime expressions, can be compared in a check".to_owned()),
+    };
+    let a = operand_template(value, operand)?;
+    let symbol = match op {
+        Op::Eq => "==",
+        Op::Ne => "!=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+    };
+    match literal {
+        None => {
+            let b = operand_template(right, operand)?;
+            let text_equal = format!(
+                "({a} is not none and {b} is not none and ({a} | string | lower) == ({b} | string | lower))"
+            );
+            match op {
+                Op::Eq => Ok(format!("({a} == {b} or {text_equal})")),
+                Op::Ne => Ok(format!("not ({a} == {b} or {text_equal})")),
+                _ => Ok(format!("{a} {symbol} {b}")),
+            }
+        }
+        Some(serde_json::Value::Null) => match op {
+            Op::Eq => Ok(format!("({a} is not defined or {a} is none)")),
+            Op::Ne => Ok(format!("({a} is defined and {a} is not none)")),
+            _ => Err("an ordering comparison with `null` is always false".to_owned()),
+        },
+        Some(serde_json::Value::String(text)) => {
+            let lower = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('\'', "\\'");
+            match op {
+                // `null` is written `none`: only then can it pass for the text.
+                Op::Eq if lower == "none" => Ok(format!(
+                    "({a} is not none and ({a} | string | lower) == 'none')"
+                )),
+                Op::Ne if lower == "none" => {
+                    Ok(format!("({a} is none or ({a} | string | lower) != 'none')"))
+                }
+                Op::Eq => Ok(format!("({a} | string | lower) == '{lower}'")),
+                Op::Ne => Ok(format!("({a} | string | lower) != '{lower}'")),
+                _ => {
+                    Err("an ordering comparison with a string has no faithful template".to_owned())
+                }
+            }
+        }
+        Some(serde_json::Value::Bool(b)) => Ok(format!("{a} {symbol} {b}")),
+        Some(serde_json::Value::Number(n)) => Ok(format!("{a} {symbol} {n}")),
+        Some(other) => Err(format!(
+            "a comparison with {} has no template",
+            literal_text(other)
+        )),
+    }
+}
+
+/// Tells whether a member can be written after a dot in a template (`json.name`).
+fn is_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Returns the operator that compares the other way round (`1 < x` is `x > 1`).
+fn flip(op: Op) -> Op {
+    match op {
+        Op::Lt => Op::Gt,
+        Op::Le => Op::Ge,
+        Op::Gt => Op::Lt,
+        Op::Ge => Op::Le,
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::parse;
+    use crate::expr::Expression;
+
+    fn operand(expression: &Expression) -> Result<String, String> {
+        match expression {
+            Expression::StatusCode => Ok("status".to_owned()),
+            Expression::Inputs { name, .. } => Ok(name.clone()),
+            Expression::Response(crate::expr::Source::Body(None)) => Ok("json".to_owned()),
+            other => Err(format!("`{other}` has no template")),
+        }
+    }
+
+    #[test]
+    fn conditions_become_checks_that_keep_their_meaning() {
+        for (condition, template) in [
+            ("$statusCode >= 200", "status >= 200"),
+            ("200 > $statusCode", "status < 200"),
+            ("$response.body.ok", "json.ok == true"),
+            (
+                "$response.body.state == 'OK'",
+                "(json.state | string | lower) == 'ok'",
+            ),
+            (
+                "$response.body['a b'] != 'It''s'",
+                "(json['a b'] | string | lower) != 'it\\'s'",
+            ),
+            (
+                "$response.body.x == 'None'",
+                "(json.x is not none and (json.x | string | lower) == 'none')",
+            ),
+            (
+                "$response.body.items[0] == null",
+                "(json.items[0] is not defined or json.items[0] is none)",
+            ),
+            (
+                "$response.body.next != null",
+                "(json.next is defined and json.next is not none)",
+            ),
+            ("$response.body.done == true", "json.done == true"),
+            (
+                "$statusCode == 200 && ($inputs.a == 1 || !$response.body.b)",
+                "(status == 200 and (a == 1 or not b_true))",
+            ),
+            (
+                "$response.body.id == $inputs.id",
+                "(json.id == id or (json.id is not none and id is not none and (json.id | string | lower) == (id | string | lower)))",
+            ),
+        ] {
+            let template = template.replace("not b_true", "not json.b == true");
+            let parsed = parse(condition).expect("parses");
+            assert_eq!(
+                parsed.to_template(&operand).as_deref(),
+                Ok(template.as_str()),
+                "{condition}"
+            );
+        }
+    }
+
+    #[test]
+    fn conditions_without_a_faithful_check_say_why() {
+        for (condition, why) in [
+            (
+                "$response.body.name < 'm'",
+                "an ordering comparison with a string has no faithful template",
+            ),
+            (
+                "$response.body.x > null",
+                "an ordering comparison with `null` is always false",
+            ),
+            ("$url == 'x'", "`$url` has no template"),
+            (
+                "'a' == 'b'",
+                "only a runtime expression and a literal, or two runtime expressions, can be compared in a check",
+            ),
+        ] {
+            let parsed = parse(condition).expect("parses");
+            assert_eq!(
+                parsed.to_template(&operand),
+                Err(why.to_owned()),
+                "{condition}"
+            );
+        }
+    }
+}
