@@ -409,6 +409,32 @@ enum ImportSource {
         #[arg(long, value_name = "DIR")]
         working_dir: Option<PathBuf>,
     },
+    /// Convert the workflows of an Arazzo document (1.0 or 1.1) into workflows.
+    Arazzo {
+        /// The Arazzo document; its OpenAPI descriptions must be files beside it.
+        #[arg(value_name = "FILE")]
+        document: PathBuf,
+        /// Write to this file (a name ending in `.yaml` or `.yml`), or one file per workflow
+        /// into this folder (any other name); default: stdout.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Import only this workflow (its `workflowId`).
+        #[arg(long, value_name = "ID")]
+        workflow: Option<String>,
+        /// Read source description NAME from FILE instead of its `url` (repeatable).
+        #[arg(long = "source", value_name = "NAME=FILE", value_parser = parse_source)]
+        sources: Vec<(String, PathBuf)>,
+    },
+}
+
+/// Reads `--source NAME=FILE`.
+fn parse_source(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+            Ok((name.to_owned(), PathBuf::from(file)))
+        }
+        _ => Err(format!("expected NAME=FILE, found `{text}`")),
+    }
 }
 
 /// Imports, then prints the warnings and writes the workflows; nothing is written when the
@@ -416,27 +442,49 @@ enum ImportSource {
 fn import_command(source: &ImportSource) -> ExitCode {
     let color = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let ImportSource::Postman {
-        collection,
-        environment,
-        output,
-        out_dir,
-        working_dir,
-    } = source;
-    let destination = match (output, out_dir) {
-        (Some(file), _) => Destination::File(file.clone()),
-        (None, Some(dir)) => Destination::Dir(dir.clone()),
-        (None, None) => Destination::Stdout,
+    let (destination, imported) = match source {
+        ImportSource::Postman {
+            collection,
+            environment,
+            output,
+            out_dir,
+            working_dir,
+        } => {
+            let destination = match (output, out_dir) {
+                (Some(file), _) => Destination::File(file.clone()),
+                (None, Some(dir)) => Destination::Dir(dir.clone()),
+                (None, None) => Destination::Stdout,
+            };
+            let options = apiflow_import::Options {
+                working_dir: working_dir.clone(),
+            };
+            let imported = apiflow_import::postman_with(
+                collection,
+                environment.as_deref(),
+                &destination,
+                &options,
+            );
+            (destination, imported)
+        }
+        ImportSource::Arazzo {
+            document,
+            output,
+            workflow,
+            sources,
+        } => {
+            let destination = match output {
+                None => Destination::Stdout,
+                Some(path) if path.extension().is_some_and(|e| e == "yaml" || e == "yml") => {
+                    Destination::File(path.clone())
+                }
+                Some(dir) => Destination::Dir(dir.clone()),
+            };
+            let imported =
+                apiflow_import::arazzo(document, &destination, workflow.as_deref(), sources);
+            (destination, imported)
+        }
     };
-    let options = apiflow_import::Options {
-        working_dir: working_dir.clone(),
-    };
-    let import = match apiflow_import::postman_with(
-        collection,
-        environment.as_deref(),
-        &destination,
-        &options,
-    ) {
+    let import = match imported {
         Ok(import) => import,
         Err(diagnostics) => {
             print_diagnostics(&diagnostics, color);

@@ -20,6 +20,7 @@ mod hostile;
 mod http2;
 mod http_stacks;
 mod import;
+mod import_arazzo;
 mod iterate;
 mod jsonpath_cts;
 mod leaks;

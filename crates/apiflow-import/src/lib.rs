@@ -1,10 +1,11 @@
-//! Importers: convert another tool's files into workflows and check every generated workflow
+//! Importers: convert another tool's files (Postman collections, Arazzo documents) into workflows and check every generated workflow
 //! with apiflow's own validator; the caller prints the warnings and writes the files.
 //!
 //! In order: read and parse the input files → convert (warnings collected) → validate each
 //! generated workflow (a failure here is an importer bug and stops everything) → hand back the
 //! workflows with their target files, and the warnings.
 
+pub mod arazzo;
 pub mod convert;
 pub mod postman;
 pub mod script;
@@ -219,6 +220,77 @@ pub fn postman_with(
             })
             .collect(),
         warnings,
+    })
+}
+
+/// Converts the workflows of an Arazzo document (or the one named `workflow`) into checked
+/// workflows: one file each in a `Dir`, else exactly one workflow. `sources` names the file to
+/// read for a source description instead of its `url`.
+///
+/// # Errors
+/// The document's or a description's problems, a step whose operation is not found, several
+/// workflows for one file, or an imported workflow that does not validate.
+pub fn arazzo(
+    path: &Path,
+    destination: &Destination,
+    workflow: Option<&str>,
+    sources: &[(String, PathBuf)],
+) -> Result<Import, Vec<Diagnostic>> {
+    let loaded = arazzo::load(path, sources)?;
+    let name = path.display().to_string();
+    if workflow.is_none()
+        && loaded.document.workflows.len() > 1
+        && !matches!(destination, Destination::Dir(_))
+    {
+        let ids: Vec<String> = loaded
+            .document
+            .workflows
+            .iter()
+            .map(|w| format!("`{}`", w.id.value))
+            .collect();
+        return Err(vec![
+            Diagnostic::error(format!(
+                "`{name}` has {} workflows: {}",
+                ids.len(),
+                ids.join(", ")
+            ))
+            .help("choose one with `--workflow ID`, or write each to a folder with `-o DIR`"),
+        ]);
+    }
+    let mut warnings = Vec::new();
+    let translated = arazzo::translate(&loaded, workflow, &mut warnings)?;
+    let mut workflows = Vec::new();
+    for workflow in translated {
+        let target = match destination {
+            Destination::Stdout => format!("{}.yaml", workflow.stem),
+            Destination::File(file) => file.display().to_string(),
+            Destination::Dir(dir) => dir
+                .join(format!("{}.yaml", workflow.stem))
+                .display()
+                .to_string(),
+        };
+        let source = apiflow::Source::new(target.clone(), workflow.text.clone());
+        if let Err(mut diagnostics) =
+            apiflow::check_source_in(&source, &apiflow::check::confine::FileAccess::default())
+        {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "the workflow imported from `{name}` does not validate, so nothing was written"
+                ))
+                .help("this is a bug in the importer; please report it with the document"),
+            );
+            return Err(diagnostics);
+        }
+        workflows.push(Imported {
+            target,
+            text: workflow.text,
+            steps: workflow.steps,
+        });
+    }
+    Ok(Import {
+        workflows,
+        warnings,
+        assertions: convert::Assertions::default(),
     })
 }
 
