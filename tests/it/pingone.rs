@@ -450,3 +450,87 @@ mod worker {
         })
     }
 }
+
+/// Returns every step report, nested ones included, in the order they ran.
+fn all_steps(
+    steps: &[apiflow::report::event::StepReport],
+) -> Vec<&apiflow::report::event::StepReport> {
+    let mut out = Vec::new();
+    for step in steps {
+        out.push(step);
+        out.extend(all_steps(&step.children));
+    }
+    out
+}
+
+/// Tells whether a request path matches an OpenAPI path template (`/a/{id}`).
+fn matches_template(template: &str, path: &str) -> bool {
+    let wanted: Vec<&str> = template.split('/').collect();
+    let got: Vec<&str> = path.split('/').collect();
+    wanted.len() == got.len()
+        && wanted
+            .iter()
+            .zip(&got)
+            .all(|(w, g)| (w.starts_with('{') && !g.is_empty()) || w == g)
+}
+
+#[tokio::test]
+async fn the_openapi_description_declares_what_the_emulator_answers() {
+    let path = Path::new(crate::support::ROOT).join("workflows/pingone.openapi.yaml");
+    let description =
+        apiflow::openapi::Description::load(&path, &apiflow::access::FileAccess::default())
+            .expect("the description loads");
+    let emulator = Emulator::start(0, Options::default())
+        .await
+        .expect("emulator starts");
+    let info = emulator.info().clone();
+    let plan = apiflow::check_file(&workflow_path()).expect("the shipped workflow is valid");
+    let sources = InputSources {
+        supplied: info
+            .inputs()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        ..InputSources::default()
+    };
+    let inputs =
+        apiflow::check::inputs::resolve(&plan, &sources, &|_| None).expect("inputs resolve");
+    let client =
+        apiflow::http::Client::new(&apiflow::http::ClientOptions::default()).expect("client");
+    let mut reporter = Terminal::new(Vec::new(), false, true).stable();
+    let report = apiflow::runner::run(&plan, &client, inputs, &Settings::default(), &mut reporter)
+        .await
+        .expect("the run starts");
+    emulator.shutdown().await;
+    assert_eq!(report.exit_code(), 0);
+    let mut checked = std::collections::BTreeSet::new();
+    for step in all_steps(&report.steps) {
+        for exchange in &step.exchanges {
+            let method = exchange.request.method.as_str();
+            let url_path = exchange.request.url.path();
+            let operation = description
+                .operations
+                .iter()
+                .find(|o| o.method == method && matches_template(&o.path, url_path))
+                .unwrap_or_else(|| panic!("{method} {url_path} is not described"));
+            let response = &exchange.response;
+            let content_type = response
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok());
+            let problems = operation.check_response(
+                &description,
+                response.status.as_u16(),
+                content_type,
+                &response.body,
+            );
+            let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+            assert!(messages.is_empty(), "{method} {url_path}: {messages:?}");
+            checked.insert(operation.id.clone().unwrap_or_default());
+        }
+    }
+    // Every operation of the description was called and checked.
+    let all: std::collections::BTreeSet<String> =
+        description.operation_ids().map(str::to_owned).collect();
+    assert_eq!(checked, all);
+}
