@@ -21,6 +21,7 @@ use apiflow::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
 use apiflow::report::Format;
 use apiflow::runner::Settings;
 
+use crate::arazzo::{ArazzoArgs, ChecksArg, Loaded};
 use crate::collection::{Checked, Scopes};
 
 /// Runs declarative YAML workflows of HTTP steps.
@@ -48,6 +49,8 @@ enum Command {
         file_root: Option<PathBuf>,
         #[command(flatten)]
         postman: PostmanArgs,
+        #[command(flatten)]
+        arazzo: ArazzoArgs,
     },
     /// Print the JSON Schema of the workflow format.
     Schema,
@@ -70,6 +73,8 @@ enum Command {
         /// Let workflows read files under DIR, not only under their own folder.
         #[arg(long, value_name = "DIR")]
         file_root: Option<PathBuf>,
+        #[command(flatten)]
+        arazzo: ArazzoArgs,
         /// When to colour output.
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
@@ -116,6 +121,12 @@ struct RunArgs {
     files: Vec<PathBuf>,
     #[command(flatten)]
     postman: PostmanArgs,
+    #[command(flatten)]
+    arazzo: ArazzoArgs,
+    /// How responses are checked against their OpenAPI operation: a response the description
+    /// does not allow fails its step (`error`), is a warning (`warn`), or is not checked (`off`).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = ChecksArg::Error)]
+    openapi_checks: ChecksArg,
     /// Follow no redirect in any step: a 3xx response is the step's response.
     #[arg(long)]
     ignore_redirects: bool,
@@ -340,6 +351,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Validate {
             files,
             file_root,
+            arazzo,
             color,
         } => {
             let Some(access) = reading_access(file_root) else {
@@ -348,6 +360,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
             validate_command(
                 &files,
                 &access,
+                &arazzo,
                 color.enabled(std::io::stderr().is_terminal()),
             )
         }
@@ -357,10 +370,14 @@ async fn dispatch(cli: Cli) -> ExitCode {
             vars,
             file_root,
             postman,
+            arazzo,
         } => {
             let Some(access) = reading_access(file_root) else {
                 return ExitCode::Invalid;
             };
+            if crate::arazzo::is_arazzo(&file) {
+                return crate::arazzo::plan_command(&file, vars, &access, &arazzo);
+            }
             plan_command(&file, vars, &access, &postman)
         }
         Command::Schema => {
@@ -557,9 +574,34 @@ fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
         .write_all(Diagnostic::render_all(diagnostics, color).as_bytes());
 }
 
-fn validate_command(files: &[PathBuf], access: &FileAccess, color: bool) -> ExitCode {
+fn validate_command(
+    files: &[PathBuf],
+    access: &FileAccess,
+    arazzo: &ArazzoArgs,
+    color: bool,
+) -> ExitCode {
     let mut code = ExitCode::Passed;
     for file in files {
+        if crate::arazzo::is_arazzo(file) {
+            match crate::arazzo::check(file, access, arazzo, ChecksArg::Error) {
+                Ok(document) => println!(
+                    "✓ {}: {}",
+                    file.display(),
+                    crate::arazzo::summary(&document)
+                ),
+                Err(diagnostics) => {
+                    print_diagnostics(&diagnostics, color);
+                    let count = diagnostics.len();
+                    eprintln!(
+                        "✗ {}: {count} problem{}",
+                        file.display(),
+                        if count == 1 { "" } else { "s" }
+                    );
+                    code = ExitCode::Invalid;
+                }
+            }
+            continue;
+        }
         match crate::collection::check(file, access, &Scopes::default(), &[]) {
             Ok(Checked { plan, warnings, .. }) => {
                 print_diagnostics(&warnings, color);
@@ -625,6 +667,16 @@ async fn run_command(args: RunArgs) -> ExitCode {
         ..FileAccess::default()
     };
     for file in &files {
+        if crate::arazzo::is_arazzo(file) {
+            match crate::arazzo::check(file, &access, &args.arazzo, args.openapi_checks) {
+                Ok(document) => plans.push(Loaded::Arazzo(Box::new(document))),
+                Err(diagnostics) => {
+                    print_diagnostics(&diagnostics, color_err);
+                    invalid = true;
+                }
+            }
+            continue;
+        }
         match crate::collection::check(file, &access, &scopes, &args.postman.folders) {
             Ok(checked) => {
                 print_diagnostics(&checked.warnings, color_err);
@@ -636,7 +688,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
                     ));
                     origins.push((plans.len(), origin));
                 }
-                plans.push(checked.plan);
+                plans.push(Loaded::Workflow(Box::new(checked.plan)));
             }
             Err(diagnostics) => {
                 print_diagnostics(&diagnostics, color_err);
@@ -741,6 +793,14 @@ async fn run_command(args: RunArgs) -> ExitCode {
         }
         None => None,
     };
+    // An Arazzo document's operations go to the emulator, unless `--server` says otherwise.
+    if let Some(emulator) = &emulator {
+        for loaded in &mut plans {
+            if let Loaded::Arazzo(document) = loaded {
+                crate::arazzo::serve_from(document, &emulator.info().auth_base);
+            }
+        }
+    }
     let emulated: Vec<(String, String)> = emulator
         .as_ref()
         .map(|e| {
@@ -871,7 +931,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
 /// Resolves the inputs of each collection as its run will, and returns the problems, each
 /// pointed at the collection's variable.
 fn missing_collection_values(
-    plans: &[apiflow::Plan],
+    plans: &[Loaded],
     origins: &[(usize, crate::collection::Origin)],
     sources: &InputSources,
     supplied: &[(String, String)],
@@ -884,7 +944,9 @@ fn missing_collection_values(
     let os_env = |name: &str| std::env::var(name).ok();
     let mut problems = Vec::new();
     for (index, origin) in origins {
-        let plan = &plans[*index];
+        let Some(plan) = plans[*index].workflow() else {
+            continue;
+        };
         let declared = |name: &String| plan.workflow.inputs.iter().any(|i| &i.name.value == name);
         let mut sources = sources.clone();
         sources.supplied = supplied
@@ -1027,7 +1089,7 @@ fn init_command(name: &str) -> ExitCode {
 }
 
 /// Writes a count with its noun, plural when needed: `1 step`, `2 steps`.
-fn plural(count: usize, noun: &str) -> String {
+pub(crate) fn plural(count: usize, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")
     } else {

@@ -1,5 +1,6 @@
 //! The `apiflow` binary: parses the command line, calls the library, exits with its code.
 
+mod arazzo;
 mod cli;
 mod collection;
 

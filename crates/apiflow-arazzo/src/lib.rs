@@ -6,10 +6,15 @@
 //! OpenAPI descriptions → runner → apiflow's events and reporters. Runtime expressions and
 //! criteria are parsed and evaluated by apiflow itself, never by a general-purpose interpreter.
 
+pub mod bind;
 pub mod condition;
 pub mod criterion;
 pub mod expr;
 pub mod extract;
 pub mod load;
 pub mod model;
+pub mod run;
+mod runnable;
 pub mod schema;
+
+pub use runnable::Document;

@@ -1,0 +1,280 @@
+//! Running Arazzo documents: `tests/fixtures/arazzo/shop.arazzo.yaml` against an in-process
+//! shop: workflows in `dependsOn` order, criteria, `goto` and `end`, `retry` with
+//! `Retry-After`, redirects not followed, `x-apiflow.extract`, `x-security`, parameters written
+//! by their OpenAPI `style`, and secrets masked in every output.
+
+use crate::support;
+
+use serde_json::{Value, json};
+use support::bin::{TempDir, apiflow, output};
+use support::{Recorded, Reply, Server};
+
+const DOC: &str = "tests/fixtures/arazzo/shop.arazzo.yaml";
+const TOKEN: &str = "tok-s3cr3t-123";
+const PASSWORD: &str = "pa55-w0rd-S3CRET";
+const CODE: &str = "c0de-s3cr3t-456";
+
+/// The shop: answers what the document's operations ask; the flaky endpoint fails twice with
+/// `Retry-After: 0`, then answers.
+fn shop(items: Value) -> Server {
+    Server::start(move |request: &Recorded| {
+        let authorized = request.header("authorization") == Some(&format!("Bearer {TOKEN}"));
+        match (request.method.as_str(), request.path.as_str()) {
+            ("POST", "/api/login") => {
+                if request.body == format!("username=ada&password={PASSWORD}") {
+                    Reply::json(200, &json!({ "access_token": TOKEN }))
+                } else {
+                    Reply::json(401, &json!({ "error": "invalid_grant" }))
+                }
+            }
+            ("GET", "/api/items") if authorized => {
+                Reply::json(200, &json!({ "status": "OK", "items": items }))
+            }
+            ("GET", "/api/items/7") => Reply::json(200, &json!({ "id": 7, "name": "lamp" })),
+            ("GET", "/api/flaky") if request.nth < 2 => {
+                Reply::status(503).header("retry-after", "0")
+            }
+            ("GET", "/api/flaky") => Reply::status(200),
+            ("GET", "/api/authorize") => Reply::redirect(
+                302,
+                &format!("https://client.example/cb?code={CODE}&state=abc"),
+            ),
+            _ => Reply::status(404),
+        }
+    })
+}
+
+fn run(server: &Server, extra: &[&str]) -> (support::bin::Output, Value) {
+    let dir = TempDir::new("arazzo-run");
+    let report = dir.file("report.json");
+    let base = format!("shop={}/api", server.url);
+    let mut args = vec![
+        "run",
+        DOC,
+        "--server",
+        &base,
+        "--var",
+        "username=ada",
+        "--var",
+        "password=pa55-w0rd-S3CRET",
+        "--report",
+    ];
+    let report_arg = format!("json={report}");
+    args.push(&report_arg);
+    args.extend_from_slice(extra);
+    let out = output(
+        apiflow(&args).env("NO_COLOR", "1"),
+        &[(server.port, "PORT")],
+    );
+    let json = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    (out, json)
+}
+
+/// Lists each workflow of a JSON report with its outcome and each step's name and outcome.
+fn outline(report: &Value) -> Vec<String> {
+    let mut lines = Vec::new();
+    for workflow in report["workflows"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "{}: {}",
+            workflow["name"].as_str().unwrap_or("?"),
+            workflow["outcome"].as_str().unwrap_or("?")
+        ));
+        for step in workflow["steps"].as_array().into_iter().flatten() {
+            lines.push(format!(
+                "  {} {}",
+                step["name"].as_str().unwrap_or("?"),
+                step["outcome"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    lines
+}
+
+#[test]
+fn the_workflows_run_in_order_with_their_jumps_retries_and_captures() {
+    let server = shop(json!([{ "id": 7 }, { "id": 9 }]));
+    let (out, report) = run(&server, &[]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        outline(&report),
+        [
+            "signIn: passed",
+            "  login passed",
+            "browse: passed",
+            "  list passed",
+            "  getFirst passed",
+            "  neverRun skipped",
+            "patience: passed",
+            "  poll passed",
+            "signOn: passed",
+            "  authorize passed",
+        ]
+    );
+    insta::assert_snapshot!(out.stdout);
+    let sent: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}{}",
+                r.method,
+                r.path,
+                r.query
+                    .as_deref()
+                    .map(|q| format!("?{q}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "POST /api/login",
+            // `tags` is a query array: `form` and `explode`, OpenAPI's defaults.
+            "GET /api/items?tags=red&tags=blue&page=1",
+            "GET /api/items/7",
+            "GET /api/flaky",
+            "GET /api/flaky",
+            "GET /api/flaky",
+            // The 302 is the step's response: redirects are not followed.
+            "GET /api/authorize?client_id=app",
+        ]
+    );
+    let login = server.only("/api/login");
+    assert_eq!(
+        login.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    let poll = &report["workflows"][2]["steps"][0];
+    assert_eq!(poll["attempts"], 3);
+    let captures = &report["workflows"][3]["steps"][0]["captures"];
+    assert!(captures.to_string().contains("\"state\""), "{captures}");
+    for text in [&out.stdout, &out.stderr, &report.to_string()] {
+        for secret in [TOKEN, PASSWORD, CODE] {
+            assert!(!text.contains(secret), "`{secret}` leaked:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn an_end_action_ends_the_workflow_as_passed_and_its_steps_show_why() {
+    let server = shop(json!([]));
+    let (out, report) = run(&server, &["--workflow", "browse"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        outline(&report),
+        [
+            "signIn: passed",
+            "  login passed",
+            "browse: passed",
+            "  list passed",
+            "  neverRun skipped",
+            "  getFirst skipped",
+        ]
+    );
+    assert!(
+        out.stdout.contains("success action `noItems`: end"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_failed_dependency_skips_the_workflows_that_depend_on_it() {
+    let server = shop(json!([]));
+    let dir = TempDir::new("arazzo-dependency");
+    let report = dir.file("report.json");
+    let out = output(
+        apiflow(&[
+            "run",
+            DOC,
+            "--server",
+            &format!("shop={}/api", server.url),
+            "--var",
+            "username=ada",
+            "--var",
+            "password=wrong",
+            "--workflow",
+            "browse",
+            "--report",
+            &format!("json={report}"),
+        ])
+        .env("NO_COLOR", "1"),
+        &[(server.port, "PORT")],
+    );
+    assert_eq!(out.code, 1);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        outline(&report),
+        [
+            "signIn: failed",
+            "  login failed",
+            "browse: failed",
+            "  list skipped",
+            "  neverRun skipped",
+            "  getFirst skipped",
+        ]
+    );
+    assert_eq!(server.requests().len(), 1, "nothing is sent for `browse`");
+}
+
+#[test]
+fn validate_and_plan_take_an_arazzo_document() {
+    let out = output(apiflow(&["validate", DOC]).env("NO_COLOR", "1"), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "✓ tests/fixtures/arazzo/shop.arazzo.yaml: `Shop flows` is valid (Arazzo 1.1.0: 4 workflows, 6 steps, 6 bound to OpenAPI operations)\n"
+    );
+    let out = output(
+        apiflow(&["plan", DOC, "--var", "username=ada", "--workflow", "browse"])
+            .env("NO_COLOR", "1"),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
+fn a_missing_input_is_named_before_anything_is_sent() {
+    let server = shop(json!([]));
+    let out = output(
+        apiflow(&[
+            "run",
+            DOC,
+            "--server",
+            &format!("shop={}/api", server.url),
+            "--var",
+            "username=ada",
+        ])
+        .env("NO_COLOR", "1"),
+        &[(server.port, "PORT")],
+    );
+    assert_eq!(out.code, 2);
+    insta::assert_snapshot!(out.stderr);
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn the_pingone_arazzo_workflow_passes_against_the_emulator() {
+    let out = output(
+        apiflow(&[
+            "run",
+            "workflows/refresh_token.arazzo.yaml",
+            "--emulate",
+            "pingone",
+        ])
+        .env("NO_COLOR", "1"),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("✓ refreshToken: 16 passed, 0 failed, 0 skipped"),
+        "{}",
+        out.stdout
+    );
+}
