@@ -1223,7 +1223,16 @@ impl<'a> Translator<'a> {
                 .map(Some)
             }
             CriterionKind::JsonPath { .. } => {
-                Err("JSONPath criteria have no equivalent in apiflow's checks".to_owned())
+                let context = criterion
+                    .context
+                    .as_ref()
+                    .ok_or("a JSONPath criterion needs a `context`")?;
+                let context = expr::parse(&context.value).map_err(|e| e.message)?;
+                let subject = self.expression(&context, Place::Check)?;
+                jsonpath_check(&criterion.condition.value, &subject, &|expression| {
+                    self.expression(expression, Place::Check)
+                })
+                .map(Some)
             }
             CriterionKind::XPath { .. } => Err("XPath criteria are not supported".to_owned()),
         }
@@ -1509,6 +1518,126 @@ fn regex_check(
     })
 }
 
+/// Writes a JSONPath criterion as a check, for the queries whose nodelist a template can tell
+/// empty or not: a singular path (`$.a[0]['b c']`: it is there), a path ending in `[*]` or `.*`
+/// (it has elements), or ending in `[?@ == LITERAL]` (the literal is one of its elements or
+/// member values). A literal may be one embedded expression (`'{$inputs.x}'`).
+fn jsonpath_check(
+    query: &str,
+    subject: &str,
+    operand: &dyn Fn(&Expression) -> Result<String, String>,
+) -> Result<String, String> {
+    let unsupported = || format!("the JSONPath `{query}` is more than a path the import can check");
+    // Embedded expressions are set aside as placeholders, to be found again as literals.
+    let mut text = String::new();
+    let mut embedded = Vec::new();
+    match expr::parse_text(query).map_err(|e| e.message)? {
+        Text::Literal(literal) => text = literal,
+        Text::Parts(parts) => {
+            for part in parts {
+                match part {
+                    Part::Literal(literal) => text.push_str(&literal),
+                    Part::Expr(expression) => {
+                        let _ = write!(text, "\u{1}{}\u{1}", embedded.len());
+                        embedded.push(expression);
+                    }
+                }
+            }
+        }
+        Text::Whole(_) => return Err(unsupported()),
+    }
+    let mut rest = text.strip_prefix('$').ok_or_else(unsupported)?;
+    let mut path = subject.to_owned();
+    loop {
+        if rest.is_empty() {
+            return Ok(format!("{path} is defined"));
+        }
+        if rest == "[*]" || rest == ".*" {
+            return Ok(format!("({path} | length) > 0"));
+        }
+        if let Some(filter) = rest.strip_prefix("[?").and_then(|f| f.strip_suffix(']')) {
+            let literal = filter
+                .trim()
+                .strip_prefix('@')
+                .map(str::trim_start)
+                .and_then(|f| f.strip_prefix("=="))
+                .map(str::trim)
+                .ok_or_else(unsupported)?;
+            let value = jsonpath_literal(literal, &embedded, operand).ok_or_else(unsupported)??;
+            return Ok(format!(
+                "{value} in ({path}.values() if {path} is mapping else {path})"
+            ));
+        }
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            let name = &after[..end];
+            if !names::is_identifier(name) {
+                return Err(unsupported());
+            }
+            let _ = write!(path, ".{name}");
+            rest = &after[end..];
+            continue;
+        }
+        let inside = rest.strip_prefix('[').ok_or_else(unsupported)?;
+        let close = inside.find(']').ok_or_else(unsupported)?;
+        let selector = &inside[..close];
+        if let Some(quoted) = selector
+            .strip_prefix('\'')
+            .and_then(|q| q.strip_suffix('\''))
+            .or_else(|| selector.strip_prefix('"').and_then(|q| q.strip_suffix('"')))
+        {
+            if quoted.contains(['\\', '\'', '"', '\u{1}']) {
+                return Err(unsupported());
+            }
+            let _ = write!(path, "['{quoted}']");
+        } else if !selector.is_empty() && selector.bytes().all(|b| b.is_ascii_digit()) {
+            let _ = write!(path, "[{selector}]");
+        } else {
+            return Err(unsupported());
+        }
+        rest = &inside[close + 1..];
+    }
+}
+
+/// Writes a JSONPath literal (`'text'`, `"text"`, a number, `true`, `false`, `null`, or a
+/// quoted embedded expression) as a template value.
+fn jsonpath_literal(
+    literal: &str,
+    embedded: &[Expression],
+    operand: &dyn Fn(&Expression) -> Result<String, String>,
+) -> Option<Result<String, String>> {
+    let quoted = literal
+        .strip_prefix('\'')
+        .and_then(|q| q.strip_suffix('\''))
+        .or_else(|| literal.strip_prefix('"').and_then(|q| q.strip_suffix('"')));
+    if let Some(quoted) = quoted {
+        if let Some(index) = quoted
+            .strip_prefix('\u{1}')
+            .and_then(|q| q.strip_suffix('\u{1}'))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            // The embedded value is read as text, as the query would hold it.
+            return embedded
+                .get(index)
+                .map(|e| operand(e).map(|code| format!("({code} | string)")));
+        }
+        if quoted.contains(['\\', '\'', '"', '\u{1}']) {
+            return None;
+        }
+        return Some(Ok(format!("'{quoted}'")));
+    }
+    match literal {
+        "true" | "false" => Some(Ok(literal.to_owned())),
+        "null" => Some(Ok("none".to_owned())),
+        number if number.parse::<f64>().is_ok() && !number.contains(['e', 'E', '+']) => {
+            Some(Ok(number.to_owned()))
+        }
+        _ => None,
+    }
+}
+
 /// The input that overrides the servers of a source description.
 fn server_input(name: &str) -> String {
     identifier(&format!("{name}_server"))
@@ -1680,6 +1809,50 @@ mod tests {
         }
         assert!(regex_check("^a+$", "h", &operand).is_err());
         assert!(regex_check("^2\\d{2}$", "h", &operand).is_err());
+    }
+
+    #[test]
+    fn jsonpath_queries_with_a_plain_answer_become_checks() {
+        let operand =
+            |e: &apiflow_arazzo::expr::Expression| Ok(e.to_string().replace("$inputs.", ""));
+        for (query, check) in [
+            ("$.keys[0]", "json.keys[0] is defined"),
+            (
+                "$._links['usernamePassword.check']",
+                "json._links['usernamePassword.check'] is defined",
+            ),
+            ("$.pets[*]", "(json.pets | length) > 0"),
+            (
+                "$.grantTypes[?@ == 'REFRESH_TOKEN']",
+                "'REFRESH_TOKEN' in (json.grantTypes.values() if json.grantTypes is mapping else json.grantTypes)",
+            ),
+            (
+                "$.uris[?@ == '{$inputs.uri}']",
+                "(uri | string) in (json.uris.values() if json.uris is mapping else json.uris)",
+            ),
+            (
+                "$.n[?@ == 3]",
+                "3 in (json.n.values() if json.n is mapping else json.n)",
+            ),
+        ] {
+            assert_eq!(
+                super::jsonpath_check(query, "json", &operand).as_deref(),
+                Ok(check),
+                "{query}"
+            );
+        }
+        for query in [
+            "$[?@.access_token != null]",
+            "$..id",
+            "$.a[?@.b == 1]",
+            "$.a[1:2]",
+            "$.x[?@ == 'a{$inputs.b}']",
+        ] {
+            assert!(
+                super::jsonpath_check(query, "json", &operand).is_err(),
+                "{query}"
+            );
+        }
     }
 
     #[test]
