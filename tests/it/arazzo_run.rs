@@ -278,3 +278,123 @@ fn the_pingone_arazzo_workflow_passes_against_the_emulator() {
         out.stdout
     );
 }
+
+#[test]
+fn iterations_and_data_rows_run_the_document_once_each() {
+    let server = shop(json!([{ "id": 7 }]));
+    let dir = TempDir::new("arazzo-data");
+    let data = dir.file("users.csv");
+    std::fs::write(
+        &data,
+        format!("username,password\nada,{PASSWORD}\nbob,{PASSWORD}\n"),
+    )
+    .unwrap();
+    let out = output(
+        apiflow(&[
+            "run",
+            DOC,
+            "--server",
+            &format!("shop={}/api", server.url),
+            "--workflow",
+            "signIn",
+            "--data",
+            &data,
+        ])
+        .env("NO_COLOR", "1"),
+        &[(server.port, "PORT")],
+    );
+    // `bob` is refused by the shop: one iteration of two fails.
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("2 iterations, 1 passed, 1 failed"),
+        "{}",
+        out.stdout
+    );
+    let bodies: Vec<String> = server.requests().iter().map(|r| r.body.clone()).collect();
+    assert_eq!(bodies.len(), 2);
+    assert!(bodies.iter().any(|b| b.starts_with("username=bob&")));
+    assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
+}
+
+#[test]
+fn a_var_is_json_where_the_input_is_not_a_string() {
+    let dir = TempDir::new("arazzo-typed");
+    let openapi = dir.file("api.openapi.yaml");
+    std::fs::copy(
+        format!("{}/tests/fixtures/arazzo/shop.openapi.yaml", support::ROOT),
+        &openapi,
+    )
+    .unwrap();
+    let doc = dir.file("typed.arazzo.yaml");
+    std::fs::write(
+        &doc,
+        "arazzo: 1.0.1\ninfo: { title: typed, version: '1' }\nsourceDescriptions:\n  - { name: shop, url: ./api.openapi.yaml, type: openapi }\nworkflows:\n  - workflowId: page\n    inputs:\n      type: object\n      properties:\n        page: { type: integer, minimum: 1 }\n    steps:\n      - stepId: list\n        operationId: listItems\n        parameters:\n          - { name: page, in: query, value: $inputs.page }\n",
+    )
+    .unwrap();
+    let out = output(
+        apiflow(&[
+            "run",
+            &doc,
+            "--server",
+            "shop=http://127.0.0.1:9/api",
+            "--var",
+            "page=0",
+        ])
+        .env("NO_COLOR", "1"),
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "input `page` of workflow `page` is not valid: 0 is less than the minimum of 1"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = output(
+        apiflow(&[
+            "run",
+            &doc,
+            "--server",
+            "shop=http://127.0.0.1:9/api",
+            "--var",
+            "page=two",
+        ])
+        .env("NO_COLOR", "1"),
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(
+            "input `page` of workflow `page` takes JSON, and `two` from --var is not JSON"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_step_runs_a_workflow_of_another_arazzo_document() {
+    let server = shop(json!([]));
+    let out = output(
+        apiflow(&[
+            "run",
+            "tests/fixtures/arazzo/checkout.arazzo.yaml",
+            "--server",
+            &format!("shop={}/api", server.url),
+            "--var",
+            "username=ada",
+            "--var",
+            &format!("password={PASSWORD}"),
+        ])
+        .env("NO_COLOR", "1"),
+        &[(server.port, "PORT")],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    insta::assert_snapshot!(out.stdout);
+    let item = server.only("/api/items/7");
+    assert_eq!(
+        item.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+}

@@ -298,7 +298,7 @@ pub fn check_source(
         .map(|w| binder.workflow(w, &sources))
         .collect();
     let order = binder.order(&options.workflows, &workflows);
-    for (name, _) in &options.servers {
+    for (name, _) in options.servers.iter().filter(|_| depth == 0) {
         if !document
             .source_descriptions
             .iter()
@@ -424,8 +424,11 @@ impl Binder<'_> {
                     apis.push(Api::Unusable);
                     continue;
                 }
+                // `--server` names sources of nested documents too; `--source` and
+                // `--workflow` concern the document given.
                 let nested = Options {
                     access: options.access.clone(),
+                    servers: options.servers.clone(),
                     ..Options::default()
                 };
                 match check_at(&file, &nested, depth + 1) {
@@ -1220,10 +1223,15 @@ impl Binder<'_> {
             .help = Some("write `{$sourceDescriptions.NAME.url}#/paths/~1pets/get`".to_owned());
             return Call::Invalid;
         };
-        let source = match base
-            .strip_prefix("{$sourceDescriptions.")
-            .and_then(|r| r.strip_suffix(".url}"))
-        {
+        // `{$sourceDescriptions.NAME.url}` as the specification writes it; the schema's own
+        // examples also write `$sourceDescriptions.NAME.url` and `$sourceDescriptions.NAME`.
+        let named = base
+            .strip_prefix('{')
+            .and_then(|b| b.strip_suffix('}'))
+            .unwrap_or(base)
+            .strip_prefix("$sourceDescriptions.")
+            .map(|r| r.strip_suffix(".url").unwrap_or(r));
+        let source = match named {
             Some(name) => self.source_index(name).ok_or(name.to_owned()),
             // A literal URL must be one of the sources'.
             None => self
@@ -2176,7 +2184,7 @@ fn local_path(url: &str, folder: &Path) -> Result<PathBuf, String> {
         return Err(format!("`{url}` is a remote URL"));
     }
     let path = url.split(['#', '?']).next().unwrap_or(url);
-    Ok(folder.join(percent_decode(path)))
+    Ok(apiflow::access::normalize(&folder.join(percent_decode(path))))
 }
 
 fn percent_decode(text: &str) -> String {
