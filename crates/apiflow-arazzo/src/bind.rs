@@ -1225,13 +1225,13 @@ impl Binder<'_> {
         };
         // `{$sourceDescriptions.NAME.url}` as the specification writes it; the schema's own
         // examples also write `$sourceDescriptions.NAME.url` and `$sourceDescriptions.NAME`.
-        let named = base
+        let written_name = base
             .strip_prefix('{')
             .and_then(|b| b.strip_suffix('}'))
             .unwrap_or(base)
             .strip_prefix("$sourceDescriptions.")
             .map(|r| r.strip_suffix(".url").unwrap_or(r));
-        let source = match named {
+        let source = match written_name {
             Some(name) => self.source_index(name).ok_or(name.to_owned()),
             // A literal URL must be one of the sources'.
             None => self
@@ -2184,7 +2184,9 @@ fn local_path(url: &str, folder: &Path) -> Result<PathBuf, String> {
         return Err(format!("`{url}` is a remote URL"));
     }
     let path = url.split(['#', '?']).next().unwrap_or(url);
-    Ok(apiflow::access::normalize(&folder.join(percent_decode(path))))
+    Ok(apiflow::access::normalize(
+        &folder.join(percent_decode(path)),
+    ))
 }
 
 fn percent_decode(text: &str) -> String {
