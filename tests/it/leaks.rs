@@ -1052,3 +1052,63 @@ fn what_scripts_read_print_and_derive_from_secrets_never_shows() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pingone_arazzo_document_shows_no_password_input() {
+    let emulator = apiflow_pingone::Emulator::start(0, apiflow_pingone::Options::default())
+        .await
+        .expect("emulator starts");
+    let info = emulator.info().clone();
+    // A password the Standard policy accepts, with characters every escaping changes.
+    let password = "Pw<1>&'\"/+= ü";
+    let secrets = vec![info.worker_client_secret.clone(), password.to_owned()];
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let reports: Vec<std::path::PathBuf> = ["junit", "json", "html", "har"]
+        .iter()
+        .map(|format| dir.path().join(format!("report.{format}")))
+        .collect();
+    let mut args: Vec<String> = [
+        "run",
+        "workflows/refresh_token.arazzo.yaml",
+        "-v",
+        "--curl",
+        "--server",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    args.push(format!("pingone={}", info.auth_base));
+    for (name, value) in [
+        ("env_id", info.env_id.as_str()),
+        ("worker_client_id", info.worker_client_id.as_str()),
+        ("worker_client_secret", info.worker_client_secret.as_str()),
+        ("user_password", password),
+    ] {
+        args.push("--var".to_owned());
+        args.push(format!("{name}={value}"));
+    }
+    for (format, path) in ["junit", "json", "html", "har"].iter().zip(&reports) {
+        args.push("--report".to_owned());
+        args.push(format!("{format}={}", path.display()));
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::cargo_bin("apiflow")
+            .expect("the binary is built")
+            .current_dir(ROOT)
+            .args(&args)
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .expect("the run ends");
+    emulator.shutdown().await;
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+    let stderr = String::from_utf8(out.stderr).expect("UTF-8");
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_clean_of("stdout", &stdout, &secrets);
+    assert_clean_of("stderr", &stderr, &secrets);
+    for path in &reports {
+        let text = std::fs::read_to_string(path).expect("a report");
+        assert_clean_of(&path.display().to_string(), &text, &secrets);
+    }
+}

@@ -360,7 +360,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         if path.is_dir() {
             out.extend(walk(&path));
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
-            && !is_arazzo_or_openapi(&path)
+            && !path.to_string_lossy().ends_with(".openapi.yaml")
         {
             out.push(path);
         }
@@ -369,7 +369,8 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Tells the Arazzo document and the OpenAPI description shipped beside the workflows apart
-/// from apiflow workflows: they follow their own specifications.
+/// from apiflow workflows: they follow their own specifications (`validate` reads the Arazzo
+/// document; the description is read through it).
 pub(crate) fn is_arazzo_or_openapi(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
