@@ -398,3 +398,41 @@ fn a_step_runs_a_workflow_of_another_arazzo_document() {
         Some(format!("Bearer {TOKEN}").as_str())
     );
 }
+
+#[test]
+fn a_goto_loop_stops_at_max_steps() {
+    let server = shop(json!([{ "id": 7 }]));
+    let dir = TempDir::new("arazzo-loop");
+    std::fs::copy(
+        format!("{}/tests/fixtures/arazzo/shop.openapi.yaml", support::ROOT),
+        dir.file("shop.openapi.yaml"),
+    )
+    .unwrap();
+    let doc = dir.file("loop.arazzo.yaml");
+    std::fs::write(
+        &doc,
+        "arazzo: 1.0.1\ninfo: { title: loop, version: '1' }\nsourceDescriptions:\n  - { name: shop, url: ./shop.openapi.yaml, type: openapi }\nworkflows:\n  - workflowId: forever\n    steps:\n      - stepId: again\n        operationId: getItem\n        parameters:\n          - { name: id, in: path, value: 7 }\n        onSuccess:\n          - { name: once more, type: goto, stepId: again }\n",
+    )
+    .unwrap();
+    let out = output(
+        apiflow(&[
+            "run",
+            &doc,
+            "--server",
+            &format!("shop={}/api", server.url),
+            "--max-steps",
+            "5",
+        ])
+        .env("NO_COLOR", "1"),
+        &[(server.port, "PORT")],
+    );
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(server.requests().len(), 5);
+    assert!(
+        out.stdout.contains(
+            "the run stopped before step `again`: it already ran 5 steps (`--max-steps 5`)"
+        ),
+        "{}",
+        out.stdout
+    );
+}

@@ -79,7 +79,6 @@ pub async fn run(
     let mut worst = ExitCode::Passed;
     let mut failed: Vec<usize> = Vec::new();
     let mut queue: std::collections::VecDeque<usize> = plan.order.iter().copied().collect();
-    let mut gone_to = 0usize;
     while let Some(index) = queue.pop_front() {
         let flow = &plan.workflows[index];
         let values = inputs.get(index).cloned().unwrap_or_default();
@@ -99,11 +98,9 @@ pub async fn run(
         if !code.passed() {
             failed.push(index);
         }
+        // A `goto` loop between workflows is bounded by `--max-steps`, which every step of
+        // every workflow counts against.
         if let Some(next) = goto {
-            gone_to += 1;
-            if gone_to > plan.workflows.len() * 100 {
-                break;
-            }
             queue.push_front(next);
         }
         if settings.interrupt.load(Ordering::SeqCst) {
@@ -136,7 +133,6 @@ struct Runner<'a> {
 struct StepRun {
     report: StepReport,
     success: bool,
-    scope: Scope,
     retry_after_header: Option<Duration>,
 }
 
@@ -306,8 +302,8 @@ impl Runner<'_> {
                 let mut earlier: Vec<CheckResult> = Vec::new();
                 let (mut run, next) = loop {
                     attempts += 1;
-                    let mut run = self.step(index, position, &base, depth).await;
-                    let next = self.next(index, position, &mut run, &mut retries);
+                    let mut run = self.step(index, position, &mut base, depth).await;
+                    let next = self.next(index, position, &mut run, &mut retries, &base);
                     let Next::Retry { after, first: None } = next else {
                         break (run, next);
                     };
@@ -345,10 +341,12 @@ impl Runner<'_> {
                     earlier.append(&mut run.report.checks);
                     run.report.checks = earlier;
                 }
-                if let Some(values) = run.scope.steps.get(&step.id.value) {
-                    base.steps.insert(step.id.value.clone(), values.clone());
+                if matches!(
+                    flow.steps[position].call,
+                    Call::Workflow(_) | Call::External { .. }
+                ) {
+                    base.workflows.clone_from(&self.workflows);
                 }
-                base.workflows.clone_from(&self.workflows);
                 run.report.depth = depth;
                 self.reporter.event(&Event::Step(&run.report));
                 reports.push(run.report);
@@ -499,6 +497,7 @@ impl Runner<'_> {
         position: usize,
         run: &mut StepRun,
         retries: &mut HashMap<(usize, String), u64>,
+        scope: &Scope,
     ) -> Next {
         let bound = &self.plan.workflows[workflow].steps[position];
         let actions = if run.success {
@@ -509,7 +508,7 @@ impl Runner<'_> {
         let mut chosen: Option<&BoundAction> = None;
         'actions: for action in actions {
             for criterion in &action.criteria {
-                match criterion.compiled.eval(&run.scope) {
+                match criterion.compiled.eval(scope) {
                     Ok(true) => {}
                     Ok(false) => continue 'actions,
                     Err(error) => {
@@ -653,7 +652,7 @@ impl Runner<'_> {
         &mut self,
         workflow: usize,
         position: usize,
-        base: &Scope,
+        scope: &mut Scope,
         depth: u32,
     ) -> StepRun {
         let plan = self.plan;
@@ -662,7 +661,13 @@ impl Runner<'_> {
         let started = Instant::now();
         let mut report = StepReport::new(step.id.value.clone());
         report.attempts = 1;
-        let mut scope = base.clone();
+        // One scope serves the whole workflow: what the last step sent and received is cleared.
+        scope.url = None;
+        scope.method = None;
+        scope.status = None;
+        scope.request = None;
+        scope.response = None;
+        scope.outputs.clear();
         let source = &plan.document.source;
         let fail = |report: &mut StepReport, title: String, span: Span, label: &str| {
             report.outcome = Outcome::Failed;
@@ -676,7 +681,7 @@ impl Runner<'_> {
         let waiting = bound
             .depends_on
             .iter()
-            .find(|d| !base.steps.contains_key(*d));
+            .find(|d| !scope.steps.contains_key(*d));
         let call = if waiting.is_some() {
             &Call::Invalid
         } else {
@@ -706,7 +711,7 @@ impl Runner<'_> {
             Call::Workflow(target) => {
                 let mut given = serde_json::Map::new();
                 for parameter in &bound.parameters {
-                    match eval_value(&parameter.value, &scope) {
+                    match eval_value(&parameter.value, scope) {
                         Ok(value) => {
                             given.insert(parameter.name.clone(), value);
                         }
@@ -742,7 +747,7 @@ impl Runner<'_> {
                         .workflows
                         .get(&plan.document.workflows[*target].id.value)
                     {
-                        scope.outputs = values.outputs.clone();
+                        scope.outputs.clone_from(&values.outputs);
                     }
                 }
             }
@@ -752,7 +757,7 @@ impl Runner<'_> {
             } => {
                 let mut given = serde_json::Map::new();
                 for parameter in &bound.parameters {
-                    match eval_value(&parameter.value, &scope) {
+                    match eval_value(&parameter.value, scope) {
                         Ok(value) => {
                             given.insert(parameter.name.clone(), value);
                         }
@@ -817,12 +822,12 @@ impl Runner<'_> {
                 operation,
             } => {
                 let description = plan.description(*api).cloned();
-                match self.request(bound, *api, operation, &mut scope) {
+                match self.request(bound, *api, operation, scope) {
                     Err((title, span)) => fail(&mut report, title, span, "here"),
                     Ok(request) => {
                         let follow = bound.follow_redirects && !self.settings.ignore_redirects;
                         let stop_at = match &bound.stop_at {
-                            Some(text) => text.render(&scope).ok(),
+                            Some(text) => text.render(scope).ok(),
                             None => None,
                         };
                         let sent = self
@@ -838,7 +843,7 @@ impl Runner<'_> {
                             Ok(hops) => {
                                 retry_after_header = hops.last().and_then(retry_after);
                                 if let Some(last) = hops.last() {
-                                    fill_exchange(&mut scope, last);
+                                    fill_exchange(scope, last);
                                     self.pages.insert(
                                         step.id.value.clone(),
                                         (last.request.url.clone(), Arc::clone(&last.response.body)),
@@ -869,7 +874,7 @@ impl Runner<'_> {
         let answered = !report.exchanges.is_empty() && report.outcome != Outcome::Error;
         if answered || matches!(bound.call, Call::Workflow(_) | Call::External { .. }) {
             for criterion in &bound.criteria {
-                match criterion.compiled.eval(&scope) {
+                match criterion.compiled.eval(scope) {
                     Ok(held) => {
                         report.checks.push(CheckResult {
                             what: criterion.text.clone(),
@@ -931,7 +936,7 @@ impl Runner<'_> {
             // Outputs may read what `extract` captured.
             scope.steps.insert(step.id.value.clone(), values.clone());
             for (name, expression, span) in &bound.outputs {
-                match expression.eval(&scope) {
+                match expression.eval(scope) {
                     Ok(value) => {
                         let secret = apiflow::names::is_secret_name(name);
                         if secret {
@@ -967,7 +972,6 @@ impl Runner<'_> {
         StepRun {
             report,
             success,
-            scope,
             retry_after_header,
         }
     }
