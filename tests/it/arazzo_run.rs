@@ -20,6 +20,21 @@ fn shop(items: Value) -> Server {
     Server::start(move |request: &Recorded| {
         let authorized = request.header("authorization") == Some(&format!("Bearer {TOKEN}"));
         match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/api/login-page") => {
+                Reply::status(200).header("content-type", "text/html").body(
+                    "<html><form action=\"/api/login\" method=\"post\">\
+                     <input type=\"hidden\" name=\"csrf\" value=\"k1\">\
+                     <input name=\"username\"><input name=\"password\" type=\"password\">\
+                     </form></html>",
+                )
+            }
+            ("POST", "/api/login") if request.body.starts_with("csrf=") => {
+                if request.body == format!("csrf=k1&username=ada&password={PASSWORD}") {
+                    Reply::json(200, &json!({ "access_token": TOKEN }))
+                } else {
+                    Reply::json(401, &json!({ "error": "invalid_grant" }))
+                }
+            }
             ("POST", "/api/login") => {
                 if request.body == format!("username=ada&password={PASSWORD}") {
                     Reply::json(200, &json!({ "access_token": TOKEN }))
@@ -432,6 +447,37 @@ fn a_goto_loop_stops_at_max_steps() {
         out.stdout.contains(
             "the run stopped before step `again`: it already ran 5 steps (`--max-steps 5`)"
         ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn form_from_submits_the_form_of_an_earlier_page() {
+    let server = shop(json!([]));
+    let out = output(
+        apiflow(&[
+            "run",
+            "tests/fixtures/arazzo/form.arazzo.yaml",
+            "--server",
+            &format!("shop={}/api", server.url),
+            "--var",
+            "username=ada",
+            "--var",
+            &format!("password={PASSWORD}"),
+            "-v",
+        ])
+        .env("NO_COLOR", "1"),
+        &[(server.port, "PORT")],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let login = server.only("/api/login");
+    assert_eq!(
+        login.body,
+        format!("csrf=k1&username=ada&password={PASSWORD}")
+    );
+    assert!(
+        !out.stdout.contains(PASSWORD) && !out.stdout.contains(TOKEN),
         "{}",
         out.stdout
     );
