@@ -108,7 +108,15 @@ pub fn load(path: &Path, files: &[(String, PathBuf)]) -> Result<Loaded, Vec<Diag
             );
             continue;
         }
-        match Description::load(&target, &apiflow::access::FileAccess::default()) {
+        // Read through the document's path as given, so messages name it as the user did.
+        let given = apiflow::access::normalize_relative(Path::new(decoded.as_ref())).map_or_else(
+            || target.clone(),
+            |relative| {
+                path.parent()
+                    .map_or_else(|| relative.clone(), |parent| parent.join(&relative))
+            },
+        );
+        match Description::load(&given, &apiflow::access::FileAccess::default()) {
             Ok(loaded) => descriptions.push((description.name.value.clone(), loaded)),
             Err(mut diagnostics) => {
                 if diagnostics.iter().all(|d| d.source.is_none()) {
@@ -194,6 +202,13 @@ pub fn translate(
     for workflow in chosen {
         let mut translator = Translator::new(loaded, workflow, warnings);
         match translator.workflow() {
+            Ok(_) if translator.steps == 0 => warnings.push(
+                Diagnostic::warning(format!(
+                    "workflow `{}` has no step the import can write as a request; it is not imported",
+                    workflow.id.value
+                ))
+                .at(&document.source, workflow.id.span, "not imported"),
+            ),
             Ok(text) => out.push(Translated {
                 stem: workflow.id.value.clone(),
                 text,
@@ -201,6 +216,17 @@ pub fn translate(
             }),
             Err(mut problems) => errors.append(&mut problems),
         }
+    }
+    if errors.is_empty() && out.is_empty() {
+        errors.push(
+            Diagnostic::error(format!(
+                "`{}` has no workflow the import can write",
+                document.source.name
+            ))
+            .help(
+                "its steps run other workflows or AsyncAPI operations, which the import leaves out",
+            ),
+        );
     }
     if errors.is_empty() {
         Ok(out)
@@ -539,11 +565,29 @@ impl<'a> Translator<'a> {
                     .maybe_help(apiflow::diagnostic::did_you_mean(text, known)))
             }
             Target::OperationPath(path) => {
-                let text = &path.value;
-                let parsed = text
-                    .strip_prefix("{$sourceDescriptions.")
-                    .and_then(|rest| rest.split_once(".url}"))
-                    .and_then(|(name, rest)| rest.strip_prefix('#').map(|p| (name, p)));
+                // `{$sourceDescriptions.NAME.url}#…` as the specification writes it; also
+                // without braces, without `.url`, or the source's own `url`.
+                let parsed = path.value.split_once('#').and_then(|(base, pointer)| {
+                    let named = base
+                        .strip_prefix('{')
+                        .and_then(|b| b.strip_suffix('}'))
+                        .unwrap_or(base)
+                        .strip_prefix("$sourceDescriptions.")
+                        .map(|r| r.strip_suffix(".url").unwrap_or(r));
+                    let name = match named {
+                        Some(name) => name,
+                        None => self
+                            .loaded
+                            .document
+                            .source_descriptions
+                            .iter()
+                            .find(|s| s.url.value == base)?
+                            .name
+                            .value
+                            .as_str(),
+                    };
+                    Some((name, pointer))
+                });
                 let Some((name, pointer)) = parsed else {
                     return Err(Diagnostic::error("this `operationPath` does not name a source description and a JSON Pointer")
                         .at(self.source, path.span, "cannot read")
