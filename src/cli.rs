@@ -19,7 +19,7 @@ use apiflow::http::identity::Identity;
 use apiflow::http::proxy::ProxyOptions;
 use apiflow::http::{Client, ClientOptions, DEFAULT_MAX_BODY};
 use apiflow::report::Format;
-use apiflow::runner::Settings;
+use apiflow::runner::{OpenapiChecks, Settings};
 
 use crate::arazzo::{ArazzoArgs, ChecksArg, Loaded};
 use crate::collection::{Checked, Scopes};
@@ -836,6 +836,11 @@ async fn run_command(args: RunArgs) -> ExitCode {
         bail: args.bail,
         max_steps: args.max_steps,
         ignore_redirects: args.ignore_redirects,
+        openapi_checks: match args.openapi_checks {
+            ChecksArg::Error => OpenapiChecks::Error,
+            ChecksArg::Warn => OpenapiChecks::Warn,
+            ChecksArg::Off => OpenapiChecks::Off,
+        },
         ..Settings::default()
     };
     let interrupt = Arc::clone(&settings.interrupt);

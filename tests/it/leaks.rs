@@ -1112,3 +1112,40 @@ async fn the_pingone_arazzo_document_shows_no_password_input() {
         assert_clean_of(&path.display().to_string(), &text, &secrets);
     }
 }
+
+#[test]
+fn a_response_checked_against_an_openapi_operation_does_not_show_secrets() {
+    // The secret goes into a path parameter; the body breaks the schema with secrets in it,
+    // which the violations would quote.
+    let server = Server::start(|_: &Recorded| {
+        Reply::json(200, &json!({ "id": PIN, "name": 7, "key": API_KEY }))
+    });
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(
+        dir.path().join("api.yaml"),
+        "openapi: 3.1.0\ninfo: { title: t, version: '1' }\npaths:\n  /pets/{petId}:\n    get:\n      operationId: showPet\n      parameters:\n        - { name: petId, in: path, required: true }\n      responses:\n        '200':\n          description: a pet\n          content:\n            application/json:\n              schema:\n                type: object\n                properties:\n                  id: { type: integer }\n                  name: { type: string }\n                  key: { type: integer }\n",
+    )
+    .expect("written");
+    let workflow = "name: an operation with secrets\nopenapi: api.yaml\ninputs:\n  base_url:\n  closed_url:\n  api_key: { secret: true }\n  pin: { secret: true }\n  client_secret: { env: LEAK_CLIENT_SECRET }\nsteps:\n  - name: show\n    operation: showPet\n    request:\n      url: \"{{ base_url }}\"\n      path_params: { petId: \"{{ api_key }}\" }\n";
+    for mode in ["error", "warn"] {
+        let out = run_binary(
+            dir.path(),
+            workflow,
+            &["-v", "--openapi-checks", mode],
+            &vars(&server),
+        );
+        assert!(
+            out.stdout
+                .contains("the body does not match the response schema of `showPet`"),
+            "{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        let own = [API_KEY.to_owned(), PIN.to_owned()];
+        assert_clean_of(&format!("stdout with {mode}"), &out.stdout, &own);
+        assert_clean_of(&format!("stderr with {mode}"), &out.stderr, &own);
+        for (name, text) in &out.reports {
+            assert_clean_of(name, text, &own);
+        }
+    }
+}

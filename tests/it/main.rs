@@ -29,6 +29,7 @@ mod mtls;
 mod newman;
 mod oidc;
 mod ok;
+mod openapi;
 mod parallel;
 mod pingone;
 mod plan;

@@ -33,6 +33,9 @@ pub(crate) fn prepare(workflow: &mut Workflow, access: &FileAccess) -> Vec<Diagn
     if let Some(tls) = &mut workflow.defaults.tls {
         files.tls(tls, None);
     }
+    if let Some(description) = &mut workflow.openapi {
+        files.input_of(description, "openapi", None);
+    }
     for step in workflow.steps.iter_mut().chain(workflow.finally.iter_mut()) {
         files.step(step);
     }

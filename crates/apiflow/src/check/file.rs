@@ -31,8 +31,15 @@ pub fn check_source_alone_in(
     errors.extend(confine::prepare(&mut workflow, access));
     // The client certificates whose files `prepare` found.
     errors.extend(crate::check::tls::check(&workflow));
+    // The OpenAPI description `prepare` found, and the method each step's operation gives.
+    let (bound, problems) = crate::check::operation::bind(&mut workflow, access);
+    errors.extend(problems);
     match validate(workflow) {
-        Ok(plan) if errors.is_empty() => Ok(plan),
+        Ok(mut plan) if errors.is_empty() => {
+            plan.openapi = bound.description;
+            plan.operations = bound.operations;
+            Ok(plan)
+        }
         Ok(_) => Err(errors),
         Err(more) => {
             errors.extend(more);

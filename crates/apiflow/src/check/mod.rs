@@ -7,6 +7,7 @@ pub mod confine;
 pub mod environment;
 pub mod file;
 pub mod inputs;
+pub mod operation;
 pub mod tls;
 pub mod validate;
 

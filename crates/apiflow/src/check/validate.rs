@@ -13,6 +13,7 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::format::model::{
     Action, Body, ExtractKind, Next, PartValue, Script, Step, TemplateId, Text, Value, Workflow,
 };
+use crate::openapi::{Description, Operation};
 use crate::query::jsonpath::JsonPath;
 use crate::query::pick::Pick;
 use crate::span::{Span, Spanned};
@@ -46,6 +47,10 @@ pub struct Plan {
     pub json_reads: Vec<JsonRead>,
     /// Each step's `expect.schema`, compiled, indexed by `StepId`.
     pub schemas: Vec<Option<Arc<CompiledSchema>>>,
+    /// The OpenAPI description `openapi:` names.
+    pub openapi: Option<Arc<Description>>,
+    /// The index in that description's operations of each step's `operation:`, by `StepId`.
+    pub operations: Vec<Option<usize>>,
 }
 
 /// How much of a response body a step reads as JSON, which decides how it is parsed.
@@ -65,6 +70,14 @@ impl Plan {
         self.json_reads
             .get(step.id.0 as usize)
             .unwrap_or(&JsonRead::Whole)
+    }
+
+    /// Returns the OpenAPI description and the operation `step`, one of this plan's steps,
+    /// names with `operation:`.
+    pub fn operation(&self, step: &Step) -> Option<(&Description, &Operation)> {
+        let description = self.openapi.as_deref()?;
+        let index = (*self.operations.get(step.id.0 as usize)?)?;
+        Some((description, description.operations.get(index)?))
     }
 
     /// Returns the compiled `expect.schema` of `step`, one of this plan's steps.
@@ -122,6 +135,8 @@ pub fn validate(workflow: Workflow) -> Result<Plan, Vec<Diagnostic>> {
             subplans: HashMap::new(),
             json_reads,
             schemas,
+            openapi: None,
+            operations: Vec::new(),
         })
     } else {
         Err(errors)
@@ -912,6 +927,7 @@ pub(crate) fn step_templates(step: &Step) -> Vec<(TemplateId, Context)> {
     match &step.action {
         Action::Request(r) => {
             request(&r.url.value);
+            r.path_params.iter().for_each(|(_, t)| request(t));
             r.query.iter().for_each(|(_, t)| request(t));
             r.headers.iter().for_each(|(_, t)| request(t));
             if let Some(auth) = &r.auth {

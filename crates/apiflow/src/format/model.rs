@@ -31,6 +31,8 @@ pub struct Workflow {
     pub finally: Vec<Step>,
     /// `outputs:`: values a calling workflow can read, evaluated after the last step.
     pub outputs: Vec<(Spanned<String>, Value)>,
+    /// `openapi:`: the OpenAPI description whose operations steps name (`docs/openapi.md`).
+    pub openapi: Option<FilePath>,
     /// Every template in the file; `TemplateId` indexes it.
     pub templates: Vec<TemplateSource>,
     /// Every `JSONPath` in the file; `PathId` indexes it.
@@ -225,6 +227,8 @@ pub struct Step {
     pub each_as: Spanned<String>,
     /// `request:` or `uses:`.
     pub action: Action,
+    /// `operation:`: the `operationId` of the workflow's OpenAPI description the request calls.
+    pub operation: Option<Spanned<String>>,
     /// `expect:`.
     pub expect: Expect,
     /// `extract:`, in order.
@@ -358,6 +362,34 @@ pub struct Request {
     pub tls: Option<Tls>,
     /// `http_version:`.
     pub http_version: Option<Spanned<HttpVersion>>,
+    /// `path_params:`: the values of an OpenAPI operation's path parameters, by name.
+    pub path_params: Vec<(Spanned<String>, Text)>,
+    /// Whether `method:` is written (a step with `operation:` takes the operation's otherwise).
+    pub method_given: bool,
+}
+
+impl Request {
+    /// Returns the request of a step with `operation:` and no `request:`: the operation gives
+    /// the method and the URL.
+    pub fn for_operation(span: Span) -> Request {
+        Request {
+            method: Spanned::new("GET".to_owned(), span),
+            url: Spanned::new(Text::Literal(String::new()), span),
+            query: Vec::new(),
+            headers: Vec::new(),
+            auth: None,
+            body: None,
+            follow_redirects: None,
+            max_redirects: None,
+            stop_at: None,
+            form_from: None,
+            timeout: None,
+            tls: None,
+            http_version: None,
+            path_params: Vec::new(),
+            method_given: false,
+        }
+    }
 }
 
 /// How the request authenticates.

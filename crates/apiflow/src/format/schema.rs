@@ -44,6 +44,9 @@ struct Workflow {
     finally: Option<Vec<Step>>,
     /// Values a workflow that `uses` this one can read, computed after the steps.
     outputs: Option<BTreeMap<String, serde_json::Value>>,
+    /// An OpenAPI description (3.0, 3.1 or 3.2, YAML or JSON), relative to this file, whose
+    /// operations steps name with `operation:`.
+    openapi: Option<String>,
 }
 
 /// An input: a mapping, a default value, or null (required).
@@ -173,6 +176,9 @@ struct Step {
     each_as: Option<String>,
     /// What to send (or `uses`).
     request: Option<Request>,
+    /// The `operationId` of an operation of the workflow's `openapi:` description: it gives
+    /// the method and the URL, and the response is checked against it.
+    operation: Option<String>,
     /// Run another workflow, relative to this file (or `request`).
     uses: Option<String>,
     /// Inputs for the `uses` workflow.
@@ -280,6 +286,8 @@ struct Request {
     tls: Option<Tls>,
     /// The HTTP version this request must use.
     http_version: Option<HttpVersion>,
+    /// The values of the `operation`'s path parameters, by name.
+    path_params: Option<BTreeMap<String, Template>>,
 }
 
 /// A text body, or a file.

@@ -230,7 +230,12 @@ impl Description {
     /// Reads and resolves the description at `path`. Files its references name must be under
     /// `access.file_root`, or else under the description's own folder.
     pub fn load(path: &Path, access: &FileAccess) -> Result<Description, Vec<Diagnostic>> {
-        let name = path.display().to_string();
+        let source = Description::read_file(path, &path.display().to_string())?;
+        Description::read(&source, access)
+    }
+
+    /// Reads a description's file as text, named `name` in messages.
+    pub fn read_file(path: &Path, name: &str) -> Result<Arc<Source>, Vec<Diagnostic>> {
         let bytes = std::fs::read(path).map_err(|error| {
             let why = match error.kind() {
                 std::io::ErrorKind::NotFound => "no such file".to_owned(),
@@ -247,8 +252,8 @@ impl Description {
                 yaml::MAX_FILE_SIZE
             ))]);
         }
-        let text = yaml::decode(&name, bytes).map_err(|d| vec![d])?;
-        Description::read(&Source::new(name, text), access)
+        let text = yaml::decode(name, bytes).map_err(|d| vec![d])?;
+        Ok(Source::new(name, text))
     }
 
     /// Reads and resolves a description from its text; files its references name are read
@@ -257,7 +262,9 @@ impl Description {
         Description::read(source, &FileAccess::default())
     }
 
-    fn read(source: &Arc<Source>, access: &FileAccess) -> Result<Description, Vec<Diagnostic>> {
+    /// Reads and resolves a description from its text; files its references name are read
+    /// relative to its name, under `access.file_root` (or else its folder).
+    pub fn read(source: &Arc<Source>, access: &FileAccess) -> Result<Description, Vec<Diagnostic>> {
         let path = absolute(Path::new(&source.name));
         let root = match &access.file_root {
             Some(root) => root.canonicalize().ok(),

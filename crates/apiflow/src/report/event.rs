@@ -56,6 +56,8 @@ pub struct StepReport {
     pub attempts: u32,
     /// What failed, each pointing at the YAML that expected otherwise.
     pub failures: Vec<Diagnostic>,
+    /// What differed without failing the step (`--openapi-checks warn`).
+    pub warnings: Vec<Diagnostic>,
     /// What was captured.
     pub captures: Vec<Capture>,
     /// Every expectation checked, passed or not.
@@ -84,6 +86,7 @@ impl StepReport {
             exchanges: Vec::new(),
             attempts: 0,
             failures: Vec::new(),
+            warnings: Vec::new(),
             captures: Vec::new(),
             checks: Vec::new(),
             children: Vec::new(),

@@ -164,6 +164,7 @@ mod tests {
             exchanges: Vec::new(),
             attempts: 1,
             failures: Vec::new(),
+            warnings: Vec::new(),
             captures: Vec::new(),
             checks: Vec::new(),
             children: Vec::new(),

@@ -162,6 +162,15 @@ impl<W: Write> Terminal<W> {
                 self.write(&text);
             }
         }
+        if !step.warnings.is_empty() {
+            let mut text = String::new();
+            for warning in &step.warnings {
+                text.push('\n');
+                text.push_str(&warning.render(self.color));
+            }
+            text.push('\n');
+            self.write(&text);
+        }
         if matches!(step.outcome, Outcome::Failed | Outcome::Error) {
             let mut text = String::new();
             for failure in &step.failures {

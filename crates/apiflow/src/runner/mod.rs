@@ -6,16 +6,18 @@
 //! 2. `for_each:` runs what follows once per element, captures becoming lists (`each.rs`).
 //! 3. `delay:` is waited; a `uses:` step then runs its workflow instead of a request
 //!    (`send.rs`, `uses.rs`).
-//! 4. The request is rendered: the form `form_from` reads (`form.rs`), then the URL, query,
-//!    headers, auth and body (`request.rs`); every template goes through `render.rs`, and every
-//!    value computed from a secret becomes one (`taint.rs`). AWS Signature Version 4 then signs
+//! 4. The request is rendered: the form `form_from` reads (`form.rs`), then the URL (an OpenAPI
+//!    operation's in `declared.rs`), query, headers, auth and body (`request.rs`); every
+//!    template goes through `render.rs`, and every value computed from a secret becomes one
+//!    (`taint.rs`). AWS Signature Version 4 then signs
 //!    the whole request (`auth.rs`).
 //! 5. It is sent, following redirects up to `stop_at`, answering a Digest challenge
 //!    (`auth.rs`), and sent again on a transport error, a 5xx, or while `retry.until` does not
 //!    hold (`send.rs`).
 //! 6. The response is read (`response.rs`): `retry.until`, then `script.after`, then the
-//!    status, then the captures (`capture.rs`), then the expectations, which can read the
-//!    captures (`expect.rs`).
+//!    status, then what the step's OpenAPI operation declares (`declared.rs`), then the
+//!    captures (`capture.rs`), then the expectations, which can read the captures
+//!    (`expect.rs`).
 //!
 //! `script.before` runs at the start of each attempt, before anything of the request is
 //! rendered (`script.rs`).
@@ -23,6 +25,7 @@
 mod auth;
 mod body;
 mod capture;
+mod declared;
 mod each;
 mod expect;
 mod flow;
@@ -53,6 +56,7 @@ use crate::report::event::{Capture, Event, INTERRUPTED, Outcome, Reporter, RunRe
 use crate::secret::Masker;
 use crate::template::scope::Variables;
 
+pub use self::declared::OpenapiChecks;
 pub use self::expect::show;
 pub use self::flow::DEFAULT_MAX_STEPS;
 use self::form::Page;
@@ -92,6 +96,8 @@ pub struct Settings {
     pub iteration: Option<Iteration>,
     /// The limits of the script sandbox.
     pub script_limits: apiflow_script::Limits,
+    /// `--openapi-checks`: what a response that differs from its step's OpenAPI operation does.
+    pub openapi_checks: OpenapiChecks,
 }
 
 /// One iteration of `--iterations` or `--data`, as scripts see it.
@@ -222,6 +228,7 @@ fn skipped(step: &Step, finally: bool, reason: String) -> StepReport {
         exchanges: Vec::new(),
         attempts: 0,
         failures: Vec::new(),
+        warnings: Vec::new(),
         captures: Vec::new(),
         checks: Vec::new(),
         children: Vec::new(),

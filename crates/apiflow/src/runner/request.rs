@@ -25,6 +25,9 @@ impl Runner<'_> {
             None => None,
         };
         let mut url_text = self.text(&request.url.value, step)?;
+        if let Some((_, operation)) = self.plan.operation(step) {
+            url_text = self.operation_url(step, request, operation, &url_text)?;
+        }
         if let (Some(form), true) = (&form, url_text.is_empty()) {
             url_text = form.action.to_string();
         }

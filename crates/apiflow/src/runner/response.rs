@@ -125,6 +125,7 @@ impl Runner<'_> {
         let mut attempt = Attempt {
             exchanges: Vec::new(),
             failures: Vec::new(),
+            warnings: Vec::new(),
             captures: Vec::new(),
             checks: Vec::new(),
             transport: None,
@@ -206,6 +207,18 @@ impl Runner<'_> {
                 attempt.exchanges = exchanges;
                 return attempt;
             }
+        }
+        // Then what the step's OpenAPI operation declares; captures still run after it.
+        if let Some((description, operation)) = self.plan.operation(step) {
+            self.check_declared(
+                step,
+                description,
+                operation,
+                status,
+                &content_type,
+                &body,
+                &mut attempt,
+            );
         }
         // Captures run before checks, so checks can use them.
         for extract in &step.extract {

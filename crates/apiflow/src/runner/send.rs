@@ -17,6 +17,8 @@ use apiflow_script::Request as ScriptRequest;
 pub(super) struct Attempt {
     pub(super) exchanges: Vec<Exchange>,
     pub(super) failures: Vec<Diagnostic>,
+    /// Differences from the step's OpenAPI operation, with `--openapi-checks warn`.
+    pub(super) warnings: Vec<Diagnostic>,
     pub(super) captures: Vec<(Capture, JinjaValue)>,
     pub(super) checks: Vec<CheckResult>,
     pub(super) transport: Option<SendError>,
@@ -30,6 +32,7 @@ impl Attempt {
         Attempt {
             exchanges: Vec::new(),
             failures: vec![failure],
+            warnings: Vec::new(),
             captures: Vec::new(),
             checks: Vec::new(),
             transport: None,
@@ -106,6 +109,7 @@ impl Runner<'_> {
             exchanges: attempt.exchanges,
             attempts,
             failures,
+            warnings: attempt.warnings,
             captures,
             checks: attempt.checks,
             children: Vec::new(),
@@ -259,6 +263,7 @@ impl Runner<'_> {
             return Attempt {
                 exchanges,
                 failures: vec![failure],
+                warnings: Vec::new(),
                 captures: Vec::new(),
                 checks: Vec::new(),
                 transport: is_transport.then_some(error),

@@ -60,6 +60,9 @@ impl Loader {
             .get("outputs")
             .map(|n| self.outputs(n))
             .unwrap_or_default();
+        let openapi = fields
+            .get("openapi")
+            .and_then(|n| self.file_path(n, "openapi"));
         self.finish(&fields, TOP_KEYS, "workflow");
         self.check_unique_names(&steps, &finally);
         Some(Workflow {
@@ -72,6 +75,7 @@ impl Loader {
             steps,
             finally,
             outputs,
+            openapi,
             templates: std::mem::take(&mut self.templates),
             paths: std::mem::take(&mut self.paths),
             regexes: std::mem::take(&mut self.regexes),

@@ -29,6 +29,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "steps",
     "finally",
     "outputs",
+    "openapi",
 ];
 pub(crate) const INPUT_KEYS: &[&str] = &["default", "env", "secret", "description"];
 pub(crate) const DEFAULTS_KEYS: &[&str] = &[
@@ -47,6 +48,7 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "for_each",
     "as",
     "request",
+    "operation",
     "uses",
     "with",
     "expect",
@@ -77,6 +79,7 @@ pub(crate) const REQUEST_KEYS: &[&str] = &[
     "timeout",
     "tls",
     "http_version",
+    "path_params",
 ];
 pub(crate) const TLS_KEYS: &[&str] = &["cert", "key", "passphrase", "hosts"];
 pub(crate) const CLIENT_CERT_KEYS: &[&str] = &["cert", "key", "passphrase"];

@@ -50,13 +50,32 @@ impl Loader {
             }
             None => Spanned::new("item".to_owned(), node.span),
         };
+        let operation = fields
+            .get("operation")
+            .and_then(|n| self.string(n, "operation"));
         let action = match (fields.get("request"), fields.get("uses")) {
+            (_, Some(_)) if operation.is_some() => {
+                let span = fields.key("operation").map_or(node.span, |k| k.span);
+                self.error(
+                    "a step that `uses` a workflow calls no operation",
+                    span,
+                    "not used here",
+                )
+                .help = Some("name the operation in a step of the used workflow".into());
+                None
+            }
             (Some(request), None) => {
                 if let Some(key) = fields.key("with") {
                     fields.get("with");
                     self.error("`with` only goes with `uses`", key.span, "not used here");
                 }
-                self.request(request).map(|r| Action::Request(Box::new(r)))
+                self.request(request, operation.is_some())
+                    .map(|r| Action::Request(Box::new(r)))
+            }
+            // The operation gives the method and the URL.
+            (None, None) if operation.is_some() => {
+                let span = operation.as_ref().map_or(node.span, |o| o.span);
+                Some(Action::Request(Box::new(Request::for_operation(span))))
             }
             (None, Some(uses)) => self.uses(uses, fields.get("with")).map(Action::Uses),
             (Some(_), Some(_)) => {
@@ -71,7 +90,7 @@ impl Loader {
             }
             (None, None) => {
                 self.error(
-                    "`step` needs `request` or `uses`",
+                    "`step` needs `request`, `operation` or `uses`",
                     node.span,
                     "no `request` here",
                 );
@@ -126,6 +145,7 @@ impl Loader {
             for_each,
             each_as,
             action: action?,
+            operation,
             expect,
             extract,
             retry,
@@ -238,15 +258,17 @@ impl Loader {
             .then_some((span.line, span.column))
     }
 
-    pub(super) fn request(&mut self, node: &Node) -> Option<Request> {
+    pub(super) fn request(&mut self, node: &Node, operation: bool) -> Option<Request> {
         let mut fields = self.fields(node, "request")?;
+        let method_given = fields.key("method").is_some();
         let method = match fields.get("method") {
             Some(n) => self.method(n),
             None => Some(Spanned::new("GET".to_owned(), node.span)),
         };
         let form_from = fields.get("form_from").and_then(|n| self.form_from(n));
         // With `form_from`, the form's `action` is the URL unless one is given.
-        let url = if form_from.is_some() && fields.key("url").is_none() {
+        // With `operation`, the URL is the operation's, and `url:` only a base for it.
+        let url = if (operation || form_from.is_some()) && fields.key("url").is_none() {
             Some(Spanned::new(Text::Literal(String::new()), node.span))
         } else {
             self.required(&mut fields, "url", "request", node.span)
@@ -317,6 +339,18 @@ impl Loader {
                 "here",
             );
         }
+        let path_params = fields
+            .get("path_params")
+            .map(|n| self.text_map(n, "path_params"))
+            .unwrap_or_default();
+        if !operation && let Some(key) = fields.key("path_params") {
+            self.error(
+                "`path_params` only goes with a step's `operation`",
+                key.span,
+                "not used here",
+            )
+            .help = Some("write the values into `url:`, or name the step's `operation:`".into());
+        }
         self.finish(&fields, REQUEST_KEYS, "request");
         Some(Request {
             method: method?,
@@ -332,6 +366,8 @@ impl Loader {
             timeout,
             tls,
             http_version,
+            path_params,
+            method_given,
         })
     }
 
