@@ -2195,13 +2195,18 @@ fn percent_decode(text: &str) -> String {
         .into_owned()
 }
 
-fn is_json(content_type: &str) -> bool {
-    let essence = content_type
+/// Returns a media type without its parameters, lower-case: `application/json`.
+pub(crate) fn essence(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = essence(content_type);
     essence == "application/json" || essence.ends_with("+json")
 }
 

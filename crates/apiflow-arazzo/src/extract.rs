@@ -162,7 +162,10 @@ pub fn compile(name: &str, value: &serde_json::Value) -> Result<Capture, Problem
             Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
             Some(other) => Err(problem(
                 Some(key),
-                format!("`{key}` must be a string, found {}", describe(other)),
+                format!(
+                    "`{key}` must be a string, found {}",
+                    crate::expr::kind_of(other)
+                ),
                 None,
             )),
         }
@@ -175,7 +178,7 @@ pub fn compile(name: &str, value: &serde_json::Value) -> Result<Capture, Problem
                 Some(key),
                 format!(
                     "`{key}` must be `true` or `false`, found {}",
-                    describe(other)
+                    crate::expr::kind_of(other)
                 ),
                 None,
             )),
@@ -272,17 +275,6 @@ fn list(words: &[&str]) -> String {
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
         None => String::new(),
-    }
-}
-
-fn describe(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "a mapping",
     }
 }
 

@@ -709,20 +709,10 @@ impl Runner<'_> {
                 );
             }
             Call::Workflow(target) => {
-                let mut given = serde_json::Map::new();
-                for parameter in &bound.parameters {
-                    match eval_value(&parameter.value, scope) {
-                        Ok(value) => {
-                            given.insert(parameter.name.clone(), value);
-                        }
-                        Err(error) => fail(
-                            &mut report,
-                            format!("cannot compute parameter `{}`: {error}", parameter.name),
-                            parameter.span,
-                            "here",
-                        ),
-                    }
-                }
+                let given = given_inputs(bound, scope).unwrap_or_else(|(title, span)| {
+                    fail(&mut report, title, span, "here");
+                    serde_json::Map::new()
+                });
                 if report.outcome != Outcome::Failed {
                     let (inner, _) = self.workflow(*target, given, depth + 1).await;
                     let passed = inner.exit_code().passed();
@@ -755,20 +745,10 @@ impl Runner<'_> {
                 source: api,
                 workflow: target,
             } => {
-                let mut given = serde_json::Map::new();
-                for parameter in &bound.parameters {
-                    match eval_value(&parameter.value, scope) {
-                        Ok(value) => {
-                            given.insert(parameter.name.clone(), value);
-                        }
-                        Err(error) => fail(
-                            &mut report,
-                            format!("cannot compute parameter `{}`: {error}", parameter.name),
-                            parameter.span,
-                            "here",
-                        ),
-                    }
-                }
+                let given = given_inputs(bound, scope).unwrap_or_else(|(title, span)| {
+                    fail(&mut report, title, span, "here");
+                    serde_json::Map::new()
+                });
                 if let (Some(Api::Arazzo(nested)), true) =
                     (plan.sources.get(*api), report.outcome != Outcome::Failed)
                 {
@@ -1323,12 +1303,7 @@ impl Runner<'_> {
             .content_type
             .clone()
             .unwrap_or_else(|| "application/json".to_owned());
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let essence = crate::bind::essence(&content_type);
         let bytes: Vec<u8> = if essence == "application/x-www-form-urlencoded" {
             match &value {
                 serde_json::Value::Object(map) => {
@@ -1355,6 +1330,24 @@ impl Runner<'_> {
         }
         Ok(HttpBody::Bytes(bytes.into()))
     }
+}
+
+/// Evaluates the parameters of a step that runs a workflow: the inputs it gives that workflow.
+fn given_inputs(
+    bound: &BoundStep,
+    scope: &Scope,
+) -> Result<serde_json::Map<String, serde_json::Value>, (String, Span)> {
+    let mut given = serde_json::Map::new();
+    for parameter in &bound.parameters {
+        let value = eval_value(&parameter.value, scope).map_err(|error| {
+            (
+                format!("cannot compute parameter `{}`: {error}", parameter.name),
+                parameter.span,
+            )
+        })?;
+        given.insert(parameter.name.clone(), value);
+    }
+    Ok(given)
 }
 
 /// Evaluates a payload or parameter value; a string that is one `{$…}` and nothing else keeps
