@@ -2020,32 +2020,7 @@ impl Binder<'_> {
                         .help = help;
                 }
             } else if let Some((kind, name)) = expression.component_ref() {
-                let exists = match kind {
-                    expr::ComponentKind::Inputs => self
-                        .document
-                        .components
-                        .inputs
-                        .iter()
-                        .any(|(n, _)| n.value == name),
-                    expr::ComponentKind::Parameters => self
-                        .document
-                        .components
-                        .parameters
-                        .iter()
-                        .any(|(n, _)| n.value == name),
-                    expr::ComponentKind::SuccessActions => self
-                        .document
-                        .components
-                        .success_actions
-                        .iter()
-                        .any(|(n, _)| n.value == name),
-                    expr::ComponentKind::FailureActions => self
-                        .document
-                        .components
-                        .failure_actions
-                        .iter()
-                        .any(|(n, _)| n.value == name),
-                };
+                let exists = self.component_names(kind).contains(&name);
                 if !exists {
                     self.error(
                         format!("`{expression}` names a component that does not exist"),
@@ -2073,6 +2048,33 @@ impl Binder<'_> {
                 .for_step(step_name)
                 .help = help;
             }
+        }
+    }
+
+    /// Lists the names of one kind of `components`.
+    fn component_names(&self, kind: expr::ComponentKind) -> Vec<&str> {
+        let components = &self.document.components;
+        match kind {
+            expr::ComponentKind::Inputs => components
+                .inputs
+                .iter()
+                .map(|(n, _)| n.value.as_str())
+                .collect(),
+            expr::ComponentKind::Parameters => components
+                .parameters
+                .iter()
+                .map(|(n, _)| n.value.as_str())
+                .collect(),
+            expr::ComponentKind::SuccessActions => components
+                .success_actions
+                .iter()
+                .map(|(n, _)| n.value.as_str())
+                .collect(),
+            expr::ComponentKind::FailureActions => components
+                .failure_actions
+                .iter()
+                .map(|(n, _)| n.value.as_str())
+                .collect(),
         }
     }
 

@@ -715,13 +715,7 @@ impl Runner<'_> {
                 });
                 if report.outcome != Outcome::Failed {
                     let (inner, _) = self.workflow(*target, given, depth + 1).await;
-                    let passed = inner.exit_code().passed();
-                    report.children = inner.steps;
-                    report.outcome = if passed {
-                        Outcome::Passed
-                    } else {
-                        Outcome::Failed
-                    };
+                    let passed = absorb(&mut report, inner);
                     if !passed {
                         fail(
                             &mut report,
@@ -775,13 +769,7 @@ impl Runner<'_> {
                         .unwrap_or_default();
                     self.ran = inner.ran;
                     self.secrets = inner.secrets;
-                    let passed = inner_report.exit_code().passed();
-                    report.children = inner_report.steps;
-                    report.outcome = if passed {
-                        Outcome::Passed
-                    } else {
-                        Outcome::Failed
-                    };
+                    let passed = absorb(&mut report, inner_report);
                     if !passed {
                         fail(
                             &mut report,
@@ -1330,6 +1318,18 @@ impl Runner<'_> {
         }
         Ok(HttpBody::Bytes(bytes.into()))
     }
+}
+
+/// Puts the steps of a workflow a step ran under that step, which passes when it passed.
+fn absorb(report: &mut StepReport, inner: RunReport) -> bool {
+    let passed = inner.exit_code().passed();
+    report.children = inner.steps;
+    report.outcome = if passed {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    };
+    passed
 }
 
 /// Evaluates the parameters of a step that runs a workflow: the inputs it gives that workflow.
