@@ -128,3 +128,33 @@ fn validate_reads_the_description_and_knows_its_operations() {
     );
     assert_eq!(out.code, 0, "{out:?}");
 }
+
+#[test]
+fn plan_shows_the_url_each_operation_is_sent_to() {
+    let out = output(
+        &mut apiflow(&[
+            "plan",
+            "tests/fixtures/openapi/passing.yaml",
+            "--var",
+            "base_url=http://api.test",
+        ]),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let urls: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|line| {
+            line.trim_start().starts_with("GET ") || line.trim_start().starts_with("POST ")
+        })
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            "GET http://api.test/v1/pets?limit=2",
+            "GET http://api.test/v1/pets/<from step \"list\"> and/more",
+            "POST http://api.test/v1/pets",
+        ]
+    );
+}

@@ -203,6 +203,47 @@ fn text(plan: &Plan, text: &Text, ctx: &JinjaValue) -> String {
     }
 }
 
+/// The URL of a step's OpenAPI operation, as the runner builds it: the base, then the path with
+/// each path parameter written as its style says (left as `{name}` when it cannot be, and shown
+/// as it is when it is known only at run time).
+fn operation_url(
+    plan: &Plan,
+    request: &crate::format::model::Request,
+    operation: &crate::openapi::Operation,
+    base: &str,
+    ctx: &JinjaValue,
+) -> String {
+    let base = if base.is_empty() {
+        operation
+            .servers
+            .first()
+            .map(crate::openapi::Server::resolve)
+            .unwrap_or_default()
+    } else {
+        base.to_owned()
+    };
+    let mut path = operation.path.clone();
+    for (name, value) in &request.path_params {
+        let param = operation
+            .parameters
+            .iter()
+            .find(|p| p.name == name.value && p.location == crate::openapi::Location::Path);
+        let shown = text(plan, value, ctx);
+        let hole = format!("{{{}}}", name.value);
+        // A value known only when the run gets there (`<from step "list">`) shows as it is.
+        if shown.contains('<') {
+            path = path.replace(&hole, &shown);
+            continue;
+        }
+        if let Some(Ok(crate::openapi::Serialized::Path(written))) =
+            param.map(|p| crate::openapi::serialize(p, &serde_json::Value::String(shown)))
+        {
+            path = path.replace(&hole, &written);
+        }
+    }
+    format!("{}{path}", base.trim_end_matches('/'))
+}
+
 /// Tells whether a template calls a function whose result is always a secret.
 fn makes_secret(plan: &Plan, id: TemplateId) -> bool {
     plan.templates
@@ -273,6 +314,9 @@ fn step_text(
         }
     };
     let mut url = text(plan, &request.url.value, ctx);
+    if let Some((_, operation)) = plan.operation(step) {
+        url = operation_url(plan, request, operation, &url, ctx);
+    }
     if !request.query.is_empty() {
         let pairs: Vec<String> = request
             .query
