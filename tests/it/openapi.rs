@@ -101,12 +101,44 @@ fn warn_reports_the_differences_and_passes_and_off_checks_nothing() {
     let server = server();
     let url = format!("base_url={}", server.url);
     let file = "tests/fixtures/openapi/violating.yaml";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let report = dir.path().join("report.json");
+    let json_report = format!("json={}", report.display());
     let warn = output(
-        &mut apiflow(&["run", file, "--var", &url, "--openapi-checks", "warn"]),
+        &mut apiflow(&[
+            "run",
+            file,
+            "--var",
+            &url,
+            "--openapi-checks",
+            "warn",
+            "--report",
+            &json_report,
+        ]),
         &[(server.port, "<port>")],
     );
     assert_eq!(warn.code, 0, "{warn:?}");
     insta::assert_snapshot!(format!("{}--- stderr\n{}", warn.stdout, warn.stderr));
+    // The JSON report lists them under each step's `warnings`, as its schema says.
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("a report")).expect("JSON");
+    let steps = &written["workflows"][0]["steps"];
+    assert_eq!(
+        steps[1]["warnings"][0]["message"],
+        "status 404 is not declared for `showPet` (GET /pets/{petId}) (declared: 200)"
+    );
+    assert_eq!(steps[1]["outcome"], "passed");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/docs/report.schema.json", support::ROOT))
+            .expect("the report's schema"),
+    )
+    .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&written)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     let off = output(
         &mut apiflow(&["run", file, "--var", &url, "--openapi-checks", "off"]),
         &[(server.port, "<port>")],

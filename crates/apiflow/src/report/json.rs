@@ -72,7 +72,7 @@ fn workflow(report: &RunReport) -> Value {
 }
 
 fn step(step: &StepReport) -> Value {
-    json!({
+    let mut value = json!({
         "name": step.name,
         "finally": step.finally,
         "outcome": outcome_name(step.outcome),
@@ -83,18 +83,33 @@ fn step(step: &StepReport) -> Value {
         "captures": named(&step.captures),
         "checks": step.checks.iter().map(|c| json!({ "check": c.what, "passed": c.passed })).collect::<Vec<_>>(),
         "children": step.children.iter().map(self::step).collect::<Vec<_>>(),
-        "failures": step.failures.iter().map(|f| {
-            let location = f.source.as_ref().filter(|_| f.span.is_known()).map(|s| format!("{}:{}", s.name, f.span));
-            json!({
-                "message": f.title,
-                "expected": note(&f.notes, "expected:"),
-                "actual": note(&f.notes, "found:"),
-                "location": location,
-                "notes": f.notes,
-                "help": f.help,
-                "text": f.render(false),
-            })
-        }).collect::<Vec<_>>(),
+        "failures": step.failures.iter().map(failure).collect::<Vec<_>>(),
+    });
+    // Only steps with warnings (`--openapi-checks warn`) have the key.
+    if !step.warnings.is_empty()
+        && let Some(map) = value.as_object_mut()
+    {
+        let warnings = step.warnings.iter().map(failure).collect::<Vec<_>>();
+        map.insert("warnings".to_owned(), Value::Array(warnings));
+    }
+    value
+}
+
+/// A failure or a warning, as the report lists it.
+fn failure(f: &crate::diagnostic::Diagnostic) -> Value {
+    let location = f
+        .source
+        .as_ref()
+        .filter(|_| f.span.is_known())
+        .map(|s| format!("{}:{}", s.name, f.span));
+    json!({
+        "message": f.title,
+        "expected": note(&f.notes, "expected:"),
+        "actual": note(&f.notes, "found:"),
+        "location": location,
+        "notes": f.notes,
+        "help": f.help,
+        "text": f.render(false),
     })
 }
 
