@@ -158,3 +158,37 @@ fn one_workflow_of_several_goes_to_stdout() {
     );
     assert!(!out.stdout.contains("refresh-token-flow"), "{}", out.stdout);
 }
+
+#[test]
+fn every_vendored_document_imports_or_says_why() {
+    let out_dir = temp_dir("sweep");
+    let mut imported = 0;
+    for folder in [
+        "tests/vectors/arazzo/examples",
+        "tests/vectors/arazzo/schema/pass",
+    ] {
+        let mut stack = vec![std::path::Path::new(ROOT).join(folder)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("a folder").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if !apiflow_arazzo::load::is_arazzo(&text) {
+                    continue;
+                }
+                // Whatever the document holds, the import ends with workflows that validate
+                // (checked inside) or with located errors, never a panic.
+                let destination = apiflow_import::Destination::Dir(out_dir.clone());
+                match apiflow_import::arazzo(&path, &destination, None, &[]) {
+                    Ok(import) => imported += import.workflows.len(),
+                    Err(errors) => assert!(!errors.is_empty(), "{}", path.display()),
+                }
+            }
+        }
+    }
+    assert!(imported >= 6, "only {imported} workflows imported");
+    let _ = std::fs::remove_dir_all(out_dir);
+}

@@ -1388,7 +1388,19 @@ impl<'a> Translator<'a> {
         retry.push("attempts", Yaml::Number((limit + 1).min(1000).to_string()));
         if let Some(after) = &action.retry_after {
             let millis = (after.value * 1000.0).round();
-            retry.push("delay", Yaml::str(format!("{millis}ms")));
+            if (0.0..=86_400_000.0).contains(&millis) {
+                retry.push("delay", Yaml::str(format!("{millis}ms")));
+            } else {
+                self.warn(
+                    after.span,
+                    format!(
+                        "`retryAfter: {}` is not a delay apiflow takes; the default delay is used",
+                        after.value
+                    ),
+                    "not imported",
+                    Some("give a number of seconds between 0 and 86400"),
+                );
+            }
         }
         // Arazzo retries while the action's criteria hold; apiflow repeats until its
         // expression holds.
