@@ -83,7 +83,7 @@ pub struct Flow {
     /// Its steps.
     pub steps: Vec<BoundStep>,
     /// `outputs`.
-    pub outputs: Vec<(String, Expression, Span)>,
+    pub outputs: Vec<(String, expr::Value, Span)>,
     /// `dependsOn`, as indexes of `Plan::workflows`.
     pub depends_on: Vec<usize>,
 }
@@ -119,7 +119,7 @@ pub struct BoundStep {
     /// The failure actions, merged the same way.
     pub on_failure: Vec<BoundAction>,
     /// `outputs`.
-    pub outputs: Vec<(String, Expression, Span)>,
+    pub outputs: Vec<(String, expr::Value, Span)>,
     /// `x-apiflow.extract`.
     pub extract: Vec<(extract::Capture, Span)>,
     /// `x-apiflow.follow_redirects`.
@@ -222,6 +222,8 @@ pub struct BoundAction {
     pub retry_limit: u64,
     /// `criteria`.
     pub criteria: Vec<BoundCriterion>,
+    /// `parameters` (1.1): the inputs a `goto` gives the workflow it names.
+    pub parameters: Vec<(String, expr::Value, Span)>,
     /// Where it is written.
     pub span: Span,
 }
@@ -478,7 +480,14 @@ impl Binder<'_> {
             .enumerate()
             .map(|(index, step)| self.step(workflow, index, step, sources, &declared))
             .collect();
-        let outputs = self.outputs(&workflow.outputs, workflow, None, Place::Actions, &declared);
+        let outputs = self.outputs(
+            &workflow.outputs,
+            &workflow.output_selectors,
+            workflow,
+            None,
+            Place::Actions,
+            &declared,
+        );
         let mut depends_on = Vec::new();
         for id in &workflow.depends_on {
             match self
@@ -725,6 +734,7 @@ impl Binder<'_> {
         let criteria = self.criteria(&step.success_criteria, step_name);
         let outputs = self.outputs(
             &step.outputs,
+            &step.output_selectors,
             workflow,
             Some(index),
             Place::Response,
@@ -1578,11 +1588,12 @@ impl Binder<'_> {
     fn outputs(
         &mut self,
         outputs: &[(Spanned<String>, Spanned<String>)],
+        selectors: &[(Spanned<String>, Spanned<serde_json::Value>)],
         workflow: &Workflow,
         step: Option<usize>,
         place: Place,
         declared: &[InputInfo],
-    ) -> Vec<(String, Expression, Span)> {
+    ) -> Vec<(String, expr::Value, Span)> {
         let step_name = step.and_then(|i| workflow.steps.get(i)).map(|s| &s.id);
         let mut out = Vec::new();
         for (name, text) in outputs {
@@ -1597,7 +1608,11 @@ impl Binder<'_> {
                         declared,
                         step_name,
                     );
-                    out.push((name.value.clone(), expression, text.span));
+                    out.push((
+                        name.value.clone(),
+                        expr::Value::Text(expr::Text::Whole(expression)),
+                        text.span,
+                    ));
                 }
                 Err(error) => {
                     let span = self.span_within(text.span, &text.value, Some(error.offset));
@@ -1611,6 +1626,21 @@ impl Binder<'_> {
                     )
                     .for_step(step_name);
                 }
+            }
+        }
+        // 1.1: an output written as a Selector Object (`context`, `selector`, `type`).
+        for (name, selector) in selectors {
+            if let Some(value) = self.value(&selector.value, selector.span, step_name) {
+                self.references(
+                    value.expressions(),
+                    selector.span,
+                    workflow,
+                    step,
+                    place,
+                    declared,
+                    step_name,
+                );
+                out.push((name.value.clone(), value, selector.span));
             }
         }
         out
@@ -1677,10 +1707,65 @@ impl Binder<'_> {
                         .and_then(|r| Duration::try_from_secs_f64(r.value).ok()),
                     retry_limit: action.retry_limit.as_ref().map_or(1, |r| r.value),
                     criteria: self.criteria(&action.criteria, step_name),
+                    parameters: self.action_parameters(&action, target, step_name),
                     span: action.span,
                 }
             })
             .collect()
+    }
+
+    /// Binds the `parameters` of a `goto` to a workflow: each names an input of that workflow.
+    fn action_parameters(
+        &mut self,
+        action: &Action,
+        target: Option<Goto>,
+        step_name: Option<&Spanned<String>>,
+    ) -> Vec<(String, expr::Value, Span)> {
+        let mut out = Vec::new();
+        for parameter in &action.parameters {
+            let Some(parameter) = self.parameter(parameter, step_name) else {
+                continue;
+            };
+            let Some(Goto::Workflow(index)) = target else {
+                self.error(
+                    format!(
+                        "action `{}` gives parameter `{}`, but only a `goto` to a workflow takes parameters",
+                        action.name.value, parameter.name.value
+                    ),
+                    parameter.name.span,
+                    "not used",
+                )
+                .for_step(step_name);
+                continue;
+            };
+            let workflow = &self.document.workflows[index];
+            if let Some(properties) = workflow
+                .inputs
+                .as_ref()
+                .and_then(|i| i.value.get("properties"))
+                .and_then(|p| p.as_object())
+                && !properties.contains_key(&parameter.name.value)
+            {
+                let help =
+                    did_you_mean(&parameter.name.value, properties.keys().map(String::as_str));
+                self.error(
+                    format!(
+                        "workflow `{}` has no input `{}`",
+                        workflow.id.value, parameter.name.value
+                    ),
+                    parameter.name.span,
+                    "not an input",
+                )
+                .for_step(step_name)
+                .help = help;
+                continue;
+            }
+            if let Some(value) = self.value(&parameter.value.value, parameter.value.span, step_name)
+            {
+                out.push((parameter.name.value.clone(), value, parameter.value.span));
+            }
+        }
+        out
     }
 
     fn action(
@@ -1940,6 +2025,12 @@ impl Binder<'_> {
                     .map(|(n, _)| n.value.as_str())
                     .chain(
                         target_step
+                            .output_selectors
+                            .iter()
+                            .map(|(n, _)| n.value.as_str()),
+                    )
+                    .chain(
+                        target_step
                             .apiflow
                             .iter()
                             .flat_map(|e| e.extract.iter().map(|(n, _)| n.value.as_str())),
@@ -2008,6 +2099,7 @@ impl Binder<'_> {
                 };
                 if field == WorkflowField::Outputs
                     && !target.outputs.iter().any(|(n, _)| n.value == name)
+                    && !target.output_selectors.iter().any(|(n, _)| n.value == name)
                 {
                     let names: Vec<&str> = target
                         .outputs

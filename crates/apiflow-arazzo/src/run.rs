@@ -78,10 +78,14 @@ pub async fn run(
     }
     let mut worst = ExitCode::Passed;
     let mut failed: Vec<usize> = Vec::new();
-    let mut queue: std::collections::VecDeque<usize> = plan.order.iter().copied().collect();
-    while let Some(index) = queue.pop_front() {
+    // Each workflow to run, with the inputs a `goto` gives it over its own.
+    type Given = serde_json::Map<String, serde_json::Value>;
+    let mut queue: std::collections::VecDeque<(usize, Given)> =
+        plan.order.iter().map(|i| (*i, Given::new())).collect();
+    while let Some((index, given)) = queue.pop_front() {
         let flow = &plan.workflows[index];
-        let values = inputs.get(index).cloned().unwrap_or_default();
+        let mut values = inputs.get(index).cloned().unwrap_or_default();
+        values.extend(given);
         if let Some(dependency) = flow.depends_on.iter().find(|d| failed.contains(d)) {
             let why = format!(
                 "not run: workflow `{}`, which it depends on, failed",
@@ -140,7 +144,7 @@ struct StepRun {
 enum Next {
     Following,
     Step(usize),
-    Workflow(usize),
+    Workflow(usize, serde_json::Map<String, serde_json::Value>),
     End {
         failed: bool,
         why: String,
@@ -204,8 +208,17 @@ impl Runner<'_> {
         index: usize,
         inputs: serde_json::Map<String, serde_json::Value>,
         depth: u32,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = (RunReport, Option<usize>)> + Send + '_>>
-    {
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = (
+                        RunReport,
+                        Option<(usize, serde_json::Map<String, serde_json::Value>)>,
+                    ),
+                > + Send
+                + '_,
+        >,
+    > {
         Box::pin(async move {
             let plan = self.plan;
             let workflow = &plan.document.workflows[index];
@@ -365,9 +378,9 @@ impl Runner<'_> {
                         }
                         position = to;
                     }
-                    Next::Workflow(to) => {
+                    Next::Workflow(to, given) => {
                         stopped = None;
-                        goto_workflow = Some(to);
+                        goto_workflow = Some((to, given));
                         break;
                     }
                     Next::End { failed, why } => {
@@ -416,12 +429,15 @@ impl Runner<'_> {
             if !failed {
                 for (name, expression, span) in &flow.outputs {
                     // An output of a step an action jumped past, or ended before, is not set.
-                    if let Some((step, _)) = expression.step_ref()
-                        && !base.steps.contains_key(step)
+                    if expression
+                        .expressions()
+                        .iter()
+                        .filter_map(|e| e.step_ref())
+                        .any(|(step, _)| !base.steps.contains_key(step))
                     {
                         continue;
                     }
-                    match expression.eval(&base) {
+                    match eval_value(expression, &base) {
                         Ok(value) => {
                             if apiflow::names::is_secret_name(name) {
                                 self.secret_value(&value);
@@ -580,7 +596,32 @@ impl Runner<'_> {
                                 "goto workflow `{}`",
                                 self.plan.document.workflows[to].id.value
                             )));
-                            Next::Workflow(to)
+                            let mut given = serde_json::Map::new();
+                            for (name, value, span) in &action.parameters {
+                                match eval_value(value, scope) {
+                                    Ok(value) => {
+                                        given.insert(name.clone(), value);
+                                    }
+                                    Err(error) => {
+                                        run.report.outcome = Outcome::Failed;
+                                        run.report.failures.push(
+                                            Diagnostic::error(format!(
+                                                "cannot compute parameter `{name}` of action `{}`: {error}",
+                                                action.name
+                                            ))
+                                            .at(&self.plan.document.source, *span, "here"),
+                                        );
+                                        return Next::End {
+                                            failed: true,
+                                            why: format!(
+                                                "a parameter of action `{}` could not be computed",
+                                                action.name
+                                            ),
+                                        };
+                                    }
+                                }
+                            }
+                            Next::Workflow(to, given)
                         }
                         None => Next::Following,
                     },
@@ -904,7 +945,7 @@ impl Runner<'_> {
             // Outputs may read what `extract` captured.
             scope.steps.insert(step.id.value.clone(), values.clone());
             for (name, expression, span) in &bound.outputs {
-                match expression.eval(scope) {
+                match eval_value(expression, scope) {
                     Ok(value) => {
                         let secret = apiflow::names::is_secret_name(name);
                         if secret {
