@@ -482,3 +482,129 @@ fn form_from_submits_the_form_of_an_earlier_page() {
         out.stdout
     );
 }
+
+/// A document in a temporary folder beside a copy of the shop's description.
+fn document(dir: &TempDir, text: &str) -> String {
+    std::fs::copy(
+        format!("{}/tests/fixtures/arazzo/shop.openapi.yaml", support::ROOT),
+        dir.file("shop.openapi.yaml"),
+    )
+    .unwrap();
+    let doc = dir.file("flow.arazzo.yaml");
+    std::fs::write(&doc, text).unwrap();
+    doc
+}
+
+const GOTO_WORKFLOW: &str = r"arazzo: 1.1.0
+info: { title: handover, version: '1' }
+sourceDescriptions:
+  - { name: shop, url: ./shop.openapi.yaml, type: openapi }
+workflows:
+  - workflowId: start
+    steps:
+      - stepId: list
+        operationId: listItems
+        onSuccess:
+          - name: show the first
+            type: goto
+            workflowId: show
+            parameters:
+              - { name: id, value: $response.body#/items/0/id }
+  - workflowId: show
+    inputs:
+      type: object
+      properties:
+        id: { type: integer }
+    steps:
+      - stepId: item
+        operationId: getItem
+        parameters:
+          - { name: id, in: path, value: $inputs.id }
+        outputs:
+          name:
+            context: $response.body
+            selector: $.name
+            type: jsonpath
+";
+
+#[test]
+fn a_goto_gives_the_next_workflow_its_inputs_and_selector_outputs_are_read() {
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/api/items" => Reply::json(200, &json!({ "status": "ok", "items": [{ "id": 7 }] })),
+        "/api/items/7" => Reply::json(200, &json!({ "id": 7, "name": "lamp" })),
+        _ => Reply::status(404),
+    });
+    let dir = TempDir::new("arazzo-goto-workflow");
+    let doc = document(&dir, GOTO_WORKFLOW);
+    let report = dir.file("report.json");
+    let out = output(
+        apiflow(&[
+            "run",
+            &doc,
+            "--workflow",
+            "start",
+            "--server",
+            &format!("shop={}/api", server.url),
+            "--report",
+            &format!("json={report}"),
+        ])
+        .env("NO_COLOR", "1"),
+        &[(server.port, "PORT")],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        outline(&report),
+        [
+            "start: passed",
+            "  list passed",
+            "show: passed",
+            "  item passed"
+        ]
+    );
+    let captures = report["workflows"][1]["steps"][0]["captures"].to_string();
+    assert!(captures.contains("\"lamp\""), "{captures}");
+}
+
+#[test]
+fn a_response_its_operation_does_not_allow_fails_the_step_unless_told_otherwise() {
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/api/items" => Reply::json(200, &json!({ "status": "ok", "items": [{ "id": 7 }] })),
+        "/api/items/7" => Reply::json(200, &json!({ "id": "seven", "name": "lamp" })),
+        _ => Reply::status(404),
+    });
+    let dir = TempDir::new("arazzo-openapi-checks");
+    let doc = document(&dir, GOTO_WORKFLOW);
+    let run = |mode: &str| {
+        output(
+            apiflow(&[
+                "run",
+                &doc,
+                "--workflow",
+                "start",
+                "--server",
+                &format!("shop={}/api", server.url),
+                "--openapi-checks",
+                mode,
+            ])
+            .env("NO_COLOR", "1"),
+            &[(server.port, "PORT")],
+        )
+    };
+    let failed = run("error");
+    assert_eq!(failed.code, 1, "{}", failed.stdout);
+    let tmp = dir.0.display().to_string();
+    insta::assert_snapshot!(failed.stdout.replace(&tmp, "<tmp>"));
+    let warned = run("warn");
+    assert_eq!(warned.code, 0, "{}", warned.stdout);
+    assert!(
+        warned
+            .stdout
+            .contains("warning: the body does not match the response schema of `getItem`"),
+        "{}",
+        warned.stdout
+    );
+    let quiet = run("off");
+    assert_eq!(quiet.code, 0);
+    assert!(!quiet.stdout.contains("does not match"), "{}", quiet.stdout);
+}

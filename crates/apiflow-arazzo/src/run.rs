@@ -41,6 +41,15 @@ pub enum OpenApiChecks {
     Off,
 }
 
+/// Inputs given to a workflow by name.
+type Given = serde_json::Map<String, serde_json::Value>;
+
+/// What running a workflow gives: its report, and the workflow a `goto` passed control to
+/// with the inputs it gives.
+type WorkflowRun<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = (RunReport, Option<(usize, Given)>)> + Send + 'a>,
+>;
+
 /// How many redirects a step that follows them may follow.
 const MAX_REDIRECTS: u32 = 10;
 
@@ -79,7 +88,6 @@ pub async fn run(
     let mut worst = ExitCode::Passed;
     let mut failed: Vec<usize> = Vec::new();
     // Each workflow to run, with the inputs a `goto` gives it over its own.
-    type Given = serde_json::Map<String, serde_json::Value>;
     let mut queue: std::collections::VecDeque<(usize, Given)> =
         plan.order.iter().map(|i| (*i, Given::new())).collect();
     while let Some((index, given)) = queue.pop_front() {
@@ -208,17 +216,7 @@ impl Runner<'_> {
         index: usize,
         inputs: serde_json::Map<String, serde_json::Value>,
         depth: u32,
-    ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<
-                    Output = (
-                        RunReport,
-                        Option<(usize, serde_json::Map<String, serde_json::Value>)>,
-                    ),
-                > + Send
-                + '_,
-        >,
-    > {
+    ) -> WorkflowRun<'_> {
         Box::pin(async move {
             let plan = self.plan;
             let workflow = &plan.document.workflows[index];
@@ -1007,38 +1005,58 @@ impl Runner<'_> {
             content_type,
             &response.body,
         );
-        for problem in problems {
-            let mut diagnostic = match self.checks {
-                OpenApiChecks::Warn => Diagnostic::warning(format!(
-                    "the response does not follow the OpenAPI description: {}",
-                    problem.message
-                )),
-                _ => Diagnostic::error(format!(
-                    "the response does not follow the OpenAPI description: {}",
-                    problem.message
-                )),
-            }
-            .at(
-                &self.plan.document.source,
-                step.id.span,
-                "this step's operation",
-            )
-            .in_step(Some(&step.id));
-            if let Some(pointer) = &problem.schema_pointer {
-                diagnostic = diagnostic.note(format!(
-                    "the schema is at `{}#{pointer}` (line {})",
-                    description.source.name,
-                    description.span_of(pointer).line
-                ));
-            }
+        let name = crate::bind::operation_name(operation);
+        if self.checks == OpenApiChecks::Error {
             report.checks.push(CheckResult {
-                what: format!("OpenAPI: {}", problem.message),
-                passed: false,
+                what: format!("response as operation `{name}` declares"),
+                passed: problems.is_empty(),
             });
-            if self.checks == OpenApiChecks::Error {
-                report.outcome = Outcome::Failed;
+        }
+        if problems.is_empty() {
+            return;
+        }
+        let span = match &step.target {
+            crate::model::Target::OperationId(id) | crate::model::Target::OperationPath(id) => {
+                id.span
             }
-            report.failures.push(diagnostic);
+            _ => step.id.span,
+        };
+        let start = |title: String| {
+            let diagnostic = match self.checks {
+                OpenApiChecks::Warn => Diagnostic::warning(title),
+                _ => Diagnostic::error(title),
+            };
+            diagnostic
+                .at(
+                    &self.plan.document.source,
+                    span,
+                    "the response differs from this operation",
+                )
+                .in_step(Some(&step.id))
+        };
+        let mut found = Vec::new();
+        if problems[0].instance_pointer.is_some() {
+            let mut diagnostic = start(format!(
+                "the body does not match the response schema of `{name}`"
+            ));
+            for problem in &problems {
+                diagnostic = diagnostic.note(match &problem.schema_pointer {
+                    Some(schema) => format!(
+                        "{} (schema: {}#{schema})",
+                        problem.message, description.source.name
+                    ),
+                    None => problem.message.clone(),
+                });
+            }
+            found.push(diagnostic);
+        } else {
+            found.extend(problems.into_iter().map(|p| start(p.message)));
+        }
+        if self.checks == OpenApiChecks::Warn {
+            report.warnings.extend(found);
+        } else {
+            report.outcome = Outcome::Failed;
+            report.failures.extend(found);
         }
     }
 
