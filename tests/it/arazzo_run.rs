@@ -608,3 +608,53 @@ fn a_response_its_operation_does_not_allow_fails_the_step_unless_told_otherwise(
     assert_eq!(quiet.code, 0);
     assert!(!quiet.stdout.contains("does not match"), "{}", quiet.stdout);
 }
+
+#[test]
+fn a_retry_that_names_a_step_runs_it_before_each_new_attempt() {
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/api/items/7" => Reply::json(200, &json!({ "id": 7, "name": "lamp" })),
+        "/api/flaky" if request.nth < 2 => Reply::status(503),
+        "/api/flaky" => Reply::status(200),
+        _ => Reply::status(404),
+    });
+    let dir = TempDir::new("arazzo-retry-step");
+    let doc = document(
+        &dir,
+        r"arazzo: 1.0.1
+info: { title: warm up, version: '1' }
+sourceDescriptions:
+  - { name: shop, url: ./shop.openapi.yaml, type: openapi }
+workflows:
+  - workflowId: warm
+    steps:
+      - stepId: warmUp
+        operationId: getItem
+        parameters:
+          - { name: id, in: path, value: 7 }
+      - stepId: poll
+        operationId: flaky
+        successCriteria:
+          - condition: $statusCode == 200
+        onFailure:
+          - { name: again, type: retry, stepId: warmUp, retryAfter: 0, retryLimit: 3 }
+",
+    );
+    let out = output(
+        apiflow(&["run", &doc, "--server", &format!("shop={}/api", server.url)])
+            .env("NO_COLOR", "1"),
+        &[(server.port, "PORT")],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let sent: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        sent,
+        [
+            "/api/items/7",
+            "/api/flaky",
+            "/api/items/7",
+            "/api/flaky",
+            "/api/items/7",
+            "/api/flaky",
+        ]
+    );
+}

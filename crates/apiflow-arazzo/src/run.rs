@@ -389,11 +389,27 @@ impl Runner<'_> {
                     }
                     Next::Retry { after, first } => {
                         self.wait(after).await;
+                        // The step or workflow the `retry` names runs first, once, then the
+                        // step is tried again.
                         match first {
-                            Some(Goto::Step(to)) => position = to,
+                            Some(Goto::Step(to)) => {
+                                self.ran += 1;
+                                reached[to] = true;
+                                self.reporter.event(&Event::StepStarted {
+                                    name: &workflow.steps[to].id.value,
+                                    depth,
+                                    nested: false,
+                                });
+                                let mut before = self.step(index, to, &mut base, depth).await;
+                                before.report.depth = depth;
+                                self.reporter.event(&Event::Step(&before.report));
+                                reports.push(before.report);
+                            }
                             Some(Goto::Workflow(to)) => {
                                 let given = self.inputs_for(to, &base);
-                                let _ = self.workflow(to, given, depth + 1).await;
+                                let (inner, _) = self.workflow(to, given, depth + 1).await;
+                                base.workflows.clone_from(&self.workflows);
+                                reports.extend(inner.steps);
                             }
                             None => {}
                         }
