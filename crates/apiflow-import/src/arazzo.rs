@@ -276,6 +276,8 @@ struct Translator<'a> {
     /// inputs.
     left_out: Vec<(String, String)>,
     steps: usize,
+    /// The position of the step being translated: the steps it may read outputs of come before.
+    current: Option<usize>,
 }
 
 impl<'a> Translator<'a> {
@@ -294,6 +296,7 @@ impl<'a> Translator<'a> {
             servers: BTreeSet::new(),
             left_out: Vec::new(),
             steps: 0,
+            current: None,
         }
     }
 
@@ -311,7 +314,8 @@ impl<'a> Translator<'a> {
         self.name_variables(&schema);
         let mut errors = Vec::new();
         let mut steps = Vec::new();
-        for step in &self.workflow.steps {
+        for (index, step) in self.workflow.steps.iter().enumerate() {
+            self.current = Some(index);
             match self.step(step) {
                 Ok(Some(map)) => steps.push(Item {
                     comments: step
@@ -330,6 +334,7 @@ impl<'a> Translator<'a> {
             return Err(errors);
         }
         self.steps = steps.len();
+        self.current = None;
         self.workflow_actions();
         if !self.workflow.depends_on.is_empty() {
             let span = self.workflow.depends_on[0].span;
@@ -1133,6 +1138,16 @@ impl<'a> Translator<'a> {
                         format!("`{expression}`: the workflow has no step `{step}`")
                     });
                 };
+                let position = self.workflow.steps.iter().position(|s| s.id.value == *step);
+                if let (Some(current), Some(position), false) =
+                    (self.current, position, place == Place::Output)
+                    && position >= current
+                    && !(position == current && place == Place::Check)
+                {
+                    return Err(format!(
+                        "`{expression}`: step `{step}` does not run before this one"
+                    ));
+                }
                 (var.clone(), pointer.as_deref())
             }
             Expression::StatusCode if place == Place::Check => ("status".to_owned(), None),
@@ -1292,6 +1307,22 @@ impl<'a> Translator<'a> {
             }
         }
         for (name, value) in &step.outputs {
+            let extracted = step
+                .apiflow
+                .as_ref()
+                .is_some_and(|x| x.extract.iter().any(|(n, _)| n.value == name.value));
+            if extracted {
+                self.warn(
+                    name.span,
+                    format!(
+                        "step `{}`: output `{}` is also an `x-apiflow.extract` name; the extract is kept",
+                        step.id.value, name.value
+                    ),
+                    "not imported",
+                    None,
+                );
+                continue;
+            }
             let var = self.outputs[&(step.id.value.clone(), name.value.clone())].clone();
             match expr::parse(&value.value) {
                 Ok(expression) => match capture(&expression) {
