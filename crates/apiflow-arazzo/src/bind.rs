@@ -292,6 +292,7 @@ pub fn check_source(
         document: &document,
         source: Arc::clone(source),
         errors: Vec::new(),
+        unbound: Vec::new(),
     };
     let sources = binder.sources(path, options, depth);
     let workflows: Vec<Flow> = document
@@ -335,6 +336,9 @@ struct Binder<'d> {
     document: &'d Document,
     source: Arc<Source>,
     errors: Vec<Diagnostic>,
+    /// The values of the step's parameters that could not be bound (not declared by the
+    /// operation, not an input of the workflow), kept so that what they read is still checked.
+    unbound: Vec<(expr::Value, Span)>,
 }
 
 /// Where a step's expressions are read: what a `$steps` reference may name.
@@ -571,11 +575,10 @@ impl Binder<'_> {
         let mut declared = Vec::new();
         if let Some(properties) = value.get("properties").and_then(|p| p.as_object()) {
             for (name, property) in properties {
-                let kind = property.get("type");
                 declared.push(InputInfo {
                     name: name.clone(),
                     secret: property.get("format").and_then(|f| f.as_str()) == Some("password"),
-                    text: kind.is_none_or(|t| t == "string"),
+                    text: is_text_schema(property),
                     default: property.get("default").cloned(),
                     env: property
                         .get("x-apiflow-env")
@@ -740,6 +743,40 @@ impl Binder<'_> {
             Place::Response,
             declared,
         );
+        if matches!(step.target, Target::WorkflowId(_)) {
+            // A step that runs a workflow sends nothing itself: there is no exchange to read.
+            let read = criteria
+                .iter()
+                .flat_map(|c| {
+                    c.compiled
+                        .expressions()
+                        .into_iter()
+                        .map(move |e| (e, c.span))
+                })
+                .chain(outputs.iter().flat_map(|(_, value, span)| {
+                    value.expressions().into_iter().map(move |e| (e, *span))
+                }));
+            let mut problems = Vec::new();
+            for (expression, span) in read {
+                if reads_exchange(expression) {
+                    problems.push((expression.to_string(), span));
+                }
+            }
+            for (expression, span) in problems {
+                self.error(
+                    format!(
+                        "`{expression}` reads an HTTP exchange, but step `{}` runs a workflow and sends no request",
+                        step.id.value
+                    ),
+                    span,
+                    "no HTTP response here",
+                )
+                .for_step(step_name)
+                .help = Some(
+                    "the step succeeds when its workflow does; read what the workflow gives with `$outputs.NAME`".to_owned(),
+                );
+            }
+        }
         let on_success = self.actions(
             &step.on_success,
             &workflow.success_actions,
@@ -812,7 +849,19 @@ impl Binder<'_> {
                 .help = help;
             }
         }
-        // Every expression of the step reads only what exists when it is evaluated.
+        // Every expression of the step reads only what exists when it is evaluated, the values
+        // of parameters that could not be bound too.
+        for (value, span) in std::mem::take(&mut self.unbound) {
+            self.references(
+                value.expressions(),
+                span,
+                workflow,
+                Some(index),
+                Place::Request,
+                declared,
+                step_name,
+            );
+        }
         for parameter in &parameters {
             self.references(
                 parameter.value.expressions(),
@@ -1446,6 +1495,7 @@ impl Binder<'_> {
                             )
                             .for_step(step_name)
                             .help = help;
+                            self.unbound.push((value, parameter.value.span));
                             return None;
                         }
                     }
@@ -1482,6 +1532,7 @@ impl Binder<'_> {
                     )
                     .for_step(step_name)
                     .help = help;
+                    self.unbound.push((value, parameter.value.span));
                     return None;
                 }
             }
@@ -2324,6 +2375,36 @@ fn location_name(location: Location) -> &'static str {
         Location::Header => "header",
         Location::Cookie => "cookie",
     }
+}
+
+/// Tells whether an input's schema takes text (a `--var` value is then the string as given,
+/// not JSON): `type: string`, or no `type` unless its shape or one of the schemas it combines
+/// (`oneOf`, `anyOf`, `allOf`) says otherwise.
+fn is_text_schema(schema: &serde_json::Value) -> bool {
+    if let Some(kind) = schema.get("type") {
+        return kind == "string";
+    }
+    if schema.get("properties").is_some() || schema.get("items").is_some() {
+        return false;
+    }
+    ["oneOf", "anyOf", "allOf"].iter().all(|key| {
+        schema
+            .get(key)
+            .and_then(|v| v.as_array())
+            .is_none_or(|branches| branches.iter().all(is_text_schema))
+    })
+}
+
+/// Tells whether an expression reads the step's HTTP request or response.
+fn reads_exchange(expression: &Expression) -> bool {
+    matches!(
+        expression,
+        Expression::Url
+            | Expression::Method
+            | Expression::StatusCode
+            | Expression::Request(_)
+            | Expression::Response(_)
+    )
 }
 
 /// Tells whether OpenAPI says to ignore a parameter: a header named `Accept`, `Content-Type`
