@@ -175,8 +175,21 @@ impl Runner<'_> {
         match value {
             serde_json::Value::String(s) => self.secret(s),
             serde_json::Value::Number(n) => self.secret(&n.to_string()),
-            serde_json::Value::Array(items) => items.iter().for_each(|v| self.secret_value(v)),
-            serde_json::Value::Object(map) => map.values().for_each(|v| self.secret_value(v)),
+            serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                self.secret_members(value);
+            }
+            _ => {}
+        }
+    }
+
+    /// Marks the texts inside a secret list or object as secret. Numbers there are left
+    /// alone: a token response's `expires_in` is no secret, and masking its digits would
+    /// mask them in every number printed (and break the JSON report).
+    fn secret_members(&mut self, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => self.secret(s),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| self.secret_members(v)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| self.secret_members(v)),
             _ => {}
         }
     }
@@ -1441,11 +1454,31 @@ fn eval_value(value: &expr::Value, scope: &Scope) -> Result<serde_json::Value, e
         expr::Value::Object(members) => {
             let mut map = serde_json::Map::new();
             for (k, v) in members {
-                map.insert(k.clone(), eval_value(v, scope)?);
+                match eval_value(v, scope) {
+                    Ok(value) => {
+                        map.insert(k.clone(), value);
+                    }
+                    // A member that is one expression reading nothing is left out: a payload
+                    // may name values of which only some exist on the path the run took (a
+                    // customer enrolled before, or one a skipped step would have created).
+                    Err(expr::EvalError::Missing(_)) if is_one_expression(v) => {}
+                    Err(error) => return Err(error),
+                }
             }
             Ok(serde_json::Value::Object(map))
         }
         _ => value.eval(scope),
+    }
+}
+
+/// Tells whether a value is one runtime expression (`$…` or `{$…}`) and nothing else.
+fn is_one_expression(value: &expr::Value) -> bool {
+    match value {
+        expr::Value::Text(expr::Text::Whole(_)) => true,
+        expr::Value::Text(expr::Text::Parts(parts)) => {
+            matches!(parts.as_slice(), [expr::Part::Expr(_)])
+        }
+        _ => false,
     }
 }
 
