@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod arazzo_examples;
 mod arazzo_run;
 mod auth;
 mod bad_input;
