@@ -192,3 +192,41 @@ fn every_vendored_document_imports_or_says_why() {
     assert!(imported >= 6, "only {imported} workflows imported");
     let _ = std::fs::remove_dir_all(out_dir);
 }
+
+#[test]
+fn a_value_read_from_a_later_step_is_a_warning() {
+    let dir = temp_dir("later");
+    std::fs::copy(
+        std::path::Path::new(ROOT).join("workflows/pingone.openapi.yaml"),
+        dir.join("pingone.openapi.yaml"),
+    )
+    .expect("copied");
+    let document = dir.join("later.arazzo.yaml");
+    std::fs::write(
+        &document,
+        "arazzo: 1.1.0
+info: { title: Keys, version: 1.0.0 }
+sourceDescriptions:
+  - { name: pingone, url: ./pingone.openapi.yaml, type: openapi }
+workflows:
+  - workflowId: keys
+    steps:
+      - stepId: first
+        operationId: readSigningKeys
+        parameters:
+          - { name: envId, in: path, value: $steps.second.outputs.env }
+      - stepId: second
+        operationId: readSigningKeys
+        parameters:
+          - { name: envId, in: path, value: $inputs.env }
+        outputs:
+          env: $response.body#/keys/0/kid
+",
+    )
+    .expect("written");
+    let out = apiflow(&["import", "arazzo", &document.display().to_string()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let stderr = out.stderr.replace(&dir.display().to_string(), "<dir>");
+    insta::assert_snapshot!("later_step_warnings", stderr);
+    let _ = std::fs::remove_dir_all(dir);
+}

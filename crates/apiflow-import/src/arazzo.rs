@@ -276,6 +276,8 @@ struct Translator<'a> {
     /// inputs.
     left_out: Vec<(String, String)>,
     steps: usize,
+    /// Inputs the steps read that the input schema does not declare.
+    undeclared: Vec<String>,
     /// The position of the step being translated: the steps it may read outputs of come before.
     current: Option<usize>,
 }
@@ -297,6 +299,7 @@ impl<'a> Translator<'a> {
             left_out: Vec::new(),
             steps: 0,
             current: None,
+            undeclared: Vec::new(),
         }
     }
 
@@ -408,6 +411,24 @@ impl<'a> Translator<'a> {
                 self.inputs.insert(name.clone(), var);
             }
         }
+        // Inputs the steps read that the schema does not declare become inputs too.
+        let index = self
+            .loaded
+            .document
+            .workflows
+            .iter()
+            .position(|w| w.id.value == self.workflow.id.value);
+        let mut used = BTreeSet::new();
+        if let Some(json) = index.and_then(|i| self.loaded.document.json["workflows"].get(i)) {
+            inputs_read(json, &mut used);
+        }
+        for name in used {
+            if !self.inputs.contains_key(&name) {
+                let var = unique(&identifier(&name), &mut taken);
+                self.inputs.insert(name.clone(), var);
+                self.undeclared.push(name);
+            }
+        }
         let mut counts: HashMap<String, usize> = HashMap::new();
         let mut all: Vec<(String, String)> = Vec::new();
         for step in &self.workflow.steps {
@@ -500,6 +521,16 @@ impl<'a> Translator<'a> {
                     map.push(var, Yaml::Map(entry));
                 }
             }
+        }
+        for name in &self.undeclared {
+            let mut entry = Map::flow();
+            entry.push(
+                "description",
+                Yaml::str(format!(
+                    "read as `$inputs.{name}`, which the workflow's `inputs` schema does not declare"
+                )),
+            );
+            map.push(self.inputs[name].clone(), Yaml::Map(entry));
         }
         for (step, output) in &self.left_out {
             let var = self.outputs[&(step.clone(), output.clone())].clone();
@@ -1722,6 +1753,30 @@ fn jsonpath_literal(
             Some(Ok(number.to_owned()))
         }
         _ => None,
+    }
+}
+
+/// Collects the names of the inputs a workflow's strings read (`$inputs.NAME`).
+fn inputs_read(value: &Json, out: &mut BTreeSet<String>) {
+    match value {
+        Json::String(text) => {
+            for (at, _) in text.match_indices("$inputs.") {
+                let name: String = text[at + "$inputs.".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                    .collect();
+                let name = name.trim_end_matches('.');
+                if !name.is_empty() {
+                    out.insert(name.to_owned());
+                }
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|item| inputs_read(item, out)),
+        Json::Object(members) => members
+            .iter()
+            .filter(|(key, _)| key.as_str() != "inputs")
+            .for_each(|(_, item)| inputs_read(item, out)),
+        _ => {}
     }
 }
 
