@@ -343,7 +343,7 @@ fn a_response_that_breaks_its_schema_fails_the_step_warns_or_is_ignored() {
 
 // ---- OAuth -------------------------------------------------------------------------------
 
-const CODE: &str = "c0de-s3cr3t";
+pub(crate) const CODE: &str = "c0de-s3cr3t";
 
 fn oauth_server() -> Server {
     Server::start(move |request: &Recorded| {
@@ -458,9 +458,9 @@ fn oauth_refreshes_the_token_of_an_authorization_code_flow_whose_302_is_not_foll
 
 // ---- FAPI-PAR ----------------------------------------------------------------------------
 
-#[test]
-fn fapi_par_pushes_the_request_authorizes_without_following_the_302_and_gets_a_token() {
-    let server = Server::start(move |request: &Recorded| {
+/// The authorization server of `FAPI-PAR`: a pushed request, a redirect with the code, tokens.
+pub(crate) fn fapi_server() -> Server {
+    Server::start(move |request: &Recorded| {
         match (request.method.as_str(), request.path.as_str()) {
             ("POST", "/as/par.oauth2") => Reply::json(
                 200,
@@ -476,29 +476,42 @@ fn fapi_par_pushes_the_request_authorizes_without_following_the_302_and_gets_a_t
             ),
             _ => Reply::status(404),
         }
-    });
-    let base = format!("auth-api={}", server.url);
-    let doc = format!("{FIXED}/FAPI-PAR.arazzo.yaml");
-    let (out, report) = run(
-        &server,
-        &[
-            &doc,
-            "--server",
-            &base,
-            "--var",
-            "client_id=tpp",
-            "--var",
-            r#"client_assertion={"iss":"tpp","aud":"as"}"#,
-            "--var",
-            "redirect_uri=https://tpp.example/cb",
-            "--var",
-            "code_verifier=v3r1f13r",
-            "--var",
-            r#"PARrequestBody={"response_type":"code","client_id":"tpp","scope":"openid"}"#,
-            "--var",
-            r#"TokenRequestBody={"grant_type":"authorization_code","code":"-","redirect_uri":"-","code_verifier":"-"}"#,
-        ],
-    );
+    })
+}
+
+/// The arguments that run the corrected `FAPI-PAR` against `server`.
+pub(crate) fn fapi_args(server: &Server) -> Vec<String> {
+    [
+        &format!("{FIXED}/FAPI-PAR.arazzo.yaml"),
+        "--server",
+        &format!("auth-api={}", server.url),
+        "--var",
+        "client_id=tpp",
+        "--var",
+        r#"client_assertion={"iss":"tpp","aud":"as"}"#,
+        "--var",
+        "redirect_uri=https://tpp.example/cb",
+        "--var",
+        "code_verifier=v3r1f13r",
+        "--var",
+        r#"PARrequestBody={"response_type":"code","client_id":"tpp","scope":"openid"}"#,
+        "--var",
+        r#"TokenRequestBody={"grant_type":"authorization_code","code":"-","redirect_uri":"-","code_verifier":"-"}"#,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+/// What `FAPI-PAR` must never show: the code, the tokens, the PKCE verifier.
+pub(crate) const FAPI_SECRETS: [&str; 5] = [CODE, "at-1", "rt-1", "id-1", "v3r1f13r"];
+
+#[test]
+fn fapi_par_pushes_the_request_authorizes_without_following_the_302_and_gets_a_token() {
+    let server = fapi_server();
+    let args = fapi_args(&server);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, report) = run(&server, &args);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
         outline(&report),
@@ -530,8 +543,17 @@ fn fapi_par_pushes_the_request_authorizes_without_following_the_302_and_gets_a_t
         captured(&report, "OIDC-PAR-AuthzCode", "AuthzCodeStep", "code"),
         json!("••••")
     );
+    // `tokenResponse` is a secret output: the texts in it are masked wherever they show, its
+    // numbers are not (the report stays JSON: it was parsed above).
+    let token_step = &report["workflows"][0]["steps"][2];
+    assert_eq!(token_step["captures"]["tokenResponse"], json!("••••"));
+    let answered = &token_step["exchanges"][0]["response"]["body"]["json"];
+    assert_eq!(answered["access_token"], json!("••••"));
+    assert_eq!(answered["expires_in"], json!(300));
     for text in [&out.stdout, &out.stderr, &report.to_string()] {
-        assert!(!text.contains(CODE), "the code leaked:\n{text}");
+        for secret in FAPI_SECRETS {
+            assert!(!text.contains(secret), "`{secret}` leaked:\n{text}");
+        }
     }
 }
 

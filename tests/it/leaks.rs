@@ -1149,3 +1149,43 @@ fn a_response_checked_against_an_openapi_operation_does_not_show_secrets() {
         }
     }
 }
+
+#[test]
+fn the_fapi_par_example_shows_no_code_token_or_verifier() {
+    // The code comes from a redirect (`x-apiflow.extract`), the tokens from a secret output
+    // holding the whole token response.
+    use crate::arazzo_examples::{FAPI_SECRETS, fapi_args, fapi_server};
+    let server = fapi_server();
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let reports: Vec<std::path::PathBuf> = ["junit", "json", "html", "har"]
+        .iter()
+        .map(|format| dir.path().join(format!("report.{format}")))
+        .collect();
+    let mut args = vec!["run".to_owned(), "-v".to_owned(), "--curl".to_owned()];
+    args.extend(fapi_args(&server));
+    for (format, path) in ["junit", "json", "html", "har"].iter().zip(&reports) {
+        args.push("--report".to_owned());
+        args.push(format!("{format}={}", path.display()));
+    }
+    let out = assert_cmd::Command::cargo_bin("apiflow")
+        .expect("the binary is built")
+        .current_dir(ROOT)
+        .args(&args)
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+    let stderr = String::from_utf8(out.stderr).expect("UTF-8");
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let secrets: Vec<String> = FAPI_SECRETS.iter().map(|s| (*s).to_owned()).collect();
+    assert_clean_of("stdout", &stdout, &secrets);
+    assert_clean_of("stderr", &stderr, &secrets);
+    for path in &reports {
+        let text = std::fs::read_to_string(path).expect("a report");
+        assert_clean_of(&path.display().to_string(), &text, &secrets);
+    }
+    let json = std::fs::read_to_string(&reports[1]).expect("the JSON report");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&json).is_ok(),
+        "{json}"
+    );
+}
