@@ -1189,3 +1189,268 @@ fn the_fapi_par_example_shows_no_code_token_or_verifier() {
         "{json}"
     );
 }
+
+/// The authorization code of the Arazzo document's redirect.
+const CODE: &str = "c0de-5ecr3t/+= ü";
+
+const ARAZZO_API: &str = r"openapi: 3.1.0
+info: { title: secrets, version: '1' }
+servers: [{ url: 'http://127.0.0.1:9' }]
+paths:
+  /token:
+    post:
+      operationId: token
+      requestBody:
+        content:
+          application/x-www-form-urlencoded: { schema: { type: object } }
+      responses:
+        '200': { description: a token }
+  /authorize:
+    get:
+      operationId: authorize
+      parameters:
+        - { name: key, in: query, schema: { type: string } }
+      responses:
+        '302': { description: to the client }
+  /echo:
+    post:
+      operationId: echo
+      parameters:
+        - { name: X-Api-Key, in: header, schema: { type: string } }
+      requestBody:
+        content:
+          application/json: { schema: { type: object } }
+      responses:
+        '200':
+          description: what it received
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  echo: { type: integer }
+                  code: { enum: [nothing] }
+                  token: { maxLength: 3 }
+";
+
+/// The description of a server that is not there.
+const ARAZZO_CLOSED_API: &str = r"openapi: 3.1.0
+info: { title: closed, version: '1' }
+servers: [{ url: 'http://127.0.0.1:9' }]
+paths:
+  /down/{token}:
+    get:
+      operationId: down
+      parameters:
+        - { name: token, in: path, required: true, schema: { type: string } }
+        - { name: key, in: query, schema: { type: string } }
+        - { name: code, in: query, schema: { type: string } }
+      responses:
+        '200': { description: never }
+";
+
+const ARAZZO_DOCUMENT: &str = r"arazzo: 1.1.0
+info: { title: full of secrets, version: 1.0.0 }
+sourceDescriptions:
+  - { name: api, url: ./api.openapi.yaml, type: openapi }
+  - { name: closed, url: ./closed.openapi.yaml, type: openapi }
+workflows:
+  - workflowId: signIn
+    inputs:
+      type: object
+      properties:
+        user: { type: string }
+        password: { type: string, format: password, x-apiflow-env: LEAK_PASSWORD }
+        api_key: { type: string, format: password }
+    steps:
+      - stepId: token
+        operationId: $sourceDescriptions.api.token
+        x-security:
+          - scheme: { type: http, scheme: basic }
+            values: { username: $inputs.user, password: $inputs.password }
+        requestBody:
+          contentType: application/x-www-form-urlencoded
+          payload: { grant_type: password, password: $inputs.password, key: $inputs.api_key }
+        successCriteria:
+          - condition: $statusCode == 200
+        outputs:
+          access_token: $response.body#/access_token
+      - stepId: authorize
+        operationId: $sourceDescriptions.api.authorize
+        parameters:
+          - { name: key, in: query, value: $inputs.api_key }
+        x-security:
+          - scheme: { type: http, scheme: bearer }
+            values: { token: $steps.token.outputs.access_token }
+        successCriteria:
+          - condition: $statusCode == 302
+        x-apiflow:
+          extract:
+            code: { header: Location, query: code }
+    outputs:
+      access_token: $steps.token.outputs.access_token
+      auth_code: $steps.authorize.outputs.code
+  - workflowId: useThem
+    dependsOn: [signIn]
+    inputs:
+      type: object
+      properties:
+        password: { type: string, format: password, x-apiflow-env: LEAK_PASSWORD }
+        api_key: { type: string, format: password }
+    steps:
+      - stepId: echo
+        operationId: $sourceDescriptions.api.echo
+        parameters:
+          - { name: X-Api-Key, in: header, value: $inputs.api_key }
+        requestBody:
+          contentType: application/json
+          payload:
+            code: $workflows.signIn.outputs.auth_code
+            token: $workflows.signIn.outputs.access_token
+            password: $inputs.password
+        successCriteria:
+          - condition: $response.body#/echo == 'not the key'
+          - context: $response.body#/token
+            type: regex
+            condition: '^{$inputs.password}('
+        onFailure:
+          - { name: onwards, type: goto, stepId: down }
+      - stepId: down
+        operationId: $sourceDescriptions.closed.down
+        parameters:
+          - { name: token, in: path, value: $workflows.signIn.outputs.access_token }
+          - { name: key, in: query, value: $inputs.api_key }
+          - { name: code, in: query, value: $workflows.signIn.outputs.auth_code }
+";
+
+#[test]
+fn an_arazzo_document_shows_no_secret_in_any_output_mode_or_report() {
+    let server = Server::start(|request: &Recorded| {
+        let received = json!({
+            "query": request.query,
+            "body": request.body,
+            "headers": request.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>(),
+        })
+        .to_string();
+        match request.path.as_str() {
+            "/token" => Reply::json(
+                200,
+                &json!({ "access_token": ACCESS_TOKEN, "token_type": "Bearer", "received": received }),
+            ),
+            "/authorize" => Reply::redirect(
+                302,
+                &format!(
+                    "https://client.example/cb?code={}&state=s",
+                    url::form_urlencoded::byte_serialize(CODE.as_bytes()).collect::<String>()
+                ),
+            ),
+            _ => Reply::json(
+                200,
+                &json!({
+                    "echo": API_KEY,
+                    "code": CODE,
+                    "token": ACCESS_TOKEN,
+                    "password": PASSWORD,
+                    "received": received,
+                }),
+            ),
+        }
+    });
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("api.openapi.yaml"), ARAZZO_API).expect("written");
+    std::fs::write(dir.path().join("closed.openapi.yaml"), ARAZZO_CLOSED_API).expect("written");
+    let document = dir.path().join("secrets.arazzo.yaml");
+    std::fs::write(&document, ARAZZO_DOCUMENT).expect("written");
+    let secrets: Vec<String> = vec![
+        PASSWORD.to_owned(),
+        API_KEY.to_owned(),
+        ACCESS_TOKEN.to_owned(),
+        CODE.to_owned(),
+        STANDARD.encode(format!("{CLIENT_ID}:{PASSWORD}")),
+    ];
+    for mode in [&[][..], &["-v"], &["--curl"], &["-v", "--curl"]] {
+        let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
+        command
+            .current_dir(ROOT)
+            .env("LEAK_PASSWORD", PASSWORD)
+            .arg("run")
+            .arg(&document)
+            .arg("--server")
+            .arg(format!("api={}", server.url))
+            .arg("--server")
+            .arg(format!(
+                "closed=http://127.0.0.1:{}",
+                support::closed_port()
+            ))
+            .arg("--var")
+            .arg(format!("user={CLIENT_ID}"))
+            .arg("--var")
+            .arg(format!("api_key={API_KEY}"));
+        let mut reports = Vec::new();
+        for format in ["junit", "json", "html", "har"] {
+            let path = dir.path().join(format!("report.{format}"));
+            let _ = std::fs::remove_file(&path);
+            command
+                .arg("--report")
+                .arg(format!("{format}={}", path.display()));
+            reports.push(path);
+        }
+        let out = command.args(mode).output().expect("the binary runs");
+        let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+        let stderr = String::from_utf8(out.stderr).expect("UTF-8");
+        let place = |what: &str| format!("{what} of `run {}`", mode.join(" "));
+        assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+        // Every step ran: the failures were reached (a handled one is in the JSON report),
+        // with the secrets on the wire.
+        let json_report = std::fs::read_to_string(&reports[1]).expect("a report");
+        let shown = format!("{stdout}{json_report}");
+        for text in [
+            "success criterion `$response.body#/echo == 'not the key'` does not hold",
+            "does not compile once its expressions are put in",
+            "the response does not follow the OpenAPI description",
+            "the request could not be completed",
+        ] {
+            assert!(shown.contains(text), "`{text}` in:\n{shown}");
+        }
+        assert_clean_of(&place("stdout"), &stdout, &secrets);
+        assert_clean_of(&place("stderr"), &stderr, &secrets);
+        for path in &reports {
+            let text = std::fs::read_to_string(path).expect("a report");
+            assert!(!text.is_empty(), "{} was written", path.display());
+            assert_clean_of(&place(&path.display().to_string()), &text, &secrets);
+            if text.starts_with('{') {
+                let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+                let mut strings = Vec::new();
+                json_strings(&report, &mut strings);
+                for string in strings {
+                    assert_clean_of(&place("a string of the JSON report"), &string, &secrets);
+                }
+            } else {
+                assert_clean_of(
+                    &place("an unescaped report"),
+                    &html_unescape(&text),
+                    &secrets,
+                );
+            }
+        }
+    }
+    let requests = server.requests();
+    let token = requests.iter().find(|r| r.path == "/token").expect("sent");
+    assert_eq!(
+        token.header("authorization").map(str::to_owned),
+        Some(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{CLIENT_ID}:{PASSWORD}"))
+        ))
+    );
+    assert!(
+        token.body.contains("password=p%40ss%3Aw0rd%7E%21"),
+        "{}",
+        token.body
+    );
+    let echo = requests.iter().find(|r| r.path == "/echo").expect("sent");
+    assert_eq!(echo.header("x-api-key"), Some(API_KEY));
+    let body: serde_json::Value = serde_json::from_str(&echo.body).expect("JSON");
+    assert_eq!(body["code"], CODE);
+    assert_eq!(body["token"], ACCESS_TOKEN);
+}
