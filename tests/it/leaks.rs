@@ -1407,7 +1407,7 @@ fn an_arazzo_document_shows_no_secret_in_any_output_mode_or_report() {
         for text in [
             "success criterion `$response.body#/echo == 'not the key'` does not hold",
             "does not compile once its expressions are put in",
-            "the response does not follow the OpenAPI description",
+            "the body does not match the response schema of `echo`",
             "the request could not be completed",
         ] {
             assert!(shown.contains(text), "`{text}` in:\n{shown}");
