@@ -79,6 +79,32 @@ pub(crate) fn is_arazzo(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|text| apiflow_arazzo::load::is_arazzo(&text))
 }
 
+/// Says why a file cannot be run, when it is an OpenAPI description: it describes operations,
+/// and an Arazzo document or a workflow's `openapi:` says which to call.
+pub(crate) fn not_runnable(path: &Path) -> Option<Diagnostic> {
+    let text = std::fs::read_to_string(path).ok()?;
+    // `openapi: 3.1.0` (or `swagger: "2.0"`) at the top level, in YAML or JSON; a workflow's
+    // own `openapi:` names a file, never a version.
+    let describes = text.lines().any(|line| {
+        let line = line.trim_start_matches(['{', ' ', '"']);
+        let Some(rest) = line
+            .strip_prefix("openapi")
+            .or_else(|| line.strip_prefix("swagger"))
+        else {
+            return false;
+        };
+        let value = rest.trim_start_matches(['"', ' ', ':', '\'']);
+        value.starts_with("3.") || value.starts_with("2.")
+    });
+    describes.then(|| {
+        Diagnostic::error(format!(
+            "`{}` is an OpenAPI description, not a workflow",
+            path.display()
+        ))
+        .help("a description says what operations exist; name it in an Arazzo document's `sourceDescriptions` or a workflow's `openapi:` and run that")
+    })
+}
+
 /// Checks an Arazzo document with the command line's options.
 pub(crate) fn check(
     path: &Path,

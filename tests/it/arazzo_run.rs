@@ -658,3 +658,16 @@ workflows:
         ]
     );
 }
+
+#[test]
+fn an_openapi_description_given_to_run_says_what_it_is() {
+    let out = output(
+        apiflow(&["validate", "tests/fixtures/arazzo/shop.openapi.yaml"]).env("NO_COLOR", "1"),
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr,
+        "error: `tests/fixtures/arazzo/shop.openapi.yaml` is an OpenAPI description, not a workflow\n  = help: a description says what operations exist; name it in an Arazzo document's `sourceDescriptions` or a workflow's `openapi:` and run that\n\n"
+    );
+}
