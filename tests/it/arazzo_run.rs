@@ -671,3 +671,50 @@ fn an_openapi_description_given_to_run_says_what_it_is() {
         "error: `tests/fixtures/arazzo/shop.openapi.yaml` is an OpenAPI description, not a workflow\n  = help: a description says what operations exist; name it in an Arazzo document's `sourceDescriptions` or a workflow's `openapi:` and run that\n\n"
     );
 }
+
+#[test]
+fn a_token_in_the_response_of_a_failed_step_is_masked() {
+    let server = Server::start(|_: &Recorded| {
+        Reply::json(
+            500,
+            &json!({ "access_token": TOKEN, "token_type": "Bearer" }),
+        )
+    });
+    let dir = TempDir::new("arazzo-failed-token");
+    let doc = document(
+        &dir,
+        r"arazzo: 1.0.1
+info: { title: failing, version: '1' }
+sourceDescriptions:
+  - { name: shop, url: ./shop.openapi.yaml, type: openapi }
+workflows:
+  - workflowId: signIn
+    steps:
+      - stepId: login
+        operationId: login
+        successCriteria:
+          - condition: $statusCode == 200
+        outputs:
+          access_token: $response.body#/access_token
+",
+    );
+    let out = output(
+        apiflow(&[
+            "run",
+            &doc,
+            "--server",
+            &format!("shop={}/api", server.url),
+            "-v",
+        ])
+        .env("NO_COLOR", "1"),
+        &[(server.port, "PORT")],
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("success criterion `$statusCode == 200` does not hold"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(TOKEN), "{}", out.stdout);
+}

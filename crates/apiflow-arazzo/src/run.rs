@@ -880,6 +880,7 @@ impl Runner<'_> {
                                 retry_after_header = hops.last().and_then(retry_after);
                                 if let Some(last) = hops.last() {
                                     fill_exchange(scope, last);
+                                    self.token_fields(scope);
                                     self.pages.insert(
                                         step.id.value.clone(),
                                         (last.request.url.clone(), Arc::clone(&last.response.body)),
@@ -940,6 +941,11 @@ impl Runner<'_> {
                     }
                 }
             }
+        }
+        if !success {
+            // A failed step sets no output, but what it would have captured as a secret is
+            // still masked: its response is printed with the failure.
+            self.mask_unset(bound, &report, scope);
         }
         if success {
             let mut values = serde_json::Map::new();
@@ -1086,6 +1092,43 @@ impl Runner<'_> {
         } else {
             report.outcome = Outcome::Failed;
             report.failures.extend(found);
+        }
+    }
+
+    /// Masks the values a failed step's secret outputs and captures would have had.
+    fn mask_unset(&mut self, bound: &BoundStep, report: &StepReport, scope: &Scope) {
+        if let Some(last) = report.exchanges.last() {
+            for (capture, _) in bound.extract.iter().filter(|(c, _)| c.secret) {
+                if let Ok(value) = capture.read(last, self.jar) {
+                    self.secret_value(&value);
+                }
+            }
+        }
+        for (name, value, _) in &bound.outputs {
+            if apiflow::names::is_secret_name(name)
+                && let Ok(value) = eval_value(value, scope)
+            {
+                self.secret_value(&value);
+            }
+        }
+    }
+
+    /// Masks the tokens of an OAuth token response (RFC 6749 §5.1) whatever the step does with
+    /// them: `access_token`, `refresh_token` and OpenID Connect's `id_token`.
+    fn token_fields(&mut self, scope: &Scope) {
+        let Some(Message {
+            body: Some(expr::Body::Json(serde_json::Value::Object(body))),
+            ..
+        }) = &scope.response
+        else {
+            return;
+        };
+        let tokens: Vec<String> = ["access_token", "refresh_token", "id_token"]
+            .iter()
+            .filter_map(|field| body.get(*field)?.as_str().map(str::to_owned))
+            .collect();
+        for token in tokens {
+            self.secret(&token);
         }
     }
 
