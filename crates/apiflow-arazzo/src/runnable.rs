@@ -116,6 +116,15 @@ impl Document {
                                     "input `{}` of workflow `{}` takes JSON, and `{text}` from {from} is not JSON",
                                     input.name, workflow.id.value
                                 ))
+                                .at(
+                                    &document.source,
+                                    document.span_of(&format!(
+                                        "{}/properties/{}",
+                                        workflow.inputs_pointer,
+                                        input.name.replace('~', "~0").replace('/', "~1")
+                                    )),
+                                    "its schema",
+                                )
                                 .help("its schema is not `type: string`: write a JSON value, such as `--var name='{\"a\":1}'`, or quote a string as `'\"text\"'`"),
                             );
                             None
