@@ -10,6 +10,7 @@ use apiflow_import::Destination;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use apiflow::ExitCode;
+use apiflow::batch::profile::{Profile, Rate, Schedule, Stage};
 use apiflow::batch::{self, Console, Shard};
 use apiflow::check::confine::FileAccess;
 use apiflow::check::inputs::{InputSources, parse_env_file, parse_var};
@@ -207,9 +208,28 @@ struct RunArgs {
     /// take the last row again, as in Newman).
     #[arg(short = 'd', long, value_name = "FILE")]
     data: Option<PathBuf>,
-    /// Run only shard I of N (1-based) of the files, a stable split for parallel CI machines.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    shard: Option<Shard>,
+    /// Run only shard I of N (1-based) of the files, a stable split for parallel CI machines; of a
+    /// load run (`--iterations`, `--data`, `--duration`, `--stages`), a share of its iterations,
+    /// rows and arrivals. `auto` reads it from the environment.
+    #[arg(long, value_name = "I/N|auto", value_parser = parse_shard)]
+    shard: Option<ShardArg>,
+    /// How many shards `--shard auto` splits into, beside Kubernetes' `JOB_COMPLETION_INDEX`
+    /// (else `APIFLOW_SHARD_COUNT`).
+    #[arg(long, value_name = "N", requires = "shard", value_parser = clap::value_parser!(u32).range(1..))]
+    shard_count: Option<u32>,
+    /// Run iterations until this much time has passed, on `--concurrency` virtual users (a
+    /// closed model); with `--rate`, how long to keep that rate.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, conflicts_with = "iterations")]
+    duration: Option<Duration>,
+    /// Start iterations at this arrival rate, `200/s` or `30/m`, whatever the response times (an
+    /// open model, with `--duration`); a start that finds `--concurrency` iterations running is
+    /// dropped and counted.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate, requires = "duration")]
+    rate: Option<Rate>,
+    /// Start iterations at a rate that moves linearly to each stage's target over its duration,
+    /// from 0: `30s:50/s,2m:200/s,30s:0/s` (an open model).
+    #[arg(long, value_name = "STAGES", value_parser = parse_stages, conflicts_with_all = ["iterations", "duration", "rate"])]
+    stages: Option<Schedule>,
     /// Load cookies from FILE (Netscape format, as curl writes it) before the run and save the
     /// jar to it afterwards.
     #[arg(long, value_name = "FILE")]
@@ -258,8 +278,28 @@ fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {
     Ok((format, PathBuf::from(path)))
 }
 
-fn parse_shard(text: &str) -> Result<Shard, String> {
+/// `--shard`: a fixed shard, or one read from the environment.
+#[derive(Clone, Copy, Debug)]
+enum ShardArg {
+    Fixed(Shard),
+    Auto,
+}
+
+fn parse_shard(text: &str) -> Result<ShardArg, String> {
+    if text.trim() == "auto" {
+        return Ok(ShardArg::Auto);
+    }
     Shard::parse(text)
+        .map(ShardArg::Fixed)
+        .map_err(|message| format!("{message}, or `auto`"))
+}
+
+fn parse_rate(text: &str) -> Result<Rate, String> {
+    Rate::parse(text)
+}
+
+fn parse_stages(text: &str) -> Result<Schedule, String> {
+    Stage::parse_list(text).map(|stages| Schedule::stages(&stages))
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -636,14 +676,40 @@ fn validate_command(
 
 async fn run_command(args: RunArgs) -> ExitCode {
     let color_err = args.color.enabled(std::io::stderr().is_terminal());
-    let files = match batch::workflow_files(&args.files, args.shard) {
+    let shard = match args.shard {
+        None => None,
+        Some(ShardArg::Fixed(shard)) => Some(shard),
+        Some(ShardArg::Auto) => match batch::shard::from_environment(
+            &|name| std::env::var(name).ok(),
+            args.shard_count.map(|n| n as usize),
+        ) {
+            Ok(shard) => Some(shard),
+            Err(message) => {
+                print_diagnostics(&[Diagnostic::error(message)], color_err);
+                return ExitCode::Invalid;
+            }
+        },
+    };
+    // A load run splits its iterations, rows and arrivals; any other run splits its files.
+    let load = args.iterations.is_some()
+        || args.data.is_some()
+        || args.duration.is_some()
+        || args.stages.is_some();
+    let profile = match (&args.stages, args.rate, args.duration) {
+        (Some(schedule), _, _) => Profile::Open(schedule.clone()),
+        (None, Some(rate), Some(duration)) => Profile::Open(Schedule::constant(rate, duration)),
+        (None, _, Some(duration)) => Profile::Closed(duration),
+        (None, _, None) => Profile::Count,
+    };
+    let file_shard = if load { None } else { shard };
+    let files = match batch::workflow_files(&args.files, file_shard) {
         Ok(files) => files,
         Err(message) => {
             print_diagnostics(&[Diagnostic::error(message)], color_err);
             return ExitCode::Invalid;
         }
     };
-    if let (Some(Shard { index, count }), true) = (args.shard, files.is_empty()) {
+    if let (Some(Shard { index, count }), true) = (file_shard, files.is_empty()) {
         // More shards than files: this machine has nothing to do, which is not a failure.
         println!("shard {index}/{count} holds no workflow file; nothing to run");
         return ExitCode::Passed;
@@ -922,6 +988,8 @@ async fn run_command(args: RunArgs) -> ExitCode {
         rows,
         reports: args.reports,
         scopes_by_file,
+        profile,
+        shard: if load { shard } else { None },
     };
     let console = Console::std(
         args.color.enabled(std::io::stdout().is_terminal()),

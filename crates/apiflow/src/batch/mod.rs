@@ -9,7 +9,9 @@
 pub mod console;
 pub mod data;
 pub mod files;
+pub mod profile;
 pub mod runnable;
+pub mod shard;
 pub mod stats;
 
 use std::path::PathBuf;
@@ -60,6 +62,10 @@ pub struct Options {
     /// place of those of `sources` (a Postman collection's, whose other values are its inputs'
     /// defaults already).
     pub scopes_by_file: Vec<(String, Vec<Scoped>, Vec<Scoped>)>,
+    /// Which iterations start, and when: a count, a duration or an arrival rate.
+    pub profile: profile::Profile,
+    /// The share of the iterations, `--data` rows and arrivals this process runs.
+    pub shard: Option<Shard>,
 }
 
 impl Default for Options {
@@ -76,6 +82,8 @@ impl Default for Options {
             rows: None,
             reports: Vec::new(),
             scopes_by_file: Vec::new(),
+            profile: profile::Profile::Count,
+            shard: None,
         }
     }
 }
@@ -99,7 +107,7 @@ pub async fn run<P: Runnable>(
     options: &Options,
     console: &Console,
 ) -> ExitCode {
-    let iterating = options.rows.is_some() || options.iterations > 1;
+    let iterating = options.rows.is_some() || options.iterations > 1 || options.profile.timed();
     let parallel = options.jobs > 1 && plans.len() > 1 && !iterating;
     let shared = Shared {
         client,
@@ -266,9 +274,21 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     let rows = options.rows.as_deref();
     let count = rows.map_or(options.iterations, <[_]>::len);
     let started = std::time::Instant::now();
-    let mut stream = futures_util::stream::iter((0..count).map(|index| async move {
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // A timed profile runs past the last row: iteration k takes row k modulo their number.
+    let row_of = |index: usize| rows.and_then(|r| r.get(index % r.len().max(1)));
+    let planned_count = match &options.profile {
+        profile::Profile::Open(schedule) => schedule.starts(None).count(),
+        _ => count,
+    };
+    let start = |start: profile::Start| async move {
+        let index = start.index;
+        let count = planned_count;
+        let lag = start
+            .planned
+            .map(|planned| tokio::time::Instant::now().saturating_duration_since(planned));
         let mut sources = sources_for(plan, shared);
-        if let Some(row) = rows.and_then(|r| r.get(index)) {
+        if let Some(row) = row_of(index) {
             sources.supplied.extend(row.iter().cloned());
         }
         let mut stats = stats::Stats::default();
@@ -278,13 +298,17 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
             iteration: Some(crate::runner::Iteration {
                 index,
                 count,
-                data: rows.and_then(|r| r.get(index)).cloned().unwrap_or_default(),
+                data: row_of(index).cloned().unwrap_or_default(),
             }),
             ..shared.settings.clone()
         };
         let result = {
             let mut outputs = Tee(&mut terminal, &mut files);
-            let mut tee = Tee(&mut stats, &mut outputs);
+            let mut measured = profile::FromPlanned {
+                inner: &mut stats,
+                lag,
+            };
+            let mut tee = Tee(&mut measured, &mut outputs);
             plan.run(shared.client, &sources, &settings, &mut tee).await
         };
         let output = terminal.into_inner();
@@ -292,8 +316,15 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
             Ok(code) => (index, code, stats, output, Vec::new(), files),
             Err(diagnostics) => (index, ExitCode::Invalid, stats, output, diagnostics, files),
         }
-    }))
-    .buffer_unordered(options.concurrency.max(1));
+    };
+    let mut stream = profile::iterations(
+        &options.profile,
+        count,
+        options.shard,
+        options.concurrency,
+        std::sync::Arc::clone(&dropped),
+        start,
+    );
     let mut stats = stats::Stats::default();
     let (mut passed, mut failed, mut worst) = (0usize, 0usize, ExitCode::Passed);
     let mut finished = Vec::new();
@@ -346,6 +377,13 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         "  {} requests, {rate:.0} requests/s",
         stats.requests
     );
+    if let Some(profile) = options.profile.describe() {
+        let dropped = dropped.load(Ordering::Relaxed);
+        let _ = writeln!(
+            summary,
+            "  {profile}, {dropped} dropped (every virtual user busy at its planned start)"
+        );
+    }
     summary += &stats.table();
     shared.console.out(summary.as_bytes());
     worst

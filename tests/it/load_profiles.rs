@@ -1,0 +1,253 @@
+//! Load profiles and scale-out: `--duration`, `--rate` and `--stages` through the real binary
+//! against an in-process server that notes when each request came, and `--shard` splitting one
+//! load run between processes (fixed, and `auto` from each scheduler's environment).
+
+use crate::support;
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use support::bin::{TempDir, apiflow, output};
+use support::{Recorded, Reply, Server};
+
+const FLOW: &str = "name: hit
+inputs:
+  base_url: ~
+  n: { default: none }
+steps:
+  - name: hit
+    request: { url: \"{{ base_url }}/hit/{{ n }}\" }
+    expect: { status: 200 }
+";
+
+/// The variables that choose a shard under `--shard auto`, none of them inherited.
+const SHARD_VARIABLES: [&str; 5] = [
+    "APIFLOW_SHARD",
+    "APIFLOW_SHARD_COUNT",
+    "JOB_COMPLETION_INDEX",
+    "CI_NODE_INDEX",
+    "CI_NODE_TOTAL",
+];
+
+fn command(args: &[&str]) -> assert_cmd::Command {
+    let mut command = apiflow(args);
+    for name in SHARD_VARIABLES {
+        command.env_remove(name);
+    }
+    command
+}
+
+fn setup(name: &str) -> (TempDir, String, String) {
+    let dir = TempDir::new(name);
+    let flow = dir.file("flow.yaml");
+    std::fs::write(&flow, FLOW).expect("written");
+    let data = dir.file("rows.csv");
+    let rows: Vec<String> = (0..10).map(|n| n.to_string()).collect();
+    let rows = rows.join("\n");
+    std::fs::write(&data, format!("n\n{rows}\n")).expect("written");
+    (dir, flow, data)
+}
+
+/// The `n` of each request the server received, sorted.
+fn rows_seen(server: &Server) -> Vec<String> {
+    let mut seen: Vec<String> = server
+        .requests()
+        .into_iter()
+        .map(|r: Recorded| r.path.trim_start_matches("/hit/").to_owned())
+        .collect();
+    seen.sort_by_key(|n| n.parse::<u32>().unwrap_or(u32::MAX));
+    seen
+}
+
+#[test]
+fn a_rate_starts_iterations_on_schedule_for_the_duration() {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let noted = Arc::clone(&times);
+    let server = Server::start(move |_| {
+        noted.lock().expect("the times").push(Instant::now());
+        Reply::status(200)
+    });
+    let (_dir, flow, _) = setup("rate");
+    let base = format!("base_url={}", server.url);
+    let out = output(
+        &mut command(&[
+            "run",
+            &flow,
+            "--var",
+            &base,
+            "--rate",
+            "50/s",
+            "--duration",
+            "400ms",
+            "-c",
+            "8",
+        ]),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    // 50/s for 400ms plans 20 starts, 20ms apart: the first at once, the last at 380ms.
+    let times = times.lock().expect("the times").clone();
+    assert!((18..=22).contains(&times.len()), "{} requests", times.len());
+    let spread = times[times.len() - 1] - times[0];
+    assert!(
+        spread.as_millis() >= 300,
+        "the requests came over {spread:?}, not at the planned rate"
+    );
+    assert!(
+        out.stdout.contains(
+            "open model over 400ms, 0 dropped (every virtual user busy at its planned start)"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn shards_together_send_exactly_what_one_process_sends() {
+    let server = Server::start(|_| Reply::status(200));
+    let (_dir, flow, data) = setup("shards");
+    let base = format!("base_url={}", server.url);
+    let mut counts = Vec::new();
+    for index in 1..=3 {
+        let shard = format!("{index}/3");
+        let out = output(
+            &mut command(&[
+                "run", &flow, "--var", &base, "--data", &data, "--shard", &shard, "-c", "2",
+            ]),
+            &[],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        counts.push(server.requests().len());
+    }
+    // Rows 0, 3, 6, 9 to the first shard, then 1, 4, 7, then 2, 5, 8: each row once.
+    assert_eq!(counts, [4, 7, 10]);
+    let all: Vec<String> = (0..10).map(|n| n.to_string()).collect();
+    assert_eq!(rows_seen(&server), all);
+
+    // `--iterations` splits the same way.
+    let server = Server::start(|_| Reply::status(200));
+    let base = format!("base_url={}", server.url);
+    for index in 1..=4 {
+        let shard = format!("{index}/4");
+        let out = output(
+            &mut command(&["run", &flow, "--var", &base, "-n", "9", "--shard", &shard]),
+            &[],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    assert_eq!(server.requests().len(), 9);
+}
+
+#[test]
+fn shard_auto_reads_each_schedulers_environment() {
+    let server = Server::start(|_| Reply::status(200));
+    let (_dir, flow, data) = setup("auto");
+    let base = format!("base_url={}", server.url);
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let before = server.requests().len();
+        let mut args = vec![
+            "run", &flow, "--var", &base, "--data", &data, "--shard", "auto",
+        ];
+        args.extend_from_slice(extra);
+        let mut command = command(&args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let out = output(&mut command, &[]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let mut seen: Vec<String> = server.requests()[before..]
+            .iter()
+            .map(|r| r.path.trim_start_matches("/hit/").to_owned())
+            .collect();
+        seen.sort();
+        seen
+    };
+    // Kubernetes counts from 0, with the total from a flag or a variable.
+    assert_eq!(
+        run(&[("JOB_COMPLETION_INDEX", "1")], &["--shard-count", "3"]),
+        ["1", "4", "7"]
+    );
+    assert_eq!(
+        run(
+            &[("JOB_COMPLETION_INDEX", "0"), ("APIFLOW_SHARD_COUNT", "4")],
+            &[]
+        ),
+        ["0", "4", "8"]
+    );
+    // GitLab counts from 1.
+    assert_eq!(
+        run(&[("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "4")], &[]),
+        ["1", "5", "9"]
+    );
+    assert_eq!(run(&[("APIFLOW_SHARD", "5/5")], &[]), ["4", "9"]);
+}
+
+/// A wrong command line: its name, its flags and its environment.
+type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
+#[test]
+fn malformed_profiles_and_shards_are_refused_before_anything_is_sent() {
+    let server = Server::start(|_| Reply::status(200));
+    let (dir, _, _) = setup("malformed");
+    let base = format!("base_url={}", server.url);
+    let cases: &[Case] = &[
+        (
+            "rate_without_unit",
+            &["--rate", "200", "--duration", "1s"],
+            &[],
+        ),
+        ("rate_per_hour", &["--rate", "5/h", "--duration", "1s"], &[]),
+        ("rate_without_duration", &["--rate", "5/s"], &[]),
+        ("stage_without_rate", &["--stages", "30s:50/s,1m"], &[]),
+        ("stage_bad_duration", &["--stages", "30:50/s"], &[]),
+        (
+            "stages_with_rate",
+            &["--stages", "1s:5/s", "--rate", "5/s", "--duration", "1s"],
+            &[],
+        ),
+        (
+            "duration_with_iterations",
+            &["--duration", "1s", "-n", "3"],
+            &[],
+        ),
+        (
+            "shard_auto_without_environment",
+            &["-n", "3", "--shard", "auto"],
+            &[],
+        ),
+        (
+            "shard_auto_without_count",
+            &["-n", "3", "--shard", "auto"],
+            &[("JOB_COMPLETION_INDEX", "2")],
+        ),
+        (
+            "shard_auto_out_of_range",
+            &["-n", "3", "--shard", "auto"],
+            &[("CI_NODE_INDEX", "0"), ("CI_NODE_TOTAL", "2")],
+        ),
+    ];
+    let mut text = String::new();
+    for (name, extra, env) in cases {
+        let mut args = vec!["run", "flow.yaml", "--var", &base];
+        args.extend_from_slice(extra);
+        let mut command = command(&args);
+        command.current_dir(&dir.0);
+        for (key, value) in *env {
+            command.env(key, value);
+        }
+        let out = output(&mut command, &[(server.port, "<port>")]);
+        let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+        let _ = write!(
+            text,
+            "## {name}: {}{}\nexit: {}\n{}{}\n",
+            env.concat(),
+            extra.join(" "),
+            out.code,
+            out.stdout,
+            out.stderr
+        );
+    }
+    assert!(server.requests().is_empty(), "nothing is sent");
+    insta::assert_snapshot!(text);
+}
