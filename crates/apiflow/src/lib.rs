@@ -19,6 +19,7 @@ pub mod format;
 pub mod http;
 #[cfg(test)]
 mod imports;
+pub mod load;
 pub mod names;
 pub mod openapi;
 pub mod query;

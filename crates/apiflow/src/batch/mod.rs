@@ -22,6 +22,7 @@ use crate::check::inputs::InputSources;
 use crate::diagnostic::Diagnostic;
 use crate::exit::ExitCode;
 use crate::http::Client;
+use crate::load::metrics::Metrics;
 use crate::report::event::Reporter;
 use crate::report::progress::WithProgress;
 use crate::report::terminal::Terminal;
@@ -274,6 +275,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     let rows = options.rows.as_deref();
     let count = rows.map_or(options.iterations, <[_]>::len);
     let started = std::time::Instant::now();
+    let mut metrics = Metrics::new(plan.title(), plan.file(), std::time::SystemTime::now());
     let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     // A timed profile runs past the last row: iteration k takes row k modulo their number.
     let row_of = |index: usize| rows.and_then(|r| r.get(index % r.len().max(1)));
@@ -325,11 +327,10 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         std::sync::Arc::clone(&dropped),
         start,
     );
-    let mut stats = stats::Stats::default();
     let (mut passed, mut failed, mut worst) = (0usize, 0usize, ExitCode::Passed);
     let mut finished = Vec::new();
     while let Some((index, code, iteration, output, diagnostics, files)) = stream.next().await {
-        stats.absorb(iteration);
+        metrics.iteration(code.passed(), &iteration.samples);
         finished.push((index, files));
         if code.passed() {
             passed += 1;
@@ -349,6 +350,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         }
     }
     let elapsed = started.elapsed();
+    metrics.ended = std::time::SystemTime::now();
     finished.sort_by_key(|(index, _)| *index);
     for (_, files) in finished {
         reports.absorb(files);
@@ -363,7 +365,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         );
     }
     #[allow(clippy::cast_precision_loss)]
-    let rate = stats.requests as f64 / elapsed.as_secs_f64().max(1e-9);
+    let rate = metrics.requests as f64 / elapsed.as_secs_f64().max(1e-9);
     let _ = writeln!(
         summary,
         "{mark} {}: {} iterations, {passed} passed, {failed} failed in {} (concurrency {})",
@@ -375,7 +377,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     let _ = writeln!(
         summary,
         "  {} requests, {rate:.0} requests/s",
-        stats.requests
+        metrics.requests
     );
     if let Some(profile) = options.profile.describe() {
         let dropped = dropped.load(Ordering::Relaxed);
@@ -384,7 +386,8 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
             "  {profile}, {dropped} dropped (every virtual user busy at its planned start)"
         );
     }
-    summary += &stats.table();
+    summary += &metrics.table();
+    reports.load(metrics.to_json(&[]));
     shared.console.out(summary.as_bytes());
     worst
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::http::Exchange;
 use crate::http::timing::{self, Timings};
 use crate::report::event::{Capture, Outcome, RunReport, StepReport};
-use crate::secret::MASK;
+use crate::secret::{MASK, Masker};
 
 /// The version of the report's schema; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -22,6 +22,64 @@ pub fn render(reports: &[RunReport]) -> String {
         "workflows": workflows,
     });
     serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+}
+
+/// Renders runs as the JSON report with the `load` object of iterated runs (one object, or a
+/// list when several workflows were iterated), masked: the histograms' base64 text is put back
+/// after masking, since a short secret could happen to appear in it and break it.
+pub fn render_masked(reports: &[RunReport], loads: &[Value], masker: &Masker) -> String {
+    let workflows: Vec<Value> = reports.iter().map(workflow).collect();
+    let mut document = json!({
+        "apiflow": env!("CARGO_PKG_VERSION"),
+        "schema": SCHEMA_VERSION,
+        "workflows": workflows,
+    });
+    let mut histograms = Vec::new();
+    let mut loads = loads.to_vec();
+    for load in &mut loads {
+        set_aside(load, &mut histograms);
+    }
+    match loads.len() {
+        0 => {}
+        1 => document["load"] = loads.swap_remove(0),
+        _ => document["load"] = Value::Array(loads),
+    }
+    let text = serde_json::to_string_pretty(&document).unwrap_or_default() + "\n";
+    let mut out = masker.mask(&text).into_owned();
+    for (index, histogram) in histograms.iter().enumerate() {
+        out = out.replacen(&placeholder(index), histogram, 1);
+    }
+    out
+}
+
+/// Returns a placeholder as the JSON text writes it (the control character escaped).
+fn placeholder(index: usize) -> String {
+    format!("\\u0001histogram {index}\\u0001")
+}
+
+/// Replaces each histogram's text (a string value whose key says `histogram`, or any string
+/// under `histograms`) by a placeholder, keeping the text.
+fn set_aside(value: &mut Value, kept: &mut Vec<String>) {
+    fn walk(value: &mut Value, inside: bool, kept: &mut Vec<String>) {
+        match value {
+            Value::String(text) if inside && text.starts_with("HIST") => {
+                kept.push(std::mem::take(text));
+                *text = format!("\u{1}histogram {}\u{1}", kept.len() - 1);
+            }
+            Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    walk(value, inside || key.starts_with("histogram"), kept);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    walk(item, inside, kept);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(value, false, kept);
 }
 
 /// Names an outcome the way every report does.

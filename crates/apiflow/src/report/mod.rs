@@ -49,6 +49,8 @@ pub struct Files {
     /// The secrets learned, masked in every report written.
     secrets: Vec<String>,
     reports: Vec<RunReport>,
+    /// The `load` object of each iterated workflow.
+    loads: Vec<serde_json::Value>,
 }
 
 impl Files {
@@ -66,6 +68,14 @@ impl Files {
             self.remember(value);
         }
         self.reports.extend(other.reports);
+        self.loads.extend(other.loads);
+    }
+
+    /// Keeps the `load` object of an iterated workflow's run for the reports.
+    pub fn load(&mut self, load: serde_json::Value) {
+        if !self.targets.is_empty() {
+            self.loads.push(load);
+        }
     }
 
     /// Keeps a secret to mask in the reports, once.
@@ -91,7 +101,7 @@ impl Files {
     fn render_masked(&self, format: Format, masker: &Masker) -> String {
         let text = match format {
             Format::Junit => junit::render(&self.reports),
-            Format::Json => json::render(&self.reports),
+            Format::Json => return json::render_masked(&self.reports, &self.loads, masker),
             Format::Html => html::render(&self.reports),
             Format::Har => har::render(&self.reports),
         };

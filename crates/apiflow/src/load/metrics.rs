@@ -1,0 +1,562 @@
+//! The numbers of an iterated run: latency histograms overall and per step, counts, errors by
+//! kind and a per-second time series; added together across runs and written as the JSON
+//! report's `load` object.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use crate::load::histogram::Latencies;
+use crate::report::event::{Outcome, StepReport};
+
+/// The kind counted for a step whose checks (or captures, templates) failed.
+pub const FAILED_CHECK: &str = "check";
+
+/// One step's run as the metrics count it.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    /// The step's name.
+    pub step: String,
+    /// Its wall time, attempts included.
+    pub latency: Duration,
+    /// Requests it sent, redirects and retries included.
+    pub requests: u64,
+    /// `None` when it passed; the kind of error otherwise: [`FAILED_CHECK`], or the kind of
+    /// transport error (`timeout`, `connect`, `body_too_large`, `redirects`, `other`).
+    pub error: Option<&'static str>,
+    /// When it ended.
+    pub at: SystemTime,
+}
+
+impl Sample {
+    /// Lists the samples of a top-level step: itself, or the steps run inside it.
+    pub fn of(step: &StepReport, at: SystemTime, out: &mut Vec<Sample>) {
+        if step.outcome == Outcome::Skipped {
+            return;
+        }
+        let requests = step.exchanges.len() as u64;
+        if !step.children.is_empty() {
+            // A `uses` or `for_each` step sends nothing itself; its requests are its children's.
+            if requests > 0 {
+                out.push(Sample {
+                    step: step.name.clone(),
+                    latency: step.duration,
+                    requests,
+                    error: None,
+                    at,
+                });
+            }
+            for child in &step.children {
+                Sample::of(child, at, out);
+            }
+            return;
+        }
+        let error = match step.outcome {
+            Outcome::Failed => Some(FAILED_CHECK),
+            Outcome::Error => Some(transport_kind(step.reason.as_deref().unwrap_or(""))),
+            Outcome::Passed | Outcome::Skipped => None,
+        };
+        out.push(Sample {
+            step: step.name.clone(),
+            latency: step.duration,
+            requests,
+            error,
+            at,
+        });
+    }
+}
+
+/// Names the kind of a transport error from the reason the runner recorded.
+fn transport_kind(reason: &str) -> &'static str {
+    if reason.starts_with("no response within") {
+        "timeout"
+    } else if reason.starts_with("could not connect") {
+        "connect"
+    } else if reason.contains("response body is larger than") {
+        "body_too_large"
+    } else if reason.contains("redirect") {
+        "redirects"
+    } else {
+        "other"
+    }
+}
+
+/// One second of the time series, by the wall-clock second its steps ended in.
+#[derive(Clone, Debug, Default)]
+struct Second {
+    requests: u64,
+    errors: u64,
+    latencies: Option<Latencies>,
+    /// The histogram's text once the second is closed: a second takes a few hundred bytes, not
+    /// a whole histogram.
+    encoded: Option<String>,
+}
+
+impl Second {
+    fn latencies(&self) -> Latencies {
+        match (&self.latencies, &self.encoded) {
+            (Some(latencies), _) => latencies.clone(),
+            (None, Some(text)) => Latencies::decode(text).unwrap_or_else(|_| Latencies::growing()),
+            (None, None) => Latencies::growing(),
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some(latencies) = self.latencies.take() {
+            self.encoded = Some(latencies.encode());
+        }
+    }
+}
+
+/// Seconds kept open for late steps: iterations running at once end a little out of order.
+const OPEN_SECONDS: u64 = 2;
+
+/// Everything measured in an iterated run (or several, added).
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    /// The workflow's name and file.
+    pub workflow: (String, String),
+    /// Every step's latency.
+    pub overall: Latencies,
+    /// Per step name, in first-seen order.
+    steps: Vec<(String, Latencies)>,
+    /// Requests sent, redirects and retries included.
+    pub requests: u64,
+    /// Iterations that ended.
+    pub iterations: u64,
+    /// Iterations that passed.
+    pub passed: u64,
+    /// Iterations that failed.
+    pub failed: u64,
+    /// Failed steps by kind of error.
+    pub errors: BTreeMap<String, u64>,
+    /// By Unix second.
+    series: BTreeMap<u64, Second>,
+    /// When the run started.
+    pub started: SystemTime,
+    /// When the run ended (or the last step so far did).
+    pub ended: SystemTime,
+}
+
+impl Metrics {
+    /// Starts the metrics of a run of a workflow (name, file) starting now.
+    pub fn new(name: &str, file: &str, started: SystemTime) -> Metrics {
+        Metrics {
+            workflow: (name.to_owned(), file.to_owned()),
+            overall: Latencies::new(),
+            steps: Vec::new(),
+            requests: 0,
+            iterations: 0,
+            passed: 0,
+            failed: 0,
+            errors: BTreeMap::new(),
+            series: BTreeMap::new(),
+            started,
+            ended: started,
+        }
+    }
+
+    /// Counts an ended iteration with the samples of its steps.
+    pub fn iteration(&mut self, passed: bool, samples: &[Sample]) {
+        self.iterations += 1;
+        if passed {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        for sample in samples {
+            self.sample(sample);
+        }
+    }
+
+    fn sample(&mut self, sample: &Sample) {
+        self.requests += sample.requests;
+        self.overall.record(sample.latency);
+        self.step_mut(&sample.step).record(sample.latency);
+        if let Some(kind) = sample.error {
+            *self.errors.entry(kind.to_owned()).or_default() += 1;
+        }
+        let second = unix_seconds(sample.at);
+        let entry = self.series.entry(second).or_default();
+        entry.requests += sample.requests;
+        entry.errors += u64::from(sample.error.is_some());
+        if entry.latencies.is_none() && entry.encoded.is_some() {
+            entry.latencies = Some(entry.latencies());
+            entry.encoded = None;
+        }
+        entry
+            .latencies
+            .get_or_insert_with(Latencies::growing)
+            .record(sample.latency);
+        for (_, old) in self
+            .series
+            .range_mut(..second.saturating_sub(OPEN_SECONDS))
+            .rev()
+            .take_while(|(_, s)| s.latencies.is_some())
+        {
+            old.close();
+        }
+    }
+
+    fn step_mut(&mut self, name: &str) -> &mut Latencies {
+        let index = if let Some(index) = self.steps.iter().position(|(n, _)| n == name) {
+            index
+        } else {
+            self.steps.push((name.to_owned(), Latencies::new()));
+            self.steps.len() - 1
+        };
+        &mut self.steps[index].1
+    }
+
+    /// Returns a step's latencies, when it ran.
+    pub fn step(&self, name: &str) -> Option<&Latencies> {
+        self.steps.iter().find(|(n, _)| n == name).map(|(_, l)| l)
+    }
+
+    /// Lists the names of the steps that ran, in first-seen order.
+    pub fn step_names(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// Returns the time from the start to the end.
+    pub fn elapsed(&self) -> Duration {
+        self.ended.duration_since(self.started).unwrap_or_default()
+    }
+
+    /// Returns requests per second over the run.
+    pub fn rate(&self) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let requests = self.requests as f64;
+        requests / self.elapsed().as_secs_f64().max(1e-6)
+    }
+
+    /// Returns the percent of iterations that failed (0 before any ended).
+    pub fn error_percent(&self) -> f64 {
+        if self.iterations == 0 {
+            return 0.0;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let percent = self.failed as f64 * 100.0 / self.iterations as f64;
+        percent
+    }
+
+    /// Adds another run's metrics: histograms added, counts summed, series merged by second,
+    /// the earliest start and the latest end.
+    pub fn add(&mut self, other: &Metrics) -> Result<(), String> {
+        self.overall.add(&other.overall)?;
+        for (name, latencies) in &other.steps {
+            self.step_mut(name).add(latencies)?;
+        }
+        self.requests += other.requests;
+        self.iterations += other.iterations;
+        self.passed += other.passed;
+        self.failed += other.failed;
+        for (kind, count) in &other.errors {
+            *self.errors.entry(kind.clone()).or_default() += count;
+        }
+        for (second, theirs) in &other.series {
+            let ours = self.series.entry(*second).or_default();
+            ours.requests += theirs.requests;
+            ours.errors += theirs.errors;
+            let mut latencies = ours.latencies();
+            latencies.add(&theirs.latencies())?;
+            ours.latencies = Some(latencies);
+            ours.close();
+        }
+        self.started = self.started.min(other.started);
+        self.ended = self.ended.max(other.ended);
+        Ok(())
+    }
+
+    /// Writes the latency table of the terminal summary: runs, p50, p95, p99 and max per step.
+    pub fn table(&self) -> String {
+        let width = self
+            .steps
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let mut out = format!(
+            "  {:<width$}  {:>6}  {:>9}  {:>9}  {:>9}  {:>9}\n",
+            "step", "runs", "p50", "p95", "p99", "max"
+        );
+        for (name, latencies) in &self.steps {
+            let _ = writeln!(
+                out,
+                "  {name:<width$}  {:>6}  {:>9}  {:>9}  {:>9}  {:>9}",
+                latencies.count(),
+                micros(latencies.quantile(0.50)),
+                micros(latencies.quantile(0.95)),
+                micros(latencies.quantile(0.99)),
+                micros(latencies.max()),
+            );
+        }
+        out
+    }
+
+    /// Returns the `load` object of the JSON report, with the thresholds' results.
+    pub fn to_json(&self, thresholds: &[Value]) -> Value {
+        let mut steps = Map::new();
+        let mut summaries = Vec::new();
+        for (name, latencies) in &self.steps {
+            steps.insert(name.clone(), Value::String(latencies.encode()));
+            summaries.push(json!({ "name": name, "latency": summary(latencies) }));
+        }
+        let series: Vec<Value> = self
+            .series
+            .iter()
+            .map(|(second, entry)| {
+                let latencies = entry.latencies();
+                json!({
+                    "second": second,
+                    "requests": entry.requests,
+                    "errors": entry.errors,
+                    "p50_ms": millis(latencies.quantile(0.50)),
+                    "p95_ms": millis(latencies.quantile(0.95)),
+                    "p99_ms": millis(latencies.quantile(0.99)),
+                    "histogram": latencies.encode(),
+                })
+            })
+            .collect();
+        json!({
+            "workflow": { "name": self.workflow.0, "file": self.workflow.1 },
+            "started": rfc3339(self.started),
+            "ended": rfc3339(self.ended),
+            "duration_ms": millis(self.elapsed()),
+            "counts": {
+                "requests": self.requests,
+                "iterations": self.iterations,
+                "passed": self.passed,
+                "failed": self.failed,
+            },
+            "rps": (self.rate() * 1000.0).round() / 1000.0,
+            "errors": self.errors,
+            "latency": summary(&self.overall),
+            "steps": summaries,
+            "histograms": {
+                "unit": "us",
+                "format": "HdrHistogram V2, deflate, base64",
+                "overall": self.overall.encode(),
+                "steps": steps,
+            },
+            "series": series,
+            "thresholds": thresholds,
+        })
+    }
+
+    /// Reads the `load` object of a JSON report back.
+    pub fn from_json(load: &Value) -> Result<Metrics, String> {
+        let text = |pointer: &str| -> Result<&str, String> {
+            load.pointer(pointer)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("`load{}` is missing or not text", dotted(pointer)))
+        };
+        let number = |pointer: &str| -> Result<u64, String> {
+            load.pointer(pointer)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| format!("`load{}` is missing or not a count", dotted(pointer)))
+        };
+        let histogram = |pointer: &str| -> Result<Latencies, String> {
+            let read = Latencies::decode(text(pointer)?)
+                .map_err(|e| format!("`load{}` is {e}", dotted(pointer)))?;
+            let mut full = Latencies::new();
+            full.add(&read)?;
+            Ok(full)
+        };
+        let time = |pointer: &str| -> Result<SystemTime, String> {
+            let value = text(pointer)?;
+            humantime::parse_rfc3339(value)
+                .map_err(|e| format!("`load{}` is not a time: {e}", dotted(pointer)))
+        };
+        let mut metrics = Metrics::new(
+            text("/workflow/name")?,
+            text("/workflow/file")?,
+            time("/started")?,
+        );
+        metrics.ended = time("/ended")?;
+        metrics.overall = histogram("/histograms/overall")?;
+        metrics.requests = number("/counts/requests")?;
+        metrics.iterations = number("/counts/iterations")?;
+        metrics.passed = number("/counts/passed")?;
+        metrics.failed = number("/counts/failed")?;
+        let steps = load
+            .pointer("/histograms/steps")
+            .and_then(Value::as_object)
+            .ok_or("`load.histograms.steps` is missing or not an object")?;
+        for (name, value) in steps {
+            let encoded = value
+                .as_str()
+                .ok_or_else(|| format!("`load.histograms.steps.{name}` is not text"))?;
+            let latencies = Latencies::decode(encoded)
+                .map_err(|e| format!("`load.histograms.steps.{name}` is {e}"))?;
+            let mut full = Latencies::new();
+            full.add(&latencies)?;
+            metrics.steps.push((name.clone(), full));
+        }
+        if let Some(errors) = load.get("errors").and_then(Value::as_object) {
+            for (kind, count) in errors {
+                let count = count
+                    .as_u64()
+                    .ok_or_else(|| format!("`load.errors.{kind}` is not a count"))?;
+                metrics.errors.insert(kind.clone(), count);
+            }
+        }
+        let series = load
+            .get("series")
+            .and_then(Value::as_array)
+            .ok_or("`load.series` is missing or not a list")?;
+        for (index, entry) in series.iter().enumerate() {
+            let field = |key: &str| {
+                entry.get(key).and_then(Value::as_u64).ok_or_else(|| {
+                    format!("`load.series[{index}].{key}` is missing or not a count")
+                })
+            };
+            let encoded = entry
+                .get("histogram")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("`load.series[{index}].histogram` is missing"))?;
+            Latencies::decode(encoded)
+                .map_err(|e| format!("`load.series[{index}].histogram` is {e}"))?;
+            let second = metrics.series.entry(field("second")?).or_default();
+            second.requests += field("requests")?;
+            second.errors += field("errors")?;
+            second.encoded = Some(encoded.to_owned());
+        }
+        Ok(metrics)
+    }
+}
+
+/// Turns a JSON pointer into the dotted path messages show.
+fn dotted(pointer: &str) -> String {
+    pointer.replace('/', ".")
+}
+
+fn summary(latencies: &Latencies) -> Value {
+    json!({
+        "count": latencies.count(),
+        "p50_ms": millis(latencies.quantile(0.50)),
+        "p90_ms": millis(latencies.quantile(0.90)),
+        "p95_ms": millis(latencies.quantile(0.95)),
+        "p99_ms": millis(latencies.quantile(0.99)),
+        "max_ms": millis(latencies.max()),
+        "mean_ms": millis(latencies.mean()),
+    })
+}
+
+/// Milliseconds to the microsecond.
+fn millis(duration: Duration) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let micros = duration.as_micros() as f64;
+    micros / 1000.0
+}
+
+fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// Shows a latency with a unit that keeps three significant digits.
+pub fn micros(duration: Duration) -> String {
+    let us = duration.as_micros();
+    if us < 1000 {
+        format!("{us}µs")
+    } else if us < 1_000_000 {
+        #[allow(clippy::cast_precision_loss)]
+        let ms = us as f64 / 1000.0;
+        format!("{ms:.2}ms")
+    } else {
+        #[allow(clippy::cast_precision_loss)]
+        let s = us as f64 / 1_000_000.0;
+        format!("{s:.2}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(step: &str, millis: u64, error: Option<&'static str>, second: u64) -> Sample {
+        Sample {
+            step: step.to_owned(),
+            latency: Duration::from_millis(millis),
+            requests: 1,
+            error,
+            at: UNIX_EPOCH + Duration::from_secs(second),
+        }
+    }
+
+    #[test]
+    fn shows_latencies_with_units() {
+        assert_eq!(micros(Duration::from_micros(850)), "850µs");
+        assert_eq!(micros(Duration::from_micros(1500)), "1.50ms");
+        assert_eq!(micros(Duration::from_millis(2500)), "2.50s");
+    }
+
+    #[test]
+    fn added_metrics_equal_one_run_and_survive_the_report() {
+        let start = UNIX_EPOCH + Duration::from_secs(100);
+        let mut whole = Metrics::new("w", "w.yaml", start);
+        let mut parts = Vec::new();
+        for part in 0..3u64 {
+            let mut metrics = Metrics::new("w", "w.yaml", start);
+            for i in 0..50u64 {
+                let samples = [
+                    sample("a", 1 + i * (part + 1), None, 100 + i / 10),
+                    sample(
+                        "b",
+                        20 + i,
+                        (i % 7 == 0).then_some(FAILED_CHECK),
+                        100 + i / 10,
+                    ),
+                ];
+                let passed = i % 7 != 0;
+                metrics.iteration(passed, &samples);
+                whole.iteration(passed, &samples);
+            }
+            parts.push(metrics);
+        }
+        let mut merged: Option<Metrics> = None;
+        for part in &parts {
+            let read = Metrics::from_json(&part.to_json(&[])).expect("reads back");
+            match merged.as_mut() {
+                None => merged = Some(read),
+                Some(merged) => merged.add(&read).expect("adds"),
+            }
+        }
+        let merged = merged.expect("three parts");
+        let (a, b) = (merged.to_json(&[]), whole.to_json(&[]));
+        for key in [
+            "counts",
+            "errors",
+            "latency",
+            "steps",
+            "series",
+            "histograms",
+        ] {
+            assert_eq!(a[key], b[key], "{key}");
+        }
+        assert_eq!(merged.iterations, 150);
+        assert_eq!(merged.errors[FAILED_CHECK], 24);
+    }
+
+    #[test]
+    fn closed_seconds_keep_their_text_only() {
+        let mut metrics = Metrics::new("w", "w.yaml", UNIX_EPOCH);
+        for second in 0..10 {
+            metrics.iteration(true, &[sample("a", 5, None, second)]);
+        }
+        let open = metrics
+            .series
+            .values()
+            .filter(|s| s.latencies.is_some())
+            .count();
+        assert!(open <= 3, "{open} seconds still hold a histogram");
+        assert_eq!(metrics.series.len(), 10);
+    }
+}
