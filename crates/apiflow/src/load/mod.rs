@@ -3,4 +3,6 @@
 //! JSON reports (`merge`).
 
 pub mod histogram;
+pub mod merge;
 pub mod metrics;
+pub mod threshold;
