@@ -218,6 +218,8 @@ fn echo_server() -> Server {
                 &json!({
                     "echo": API_KEY,
                     "pin": PIN,
+                    // The same secret as a number: masked, the JSON report stays JSON.
+                    "pin_number": PIN.parse::<u64>().expect("a number"),
                     "token": ACCESS_TOKEN,
                     "b64": STANDARD.encode(API_KEY),
                     "received": received,

@@ -44,12 +44,30 @@ pub fn render_masked(reports: &[RunReport], loads: &[Value], masker: &Masker) ->
         1 => document["load"] = loads.swap_remove(0),
         _ => document["load"] = Value::Array(loads),
     }
+    mask_scalars(&mut document, masker);
     let text = serde_json::to_string_pretty(&document).unwrap_or_default() + "\n";
     let mut out = masker.mask(&text).into_owned();
     for (index, histogram) in histograms.iter().enumerate() {
         out = out.replacen(&placeholder(index), histogram, 1);
     }
     out
+}
+
+/// Replaces each number, boolean and `null` whose text holds a secret by the masked text as a
+/// string: masking the whole text afterwards would otherwise leave `"pin": ••••`, which is not
+/// JSON, where a response body held a secret as a number.
+fn mask_scalars(value: &mut Value, masker: &Masker) {
+    match value {
+        Value::Number(_) | Value::Bool(_) | Value::Null => {
+            let text = value.to_string();
+            if let std::borrow::Cow::Owned(masked) = masker.mask(&text) {
+                *value = Value::String(masked);
+            }
+        }
+        Value::Object(map) => map.values_mut().for_each(|v| mask_scalars(v, masker)),
+        Value::Array(items) => items.iter_mut().for_each(|v| mask_scalars(v, masker)),
+        Value::String(_) => {}
+    }
 }
 
 /// Returns a placeholder as the JSON text writes it (the control character escaped).
