@@ -251,3 +251,54 @@ fn malformed_profiles_and_shards_are_refused_before_anything_is_sent() {
     assert!(server.requests().is_empty(), "nothing is sent");
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn stages_ramp_the_arrivals_up_and_down() {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let noted = Arc::clone(&times);
+    let server = Server::start(move |_| {
+        noted.lock().expect("the times").push(Instant::now());
+        Reply::status(200)
+    });
+    let (_dir, flow, _) = setup("stages");
+    let base = format!("base_url={}", server.url);
+    let out = output(
+        &mut command(&[
+            "run",
+            &flow,
+            "--var",
+            &base,
+            "--stages",
+            "300ms:100/s,300ms:0/s",
+            "-c",
+            "8",
+        ]),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("30 iterations, 30 passed"),
+        "{}",
+        out.stdout
+    );
+    // Up from 0 to 100/s over 300ms, then down to 0 over 300ms: 15 starts on each slope, few at
+    // either end and most around the peak. Planned in the first 150ms: 3.75; between 150ms and
+    // 450ms: 22.5; the server's clock sees them a little later, never earlier.
+    let times = times.lock().expect("the times").clone();
+    assert_eq!(times.len(), 30);
+    let since = |t: &Instant| (*t - times[0]).as_millis();
+    let early = times.iter().filter(|t| since(t) < 150).count();
+    let middle = times
+        .iter()
+        .filter(|t| (150..450).contains(&since(t)))
+        .count();
+    assert!(
+        middle >= 3 * early,
+        "{early} requests in the first 150ms against {middle} in the next 300ms: no ramp"
+    );
+    assert!(
+        since(&times[29]) >= 450,
+        "the last start came {}ms after the first, not at the end of the ramp down",
+        since(&times[29])
+    );
+}
