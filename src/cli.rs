@@ -230,6 +230,14 @@ struct RunArgs {
     /// from 0: `30s:50/s,2m:200/s,30s:0/s` (an open model).
     #[arg(long, value_name = "STAGES", value_parser = parse_stages, conflicts_with_all = ["iterations", "duration", "rate"])]
     stages: Option<Schedule>,
+    /// Fail a load run whose metrics miss this: `p95<300ms`, `errors<1%`, `rps>500`, or one
+    /// step's latency, `step=NAME:p99<50ms` (repeatable; replaces the workflow's
+    /// `load.thresholds`).
+    #[arg(long = "threshold", value_name = "THRESHOLD")]
+    thresholds: Vec<String>,
+    /// Stop a load run as soon as a threshold can no longer pass.
+    #[arg(long)]
+    abort_on_threshold: bool,
     /// Load cookies from FILE (Netscape format, as curl writes it) before the run and save the
     /// jar to it afterwards.
     #[arg(long, value_name = "FILE")]
@@ -701,6 +709,11 @@ async fn run_command(args: RunArgs) -> ExitCode {
         (None, _, Some(duration)) => Profile::Closed(duration),
         (None, _, None) => Profile::Count,
     };
+    // A malformed threshold is refused before any workflow is read; its step once they are.
+    if let Err(problems) = apiflow::load::threshold::from_flags(&args.thresholds, None) {
+        print_diagnostics(&problems, color_err);
+        return ExitCode::Invalid;
+    }
     let file_shard = if load { None } else { shard };
     let files = match batch::workflow_files(&args.files, file_shard) {
         Ok(files) => files,
@@ -791,6 +804,13 @@ async fn run_command(args: RunArgs) -> ExitCode {
     if invalid {
         return ExitCode::Invalid;
     }
+    let thresholds = match checked_thresholds(&args, &plans, load) {
+        Ok(thresholds) => thresholds,
+        Err(problems) => {
+            print_diagnostics(&problems, color_err);
+            return ExitCode::Invalid;
+        }
+    };
     if plans.len() > 1 {
         let unknown = batch::unknown_vars(&args.vars, &plans);
         if !unknown.is_empty() {
@@ -990,6 +1010,8 @@ async fn run_command(args: RunArgs) -> ExitCode {
         scopes_by_file,
         profile,
         shard: if load { shard } else { None },
+        thresholds,
+        abort_on_threshold: args.abort_on_threshold,
     };
     let console = Console::std(
         args.color.enabled(std::io::stdout().is_terminal()),
@@ -1009,6 +1031,49 @@ async fn run_command(args: RunArgs) -> ExitCode {
     // The process exits next: taking the compiled plans apart would only cost time.
     std::mem::forget(plans);
     worst
+}
+
+/// Checks `--threshold` and `--abort-on-threshold` against the run: thresholds go with a load
+/// run, and a step's threshold names a step of one of the workflows.
+fn checked_thresholds(
+    args: &RunArgs,
+    plans: &[Loaded],
+    load: bool,
+) -> Result<Vec<apiflow::load::threshold::Threshold>, Vec<Diagnostic>> {
+    if !args.thresholds.is_empty() && !load {
+        return Err(vec![
+            Diagnostic::error(
+                "`--threshold` needs a load run, and this command runs each workflow once",
+            )
+            .help(
+                "add `--iterations N`, `--duration`, `--data` or `--stages`; the percentiles of \
+                 one run say little",
+            ),
+        ]);
+    }
+    if args.abort_on_threshold && args.thresholds.is_empty() {
+        return Err(vec![
+            Diagnostic::error(
+                "`--abort-on-threshold` stops on a failing threshold, and none is given",
+            )
+            .help("add one, e.g. `--threshold 'errors<1%'`"),
+        ]);
+    }
+    // With an Arazzo document among the files, the step names are not checked.
+    let steps: Option<Vec<&str>> = plans
+        .iter()
+        .map(|loaded| {
+            loaded.workflow().map(|plan| {
+                let w = &plan.workflow;
+                w.steps
+                    .iter()
+                    .chain(&w.finally)
+                    .map(|s| s.name.value.as_str())
+            })
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(|names| names.into_iter().flatten().collect());
+    apiflow::load::threshold::from_flags(&args.thresholds, steps.as_deref())
 }
 
 /// Resolves the inputs of each collection as its run will, and returns the problems, each

@@ -28,6 +28,7 @@ mod jsonpath_cts;
 mod leaks;
 mod load_metrics;
 mod load_profiles;
+mod load_thresholds;
 mod mtls;
 mod newman;
 mod oidc;

@@ -241,7 +241,7 @@ fn parse_xml(xml: &str) -> Element {
 }
 
 /// Validates a file with `xmllint --schema`; `None` when xmllint is absent outside CI.
-fn xmllint(schema: &str, file: &std::path::Path) -> Option<Result<(), String>> {
+pub(crate) fn xmllint(schema: &str, file: &std::path::Path) -> Option<Result<(), String>> {
     let xmllint = tool("/usr/bin/xmllint", "libxml2-utils")?;
     let out = std::process::Command::new(xmllint)
         .args(["--noout", "--schema", schema])
@@ -256,7 +256,7 @@ fn xmllint(schema: &str, file: &std::path::Path) -> Option<Result<(), String>> {
     })
 }
 
-const JUNIT_XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/junit.xsd");
+pub(crate) const JUNIT_XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/junit.xsd");
 
 #[test]
 fn the_junit_report_is_valid_against_the_junit_schema() {

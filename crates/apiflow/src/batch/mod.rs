@@ -23,6 +23,7 @@ use crate::diagnostic::Diagnostic;
 use crate::exit::ExitCode;
 use crate::http::Client;
 use crate::load::metrics::Metrics;
+use crate::load::threshold::{Threshold, Verdict, Watch};
 use crate::report::event::Reporter;
 use crate::report::progress::WithProgress;
 use crate::report::terminal::Terminal;
@@ -67,6 +68,10 @@ pub struct Options {
     pub profile: profile::Profile,
     /// The share of the iterations, `--data` rows and arrivals this process runs.
     pub shard: Option<Shard>,
+    /// Checked on a load run's metrics when it ends: one that fails fails the run.
+    pub thresholds: Vec<Threshold>,
+    /// Stop a load run as soon as a threshold can no longer pass (`--abort-on-threshold`).
+    pub abort_on_threshold: bool,
 }
 
 impl Default for Options {
@@ -85,6 +90,8 @@ impl Default for Options {
             scopes_by_file: Vec::new(),
             profile: profile::Profile::Count,
             shard: None,
+            thresholds: Vec::new(),
+            abort_on_threshold: false,
         }
     }
 }
@@ -108,7 +115,10 @@ pub async fn run<P: Runnable>(
     options: &Options,
     console: &Console,
 ) -> ExitCode {
-    let iterating = options.rows.is_some() || options.iterations > 1 || options.profile.timed();
+    let iterating = options.rows.is_some()
+        || options.iterations > 1
+        || options.profile.timed()
+        || !options.thresholds.is_empty();
     let parallel = options.jobs > 1 && plans.len() > 1 && !iterating;
     let shared = Shared {
         client,
@@ -327,6 +337,10 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         std::sync::Arc::clone(&dropped),
         start,
     );
+    let mut watch = options
+        .abort_on_threshold
+        .then(|| Watch::new(&options.thresholds, planned_here(options, count)));
+    let mut stopped = None;
     let (mut passed, mut failed, mut worst) = (0usize, 0usize, ExitCode::Passed);
     let mut finished = Vec::new();
     while let Some((index, code, iteration, output, diagnostics, files)) = stream.next().await {
@@ -348,14 +362,33 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         if shared.settings.interrupt.load(Ordering::SeqCst) {
             break;
         }
+        // Dropping the stream cancels the iterations still running.
+        if let Some(why) = watch.as_mut().and_then(|w| w.stop(&metrics)) {
+            stopped = Some(why);
+            break;
+        }
     }
+    drop(stream);
     let elapsed = started.elapsed();
     metrics.ended = std::time::SystemTime::now();
     finished.sort_by_key(|(index, _)| *index);
     for (_, files) in finished {
         reports.absorb(files);
     }
-    let mark = if failed == 0 { "✓" } else { "✗" };
+    let verdicts: Vec<Verdict> = options
+        .thresholds
+        .iter()
+        .map(|t| t.check(&metrics))
+        .collect();
+    let thresholds_failed = stopped.is_some() || verdicts.iter().any(|v| !v.passed);
+    if thresholds_failed {
+        worst = worst.worst(ExitCode::Failed);
+    }
+    let mark = if failed == 0 && !thresholds_failed {
+        "✓"
+    } else {
+        "✗"
+    };
     let mut summary = String::new();
     if failed > SHOWN_FAILURES {
         let _ = writeln!(
@@ -386,10 +419,32 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
             "  {profile}, {dropped} dropped (every virtual user busy at its planned start)"
         );
     }
+    if let Some(why) = &stopped {
+        let _ = writeln!(summary, "  stopped early: {why}");
+    }
     summary += &metrics.table();
-    reports.load(metrics.to_json(&[]));
+    if !verdicts.is_empty() {
+        summary += "  thresholds\n";
+        for verdict in &verdicts {
+            let _ = writeln!(summary, "  {}", verdict.line());
+        }
+    }
+    let verdicts: Vec<serde_json::Value> = verdicts.iter().map(Verdict::to_json).collect();
+    reports.load(metrics.to_json(&verdicts));
     shared.console.out(summary.as_bytes());
     worst
+}
+
+/// Counts the iterations this process plans to run (0 when a duration bounds them): what an
+/// `errors` threshold's share is of, when the run stops on thresholds.
+fn planned_here(options: &Options, count: usize) -> u64 {
+    let mine = |k: &usize| options.shard.is_none_or(|s| s.takes(*k));
+    let planned = match &options.profile {
+        profile::Profile::Count => (0..count).filter(mine).count(),
+        profile::Profile::Open(schedule) => schedule.starts(options.shard).count(),
+        profile::Profile::Closed(_) => 0,
+    };
+    planned as u64
 }
 
 /// Writes the closing summary of several files: counts, then each file with its mark.

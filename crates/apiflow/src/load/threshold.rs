@@ -179,7 +179,7 @@ pub fn parse(text: &str) -> Result<Threshold, Mistake> {
         other => {
             let help = crate::diagnostic::did_you_mean(other, METRICS.iter().copied()).map_or_else(
                 || format!("use one of {}", listed()),
-                |d| format!("{d}; the metrics are {}", listed()),
+                |d| format!("{d} (the metrics: {})", listed()),
             );
             return Err(mistake(
                 format!("unknown metric `{other}`"),
@@ -257,10 +257,12 @@ pub fn parse(text: &str) -> Result<Threshold, Mistake> {
             "us" | "µs" => number,
             "ms" => number * 1000.0,
             "s" => number * 1_000_000.0,
+            "m" => number * 60_000_000.0,
+            "h" => number * 3_600_000_000.0,
             "" => return Err(bad_value(format!("the latency `{value}` has no unit"))),
             other => {
                 return Err(bad_value(format!(
-                    "unknown unit `{other}` in `{value}`: latencies are in `ms`, `s` or `us`"
+                    "unknown unit `{other}` in `{value}`: latencies are in `us`, `ms`, `s`, `m` or `h`"
                 )));
             }
         },
@@ -283,7 +285,7 @@ fn example(metric: Metric, name: &str) -> String {
     match metric {
         Metric::Errors => "e.g. `errors<1%`".into(),
         Metric::Rps => "e.g. `rps>500`".into(),
-        _ => format!("a number and a unit (`ms`, `s` or `us`), e.g. `{name}<300ms`"),
+        _ => format!("a number and a unit (`us`, `ms`, `s`, `m` or `h`), e.g. `{name}<300ms`"),
     }
 }
 

@@ -1,7 +1,10 @@
-//! The JUnit XML report: one testsuite per workflow, one testcase per step, as CI systems read it.
+//! The JUnit XML report: one testsuite per workflow, one testcase per step, as CI systems read it;
+//! a load run's thresholds make one more testsuite, one testcase each.
 
 use std::fmt::Write as _;
 use std::time::UNIX_EPOCH;
+
+use serde_json::Value;
 
 use crate::escape::escape_xml;
 use crate::report::event::{Outcome, RunReport, StepReport};
@@ -12,8 +15,9 @@ use super::terminal::exchange_text;
 const BODY_LIMIT: usize = 4096;
 
 /// Renders runs as JUnit XML (the common Jenkins/Surefire shape: `testsuites` › `testsuite` ›
-/// `testcase` with `failure`, `error` or `skipped`).
-pub fn render(reports: &[RunReport]) -> String {
+/// `testcase` with `failure`, `error` or `skipped`), then the thresholds of each load run's
+/// `load` object of the JSON report.
+pub fn render(reports: &[RunReport], loads: &[Value]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
     let mut time = 0.0;
@@ -24,6 +28,11 @@ pub fn render(reports: &[RunReport]) -> String {
         skipped += count(report, Outcome::Skipped);
         time += report.duration.as_secs_f64();
     }
+    for load in loads {
+        let verdicts = thresholds(load);
+        tests += verdicts.len();
+        failures += verdicts.iter().filter(|v| !v.passed).count();
+    }
     let _ = writeln!(
         out,
         "<testsuites name=\"apiflow\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{time:.3}\">"
@@ -31,8 +40,83 @@ pub fn render(reports: &[RunReport]) -> String {
     for (index, report) in reports.iter().enumerate() {
         suite(&mut out, index, report);
     }
+    for (index, load) in loads.iter().enumerate() {
+        thresholds_suite(&mut out, reports.len() + index, load);
+    }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// One threshold's result as the JSON report's `load.thresholds[]` holds it.
+struct Verdict<'v> {
+    threshold: &'v str,
+    passed: bool,
+    actual: Option<&'v str>,
+}
+
+fn thresholds(load: &Value) -> Vec<Verdict<'_>> {
+    load.get("thresholds")
+        .and_then(Value::as_array)
+        .map(|all| {
+            all.iter()
+                .map(|v| Verdict {
+                    threshold: v.get("threshold").and_then(Value::as_str).unwrap_or(""),
+                    passed: v.get("passed").and_then(Value::as_bool).unwrap_or(false),
+                    actual: v.get("actual").and_then(Value::as_str),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Writes a load run's thresholds as a testsuite `thresholds: WORKFLOW`, one testcase each, a
+/// failed one with a `failure` giving the measured value.
+fn thresholds_suite(out: &mut String, index: usize, load: &Value) {
+    let verdicts = thresholds(load);
+    if verdicts.is_empty() {
+        return;
+    }
+    let workflow = load
+        .pointer("/workflow/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let name = escape_xml(&format!("thresholds: {workflow}"));
+    let file = load
+        .pointer("/workflow/file")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let failures = verdicts.iter().filter(|v| !v.passed).count();
+    // The suite lasts as long as the load run; checking a threshold takes no time.
+    let seconds = load
+        .get("duration_ms")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
+        / 1000.0;
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{name}\" id=\"{index}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{seconds:.3}\" hostname=\"localhost\" file=\"{}\">",
+        verdicts.len(),
+        escape_xml(file),
+    );
+    for verdict in verdicts {
+        let _ = write!(
+            out,
+            "    <testcase name=\"{}\" classname=\"{name}\" time=\"0.000\"",
+            escape_xml(verdict.threshold)
+        );
+        if verdict.passed {
+            out.push_str("/>\n");
+            continue;
+        }
+        let actual = verdict.actual.unwrap_or("the step never ran");
+        let message = format!("threshold `{}` failed: {actual}", verdict.threshold);
+        let _ = writeln!(
+            out,
+            ">\n      <failure message=\"{}\" type=\"threshold\"/>\n    </testcase>",
+            escape_xml(&message)
+        );
+    }
+    out.push_str("  </testsuite>\n");
 }
 
 fn count(report: &RunReport, outcome: Outcome) -> usize {

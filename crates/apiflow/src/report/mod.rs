@@ -100,7 +100,7 @@ impl Files {
 
     fn render_masked(&self, format: Format, masker: &Masker) -> String {
         let text = match format {
-            Format::Junit => junit::render(&self.reports),
+            Format::Junit => junit::render(&self.reports, &self.loads),
             Format::Json => return json::render_masked(&self.reports, &self.loads, masker),
             Format::Html => html::render(&self.reports),
             Format::Har => har::render(&self.reports),
