@@ -50,7 +50,11 @@ impl Latencies {
         let micros = u64::try_from(latency.as_micros())
             .unwrap_or(HIGHEST)
             .clamp(LOWEST, HIGHEST);
-        self.0.saturating_record(micros);
+        // `saturating_record` would clamp a growing histogram to its current top instead of
+        // growing it; `record` grows it, and fails only past the full range, already clamped.
+        if self.0.record(micros).is_err() {
+            self.0.saturating_record(micros);
+        }
     }
 
     /// Adds every latency of another histogram.
@@ -58,6 +62,11 @@ impl Latencies {
         self.0
             .add(&other.0)
             .map_err(|e| format!("the histograms cannot be added: {e:?}"))
+    }
+
+    /// Empties the histogram, keeping the memory it has grown to.
+    pub fn clear(&mut self) {
+        self.0.reset();
     }
 
     /// Returns how many latencies it holds.
@@ -97,11 +106,24 @@ impl Latencies {
 
     /// Writes the histogram as HDR V2 deflated, in base64: the form reports hold.
     pub fn encode(&self) -> String {
+        // The text names the histogram's range: a growing one is written as the whole range,
+        // so the same latencies give the same text however the histogram grew.
+        let whole;
+        let histogram = if self.0.is_auto_resize() {
+            let mut copy = Latencies::new();
+            if copy.add(self).is_err() {
+                return String::new();
+            }
+            whole = copy;
+            &whole.0
+        } else {
+            &self.0
+        };
         let mut bytes = Vec::new();
         // Writing into a `Vec` fails only on counts the format cannot hold, which a histogram
         // built here never has.
         if V2DeflateSerializer::new()
-            .serialize(&self.0, &mut bytes)
+            .serialize(histogram, &mut bytes)
             .is_err()
         {
             bytes.clear();
@@ -151,6 +173,22 @@ mod tests {
         assert!((950_000..=951_000).contains(&p95), "{p95}");
         assert_eq!(latencies.quantile(0.5).as_micros() / 1000, 500);
         assert!(latencies.max() >= Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_growing_histogram_grows_to_its_longest_latency() {
+        let mut latencies = Latencies::growing();
+        latencies.record(Duration::from_micros(500));
+        latencies.record(Duration::from_millis(30));
+        latencies.record(Duration::from_secs(10_000));
+        assert_eq!(latencies.quantile(0.5).as_millis(), 30);
+        assert_eq!(latencies.max().as_secs(), 3600);
+        // The same latencies give the same text, whatever histogram held them.
+        let mut full = Latencies::new();
+        for latency in [500, 30_000, 3_600_000_000] {
+            full.record(Duration::from_micros(latency));
+        }
+        assert_eq!(full.encode(), latencies.encode());
     }
 
     #[test]
