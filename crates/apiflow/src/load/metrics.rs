@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use crate::load::histogram::Latencies;
+use crate::load::phases::{NAMES, Phases, Spent};
 use crate::report::event::{Outcome, StepReport};
 
 /// The kind counted for a step whose checks (or captures, templates) failed.
@@ -28,6 +29,8 @@ pub struct Sample {
     pub error: Option<&'static str>,
     /// When it ended.
     pub at: SystemTime,
+    /// The time its requests spent in each phase.
+    pub phases: Spent,
 }
 
 impl Sample {
@@ -46,6 +49,7 @@ impl Sample {
                     requests,
                     error: None,
                     at,
+                    phases: Spent::of(&step.exchanges),
                 });
             }
             for child in &step.children {
@@ -64,6 +68,7 @@ impl Sample {
             requests,
             error,
             at,
+            phases: Spent::of(&step.exchanges),
         });
     }
 }
@@ -120,8 +125,8 @@ pub struct Metrics {
     pub workflow: (String, String),
     /// Every step's latency.
     pub overall: Latencies,
-    /// Per step name, in first-seen order.
-    steps: Vec<(String, Latencies)>,
+    /// Per step name, in first-seen order: latencies and the time spent in each phase.
+    steps: Vec<(String, Latencies, Phases)>,
     /// Requests sent, redirects and retries included.
     pub requests: u64,
     /// Iterations that ended.
@@ -174,7 +179,11 @@ impl Metrics {
     fn sample(&mut self, sample: &Sample) {
         self.requests += sample.requests;
         self.overall.record(sample.latency);
-        self.step_mut(&sample.step).record(sample.latency);
+        let step = self.step_mut(&sample.step);
+        step.0.record(sample.latency);
+        if sample.requests > 0 {
+            step.1.record(&sample.phases);
+        }
         if let Some(kind) = sample.error {
             *self.errors.entry(kind.to_owned()).or_default() += 1;
         }
@@ -200,24 +209,37 @@ impl Metrics {
         }
     }
 
-    fn step_mut(&mut self, name: &str) -> &mut Latencies {
-        let index = if let Some(index) = self.steps.iter().position(|(n, _)| n == name) {
+    fn step_mut(&mut self, name: &str) -> (&mut Latencies, &mut Phases) {
+        let index = if let Some(index) = self.steps.iter().position(|(n, _, _)| n == name) {
             index
         } else {
-            self.steps.push((name.to_owned(), Latencies::new()));
+            self.steps
+                .push((name.to_owned(), Latencies::new(), Phases::new()));
             self.steps.len() - 1
         };
-        &mut self.steps[index].1
+        let (_, latencies, phases) = &mut self.steps[index];
+        (latencies, phases)
     }
 
     /// Returns a step's latencies, when it ran.
     pub fn step(&self, name: &str) -> Option<&Latencies> {
-        self.steps.iter().find(|(n, _)| n == name).map(|(_, l)| l)
+        self.steps
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, l, _)| l)
+    }
+
+    /// Returns the time a step's requests spent in each phase, when it ran.
+    pub fn phases(&self, name: &str) -> Option<&Phases> {
+        self.steps
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, p)| p)
     }
 
     /// Lists the names of the steps that ran, in first-seen order.
     pub fn step_names(&self) -> impl Iterator<Item = &str> {
-        self.steps.iter().map(|(n, _)| n.as_str())
+        self.steps.iter().map(|(n, _, _)| n.as_str())
     }
 
     /// Returns the time from the start to the end.
@@ -246,8 +268,10 @@ impl Metrics {
     /// the earliest start and the latest end.
     pub fn add(&mut self, other: &Metrics) -> Result<(), String> {
         self.overall.add(&other.overall)?;
-        for (name, latencies) in &other.steps {
-            self.step_mut(name).add(latencies)?;
+        for (name, latencies, phases) in &other.steps {
+            let (ours, our_phases) = self.step_mut(name);
+            ours.add(latencies)?;
+            our_phases.add(phases)?;
         }
         self.requests += other.requests;
         self.iterations += other.iterations;
@@ -270,20 +294,16 @@ impl Metrics {
         Ok(())
     }
 
-    /// Writes the latency table of the terminal summary: runs, p50, p95, p99 and max per step.
+    /// Writes the tables of the terminal summary: runs, p50, p95, p99 and max per step, then
+    /// the mean time per phase of the steps that sent requests.
     pub fn table(&self) -> String {
-        let width = self
-            .steps
-            .iter()
-            .map(|(n, _)| n.chars().count())
-            .max()
-            .unwrap_or(4)
-            .max(4);
+        let names = || self.steps.iter().map(|(n, _, _)| n.chars().count());
+        let width = names().max().unwrap_or(4).max(4);
         let mut out = format!(
             "  {:<width$}  {:>6}  {:>9}  {:>9}  {:>9}  {:>9}\n",
             "step", "runs", "p50", "p95", "p99", "max"
         );
-        for (name, latencies) in &self.steps {
+        for (name, latencies, _) in &self.steps {
             let _ = writeln!(
                 out,
                 "  {name:<width$}  {:>6}  {:>9}  {:>9}  {:>9}  {:>9}",
@@ -294,6 +314,45 @@ impl Metrics {
                 micros(latencies.max()),
             );
         }
+        out += &self.phases_table();
+        out
+    }
+
+    /// Writes the mean time per phase of each step that sent requests (`–`: none of its runs
+    /// went through that phase), and the p95 of its wait for the first byte.
+    fn phases_table(&self) -> String {
+        const HEAD: &str = "phases (mean)";
+        let sent: Vec<_> = self
+            .steps
+            .iter()
+            .filter(|(_, _, phases)| phases.ttfb_p95().is_some())
+            .collect();
+        if sent.is_empty() {
+            return String::new();
+        }
+        let width = sent
+            .iter()
+            .map(|(n, _, _)| n.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(HEAD.len());
+        let mut out = format!(
+            "  {HEAD:<width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}\n",
+            NAMES[0], NAMES[1], NAMES[2], NAMES[3], "p95 ttfb", NAMES[4]
+        );
+        let shown = |d: Option<Duration>| d.map_or_else(|| "–".to_owned(), micros);
+        for (name, _, phases) in sent {
+            let _ = writeln!(
+                out,
+                "  {name:<width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
+                shown(phases.mean(0)),
+                shown(phases.mean(1)),
+                shown(phases.mean(2)),
+                shown(phases.mean(3)),
+                shown(phases.ttfb_p95()),
+                shown(phases.mean(4)),
+            );
+        }
         out
     }
 
@@ -301,9 +360,13 @@ impl Metrics {
     pub fn to_json(&self, thresholds: &[Value]) -> Value {
         let mut steps = Map::new();
         let mut summaries = Vec::new();
-        for (name, latencies) in &self.steps {
+        for (name, latencies, phases) in &self.steps {
             steps.insert(name.clone(), Value::String(latencies.encode()));
-            summaries.push(json!({ "name": name, "latency": summary(latencies) }));
+            summaries.push(json!({
+                "name": name,
+                "latency": summary(latencies),
+                "phases": phases.to_json(),
+            }));
         }
         let series: Vec<Value> = self
             .series
@@ -394,7 +457,20 @@ impl Metrics {
                 .map_err(|e| format!("`load.histograms.steps.{name}` is {e}"))?;
             let mut full = Latencies::new();
             full.add(&latencies)?;
-            metrics.steps.push((name.clone(), full));
+            metrics.steps.push((name.clone(), full, Phases::new()));
+        }
+        // Reports written before the breakdown have no `phases`: their steps count none.
+        if let Some(summaries) = load.get("steps").and_then(Value::as_array) {
+            for (index, entry) in summaries.iter().enumerate() {
+                let (Some(name), Some(phases)) = (
+                    entry.get("name").and_then(Value::as_str),
+                    entry.get("phases"),
+                ) else {
+                    continue;
+                };
+                let read = Phases::from_json(phases, &format!("load.steps[{index}].phases"))?;
+                metrics.step_mut(name).1.add(&read)?;
+            }
         }
         if let Some(errors) = load.get("errors").and_then(Value::as_object) {
             for (kind, count) in errors {
@@ -488,6 +564,16 @@ mod tests {
             requests: 1,
             error,
             at: UNIX_EPOCH + Duration::from_secs(second),
+            // A new connection every tenth second; the wait for the first byte is most of it.
+            phases: Spent([
+                None,
+                second
+                    .is_multiple_of(10)
+                    .then(|| Duration::from_micros(150)),
+                None,
+                Some(Duration::from_millis(millis) * 3 / 4),
+                Some(Duration::from_micros(40)),
+            ]),
         }
     }
 
