@@ -715,6 +715,21 @@ async fn run_command(args: RunArgs) -> ExitCode {
         return ExitCode::Invalid;
     }
     let file_shard = if load { None } else { shard };
+    let live = if load {
+        let var = |name: &str| std::env::var(name).ok();
+        match batch::live::Mode::choose(&var, std::io::stderr().is_terminal()) {
+            Ok(mode) => mode,
+            Err(message) => {
+                let problem = Diagnostic::error(message).help(
+                    "set `APIFLOW_LIVE` to `off`, `plain` or `plain:DURATION`, or unset it to show the live view as the terminal allows",
+                );
+                print_diagnostics(&[problem], color_err);
+                return ExitCode::Invalid;
+            }
+        }
+    } else {
+        batch::live::Mode::Off
+    };
     let files = match batch::workflow_files(&args.files, file_shard) {
         Ok(files) => files,
         Err(message) => {
@@ -1012,6 +1027,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
         shard: if load { shard } else { None },
         thresholds,
         abort_on_threshold: args.abort_on_threshold,
+        live,
     };
     let console = Console::std(
         args.color.enabled(std::io::stdout().is_terminal()),

@@ -26,6 +26,7 @@ mod import_arazzo;
 mod iterate;
 mod jsonpath_cts;
 mod leaks;
+mod load_live;
 mod load_metrics;
 mod load_profiles;
 mod load_thresholds;

@@ -5,7 +5,11 @@ use super::ROOT;
 /// The binary, run from the crate root so fixture paths print as `tests/fixtures/…`.
 pub fn apiflow(args: &[&str]) -> assert_cmd::Command {
     let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
-    command.current_dir(ROOT).env_remove("NO_COLOR").args(args);
+    command
+        .current_dir(ROOT)
+        .env_remove("NO_COLOR")
+        .env_remove("APIFLOW_LIVE")
+        .args(args);
     command
 }
 

@@ -9,6 +9,7 @@
 pub mod console;
 pub mod data;
 pub mod files;
+pub mod live;
 pub mod profile;
 pub mod runnable;
 pub mod shard;
@@ -72,6 +73,8 @@ pub struct Options {
     pub thresholds: Vec<Threshold>,
     /// Stop a load run as soon as a threshold can no longer pass (`--abort-on-threshold`).
     pub abort_on_threshold: bool,
+    /// How a load run shows its progress on standard error while it runs.
+    pub live: live::Mode,
 }
 
 impl Default for Options {
@@ -92,6 +95,7 @@ impl Default for Options {
             shard: None,
             thresholds: Vec::new(),
             abort_on_threshold: false,
+            live: live::Mode::Off,
         }
     }
 }
@@ -341,9 +345,23 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         .abort_on_threshold
         .then(|| Watch::new(&options.thresholds, planned_here(options, count)));
     let mut stopped = None;
+    let mut live = live_view(options, count, shared.console, &options.thresholds, &dropped);
     let (mut passed, mut failed, mut worst) = (0usize, 0usize, ExitCode::Passed);
     let mut finished = Vec::new();
-    while let Some((index, code, iteration, output, diagnostics, files)) = stream.next().await {
+    loop {
+        let ended = tokio::select! {
+            biased;
+            () = live.tick() => None,
+            ended = stream.next() => Some(ended),
+        };
+        let Some(ended) = ended else {
+            live.show();
+            continue;
+        };
+        let Some((index, code, iteration, output, diagnostics, files)) = ended else {
+            break;
+        };
+        live.recorder().iteration(code.passed(), &iteration.samples);
         metrics.iteration(code.passed(), &iteration.samples);
         finished.push((index, files));
         if code.passed() {
@@ -351,6 +369,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         } else {
             failed += 1;
             if failed <= SHOWN_FAILURES {
+                live.clear();
                 shared
                     .console
                     .out(format!("iteration {} failed:\n", index + 1).as_bytes());
@@ -369,6 +388,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         }
     }
     drop(stream);
+    live.clear();
     let elapsed = started.elapsed();
     metrics.ended = std::time::SystemTime::now();
     finished.sort_by_key(|(index, _)| *index);
@@ -445,6 +465,32 @@ fn planned_here(options: &Options, count: usize) -> u64 {
         profile::Profile::Closed(_) => 0,
     };
     planned as u64
+}
+
+/// Starts the live view of a load run: what it plans (iterations of this shard, duration),
+/// the thresholds it watches, and an open model's dropped starts.
+fn live_view<'a>(
+    options: &Options,
+    count: usize,
+    console: &'a Console,
+    thresholds: &'a [crate::load::threshold::Threshold],
+    dropped: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> live::Live<'a> {
+    let planned = planned_here(options, count);
+    let (iterations, duration) = match &options.profile {
+        profile::Profile::Count => (Some(planned), None),
+        profile::Profile::Closed(duration) => (None, Some(*duration)),
+        profile::Profile::Open(schedule) => (Some(planned), Some(schedule.duration())),
+    };
+    let state = live::LiveState::new(iterations, duration, !thresholds.is_empty());
+    let open = matches!(options.profile, profile::Profile::Open(_));
+    live::Live::new(
+        options.live,
+        state,
+        console,
+        thresholds,
+        open.then(|| std::sync::Arc::clone(dropped)),
+    )
 }
 
 /// Writes the closing summary of several files: counts, then each file with its mark.
