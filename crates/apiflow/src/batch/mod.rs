@@ -345,7 +345,13 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         .abort_on_threshold
         .then(|| Watch::new(&options.thresholds, planned_here(options, count)));
     let mut stopped = None;
-    let mut live = live_view(options, count, shared.console, &options.thresholds, &dropped);
+    let mut live = live_view(
+        options,
+        count,
+        shared.console,
+        &options.thresholds,
+        &dropped,
+    );
     let (mut passed, mut failed, mut worst) = (0usize, 0usize, ExitCode::Passed);
     let mut finished = Vec::new();
     loop {
