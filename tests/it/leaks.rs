@@ -334,6 +334,17 @@ struct Output {
 }
 
 fn run_binary(dir: &Path, workflow: &str, args: &[&str], vars: &[(&str, String)]) -> Output {
+    run_binary_with(dir, workflow, args, vars, &[])
+}
+
+/// Runs the binary as [`run_binary`] does, with more environment variables.
+fn run_binary_with(
+    dir: &Path,
+    workflow: &str,
+    args: &[&str],
+    vars: &[(&str, String)],
+    env: &[(&str, &str)],
+) -> Output {
     let file = dir.join("secrets.yaml");
     std::fs::write(&file, workflow).expect("written");
     // The files its requests send: the user's data, not secrets, and a template of them.
@@ -350,6 +361,7 @@ fn run_binary(dir: &Path, workflow: &str, args: &[&str], vars: &[(&str, String)]
         .current_dir(ROOT)
         .env("LEAK_PASSWORD", PASSWORD)
         .env_remove("LEAK_CLIENT_SECRET")
+        .envs(env.iter().copied())
         .arg("run")
         .arg(&file)
         .arg("--env-file")
@@ -458,6 +470,36 @@ fn no_secret_shows_in_any_output_mode_or_report() {
         data.header("authorization").map(str::to_owned),
         Some(format!("Bearer {ACCESS_TOKEN}"))
     );
+}
+
+#[test]
+fn a_load_runs_live_view_and_summary_show_no_secret() {
+    let server = echo_server();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // 6 iterations over 300ms, a plain line every 50ms, and a threshold at risk from the start.
+    let args = [
+        "--rate",
+        "20/s",
+        "--duration",
+        "300ms",
+        "-c",
+        "2",
+        "--threshold",
+        "p95<1us",
+    ];
+    let env = [("APIFLOW_LIVE", "plain:50ms")];
+    let out = run_binary_with(dir.path(), WORKFLOW, &args, &vars(&server), &env);
+    assert!(
+        out.stderr.contains("live: ") && out.stderr.contains("at risk: p95<1us (p95 "),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("phases (mean)"), "{}", out.stdout);
+    assert_clean("stdout of a load run", &out.stdout);
+    assert_clean("the live view of a load run", &out.stderr);
+    for (name, text) in &out.reports {
+        assert_report_clean(&format!("{name} of a load run"), text);
+    }
 }
 
 #[test]

@@ -365,11 +365,16 @@ pub fn erase(lines: usize) -> String {
 pub struct Recorder {
     state: Arc<Mutex<LiveState>>,
     started: std::time::Instant,
+    /// Whether anything shows the state: when nothing does, nothing is added to it.
+    shown: bool,
 }
 
 impl Recorder {
     /// Adds an iteration that ended now.
     pub fn iteration(&self, passed: bool, samples: &[Sample]) {
+        if !self.shown {
+            return;
+        }
         let at = self.started.elapsed();
         self.state
             .lock()
@@ -406,6 +411,7 @@ impl<'a> Live<'a> {
             recorder: Recorder {
                 state: Arc::new(Mutex::new(state)),
                 started,
+                shown: mode != Mode::Off,
             },
             console,
             thresholds,
@@ -642,6 +648,7 @@ mod tests {
         let recorder = Recorder {
             state: Arc::new(Mutex::new(LiveState::new(Some(400), None, false))),
             started: std::time::Instant::now(),
+            shown: true,
         };
         std::thread::scope(|scope| {
             for _ in 0..4 {
