@@ -185,7 +185,6 @@ impl LiveState {
                 let _ = recent.add(&bucket.latencies);
             }
         }
-        #[allow(clippy::cast_precision_loss)]
         let window = at.saturating_sub(Duration::from_secs(first));
         #[allow(clippy::cast_precision_loss)]
         let rate = requests as f64 / window.as_secs_f64().max(1e-3);
