@@ -10,7 +10,8 @@ use apiflow_import::Destination;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use apiflow::ExitCode;
-use apiflow::batch::profile::{Profile, Rate, Schedule, Stage};
+use apiflow::batch::load_run::LoadFlags;
+use apiflow::batch::profile::{Rate, Schedule, Stage};
 use apiflow::batch::{self, Console, Shard};
 use apiflow::check::confine::FileAccess;
 use apiflow::check::inputs::{InputSources, parse_env_file, parse_var};
@@ -200,9 +201,9 @@ struct RunArgs {
     /// default 1, or one per `--data` row).
     #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     iterations: Option<u32>,
-    /// Run up to C iterations at once, sharing the connection pool.
-    #[arg(long, short = 'c', value_name = "C", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    concurrency: u32,
+    /// Run up to C iterations at once, sharing the connection pool (default 1).
+    #[arg(long, short = 'c', value_name = "C", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    concurrency: Option<u32>,
     /// Run one iteration per row of a CSV (with a header) or JSON (array of objects) file,
     /// its columns as inputs; with `--iterations`, that many (iterations past the last row
     /// take the last row again, as in Newman).
@@ -238,6 +239,9 @@ struct RunArgs {
     /// Stop a load run as soon as a threshold can no longer pass.
     #[arg(long)]
     abort_on_threshold: bool,
+    /// Leave out the workflows' `load:` keys: each runs once, unless load flags say otherwise.
+    #[arg(long)]
+    no_load: bool,
     /// Load cookies from FILE (Netscape format, as curl writes it) before the run and save the
     /// jar to it afterwards.
     #[arg(long, value_name = "FILE")]
@@ -699,21 +703,27 @@ async fn run_command(args: RunArgs) -> ExitCode {
         },
     };
     // A load run splits its iterations, rows and arrivals; any other run splits its files.
-    let load = args.iterations.is_some()
-        || args.data.is_some()
-        || args.duration.is_some()
-        || args.stages.is_some();
-    let profile = match (&args.stages, args.rate, args.duration) {
-        (Some(schedule), _, _) => Profile::Open(schedule.clone()),
-        (None, Some(rate), Some(duration)) => Profile::Open(Schedule::constant(rate, duration)),
-        (None, _, Some(duration)) => Profile::Closed(duration),
-        (None, _, None) => Profile::Count,
-    };
     // A malformed threshold is refused before any workflow is read; its step once they are.
-    if let Err(problems) = apiflow::load::threshold::from_flags(&args.thresholds, None) {
-        print_diagnostics(&problems, color_err);
-        return ExitCode::Invalid;
-    }
+    let flag_thresholds = match apiflow::load::threshold::from_flags(&args.thresholds, None) {
+        Ok(thresholds) => thresholds,
+        Err(problems) => {
+            print_diagnostics(&problems, color_err);
+            return ExitCode::Invalid;
+        }
+    };
+    let flags = LoadFlags {
+        iterations: args.iterations.map(|n| n as usize),
+        concurrency: args.concurrency.map(|n| n as usize),
+        duration: args.duration,
+        rate: args.rate,
+        stages: args.stages.clone(),
+        thresholds: (!flag_thresholds.is_empty()).then_some(flag_thresholds),
+    };
+    // A workflow given alone whose `load:` key makes its run a load run: `--shard` splits its
+    // iterations, not the files.
+    let load = flags.any()
+        || args.data.is_some()
+        || (shard.is_some() && !args.no_load && declares_load(&args.files));
     let file_shard = if load { None } else { shard };
     let live = if load {
         let var = |name: &str| std::env::var(name).ok();
@@ -819,13 +829,24 @@ async fn run_command(args: RunArgs) -> ExitCode {
     if invalid {
         return ExitCode::Invalid;
     }
-    let thresholds = match checked_thresholds(&args, &plans, load) {
-        Ok(thresholds) => thresholds,
-        Err(problems) => {
-            print_diagnostics(&problems, color_err);
-            return ExitCode::Invalid;
-        }
+    // Each workflow whose `load:` key makes its run a load run, with the flags over it.
+    let load_by_file: Vec<(String, batch::load_run::LoadRun)> = if args.no_load {
+        Vec::new()
+    } else {
+        plans
+            .iter()
+            .filter_map(Loaded::workflow)
+            .filter_map(|plan| {
+                let own = plan.workflow.load.as_ref()?;
+                Some((plan.workflow.source.name.clone(), flags.over(Some(own))))
+            })
+            .collect()
     };
+    if let Err(problems) = checked_thresholds(&args, &plans, load, &load_by_file) {
+        print_diagnostics(&problems, color_err);
+        return ExitCode::Invalid;
+    }
+    let base = flags.over(None);
     if plans.len() > 1 {
         let unknown = batch::unknown_vars(&args.vars, &plans);
         if !unknown.is_empty() {
@@ -924,7 +945,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
         .unwrap_or_default();
     let cookie_jar = match &args.cookie_jar {
         None => None,
-        Some(_) if args.jobs > 1 || args.concurrency > 1 => {
+        Some(_) if args.jobs > 1 || args.concurrency.is_some_and(|c| c > 1) => {
             eprintln!(
                 "error: `--cookie-jar` saves the jar of one run at a time: it cannot go with `--jobs` or `--concurrency` above 1"
             );
@@ -1018,16 +1039,18 @@ async fn run_command(args: RunArgs) -> ExitCode {
         curl: args.curl,
         show_secrets: args.show_secrets,
         jobs: usize::from(args.jobs),
-        iterations: args.iterations.unwrap_or(1) as usize,
-        concurrency: args.concurrency as usize,
+        iterations: base.iterations.unwrap_or(1),
+        concurrency: base.concurrency,
         rows,
         reports: args.reports,
         scopes_by_file,
-        profile,
+        profile: base.profile,
         shard: if load { shard } else { None },
-        thresholds,
+        // Without a load flag, `--threshold` is for the workflows with a `load:` key only.
+        thresholds: if load { base.thresholds } else { Vec::new() },
         abort_on_threshold: args.abort_on_threshold,
         live,
+        load_by_file,
     };
     let console = Console::std(
         args.color.enabled(std::io::stdout().is_terminal()),
@@ -1049,30 +1072,51 @@ async fn run_command(args: RunArgs) -> ExitCode {
     worst
 }
 
+/// Tells whether the command names one workflow file whose `load:` key makes its run a load
+/// run (read before the files are split between shards).
+fn declares_load(files: &[PathBuf]) -> bool {
+    let [file] = files else {
+        return false;
+    };
+    if !file.is_file() || crate::arazzo::is_arazzo(file) {
+        return false;
+    }
+    std::fs::read_to_string(file).is_ok_and(|text| {
+        let source = apiflow::span::Source::new(file.display().to_string(), text);
+        apiflow::format::load::load_partial(&source)
+            .0
+            .is_some_and(|workflow| workflow.load.is_some())
+    })
+}
+
 /// Checks `--threshold` and `--abort-on-threshold` against the run: thresholds go with a load
 /// run, and a step's threshold names a step of one of the workflows.
 fn checked_thresholds(
     args: &RunArgs,
     plans: &[Loaded],
     load: bool,
-) -> Result<Vec<apiflow::load::threshold::Threshold>, Vec<Diagnostic>> {
-    if !args.thresholds.is_empty() && !load {
+    load_by_file: &[(String, batch::load_run::LoadRun)],
+) -> Result<(), Vec<Diagnostic>> {
+    if !args.thresholds.is_empty() && !load && load_by_file.is_empty() {
         return Err(vec![
             Diagnostic::error(
                 "`--threshold` needs a load run, and this command runs each workflow once",
             )
             .help(
-                "add `--iterations N`, `--duration`, `--data` or `--stages`; the percentiles of \
-                 one run say little",
+                "add `--iterations N`, `--duration`, `--data` or `--stages` (or a `load:` key to \
+                 the workflow); the percentiles of one run say little",
             ),
         ]);
     }
-    if args.abort_on_threshold && args.thresholds.is_empty() {
+    let in_workflows = load_by_file
+        .iter()
+        .any(|(_, run)| !run.thresholds.is_empty());
+    if args.abort_on_threshold && args.thresholds.is_empty() && !in_workflows {
         return Err(vec![
             Diagnostic::error(
                 "`--abort-on-threshold` stops on a failing threshold, and none is given",
             )
-            .help("add one, e.g. `--threshold 'errors<1%'`"),
+            .help("add one, e.g. `--threshold 'errors<1%'`, or `thresholds:` under `load:`"),
         ]);
     }
     // With an Arazzo document among the files, the step names are not checked.
@@ -1089,7 +1133,7 @@ fn checked_thresholds(
         })
         .collect::<Option<Vec<_>>>()
         .map(|names| names.into_iter().flatten().collect());
-    apiflow::load::threshold::from_flags(&args.thresholds, steps.as_deref())
+    apiflow::load::threshold::from_flags(&args.thresholds, steps.as_deref()).map(|_| ())
 }
 
 /// Resolves the inputs of each collection as its run will, and returns the problems, each

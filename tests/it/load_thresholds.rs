@@ -491,3 +491,218 @@ steps:
         );
     }
 }
+
+/// The flow with a `load:` key: 4 iterations, 2 at once, a threshold that passes and one that
+/// cannot.
+const LOAD_FLOW: &str = "name: token and read
+inputs:
+  base_url: ~
+load:
+  iterations: 4
+  concurrency: 2
+  thresholds:
+    - p99<1h
+    - \"step=read:max<1us\"
+steps:
+  - name: get a token
+    request: { method: POST, url: \"{{ base_url }}/token\" }
+    expect: { status: 200 }
+  - name: read
+    request: { url: \"{{ base_url }}/item\" }
+    expect: { status: 200 }
+";
+
+fn items(server: &Server) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/item")
+        .count()
+}
+
+#[test]
+fn a_workflow_with_a_load_key_runs_its_load_test() {
+    let server = server(0);
+    let dir = TempDir::new("thresholds-load-key");
+    let ran = run_flow(&dir, LOAD_FLOW, &server, &[]);
+    assert_eq!(ran.code, 1, "{}", ran.out);
+    assert_eq!(items(&server), 4);
+    assert!(
+        ran.out
+            .contains("✗ token and read: 4 iterations, 4 passed, 0 failed in <t> (concurrency 2)")
+            || ran.out.contains("4 iterations, 4 passed, 0 failed in "),
+        "{}",
+        ran.out
+    );
+    assert!(ran.out.contains("(concurrency 2)\n"), "{}", ran.out);
+    assert_eq!(
+        threshold_lines(&ran.out),
+        ["✓ p99<1h (p99 …)", "✗ step=read:max<1us (max …)"],
+        "{}",
+        ran.out
+    );
+    assert_eq!(
+        verdicts(&ran.load),
+        [
+            ("p99<1h".to_owned(), Value::Null, true),
+            ("step=read:max<1us".to_owned(), Value::from("read"), false),
+        ]
+    );
+}
+
+#[test]
+fn flags_go_over_the_load_key_field_by_field() {
+    let server = server(0);
+    let dir = TempDir::new("thresholds-load-override");
+    // `--iterations` goes over `iterations`, `--threshold` replaces the thresholds, and the
+    // workflow's concurrency stays.
+    let ran = run_flow(
+        &dir,
+        LOAD_FLOW,
+        &server,
+        &["--iterations", "3", "--threshold", "errors<1%"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.out);
+    assert_eq!(items(&server), 3);
+    assert!(ran.out.contains("(concurrency 2)\n"), "{}", ran.out);
+    assert_eq!(threshold_lines(&ran.out), ["✓ errors<1% (errors …)"]);
+    // `--concurrency` goes over `concurrency`; the workflow's thresholds stay.
+    let ran = run_flow(&dir, LOAD_FLOW, &server, &["--concurrency", "1"]);
+    assert_eq!(ran.code, 1, "{}", ran.out);
+    assert_eq!(items(&server), 3 + 4);
+    assert!(ran.out.contains("(concurrency 1)\n"), "{}", ran.out);
+    assert_eq!(threshold_lines(&ran.out).len(), 2, "{}", ran.out);
+}
+
+#[test]
+fn no_load_runs_a_workflow_with_a_load_key_once() {
+    let server = server(0);
+    let dir = TempDir::new("thresholds-no-load");
+    let ran = run_flow(&dir, LOAD_FLOW, &server, &["--no-load"]);
+    assert_eq!(ran.code, 0, "{}", ran.out);
+    assert_eq!(items(&server), 1);
+    assert!(!ran.out.contains("\n  thresholds\n"), "{}", ran.out);
+    assert_eq!(ran.load, Value::Null);
+}
+
+#[test]
+fn abort_on_threshold_stops_on_the_load_keys_thresholds() {
+    let server = server(1);
+    let dir = TempDir::new("thresholds-load-abort");
+    let flow = LOAD_FLOW
+        .replace("iterations: 4", "iterations: 40")
+        .replace("concurrency: 2", "concurrency: 1")
+        .replace("    - p99<1h\n", "    - errors<=2%\n");
+    let ran = run_flow(&dir, &flow, &server, &["--abort-on-threshold"]);
+    assert_eq!(ran.code, 1, "{}", ran.out);
+    assert!(items(&server) < 40, "{} iterations ran", items(&server));
+    assert!(
+        ran.out
+            .contains("stopped early: threshold `errors<=2%` can no longer pass"),
+        "{}",
+        ran.out
+    );
+}
+
+#[test]
+fn plan_shows_the_load_settings() {
+    let dir = TempDir::new("thresholds-plan");
+    let flow = dir.file("flow.yaml");
+    std::fs::write(
+        &flow,
+        LOAD_FLOW
+            .replace(
+                "  concurrency: 2\n",
+                "  concurrency: 2\n  stages: [\"1s:5/s\", \"2s:0/s\"]\n",
+            )
+            .replace("  iterations: 4\n", ""),
+    )
+    .expect("written");
+    let out = output(&mut apiflow(&["plan", &flow]), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let load: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("load"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        load,
+        [
+            "load (`apiflow run` runs it; `--no-load` runs once)",
+            "  concurrency = 2",
+            "  stages      = 1s:5/s, 2s:0/s",
+            "  thresholds  = p99<1h, step=read:max<1us",
+        ]
+    );
+}
+
+#[test]
+fn mistakes_under_the_load_key_are_located_in_the_workflow() {
+    let server = server(0);
+    let dir = TempDir::new("thresholds-load-malformed");
+    let cases: &[(&str, &str)] = &[
+        (
+            "keys",
+            "load:
+  iterations: 0
+  concurency: 2
+  duration: 10
+  rate: 5/h
+",
+        ),
+        (
+            "thresholds",
+            "load:
+  iterations: 3
+  thresholds:
+    - p95<300ms
+    - \"p96<1s\"
+    - 'step=get a tokn:p99<1s'
+    - errors<1
+    - 5
+",
+        ),
+        (
+            "profiles",
+            "load:
+  iterations: 3
+  duration: 1s
+  stages: [30s:5/s, \"1m\"]
+",
+        ),
+        (
+            "rate_without_duration",
+            "load:
+  rate: 5/s
+  thresholds: p95<1s
+",
+        ),
+    ];
+    let mut text = String::new();
+    for (name, load) in cases {
+        let flow = FLOW.replacen("steps:\n", &format!("{load}steps:\n"), 1);
+        let ran = run_flow(&dir, &flow, &server, &[]);
+        let path = dir.file("flow.yaml");
+        let _ = write!(
+            text,
+            "## {name}\nexit: {}\n{}\n",
+            ran.code,
+            ran.out.replace(&path, "flow.yaml")
+        );
+    }
+    assert!(server.requests().is_empty(), "nothing is sent");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn shard_splits_the_iterations_of_a_workflow_whose_load_key_makes_it_a_load_run() {
+    let server = server(0);
+    let dir = TempDir::new("thresholds-load-shard");
+    let flow = LOAD_FLOW.replace("    - \"step=read:max<1us\"\n", "");
+    let ran = run_flow(&dir, &flow, &server, &["--shard", "2/2"]);
+    assert_eq!(ran.code, 0, "{}", ran.out);
+    // Iterations 2 and 4 of the 4 the key plans.
+    assert_eq!(items(&server), 2);
+    assert_eq!(ran.load["counts"]["iterations"], 2);
+}

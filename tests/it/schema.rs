@@ -156,7 +156,16 @@ fn a_workflow_with_every_key_matches_the_schema() {
         ("Workflow", keys(&workflow)),
         ("Workflow", keys(&workflow_json(&top_level_tls))),
         ("Defaults", keys(&workflow["defaults"])),
+        ("Load", keys(&workflow["load"])),
     ];
+    // A count and stages, which do not go with every_key.yaml's duration, have workflows of
+    // their own.
+    for name in ["load_count", "load_stages"] {
+        let path = Path::new(ROOT).join(format!("tests/fixtures/schema/{name}.yaml"));
+        assert_valid(&path);
+        support::plan(&format!("schema/{name}.yaml"));
+        used.push(("Load", keys(&workflow_json(&path)["load"])));
+    }
     let tls = |tls: &Value| {
         let mut used = vec![("Tls", keys(tls))];
         let hosts = tls["hosts"]
@@ -196,7 +205,7 @@ fn a_workflow_with_every_key_matches_the_schema() {
         used.push(("ExtractSpec", extracts.flat_map(keys).collect()));
     }
     let schema_keys = schema_keys(&committed_schema());
-    assert_eq!(schema_keys.len(), 19, "{schema_keys:?}");
+    assert_eq!(schema_keys.len(), 20, "{schema_keys:?}");
     for (definition, keys) in schema_keys {
         let seen: Vec<&String> = used
             .iter()
@@ -238,6 +247,22 @@ fn the_schema_rejects_what_apiflow_rejects() {
         (
             "a bad duration",
             changed(|w| w["steps"][0]["request"]["timeout"] = "10 seconds".into()),
+        ),
+        (
+            "an unknown `load` key",
+            changed(|w| w["load"] = serde_json::json!({ "iteration": 3 })),
+        ),
+        (
+            "a threshold on an unknown metric",
+            changed(|w| w["load"] = serde_json::json!({ "thresholds": ["p96<1s"] })),
+        ),
+        (
+            "a threshold without a unit",
+            changed(|w| w["load"] = serde_json::json!({ "thresholds": ["p95<300"] })),
+        ),
+        (
+            "a rate per hour",
+            changed(|w| w["load"] = serde_json::json!({ "rate": "5/h", "duration": "1s" })),
         ),
         (
             "no name",

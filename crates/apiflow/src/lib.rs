@@ -19,10 +19,12 @@ pub mod format;
 pub mod http;
 #[cfg(test)]
 mod imports;
+pub mod limits;
 pub mod load;
 pub mod names;
 pub mod openapi;
 pub mod query;
+pub mod rate;
 pub mod report;
 pub mod runner;
 pub mod secret;

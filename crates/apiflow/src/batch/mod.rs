@@ -10,6 +10,7 @@ pub mod console;
 pub mod data;
 pub mod files;
 pub mod live;
+pub mod load_run;
 pub mod profile;
 pub mod runnable;
 pub mod shard;
@@ -75,6 +76,9 @@ pub struct Options {
     pub abort_on_threshold: bool,
     /// How a load run shows its progress on standard error while it runs.
     pub live: live::Mode,
+    /// The load runs of the workflows whose `load:` key makes them one, by source name, in place
+    /// of the count, concurrency, profile and thresholds above.
+    pub load_by_file: Vec<(String, load_run::LoadRun)>,
 }
 
 impl Default for Options {
@@ -96,11 +100,34 @@ impl Default for Options {
             thresholds: Vec::new(),
             abort_on_threshold: false,
             live: live::Mode::Off,
+            load_by_file: Vec::new(),
         }
     }
 }
 
+impl Options {
+    /// Returns these options with the load run of the workflow of `file` in place of the
+    /// batch's, when its `load:` key makes it one.
+    fn with_load_of(&self, file: &str) -> Option<Options> {
+        let (_, run) = self.load_by_file.iter().find(|(name, _)| name == file)?;
+        let mut own = self.clone();
+        if let Some(count) = run.iterations {
+            own.iterations = count;
+            // As with `--iterations`: iterations past the last row take the last row again.
+            if let Some(rows) = own.rows.as_mut() {
+                let last = rows.last().cloned().unwrap_or_default();
+                rows.resize(count, last);
+            }
+        }
+        own.concurrency = run.concurrency;
+        own.profile = run.profile.clone();
+        own.thresholds.clone_from(&run.thresholds);
+        Some(own)
+    }
+}
+
 /// Everything one workflow's run needs that does not change between workflows.
+#[derive(Clone, Copy)]
 struct Shared<'a> {
     client: &'a Client,
     settings: &'a Settings,
@@ -119,11 +146,16 @@ pub async fn run<P: Runnable>(
     options: &Options,
     console: &Console,
 ) -> ExitCode {
-    let iterating = options.rows.is_some()
-        || options.iterations > 1
-        || options.profile.timed()
-        || !options.thresholds.is_empty();
-    let parallel = options.jobs > 1 && plans.len() > 1 && !iterating;
+    let iterating = |options: &Options| {
+        options.rows.is_some()
+            || options.iterations > 1
+            || options.profile.timed()
+            || !options.thresholds.is_empty()
+    };
+    let parallel = options.jobs > 1
+        && plans.len() > 1
+        && !iterating(options)
+        && options.load_by_file.is_empty();
     let shared = Shared {
         client,
         settings,
@@ -138,7 +170,15 @@ pub async fn run<P: Runnable>(
         run_parallel(plans, &shared, &mut results, &mut reports).await;
     } else {
         for (index, plan) in plans.iter().enumerate() {
-            if iterating {
+            if let Some(own) = options.with_load_of(plan.file()) {
+                let shared = Shared {
+                    options: &own,
+                    ..shared
+                };
+                results.push((index, run_iterations(plan, &shared, &mut reports).await));
+                continue;
+            }
+            if iterating(options) {
                 results.push((index, run_iterations(plan, &shared, &mut reports).await));
                 continue;
             }

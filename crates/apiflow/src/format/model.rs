@@ -33,12 +33,34 @@ pub struct Workflow {
     pub outputs: Vec<(Spanned<String>, Value)>,
     /// `openapi:`: the OpenAPI description whose operations steps name (`docs/openapi.md`).
     pub openapi: Option<FilePath>,
+    /// `load:`: the load test the workflow carries (`docs/load.md`).
+    pub load: Option<LoadTest>,
     /// Every template in the file; `TemplateId` indexes it.
     pub templates: Vec<TemplateSource>,
     /// Every `JSONPath` in the file; `PathId` indexes it.
     pub paths: Vec<Spanned<String>>,
     /// Every regex in the file; `RegexId` indexes it.
     pub regexes: Vec<Spanned<String>>,
+}
+
+/// The `load:` key: how a load run of the workflow goes, each field as the flag of the same
+/// name takes it; the command line's flags go over it.
+#[derive(Clone, Debug, Default)]
+pub struct LoadTest {
+    /// Where `load:` is written.
+    pub span: Span,
+    /// `iterations:`.
+    pub iterations: Option<u32>,
+    /// `concurrency:`.
+    pub concurrency: Option<u32>,
+    /// `duration:`.
+    pub duration: Option<Duration>,
+    /// `rate:`.
+    pub rate: Option<crate::rate::Rate>,
+    /// `stages:`, a comma list or a YAML list.
+    pub stages: Option<Vec<crate::rate::Stage>>,
+    /// `thresholds:`, each checked at the end of the run.
+    pub thresholds: Vec<crate::limits::Threshold>,
 }
 
 /// Indexes `Workflow::templates`.

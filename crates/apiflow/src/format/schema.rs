@@ -47,7 +47,58 @@ struct Workflow {
     /// An OpenAPI description (3.0, 3.1 or 3.2, YAML or JSON), relative to this file, whose
     /// operations steps name with `operation:`.
     openapi: Option<String>,
+    /// The load test `apiflow run` runs: iterations, a duration, a rate or stages, and
+    /// thresholds; the command line's flags go over each field.
+    load: Option<Load>,
 }
+
+/// A load test, each field as the flag of the same name takes it.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Load {
+    /// Run the workflow this many times (not with `duration` or `stages`).
+    #[schemars(range(min = 1))]
+    iterations: Option<u32>,
+    /// Run up to this many iterations at once (default 1).
+    #[schemars(range(min = 1, max = 10000))]
+    concurrency: Option<u32>,
+    /// Run iterations until this much time has passed; with `rate`, how long to keep it.
+    duration: Option<Duration>,
+    /// Start iterations at this arrival rate, with `duration` (an open model).
+    rate: Option<Rate>,
+    /// Start iterations at a rate that moves linearly to each stage's target over its
+    /// duration, from 0 (an open model).
+    stages: Option<Stages>,
+    /// Limits on the run's metrics that fail it when missed: `p95<300ms`, `errors<1%`,
+    /// `rps>500`, `step=NAME:p99<50ms`.
+    thresholds: Option<Vec<Threshold>>,
+}
+
+/// An arrival rate: iterations per second or per minute, `200/s` or `30/m`.
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+struct Rate(#[schemars(regex(pattern = r"^\s*[0-9]+(\.[0-9]+)?/[sm]\s*$"))] String);
+
+/// Stages: a comma list `30s:50/s,2m:200/s,30s:0/s`, or a list of `DURATION:RATE`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Stages {
+    /// A comma list, as `--stages` takes it.
+    Text(String),
+    /// One stage per entry, `30s:50/s`.
+    List(Vec<String>),
+}
+
+/// A threshold: `[step=NAME:]METRIC OP VALUE`, the metric one of `p50`, `p90`, `p95`, `p99`,
+/// `max`, `mean` (a latency with `us`, `ms`, `s`, `m` or `h`), `errors` (a percent) or `rps`.
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+struct Threshold(
+    #[schemars(regex(
+        pattern = r"^\s*(step=.+:)?\s*((p50|p90|p95|p99|max|mean)\s*[<>]=?\s*[0-9.]+(us|µs|ms|s|m|h)|errors\s*[<>]=?\s*[0-9.]+%|rps\s*[<>]=?\s*[0-9.]+)\s*$"
+    ))]
+    String,
+);
 
 /// An input: a mapping, a default value, or null (required).
 #[derive(JsonSchema)]
@@ -559,8 +610,9 @@ mod tests {
     #[test]
     fn the_schema_has_exactly_the_keys_the_loader_reads() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
-        let pairs: [(Option<&str>, &[&str]); 18] = [
+        let pairs: [(Option<&str>, &[&str]); 19] = [
             (Some("FormFrom"), load::FORM_FROM_KEYS),
+            (Some("Load"), load::LOAD_KEYS),
             (None, load::TOP_KEYS),
             (Some("InputSpec"), load::INPUT_KEYS),
             (Some("Defaults"), load::DEFAULTS_KEYS),

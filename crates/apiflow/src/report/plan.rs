@@ -103,6 +103,9 @@ pub fn render(plan: &Plan, inputs: Variables) -> String {
             definers.push((var.name.value.clone(), Definer::Var));
         }
     }
+    if let Some(load) = &workflow.load {
+        out.push_str(&load_settings(load));
+    }
     out.push_str("\nsteps\n");
     let mut number = 0;
     for (finally, step) in workflow
@@ -583,4 +586,50 @@ fn step_reads(plan: &Plan, step: &Step) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// Writes the `load:` key's settings, one a line: what `apiflow run` runs unless flags say
+/// otherwise.
+fn load_settings(load: &crate::format::model::LoadTest) -> String {
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    if let Some(count) = load.iterations {
+        lines.push(("iterations", count.to_string()));
+    }
+    if let Some(count) = load.concurrency {
+        lines.push(("concurrency", count.to_string()));
+    }
+    if let Some(duration) = load.duration {
+        lines.push(("duration", written(duration)));
+    }
+    if let Some(rate) = load.rate {
+        lines.push(("rate", rate.to_string()));
+    }
+    if let Some(stages) = &load.stages {
+        let stages: Vec<String> = stages
+            .iter()
+            .map(|s| format!("{}:{}", written(s.duration), s.target))
+            .collect();
+        lines.push(("stages", stages.join(", ")));
+    }
+    if !load.thresholds.is_empty() {
+        let texts: Vec<&str> = load.thresholds.iter().map(|t| t.text.as_str()).collect();
+        lines.push(("thresholds", texts.join(", ")));
+    }
+    let mut out = String::from("\nload (`apiflow run` runs it; `--no-load` runs once)\n");
+    for (name, value) in lines {
+        let _ = writeln!(out, "  {name:<11} = {value}");
+    }
+    out
+}
+
+/// Writes a duration as a workflow would: `90s`, `2m`, `1h`, `250ms`.
+fn written(duration: std::time::Duration) -> String {
+    let (seconds, millis) = (duration.as_secs(), duration.subsec_millis());
+    match (seconds, millis) {
+        (0, millis) => format!("{millis}ms"),
+        (seconds, 0) if seconds % 3600 == 0 => format!("{}h", seconds / 3600),
+        (seconds, 0) if seconds % 60 == 0 => format!("{}m", seconds / 60),
+        (seconds, 0) => format!("{seconds}s"),
+        _ => format!("{}ms", duration.as_millis()),
+    }
 }

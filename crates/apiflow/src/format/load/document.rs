@@ -63,6 +63,10 @@ impl Loader {
         let openapi = fields
             .get("openapi")
             .and_then(|n| self.file_path(n, "openapi"));
+        let load = match (fields.key("load"), fields.get("load")) {
+            (Some(key), Some(node)) => self.load_test(key.span, node, &steps, &finally),
+            _ => None,
+        };
         self.finish(&fields, TOP_KEYS, "workflow");
         self.check_unique_names(&steps, &finally);
         Some(Workflow {
@@ -76,6 +80,7 @@ impl Loader {
             finally,
             outputs,
             openapi,
+            load,
             templates: std::mem::take(&mut self.templates),
             paths: std::mem::take(&mut self.paths),
             regexes: std::mem::take(&mut self.regexes),

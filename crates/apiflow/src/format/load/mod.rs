@@ -16,6 +16,7 @@ mod document;
 mod steps;
 mod transport;
 mod upload;
+mod workload;
 
 pub use assertions::schema_text;
 
@@ -30,6 +31,16 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "finally",
     "outputs",
     "openapi",
+    "load",
+];
+/// The keys of `load:`.
+pub(crate) const LOAD_KEYS: &[&str] = &[
+    "iterations",
+    "concurrency",
+    "duration",
+    "rate",
+    "stages",
+    "thresholds",
 ];
 pub(crate) const INPUT_KEYS: &[&str] = &["default", "env", "secret", "description"];
 pub(crate) const DEFAULTS_KEYS: &[&str] = &[

@@ -1,0 +1,174 @@
+//! Loading the `load:` key: the load test a workflow carries (iterations, concurrency, a
+//! duration, a rate or stages, and thresholds), each value located, with the same syntax as the
+//! flags of the same names.
+
+use super::{LOAD_KEYS, Loader};
+use crate::format::model::{LoadTest, Step};
+use crate::format::yaml::{Node, NodeKind};
+use crate::limits as threshold;
+use crate::rate::{Rate, Stage};
+use crate::span::Span;
+
+impl Loader {
+    pub(super) fn load_test(
+        &mut self,
+        at: Span,
+        node: &Node,
+        steps: &[Step],
+        finally: &[Step],
+    ) -> Option<LoadTest> {
+        self.step = None;
+        let mut fields = self.fields(node, "load")?;
+        let mut load = LoadTest {
+            span: at,
+            ..LoadTest::default()
+        };
+        load.iterations = fields
+            .get("iterations")
+            .and_then(|n| self.count(n, "load.iterations", 1, i64::from(u32::MAX)));
+        load.concurrency = fields
+            .get("concurrency")
+            .and_then(|n| self.count(n, "load.concurrency", 1, 10_000));
+        load.duration = fields
+            .get("duration")
+            .and_then(|n| self.duration(n, "load.duration"));
+        load.rate = fields.get("rate").and_then(|n| self.rate(n));
+        load.stages = fields.get("stages").and_then(|n| self.stages(n));
+        if let Some(node) = fields.get("thresholds") {
+            let names: Vec<&str> = steps
+                .iter()
+                .chain(finally)
+                .map(|s| s.name.value.as_str())
+                .collect();
+            load.thresholds = self.thresholds(node, &names);
+        }
+        self.finish(&fields, LOAD_KEYS, "load");
+        // The same pairs the flags refuse: a run is bounded by a count, a duration or stages.
+        let given = |key: &str| fields.key(key).map(|k| k.span);
+        let conflicts = [
+            (
+                "duration",
+                "iterations",
+                "a load run is bounded by a number of iterations or by a duration: keep one",
+            ),
+            (
+                "stages",
+                "iterations",
+                "stages give the arrivals over their own durations: keep one",
+            ),
+            (
+                "stages",
+                "duration",
+                "stages give the arrivals over their own durations: keep one",
+            ),
+            (
+                "stages",
+                "rate",
+                "stages give the arrivals over their own durations: keep one",
+            ),
+        ];
+        for (key, other, help) in conflicts {
+            if let (Some(span), Some(_)) = (given(key), given(other)) {
+                self.error(
+                    format!("`load.{key}` does not go with `load.{other}`"),
+                    span,
+                    format!("given with `{other}`"),
+                )
+                .help = Some(help.into());
+            }
+        }
+        if let (Some(span), None, None) = (given("rate"), given("duration"), given("stages")) {
+            self.error(
+                "`load.rate` needs `load.duration`",
+                span,
+                "no `duration` beside it",
+            )
+            .help = Some("give both, e.g. `rate: 200/s` and `duration: 5m`".into());
+        }
+        Some(load)
+    }
+
+    fn rate(&mut self, node: &Node) -> Option<Rate> {
+        let NodeKind::Str(text) = &node.kind else {
+            self.expected("load.rate", "a rate such as `200/s` or `30/m`", node);
+            return None;
+        };
+        match Rate::parse(text) {
+            Ok(rate) => Some(rate),
+            Err(message) => {
+                self.error(message, node.span, "not a rate");
+                None
+            }
+        }
+    }
+
+    /// Reads stages written as the flag takes them (`30s:50/s,2m:200/s`) or as a YAML list
+    /// (`- 30s:50/s`).
+    fn stages(&mut self, node: &Node) -> Option<Vec<Stage>> {
+        const EXPECTED: &str = "stages such as `30s:50/s,2m:200/s` or a list of `DURATION:RATE`";
+        match &node.kind {
+            NodeKind::Str(text) => match Stage::parse_list(text) {
+                Ok(stages) => Some(stages),
+                Err(message) => {
+                    self.error(message, node.span, "not a list of stages");
+                    None
+                }
+            },
+            NodeKind::Seq(items) if !items.is_empty() => {
+                let mut stages = Vec::with_capacity(items.len());
+                for item in items {
+                    let NodeKind::Str(text) = &item.kind else {
+                        self.expected("load.stages", "a stage such as `30s:50/s`", item);
+                        continue;
+                    };
+                    match Stage::parse(text) {
+                        Ok(stage) => stages.push(stage),
+                        Err(message) => {
+                            self.error(message, item.span, "not a stage");
+                        }
+                    }
+                }
+                (stages.len() == items.len()).then_some(stages)
+            }
+            _ => {
+                self.expected("load.stages", EXPECTED, node);
+                None
+            }
+        }
+    }
+
+    /// Reads the thresholds, each mistake pointed at inside its text; a step's threshold must
+    /// name one of `steps`.
+    fn thresholds(&mut self, node: &Node, steps: &[&str]) -> Vec<threshold::Threshold> {
+        let NodeKind::Seq(items) = &node.kind else {
+            self.expected(
+                "load.thresholds",
+                "a list of thresholds such as `p95<300ms`",
+                node,
+            );
+            return Vec::new();
+        };
+        let mut thresholds = Vec::with_capacity(items.len());
+        for item in items {
+            let NodeKind::Str(text) = &item.kind else {
+                self.expected("load.thresholds", "a threshold such as `p95<300ms`", item);
+                continue;
+            };
+            // Where the text starts: after the quote of a quoted scalar.
+            let start = match self.column_offset(item.span, text) {
+                Some(offset) => item.span.shifted(offset, 1),
+                None => item.span,
+            };
+            match threshold::parse(text) {
+                Ok(parsed) => {
+                    match threshold::unknown_step(&parsed, Some(steps), &self.source, start) {
+                        Some(problem) => self.errors.push(problem),
+                        None => thresholds.push(parsed),
+                    }
+                }
+                Err(mistake) => self.errors.push(mistake.diagnostic(&self.source, start)),
+            }
+        }
+        thresholds
+    }
+}
