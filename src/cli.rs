@@ -1133,7 +1133,29 @@ fn checked_thresholds(
         })
         .collect::<Option<Vec<_>>>()
         .map(|names| names.into_iter().flatten().collect());
-    apiflow::load::threshold::from_flags(&args.thresholds, steps.as_deref()).map(|_| ())
+    let thresholds = apiflow::load::threshold::from_flags(&args.thresholds, steps.as_deref())?;
+    let composite: Vec<(&str, &str)> = plans
+        .iter()
+        .filter_map(Loaded::workflow)
+        .flat_map(|plan| {
+            let w = &plan.workflow;
+            apiflow::format::load::composite_steps(w.steps.iter().chain(&w.finally))
+        })
+        .collect();
+    let problems: Vec<Diagnostic> = thresholds
+        .iter()
+        .zip(&args.thresholds)
+        .filter_map(|(threshold, text)| {
+            let source = apiflow::span::Source::new("--threshold", text.clone());
+            let at = apiflow::span::Span::new(1, 1, 0);
+            apiflow::load::threshold::composite_step(threshold, &composite, &source, at)
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
 /// Resolves the inputs of each collection as its run will, and returns the problems, each

@@ -706,3 +706,37 @@ fn shard_splits_the_iterations_of_a_workflow_whose_load_key_makes_it_a_load_run(
     assert_eq!(items(&server), 2);
     assert_eq!(ran.load["counts"]["iterations"], 2);
 }
+
+#[test]
+fn a_threshold_on_a_step_that_runs_other_steps_is_refused() {
+    let server = server(0);
+    let dir = TempDir::new("thresholds-composite");
+    let flow = "name: each item
+inputs:
+  base_url: ~
+load:
+  iterations: 2
+  thresholds: [\"step=read each:p95<1s\"]
+steps:
+  - name: read each
+    for_each: \"[1, 2]\"
+    request: { url: \"{{ base_url }}/item\" }
+";
+    let from_file = run_flow(&dir, flow, &server, &[]);
+    let from_flag = run_flow(
+        &dir,
+        &flow.replace("  thresholds: [\"step=read each:p95<1s\"]\n", ""),
+        &server,
+        &["--threshold", "step=read each:p99<1s"],
+    );
+    let path = dir.file("flow.yaml");
+    let text = format!(
+        "## load.thresholds\nexit: {}\n{}\n## --threshold\nexit: {}\n{}",
+        from_file.code,
+        from_file.out.replace(&path, "flow.yaml"),
+        from_flag.code,
+        from_flag.out
+    );
+    assert!(server.requests().is_empty(), "nothing is sent");
+    insta::assert_snapshot!(text);
+}

@@ -333,6 +333,32 @@ fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Returns the problem of a step's threshold on a step that runs other steps: `composite` lists
+/// those steps with what makes them so (`uses`, `for_each`). Their latencies are counted under
+/// the names of the steps they run, so such a threshold would never be measured.
+pub fn composite_step(
+    threshold: &Threshold,
+    composite: &[(&str, &str)],
+    source: &std::sync::Arc<crate::span::Source>,
+    at: crate::span::Span,
+) -> Option<crate::diagnostic::Diagnostic> {
+    let step = threshold.step.as_deref()?;
+    let (_, why) = composite.iter().find(|(name, _)| *name == step)?;
+    let (start, len) = threshold.step_at;
+    let span = at.shifted(to_u32(start), to_u32(len));
+    Some(
+        crate::diagnostic::Diagnostic::error(format!(
+            "the step `{step}` runs other steps (`{why}`): a threshold on it is never measured"
+        ))
+        .at(source, span, "runs other steps")
+        .help(
+            "the load summary counts each step that sends a request (a `for_each` element as \
+             `NAME [1]`, …); put the threshold on the whole run (`p95<300ms`) or on a step that \
+             sends a request",
+        ),
+    )
+}
+
 /// Returns the problem of a step's threshold whose step is none of `steps`.
 pub fn unknown_step(
     threshold: &Threshold,

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-pub use crate::limits::{METRICS, Metric, Mistake, Op, Threshold, from_flags, parse, unknown_step};
+pub use crate::limits::{
+    METRICS, Metric, Mistake, Op, Threshold, composite_step, from_flags, parse, unknown_step,
+};
 use crate::load::histogram::Latencies;
 use crate::load::metrics::{Metrics, micros};
 

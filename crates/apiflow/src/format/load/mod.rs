@@ -19,6 +19,7 @@ mod upload;
 mod workload;
 
 pub use assertions::schema_text;
+pub use workload::composite_steps;
 
 pub(crate) const TOP_KEYS: &[&str] = &[
     "name",

@@ -3,7 +3,7 @@
 //! flags of the same names.
 
 use super::{LOAD_KEYS, Loader};
-use crate::format::model::{LoadTest, Step};
+use crate::format::model::{Action, LoadTest, Step};
 use crate::format::yaml::{Node, NodeKind};
 use crate::limits as threshold;
 use crate::rate::{Rate, Stage};
@@ -40,7 +40,8 @@ impl Loader {
                 .chain(finally)
                 .map(|s| s.name.value.as_str())
                 .collect();
-            load.thresholds = self.thresholds(node, &names);
+            let composite = composite_steps(steps.iter().chain(finally));
+            load.thresholds = self.thresholds(node, &names, &composite);
         }
         self.finish(&fields, LOAD_KEYS, "load");
         // The same pairs the flags refuse: a run is bounded by a count, a duration or stages.
@@ -139,7 +140,12 @@ impl Loader {
 
     /// Reads the thresholds, each mistake pointed at inside its text; a step's threshold must
     /// name one of `steps`.
-    fn thresholds(&mut self, node: &Node, steps: &[&str]) -> Vec<threshold::Threshold> {
+    fn thresholds(
+        &mut self,
+        node: &Node,
+        steps: &[&str],
+        composite: &[(&str, &str)],
+    ) -> Vec<threshold::Threshold> {
         let NodeKind::Seq(items) = &node.kind else {
             self.expected(
                 "load.thresholds",
@@ -161,7 +167,11 @@ impl Loader {
             };
             match threshold::parse(text) {
                 Ok(parsed) => {
-                    match threshold::unknown_step(&parsed, Some(steps), &self.source, start) {
+                    let problem =
+                        threshold::unknown_step(&parsed, Some(steps), &self.source, start).or_else(
+                            || threshold::composite_step(&parsed, composite, &self.source, start),
+                        );
+                    match problem {
                         Some(problem) => self.errors.push(problem),
                         None => thresholds.push(parsed),
                     }
@@ -171,4 +181,21 @@ impl Loader {
         }
         thresholds
     }
+}
+
+/// Lists the steps that run other steps, with what makes them so: their latencies are counted
+/// under the names of the steps they run.
+pub fn composite_steps<'s>(steps: impl Iterator<Item = &'s Step>) -> Vec<(&'s str, &'s str)> {
+    steps
+        .filter_map(|step| {
+            let why = if step.for_each.is_some() {
+                "for_each"
+            } else if matches!(step.action, Action::Uses(_)) {
+                "uses"
+            } else {
+                return None;
+            };
+            Some((step.name.value.as_str(), why))
+        })
+        .collect()
 }
