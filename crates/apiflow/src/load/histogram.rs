@@ -99,6 +99,15 @@ impl Latencies {
         Duration::from_secs_f64(self.0.mean().max(0.0) / 1_000_000.0)
     }
 
+    /// Lists the latencies held, in microseconds, each with how many times it was recorded
+    /// (latencies equal to 3 significant digits counted together), smallest first.
+    pub fn recorded(&self) -> Vec<(u64, u64)> {
+        self.0
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect()
+    }
+
     /// Returns how many counters the histogram keeps: what its memory grows with.
     pub fn counters(&self) -> usize {
         self.0.distinct_values()
