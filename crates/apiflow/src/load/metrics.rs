@@ -10,7 +10,6 @@ use serde_json::{Map, Value, json};
 
 use crate::load::histogram::Latencies;
 use crate::load::phases::{NAMES, Phases, Spent};
-use crate::report::event::{Outcome, StepReport};
 
 /// The kind counted for a step whose checks (or captures, templates) failed.
 pub const FAILED_CHECK: &str = "check";
@@ -31,61 +30,6 @@ pub struct Sample {
     pub at: SystemTime,
     /// The time its requests spent in each phase.
     pub phases: Spent,
-}
-
-impl Sample {
-    /// Lists the samples of a top-level step: itself, or the steps run inside it.
-    pub fn of(step: &StepReport, at: SystemTime, out: &mut Vec<Sample>) {
-        if step.outcome == Outcome::Skipped {
-            return;
-        }
-        let requests = step.exchanges.len() as u64;
-        if !step.children.is_empty() {
-            // A `uses` or `for_each` step sends nothing itself; its requests are its children's.
-            if requests > 0 {
-                out.push(Sample {
-                    step: step.name.clone(),
-                    latency: step.duration,
-                    requests,
-                    error: None,
-                    at,
-                    phases: Spent::of(&step.exchanges),
-                });
-            }
-            for child in &step.children {
-                Sample::of(child, at, out);
-            }
-            return;
-        }
-        let error = match step.outcome {
-            Outcome::Failed => Some(FAILED_CHECK),
-            Outcome::Error => Some(transport_kind(step.reason.as_deref().unwrap_or(""))),
-            Outcome::Passed | Outcome::Skipped => None,
-        };
-        out.push(Sample {
-            step: step.name.clone(),
-            latency: step.duration,
-            requests,
-            error,
-            at,
-            phases: Spent::of(&step.exchanges),
-        });
-    }
-}
-
-/// Names the kind of a transport error from the reason the runner recorded.
-fn transport_kind(reason: &str) -> &'static str {
-    if reason.starts_with("no response within") {
-        "timeout"
-    } else if reason.starts_with("could not connect") {
-        "connect"
-    } else if reason.contains("response body is larger than") {
-        "body_too_large"
-    } else if reason.contains("redirect") {
-        "redirects"
-    } else {
-        "other"
-    }
 }
 
 /// One second of the time series, by the wall-clock second its steps ended in.

@@ -1,11 +1,14 @@
-//! The HTML report: one self-contained page (no scripts, no external files) showing every
-//! step, its request and response, and what failed.
+//! The HTML report: one self-contained page (no scripts, no external files) showing the charts
+//! of load runs, then every step, its request and response, and what failed.
 
 use std::fmt::Write as _;
 
+use serde_json::Value;
+
 use crate::escape::escape_xml as escape;
+use crate::report::charts;
 use crate::report::event::{Outcome, RunReport, StepReport};
-use crate::secret::MASK;
+use crate::secret::{MASK, Masker};
 
 use super::{
     json::outcome_name,
@@ -31,24 +34,39 @@ table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #ddd;paddin
 ul.checks{list-style:none;padding-left:0}
 ";
 
-/// Renders runs as one HTML page.
-pub fn render(reports: &[RunReport]) -> String {
+/// Renders runs as one HTML page, masked: first the load section of each iterated run (its
+/// figures, thresholds and charts), then every run's steps.
+pub fn render(reports: &[RunReport], loads: &[Value], masker: &Masker) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let title = match reports {
-        [one] => format!("apiflow: {}", one.name),
+    let title = match (reports, loads) {
+        ([one], _) => format!("apiflow: {}", one.name),
+        ([], [load]) => format!(
+            "apiflow: {}",
+            load.pointer("/workflow/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        ),
         _ => format!("apiflow: {} workflows", reports.len()),
     };
+    let title = escape(&masker.mask(&title));
     let _ = writeln!(
         out,
-        "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
-        escape(&title)
+        "<title>{title}</title>\n<style>{STYLE}{}</style>\n</head>\n<body>",
+        charts::STYLE
     );
-    let _ = writeln!(out, "<h1>{}</h1>", escape(&title));
-    for report in reports {
-        workflow(&mut out, report);
+    let _ = writeln!(out, "<h1>{title}</h1>");
+    // The charts mask their texts themselves: masking the drawing would break it where a short
+    // secret happens to be a number.
+    for (index, load) in loads.iter().enumerate() {
+        out.push_str(&charts::render(load, index, masker));
     }
+    let mut runs = String::new();
+    for report in reports {
+        workflow(&mut runs, report);
+    }
+    out.push_str(&masker.mask(&runs));
     out.push_str("</body>\n</html>\n");
     out
 }

@@ -1,7 +1,9 @@
 //! Reporters: turn run events into output; every one masks secrets the same way.
 
+pub mod charts;
 pub mod curl;
 pub mod event;
+pub mod figures;
 pub mod har;
 pub mod html;
 pub mod json;
@@ -102,7 +104,7 @@ impl Files {
         let text = match format {
             Format::Junit => junit::render(&self.reports, &self.loads),
             Format::Json => return json::render_masked(&self.reports, &self.loads, masker),
-            Format::Html => html::render(&self.reports),
+            Format::Html => return html::render(&self.reports, &self.loads, masker),
             Format::Har => har::render(&self.reports),
         };
         masker.mask(&text).into_owned()
