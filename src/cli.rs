@@ -185,7 +185,7 @@ struct RunArgs {
     /// When to colour output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
-    /// Write a report: junit=PATH, json=PATH, html=PATH or har=PATH (repeatable).
+    /// Write a report: junit=PATH, json=PATH, html=PATH, har=PATH or markdown=PATH (repeatable).
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
     reports: Vec<(Format, PathBuf)>,
     /// Print each request as an equivalent `curl` command.
@@ -282,7 +282,9 @@ fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {
         ));
     };
     let format = Format::parse(format).ok_or_else(|| {
-        format!("unknown report format `{format}`: use `junit`, `json`, `html` or `har`")
+        format!(
+            "unknown report format `{format}`: use `junit`, `json`, `html`, `har` or `markdown`"
+        )
     })?;
     if path.is_empty() {
         return Err(format!("`--report {text}` needs a path after `=`"));
@@ -1051,6 +1053,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
         abort_on_threshold: args.abort_on_threshold,
         live,
         load_by_file,
+        github: apiflow::report::github::Actions::from_env(|name| std::env::var(name).ok()),
     };
     let console = Console::std(
         args.color.enabled(std::io::stdout().is_terminal()),

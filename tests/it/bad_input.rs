@@ -18,6 +18,7 @@ use support::{ROOT, Recorded, Reply, Server};
 /// environment variable a corpus workflow reads.
 fn apiflow(dir: &Path) -> assert_cmd::Command {
     let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
+    command.env_remove("GITHUB_ACTIONS");
     command
         .current_dir(dir)
         .env_remove("CORPUS_API_KEY")

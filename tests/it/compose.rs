@@ -70,6 +70,7 @@ fn server() -> Server {
 /// The binary, run from the crate root so fixture paths print as `tests/fixtures/…`.
 fn apiflow(args: &[&str]) -> assert_cmd::Command {
     let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
+    command.env_remove("GITHUB_ACTIONS");
     command.current_dir(ROOT).args(args);
     command
 }

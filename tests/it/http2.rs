@@ -123,6 +123,7 @@ fn run_in(dir: &std::path::Path, url: &str, version: Option<&str>, args: &[&str]
     std::fs::write(dir.join("flow.yaml"), workflow).expect("written");
     let output = assert_cmd::Command::cargo_bin("apiflow")
         .expect("binary")
+        .env_remove("GITHUB_ACTIONS")
         .current_dir(dir)
         .env_remove("NO_COLOR")
         .args(["run", "flow.yaml", "--cacert"])

@@ -25,6 +25,7 @@ struct Output {
 fn apiflow(args: &[&str]) -> Output {
     let output = assert_cmd::Command::cargo_bin("apiflow")
         .expect("binary")
+        .env_remove("GITHUB_ACTIONS")
         .current_dir(crate::support::ROOT)
         .env("NO_COLOR", "1")
         .args(args)

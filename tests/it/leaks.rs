@@ -356,10 +356,16 @@ fn run_binary_with(
     .expect("written");
     let env_file = dir.join("secrets.env");
     std::fs::write(&env_file, format!("LEAK_CLIENT_SECRET='{CLIENT_SECRET}'\n")).expect("written");
+    // As a step of GitHub Actions: the annotations print on stdout, the step summary is a
+    // report of its own.
+    let summary = dir.join("step-summary.md");
+    let _ = std::fs::remove_file(&summary);
     let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
     command
         .current_dir(ROOT)
         .env("LEAK_PASSWORD", PASSWORD)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
         .env_remove("LEAK_CLIENT_SECRET")
         .envs(env.iter().copied())
         .arg("run")
@@ -369,8 +375,8 @@ fn run_binary_with(
     for (name, value) in vars {
         command.arg("--var").arg(format!("{name}={value}"));
     }
-    let mut reports = Vec::new();
-    for format in ["junit", "json", "html", "har"] {
+    let mut reports = vec![summary];
+    for format in ["junit", "json", "html", "har", "markdown"] {
         let path = dir.join(format!("report.{format}"));
         let _ = std::fs::remove_file(&path);
         command
@@ -965,6 +971,7 @@ steps:
     let flow = dir.path().join("secrets.yaml").display().to_string();
     let plan = assert_cmd::Command::cargo_bin("apiflow")
         .expect("the binary is built")
+        .env_remove("GITHUB_ACTIONS")
         .args(["plan", &flow, "--environment", &environment])
         .output()
         .expect("the binary runs");
@@ -1138,6 +1145,7 @@ async fn the_pingone_arazzo_document_shows_no_password_input() {
     let out = tokio::task::spawn_blocking(move || {
         assert_cmd::Command::cargo_bin("apiflow")
             .expect("the binary is built")
+            .env_remove("GITHUB_ACTIONS")
             .current_dir(ROOT)
             .args(&args)
             .output()
@@ -1213,6 +1221,7 @@ fn the_fapi_par_example_shows_no_code_token_or_verifier() {
     }
     let out = assert_cmd::Command::cargo_bin("apiflow")
         .expect("the binary is built")
+        .env_remove("GITHUB_ACTIONS")
         .current_dir(ROOT)
         .args(&args)
         .output()
@@ -1414,6 +1423,7 @@ fn an_arazzo_document_shows_no_secret_in_any_output_mode_or_report() {
     ];
     for mode in [&[][..], &["-v"], &["--curl"], &["-v", "--curl"]] {
         let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
+        command.env_remove("GITHUB_ACTIONS");
         command
             .current_dir(ROOT)
             .env("LEAK_PASSWORD", PASSWORD)

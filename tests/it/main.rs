@@ -45,6 +45,7 @@ mod schema;
 mod scripts;
 mod semantics;
 mod signals;
+mod summaries;
 mod timings;
 mod tls;
 mod uploads;

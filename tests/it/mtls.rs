@@ -108,6 +108,7 @@ fn folder(workflow: &str, files: &[&str]) -> tempfile::TempDir {
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let output = assert_cmd::Command::cargo_bin("apiflow")
         .expect("binary")
+        .env_remove("GITHUB_ACTIONS")
         .current_dir(dir)
         .env_remove("NO_COLOR")
         .env_remove("COLUMNS")
@@ -234,6 +235,7 @@ fn a_wrong_passphrase_from_the_environment_is_named_by_its_flag() {
     let dir = folder(&one_step(1, ""), &[]);
     let output = assert_cmd::Command::cargo_bin("apiflow")
         .expect("binary")
+        .env_remove("GITHUB_ACTIONS")
         .current_dir(dir.path())
         .env("MTLS_KEY_PASS", "battery staple")
         .args(["run", "flow.yaml", "--cert", &data("mtls/ec.pem")])

@@ -316,6 +316,7 @@ async fn each_client_authentication_method_passes_against_the_emulator() {
 fn the_readme_command_runs_the_workflow_with_the_emulator() {
     let output = assert_cmd::Command::cargo_bin("apiflow")
         .expect("binary")
+        .env_remove("GITHUB_ACTIONS")
         .current_dir(crate::support::ROOT)
         .args(["run", WORKFLOW, "--emulate", "pingone"])
         .output()
@@ -341,6 +342,7 @@ fn every_shipped_workflow_validates() {
     assert!(!files.is_empty());
     let output = assert_cmd::Command::cargo_bin("apiflow")
         .expect("binary")
+        .env_remove("GITHUB_ACTIONS")
         .arg("validate")
         .args(&files)
         .output()
@@ -390,6 +392,7 @@ fn emulate_prints_what_a_workflow_needs_and_serves_it() {
     }
     let mut child = Running(
         std::process::Command::new(assert_cmd::cargo::cargo_bin("apiflow"))
+            .env_remove("GITHUB_ACTIONS")
             .args(["emulate", "pingone", "--seed", "3"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())

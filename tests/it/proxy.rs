@@ -28,6 +28,7 @@ fn run(url: &str, args: &[&str], env: &[(&str, String)]) -> (i32, String) {
     );
     std::fs::write(dir.path().join("flow.yaml"), workflow).expect("written");
     let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("binary");
+    command.env_remove("GITHUB_ACTIONS");
     command.current_dir(dir.path()).env_remove("NO_COLOR");
     for name in PROXY_VARIABLES {
         command.env_remove(name);

@@ -140,8 +140,9 @@ fn an_unknown_report_format_is_a_usage_error() {
     );
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr
-            .contains("unknown report format `xml`: use `junit`, `json`, `html` or `har`"),
+        out.stderr.contains(
+            "unknown report format `xml`: use `junit`, `json`, `html`, `har` or `markdown`"
+        ),
         "{}",
         out.stderr
     );

@@ -65,6 +65,7 @@ fn ctrl_c_runs_finally_writes_the_report_and_exits_130() {
     std::fs::write(&file, WORKFLOW).expect("written");
     let report = dir.path().join("report.json");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("apiflow"))
+        .env_remove("GITHUB_ACTIONS")
         .arg("run")
         .arg(&file)
         .arg("--var")

@@ -64,6 +64,7 @@ fn workflow(port: u16) -> tempfile::NamedTempFile {
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
     let output = assert_cmd::Command::cargo_bin("apiflow")
         .expect("binary")
+        .env_remove("GITHUB_ACTIONS")
         .args(args)
         .output()
         .expect("runs");

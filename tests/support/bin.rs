@@ -2,13 +2,15 @@
 
 use super::ROOT;
 
-/// The binary, run from the crate root so fixture paths print as `tests/fixtures/…`.
+/// The binary, run from the crate root so fixture paths print as `tests/fixtures/…`, and never
+/// as a step of GitHub Actions, whatever runs the tests.
 pub fn apiflow(args: &[&str]) -> assert_cmd::Command {
     let mut command = assert_cmd::Command::cargo_bin("apiflow").expect("the binary is built");
     command
         .current_dir(ROOT)
         .env_remove("NO_COLOR")
         .env_remove("APIFLOW_LIVE")
+        .env_remove("GITHUB_ACTIONS")
         .args(args);
     command
 }

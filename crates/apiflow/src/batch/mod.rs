@@ -27,6 +27,7 @@ use crate::http::Client;
 use crate::load::metrics::Metrics;
 use crate::load::threshold::{Threshold, Verdict, Watch};
 use crate::report::event::Reporter;
+use crate::report::github::Actions;
 use crate::report::progress::WithProgress;
 use crate::report::terminal::Terminal;
 use crate::report::{Files, Format, Tee};
@@ -68,6 +69,9 @@ pub struct Options {
     pub scopes_by_file: Vec<(String, Vec<Scoped>, Vec<Scoped>)>,
     /// Which iterations start, and when: a count, a duration or an arrival rate.
     pub profile: profile::Profile,
+    /// Set on GitHub Actions: failures become annotations, and the summary goes to the step
+    /// summary.
+    pub github: Option<Actions>,
     /// The share of the iterations, `--data` rows and arrivals this process runs.
     pub shard: Option<Shard>,
     /// Checked on a load run's metrics when it ends: one that fails fails the run.
@@ -101,6 +105,7 @@ impl Default for Options {
             abort_on_threshold: false,
             live: live::Mode::Off,
             load_by_file: Vec::new(),
+            github: None,
         }
     }
 }
@@ -165,7 +170,7 @@ pub async fn run<P: Runnable>(
         several: plans.len() > 1,
     };
     let mut results: Vec<(usize, ExitCode)> = Vec::with_capacity(plans.len());
-    let mut reports = Files::new(options.reports.clone());
+    let mut reports = files_for(options);
     if parallel {
         run_parallel(plans, &shared, &mut results, &mut reports).await;
     } else {
@@ -197,10 +202,24 @@ pub async fn run<P: Runnable>(
         console.err(format!("error: {message}\n").as_bytes());
         worst = worst.worst(ExitCode::Invalid);
     }
+    if let Some(github) = &options.github {
+        console.out(reports.annotations().as_bytes());
+        if let Some(path) = &github.step_summary
+            && let Err(message) = reports.append_summary(path)
+        {
+            console.err(format!("error: {message}\n").as_bytes());
+            worst = worst.worst(ExitCode::Invalid);
+        }
+    }
     if plans.len() > 1 {
         console.out(files_summary(plans, &mut results).as_bytes());
     }
     worst
+}
+
+/// Returns a collector for the reports the options ask for, and for GitHub Actions' output.
+fn files_for(options: &Options) -> Files {
+    Files::new(options.reports.clone()).summarizing(options.github.is_some())
 }
 
 /// Runs up to `jobs` workflows at once, each with its own variables and cookie jar, sharing
@@ -218,10 +237,9 @@ async fn run_parallel<P: Runnable>(
         .iter()
         .enumerate()
         .map(|(index, plan)| {
-            let targets = shared.options.reports.clone();
             async move {
                 // Collects for the same reports; only the merged collector writes them.
-                let mut files = Files::new(targets);
+                let mut files = files_for(shared.options);
                 let (code, output, diagnostics) = run_one(plan, shared, &mut files).await;
                 (index, code, output, diagnostics, files)
             }
@@ -348,7 +366,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
             sources.supplied.extend(row.iter().cloned());
         }
         let mut stats = stats::Stats::default();
-        let mut files = Files::new(options.reports.clone());
+        let mut files = files_for(options);
         let mut terminal = Terminal::new(Vec::new(), shared.console.color, options.verbose);
         let settings = crate::runner::Settings {
             iteration: Some(crate::runner::Iteration {

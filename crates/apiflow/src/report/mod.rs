@@ -4,10 +4,12 @@ pub mod charts;
 pub mod curl;
 pub mod event;
 pub mod figures;
+pub mod github;
 pub mod har;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod plan;
 pub mod progress;
 pub mod terminal;
@@ -29,16 +31,19 @@ pub enum Format {
     Html,
     /// HTTP Archive 1.2: every exchange.
     Har,
+    /// A Markdown summary.
+    Markdown,
 }
 
 impl Format {
-    /// Parses `junit`, `json`, `html` or `har`.
+    /// Parses `junit`, `json`, `html`, `har` or `markdown`.
     pub fn parse(name: &str) -> Option<Format> {
         match name {
             "junit" => Some(Format::Junit),
             "json" => Some(Format::Json),
             "html" => Some(Format::Html),
             "har" => Some(Format::Har),
+            "markdown" => Some(Format::Markdown),
             _ => None,
         }
     }
@@ -53,7 +58,16 @@ pub struct Files {
     reports: Vec<RunReport>,
     /// The `load` object of each iterated workflow.
     loads: Vec<serde_json::Value>,
+    /// Keep the runs for GitHub Actions' annotations and step summary, even without a report.
+    summarize: bool,
+    /// Runs not kept: without a report to write, only the first of the passed and of the
+    /// failed runs are.
+    left_out: usize,
 }
+
+/// Passed runs, and failed runs, kept for a summary when no report is written: enough to list,
+/// while memory stays flat however many iterations run.
+const KEPT_RUNS: usize = 100;
 
 impl Files {
     /// Creates a collector for the given reports.
@@ -64,20 +78,77 @@ impl Files {
         }
     }
 
+    /// Keeps the runs for GitHub Actions' annotations and step summary too.
+    #[must_use]
+    pub fn summarizing(mut self, summarize: bool) -> Files {
+        self.summarize = summarize;
+        self
+    }
+
+    /// Tells whether anything is kept: a report to write or a summary to make.
+    fn keeps(&self) -> bool {
+        !self.targets.is_empty() || self.summarize
+    }
+
     /// Takes over the runs and secrets another collector saw (parallel runs).
     pub fn absorb(&mut self, other: Files) {
         for value in &other.secrets {
             self.remember(value);
         }
-        self.reports.extend(other.reports);
+        self.left_out += other.left_out;
+        for report in other.reports {
+            self.keep(report);
+        }
         self.loads.extend(other.loads);
+    }
+
+    /// Keeps a run: every run for a report; for a summary alone, the first [`KEPT_RUNS`] passed
+    /// and failed runs, without their exchanges.
+    fn keep(&mut self, mut report: RunReport) {
+        if self.targets.is_empty() {
+            let passed = report.exit_code() == crate::exit::ExitCode::Passed;
+            let alike = self
+                .reports
+                .iter()
+                .filter(|r| (r.exit_code() == crate::exit::ExitCode::Passed) == passed)
+                .count();
+            if alike >= KEPT_RUNS {
+                self.left_out += 1;
+                return;
+            }
+            forget_exchanges(&mut report.steps);
+        }
+        self.reports.push(report);
     }
 
     /// Keeps the `load` object of an iterated workflow's run for the reports.
     pub fn load(&mut self, load: serde_json::Value) {
-        if !self.targets.is_empty() {
+        if self.keeps() {
             self.loads.push(load);
         }
+    }
+
+    /// Returns GitHub Actions' annotations of the failed steps and thresholds, masked.
+    pub fn annotations(&self) -> String {
+        let text = github::annotations(&self.reports, &self.loads);
+        self.masker().mask(&text).into_owned()
+    }
+
+    /// Appends the Markdown summary, masked, to a file (GitHub Actions' step summary).
+    pub fn append_summary(&self, path: &std::path::Path) -> Result<(), String> {
+        use std::io::Write as _;
+        let text = self.render(Format::Markdown);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .map_err(|e| {
+                format!(
+                    "cannot append the step summary to `{}`: {e}",
+                    path.display()
+                )
+            })
     }
 
     /// Keeps a secret to mask in the reports, once.
@@ -106,6 +177,7 @@ impl Files {
             Format::Json => return json::render_masked(&self.reports, &self.loads, masker),
             Format::Html => return html::render(&self.reports, &self.loads, masker),
             Format::Har => har::render(&self.reports),
+            Format::Markdown => markdown::render(&self.reports, &self.loads, self.left_out),
         };
         masker.mask(&text).into_owned()
     }
@@ -130,13 +202,19 @@ impl Reporter for Files {
     fn event(&mut self, event: &Event<'_>) {
         match event {
             // Without a report to write there is nothing to mask either.
-            Event::Secret(value) if !self.targets.is_empty() => self.remember(value),
+            Event::Secret(value) if self.keeps() => self.remember(value),
             // Without a report to write there is nothing to keep.
-            Event::Finished(report) if !self.targets.is_empty() => {
-                self.reports.push((*report).clone());
-            }
+            Event::Finished(report) if self.keeps() => self.keep((*report).clone()),
             _ => {}
         }
+    }
+}
+
+/// Drops the exchanges of steps and of the steps inside them.
+fn forget_exchanges(steps: &mut [event::StepReport]) {
+    for step in steps {
+        step.exchanges.clear();
+        forget_exchanges(&mut step.children);
     }
 }
 
