@@ -75,13 +75,29 @@ fn run_flow(dir: &TempDir, text: &str, server: &Server, args: &[&str]) -> Ran {
     let load = std::fs::read_to_string(&json)
         .ok()
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .map_or(Value::Null, |mut v| v["load"].take());
+        .map_or(Value::Null, |mut v| {
+            assert_valid(&v);
+            v["load"].take()
+        });
     Ran {
         code: out.code,
         out: format!("{}{}", out.stdout, out.stderr),
         load,
         junit: std::fs::read_to_string(&junit).unwrap_or_default(),
     }
+}
+
+/// Checks a JSON report against its documented schema, `load.thresholds` included.
+fn assert_valid(report: &Value) {
+    let path = format!("{}/docs/report.schema.json", support::ROOT);
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the schema")).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
 fn run(dir: &TempDir, server: &Server, args: &[&str]) -> Ran {
@@ -739,4 +755,31 @@ steps:
     );
     assert!(server.requests().is_empty(), "nothing is sent");
     insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_load_keys_iterations_go_past_the_data_rows_as_iterations_would() {
+    let rows = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&rows);
+    let server = Server::start(move |request| {
+        seen.lock().expect("the rows").push(request.path.clone());
+        Reply::status(200)
+    });
+    let dir = TempDir::new("thresholds-load-data");
+    let data = dir.file("rows.csv");
+    std::fs::write(&data, "n\na\nb\n").expect("written");
+    let flow = "name: rows
+inputs:
+  base_url: ~
+  n: ~
+load: { iterations: 4 }
+steps:
+  - name: hit
+    request: { url: \"{{ base_url }}/{{ n }}\" }
+";
+    let ran = run_flow(&dir, flow, &server, &["--data", &data]);
+    assert_eq!(ran.code, 0, "{}", ran.out);
+    let mut paths = rows.lock().expect("the rows").clone();
+    paths.sort();
+    assert_eq!(paths, ["/a", "/b", "/b", "/b"]);
 }

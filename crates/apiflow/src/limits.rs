@@ -170,7 +170,10 @@ pub fn parse(text: &str) -> Result<Threshold, Mistake> {
             ));
         }
         other => {
-            let help = crate::diagnostic::did_you_mean(other, METRICS.iter().copied()).map_or_else(
+            let suggestion = nearest_percentile(other)
+                .map(|p| format!("did you mean `{p}`?"))
+                .or_else(|| crate::diagnostic::did_you_mean(other, METRICS.iter().copied()));
+            let help = suggestion.map_or_else(
                 || format!("use one of {}", listed()),
                 |d| format!("{d} (the metrics: {})", listed()),
             );
@@ -268,6 +271,21 @@ pub fn parse(text: &str) -> Result<Threshold, Mistake> {
         op,
         limit,
     })
+}
+
+/// Returns the percentile metric nearest to one apiflow does not keep (`p96` → `p95`,
+/// `p999` → `p99`): spelling is no guide among `p90`, `p95` and `p99`.
+fn nearest_percentile(name: &str) -> Option<&'static str> {
+    let digits = name.strip_prefix('p')?;
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    // `p999` is the 99.9th percentile: read the digits as a fraction.
+    let wanted: f64 = format!("0.{digits}").parse().ok()?;
+    [("p50", 0.50), ("p90", 0.90), ("p95", 0.95), ("p99", 0.99)]
+        .into_iter()
+        .min_by(|a, b| (a.1 - wanted).abs().total_cmp(&(b.1 - wanted).abs()))
+        .map(|(name, _)| name)
 }
 
 fn listed() -> String {
@@ -413,8 +431,14 @@ mod tests {
         assert_eq!((m.start, m.len), (0, 3));
         assert!(
             m.help
-                .is_some_and(|h| h.contains("`p95`") || h.contains("`p90`"))
+                .as_deref()
+                .is_some_and(|h| h.starts_with("did you mean `p95`?")),
+            "{m:?}"
         );
+        assert_eq!(nearest_percentile("p999"), Some("p99"));
+        assert_eq!(nearest_percentile("p75"), Some("p90"));
+        assert_eq!(nearest_percentile("p5"), Some("p50"));
+        assert_eq!(nearest_percentile("pmax"), None);
         let m = parse("p95<300").expect_err("no unit");
         assert_eq!(
             (m.start, m.len, m.message.as_str()),
