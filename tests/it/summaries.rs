@@ -184,6 +184,31 @@ fn a_load_run_sums_up_in_markdown_and_annotates_a_failure_once() {
     );
 }
 
+#[test]
+fn a_failed_threshold_of_the_load_key_is_annotated_at_its_line() {
+    let server = load_server();
+    let out = output(
+        apiflow(&["run", "tests/fixtures/reports/load_key.yaml"])
+            .arg("--var")
+            .arg(format!("base_url={}", server.url))
+            .env("GITHUB_ACTIONS", "true"),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let annotations: Vec<String> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::"))
+        .map(stable)
+        .collect();
+    assert_eq!(
+        annotations,
+        [
+            "::error file=tests/fixtures/reports/load_key.yaml,line=8,col=8,title=a load test in git%3A threshold `rps > 1000000000` failed::threshold `rps > 1000000000` failed: rps <n> requests/s"
+        ],
+    );
+}
+
 /// Appended to a copy of the page: measures every chart and what is drawn in it, as the
 /// browser laid them out, into an element that `--dump-dom` prints.
 const MEASURE_CHARTS: &str = "<script>

@@ -65,6 +65,8 @@ pub struct Threshold {
     pub op: Op,
     /// The limit: microseconds for latencies, a percent for `errors`, per second for `rps`.
     pub limit: f64,
+    /// Where a workflow's `load.thresholds` has it, `FILE:LINE:COLUMN`; `None` for a flag's.
+    pub location: Option<String>,
 }
 
 /// A mistake in a threshold's text: what, where (in characters) and a hint.
@@ -270,6 +272,7 @@ pub fn parse(text: &str) -> Result<Threshold, Mistake> {
         metric,
         op,
         limit,
+        location: None,
     })
 }
 

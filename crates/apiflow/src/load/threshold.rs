@@ -23,17 +23,24 @@ pub struct Verdict {
     pub passed: bool,
     /// The value measured, shown with its unit; `None` when the step never ran.
     pub actual: Option<String>,
+    /// Where the workflow has it, `FILE:LINE:COLUMN`; `None` for a `--threshold`.
+    pub location: Option<String>,
 }
 
 impl Verdict {
     /// Returns the verdict as the `load.thresholds` entries of the JSON report.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut value = json!({
             "threshold": self.threshold,
             "step": self.step,
             "passed": self.passed,
             "actual": self.actual,
-        })
+        });
+        // Only a threshold written in a workflow has the key.
+        if let (Some(location), Some(map)) = (&self.location, value.as_object_mut()) {
+            map.insert("location".to_owned(), Value::String(location.clone()));
+        }
+        value
     }
 
     /// Returns the line the terminal summary prints: a mark, the threshold and the value.
@@ -87,6 +94,7 @@ impl Threshold {
         Verdict {
             threshold: self.text.clone(),
             step: self.step.clone(),
+            location: self.location.clone(),
             passed: actual.is_some_and(|a| self.op.holds(a, self.limit)),
             actual: actual.map(|a| {
                 let name = match self.metric {

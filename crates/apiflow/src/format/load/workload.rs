@@ -166,14 +166,16 @@ impl Loader {
                 None => item.span,
             };
             match threshold::parse(text) {
-                Ok(parsed) => {
+                Ok(mut parsed) => {
                     let problem =
                         threshold::unknown_step(&parsed, Some(steps), &self.source, start).or_else(
                             || threshold::composite_step(&parsed, composite, &self.source, start),
                         );
-                    match problem {
-                        Some(problem) => self.errors.push(problem),
-                        None => thresholds.push(parsed),
+                    if let Some(problem) = problem {
+                        self.errors.push(problem);
+                    } else {
+                        parsed.location = Some(format!("{}:{start}", self.source.name));
+                        thresholds.push(parsed);
                     }
                 }
                 Err(mistake) => self.errors.push(mistake.diagnostic(&self.source, start)),
