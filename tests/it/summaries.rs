@@ -234,6 +234,12 @@ fn the_charts_of_a_load_run_render_in_a_browser() {
     for outside in ["<script", "<link", "src=", "@import", "url("] {
         assert!(!run.html.contains(outside), "the page has `{outside}`");
     }
+    // The iterations are runs of one workflow, which names the page.
+    assert!(
+        run.html.contains("<title>apiflow: token and read</title>"),
+        "{}",
+        &run.html[..run.html.len().min(400)]
+    );
     let page = run.dir.0.join("measured.html");
     std::fs::write(
         &page,

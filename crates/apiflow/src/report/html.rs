@@ -40,14 +40,22 @@ pub fn render(reports: &[RunReport], loads: &[Value], masker: &Masker) -> String
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let field = |load: &Value, pointer: &str| {
+        load.pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let title = match (reports, loads) {
         ([one], _) => format!("apiflow: {}", one.name),
-        ([], [load]) => format!(
-            "apiflow: {}",
-            load.pointer("/workflow/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        ),
+        // The iterations of one load run are runs of one workflow.
+        (_, [load])
+            if reports
+                .iter()
+                .all(|r| r.file == field(load, "/workflow/file")) =>
+        {
+            format!("apiflow: {}", field(load, "/workflow/name"))
+        }
         _ => format!("apiflow: {} workflows", reports.len()),
     };
     let title = escape(&masker.mask(&title));
