@@ -42,8 +42,9 @@ fn plain_lines_show_the_progress_of_an_open_model_on_stderr() {
             "100/s",
             "--duration",
             "500ms",
+            // As many virtual users as starts: none is dropped however slow the machine.
             "-c",
-            "4",
+            "50",
         ])
         .env("APIFLOW_LIVE", "plain:100ms")
         .env("CI", "true"),

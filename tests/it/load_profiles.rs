@@ -80,8 +80,9 @@ fn a_rate_starts_iterations_on_schedule_for_the_duration() {
             "50/s",
             "--duration",
             "400ms",
+            // As many virtual users as starts: none is dropped however slow the machine.
             "-c",
-            "8",
+            "32",
         ]),
         &[(server.port, "<port>")],
     );
@@ -270,8 +271,9 @@ fn stages_ramp_the_arrivals_up_and_down() {
             &base,
             "--stages",
             "300ms:100/s,300ms:0/s",
+            // As many virtual users as starts: none is dropped however slow the machine.
             "-c",
-            "8",
+            "32",
         ]),
         &[(server.port, "<port>")],
     );
