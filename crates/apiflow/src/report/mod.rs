@@ -268,3 +268,67 @@ fn cut(text: &str, limit: usize) -> String {
         text.len() - end
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::event::{Outcome, StepReport};
+
+    fn run(number: usize, passed: bool) -> RunReport {
+        let mut step = StepReport::new("read");
+        step.outcome = if passed {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        };
+        if !passed {
+            step.failures
+                .push(crate::diagnostic::Diagnostic::error("status is not 200"));
+        }
+        RunReport {
+            name: format!("run {number}"),
+            file: "w.yaml".into(),
+            inputs: Vec::new(),
+            started_at: std::time::UNIX_EPOCH,
+            steps: vec![step],
+            duration: std::time::Duration::ZERO,
+            stopped: None,
+        }
+    }
+
+    #[test]
+    fn a_summary_alone_keeps_the_first_passed_and_failed_runs_and_counts_the_rest() {
+        let mut files = Files::new(Vec::new()).summarizing(true);
+        for number in 0..250 {
+            files.event(&Event::Finished(&run(number, number % 5 != 0)));
+        }
+        let failed = files
+            .reports
+            .iter()
+            .filter(|r| r.exit_code() != crate::exit::ExitCode::Passed)
+            .count();
+        assert_eq!(
+            (files.reports.len(), failed, files.left_out),
+            (150, 50, 100)
+        );
+        let summary = files.render(Format::Markdown);
+        assert!(
+            summary.starts_with("## ✗ apiflow: 50 of 250 workflows failed\n"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("| | … and 100 more runs | | | | | |\n"),
+            "{summary}"
+        );
+        // With a report to write, every run is kept.
+        let mut files = Files::new(vec![(Format::Json, PathBuf::from("r.json"))]);
+        for number in 0..250 {
+            files.event(&Event::Finished(&run(number, true)));
+        }
+        assert_eq!((files.reports.len(), files.left_out), (250, 0));
+        // Without either, nothing.
+        let mut files = Files::new(Vec::new());
+        files.event(&Event::Finished(&run(0, false)));
+        assert!(files.reports.is_empty());
+    }
+}
