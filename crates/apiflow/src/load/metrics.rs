@@ -87,6 +87,9 @@ pub struct Metrics {
     pub started: SystemTime,
     /// When the run ended (or the last step so far did).
     pub ended: SystemTime,
+    /// The share of a load run these metrics hold: `I/N` for a run with `--shard I/N`,
+    /// `I,J,…/N` for a merge of some of the N shards, none for a whole run.
+    pub shard: Option<String>,
 }
 
 impl Metrics {
@@ -104,6 +107,7 @@ impl Metrics {
             series: BTreeMap::new(),
             started,
             ended: started,
+            shard: None,
         }
     }
 
@@ -328,7 +332,7 @@ impl Metrics {
                 })
             })
             .collect();
-        json!({
+        let mut load = json!({
             "workflow": { "name": self.workflow.0, "file": self.workflow.1 },
             "started": rfc3339(self.started),
             "ended": rfc3339(self.ended),
@@ -351,7 +355,11 @@ impl Metrics {
             },
             "series": series,
             "thresholds": thresholds,
-        })
+        });
+        if let (Some(shard), Some(map)) = (&self.shard, load.as_object_mut()) {
+            map.insert("shard".into(), Value::String(shard.clone()));
+        }
+        load
     }
 
     /// Reads the `load` object of a JSON report back.
@@ -384,6 +392,11 @@ impl Metrics {
             time("/started")?,
         );
         metrics.ended = time("/ended")?;
+        metrics.shard = match load.get("shard") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(shard)) => Some(shard.clone()),
+            Some(_) => return Err("`load.shard` is not text".into()),
+        };
         metrics.overall = histogram("/histograms/overall")?;
         metrics.requests = number("/counts/requests")?;
         metrics.iterations = number("/counts/iterations")?;
