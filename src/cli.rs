@@ -98,6 +98,11 @@ enum Command {
         #[command(subcommand)]
         source: ImportSource,
     },
+    /// Work on reports already written: `merge` the JSON reports of a load test's shards.
+    Report {
+        #[command(subcommand)]
+        command: crate::report_cmd::ReportCommand,
+    },
 }
 
 /// Postman's scopes and folders, for `run` and `plan`.
@@ -261,7 +266,7 @@ struct RunArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
@@ -337,7 +342,7 @@ fn parse_size(text: &str) -> Result<usize, String> {
 }
 
 impl ColorChoice {
-    fn enabled(self, terminal: bool) -> bool {
+    pub(crate) fn enabled(self, terminal: bool) -> bool {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -455,6 +460,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
             seed,
         } => emulate_command(port, seed).await,
         Command::Import { source } => import_command(&source),
+        Command::Report { command } => crate::report_cmd::run(command),
     }
 }
 

@@ -3,6 +3,7 @@
 mod arazzo;
 mod cli;
 mod collection;
+mod report_cmd;
 
 fn main() {
     std::process::exit(cli::main());

@@ -162,10 +162,13 @@ fn each_step_has_its_time_per_phase_in_the_summary_and_reports_and_merges_exactl
     assert!((2..12).contains(&connections), "{connections} connections");
     // Another process's report, merged: every count and total adds up.
     let (_, second) = run_with_report(&dir, &flow, &server, "b.json");
-    let merged = apiflow::load::merge::merge(&[
-        ("a.json".to_owned(), first.clone()),
-        ("b.json".to_owned(), second.clone()),
-    ])
+    let merged = apiflow::load::merge::merge(
+        &[
+            ("a.json".to_owned(), first.clone()),
+            ("b.json".to_owned(), second.clone()),
+        ],
+        false,
+    )
     .expect("merges");
     let merged = merged.metrics.to_json(&[]);
     let parts: Vec<Value> = [&first, &second]

@@ -27,6 +27,7 @@ mod iterate;
 mod jsonpath_cts;
 mod leaks;
 mod load_live;
+mod load_merge;
 mod load_metrics;
 mod load_profiles;
 mod load_thresholds;

@@ -70,6 +70,19 @@ fn mask_scalars(value: &mut Value, masker: &Masker) {
     }
 }
 
+/// Renders a JSON report of workflows read back from other reports and one `load` object, as
+/// `apiflow report merge` writes it: the reports it read were masked already, and a merge
+/// learns no secret.
+pub fn render_values(workflows: &[Value], load: &Value) -> String {
+    let document = json!({
+        "apiflow": env!("CARGO_PKG_VERSION"),
+        "schema": SCHEMA_VERSION,
+        "workflows": workflows,
+        "load": load,
+    });
+    serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+}
+
 /// Returns a placeholder as the JSON text writes it (the control character escaped).
 fn placeholder(index: usize) -> String {
     format!("\\u0001histogram {index}\\u0001")

@@ -71,7 +71,7 @@ fn thresholds(load: &Value) -> Vec<Verdict<'_>> {
 
 /// Writes a load run's thresholds as a testsuite `thresholds: WORKFLOW`, one testcase each, a
 /// failed one with a `failure` giving the measured value.
-fn thresholds_suite(out: &mut String, index: usize, load: &Value) {
+pub(crate) fn thresholds_suite(out: &mut String, index: usize, load: &Value) {
     let verdicts = thresholds(load);
     if verdicts.is_empty() {
         return;

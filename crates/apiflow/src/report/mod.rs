@@ -10,6 +10,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod merged;
 pub mod plan;
 pub mod progress;
 pub mod terminal;
