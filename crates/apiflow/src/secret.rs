@@ -62,10 +62,21 @@ impl fmt::Display for Secret {
 }
 
 /// Masks every known secret, and its URL-encoded and base64 forms, in text.
+///
+/// Learning a secret only notes it: its forms and the automaton that finds them are made when
+/// text is first masked after it, so a run that learns secrets and prints nothing (a load run's
+/// passed iterations) never pays for them.
 #[derive(Clone, Debug, Default)]
 pub struct Masker {
     /// The secrets learned, as given.
     secrets: Vec<String>,
+    /// Their forms and searcher, made on first use after the last secret was learned.
+    built: std::sync::OnceLock<Built>,
+}
+
+/// Every form of some secrets, and what finds them.
+#[derive(Clone, Debug, Default)]
+struct Built {
     /// Every form of every secret.
     values: Vec<String>,
     /// Finds every form at once, the longest where several start at the same place.
@@ -78,100 +89,56 @@ impl Masker {
         Masker::default()
     }
 
-    /// Learns a secret value and the forms it takes on the wire; tells whether it was new.
+    /// Learns a secret value, masked with the forms it takes on the wire; tells whether it was
+    /// new.
     pub fn add(&mut self, value: &str) -> bool {
-        let new = self.learn(value);
-        if new {
-            self.rebuild();
-        }
-        new
-    }
-
-    /// Learns several secrets, building the searcher once for all of them.
-    pub fn add_all<'v>(&mut self, values: impl IntoIterator<Item = &'v str>) {
-        let mut new = false;
-        for value in values {
-            new |= self.learn(value);
-        }
-        if new {
-            self.rebuild();
-        }
-    }
-
-    /// Learns a secret's forms without building the searcher again; tells whether it was new.
-    fn learn(&mut self, value: &str) -> bool {
         // Checked against the secrets, not their forms: a secret may be another one's base64.
         if value.is_empty() || self.secrets.iter().any(|v| v == value) {
             return false;
         }
         self.secrets.push(value.to_owned());
-        let mut forms = vec![value.to_owned()];
-        let encoded =
-            percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
-                .to_string();
-        forms.push(encoded.clone());
-        forms.push(encoded.replace("%20", "+"));
-        forms.push(form_encode(value));
-        // A template that puts a secret in a URL's path, query or fragment leaves it to the URL
-        // parser, which encodes only some characters.
-        for set in [
-            URL_PATH,
-            URL_QUERY,
-            URL_SPECIAL_QUERY,
-            URL_FRAGMENT,
-            URL_USERINFO,
-        ] {
-            forms.push(percent_encoding::utf8_percent_encode(value, set).to_string());
+        self.built = std::sync::OnceLock::new();
+        true
+    }
+
+    /// Learns several secrets.
+    pub fn add_all<'v>(&mut self, values: impl IntoIterator<Item = &'v str>) {
+        for value in values {
+            self.add(value);
         }
-        for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
-            forms.push(engine.encode(value));
-        }
-        // JSON escaping changes quotes, backslashes and control characters.
-        forms.push(json_escape(value));
-        // Reports escape what they embed once more: the JSON, JUnit and HTML reports hold URLs
-        // and JSON bodies, and `--curl` quotes every word for the shell.
-        let wire = forms.len();
-        for index in 0..wire {
-            let form = forms[index].clone();
-            forms.push(json_escape(&form));
-            forms.push(crate::escape::escape_xml(&form));
-            forms.push(form.replace('\'', r"'\''"));
-        }
-        let before = self.values.len();
-        for form in forms {
-            if (form.chars().count() >= 3 || form == value) && !self.values.contains(&form) {
-                self.values.push(form);
-            }
-        }
-        self.values.len() > before
     }
 
     /// Tells whether any secret is known.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.secrets.is_empty()
     }
 
-    fn rebuild(&mut self) {
-        if self.values.iter().map(String::len).sum::<usize>() > MAX_SEARCHER_LEN {
-            self.searcher = None;
-            return;
-        }
-        // An automaton is built in time linear in the forms' length, unlike a regex of them
-        // (a third of a millisecond for one secret); no DFA, which costs more to build than
-        // masking a run's output costs to search. No prefilter: the forms of a few secrets
-        // start with so many different bytes that the rare bytes it picks are in every line,
-        // and checking each candidate cost twice what walking the automaton does.
-        self.searcher = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .prefilter(false)
-            .build(&self.values)
-            .ok();
+    /// Tells whether text holds a known secret as it is, which masking would replace: a check
+    /// that needs neither the forms nor the searcher.
+    pub fn shows_a_secret(&self, text: &str) -> bool {
+        self.secrets
+            .iter()
+            .any(|secret| text.contains(secret.as_str()))
+    }
+
+    fn built(&self) -> &Built {
+        self.built.get_or_init(|| {
+            let mut values = Vec::new();
+            for secret in &self.secrets {
+                learn(secret, &mut values);
+            }
+            let searcher = build(&values);
+            Built { values, searcher }
+        })
     }
 
     /// Returns the text with every secret form replaced by the mask.
     pub fn mask<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        match &self.searcher {
+        if self.secrets.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let built = self.built();
+        match &built.searcher {
             Some(searcher) if searcher.is_match(text) => {
                 let mut masked = String::with_capacity(text.len());
                 searcher.replace_all_with(text, &mut masked, |_, _, out| {
@@ -181,9 +148,9 @@ impl Masker {
                 Cow::Owned(masked)
             }
             Some(_) => Cow::Borrowed(text),
-            None if self.values.is_empty() => Cow::Borrowed(text),
+            None if built.values.is_empty() => Cow::Borrowed(text),
             None => {
-                let mut values: Vec<&String> = self.values.iter().collect();
+                let mut values: Vec<&String> = built.values.iter().collect();
                 values.sort_by_key(|v| std::cmp::Reverse(v.len()));
                 let mut masked = text.to_owned();
                 for value in values {
@@ -195,6 +162,64 @@ impl Masker {
             }
         }
     }
+}
+
+/// Adds the forms a secret takes on the wire and in reports to `values`, each once.
+fn learn(value: &str, values: &mut Vec<String>) {
+    let mut forms = vec![value.to_owned()];
+    let encoded = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    forms.push(encoded.clone());
+    forms.push(encoded.replace("%20", "+"));
+    forms.push(form_encode(value));
+    // A template that puts a secret in a URL's path, query or fragment leaves it to the URL
+    // parser, which encodes only some characters.
+    for set in [
+        URL_PATH,
+        URL_QUERY,
+        URL_SPECIAL_QUERY,
+        URL_FRAGMENT,
+        URL_USERINFO,
+    ] {
+        forms.push(percent_encoding::utf8_percent_encode(value, set).to_string());
+    }
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(value));
+    }
+    // JSON escaping changes quotes, backslashes and control characters.
+    forms.push(json_escape(value));
+    // Reports escape what they embed once more: the JSON, JUnit and HTML reports hold URLs
+    // and JSON bodies, and `--curl` quotes every word for the shell.
+    let wire = forms.len();
+    for index in 0..wire {
+        let form = forms[index].clone();
+        forms.push(json_escape(&form));
+        forms.push(crate::escape::escape_xml(&form));
+        forms.push(form.replace('\'', r"'\''"));
+    }
+    for form in forms {
+        if (form.chars().count() >= 3 || form == value) && !values.contains(&form) {
+            values.push(form);
+        }
+    }
+}
+
+/// Builds the searcher of some forms, or `None` when they are too long for one.
+fn build(values: &[String]) -> Option<AhoCorasick> {
+    if values.iter().map(String::len).sum::<usize>() > MAX_SEARCHER_LEN {
+        return None;
+    }
+    // An automaton is built in time linear in the forms' length, unlike a regex of them
+    // (a third of a millisecond for one secret); no DFA, which costs more to build than
+    // masking a run's output costs to search. No prefilter: the forms of a few secrets
+    // start with so many different bytes that the rare bytes it picks are in every line,
+    // and checking each candidate cost twice what walking the automaton does.
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .prefilter(false)
+        .build(values)
+        .ok()
 }
 
 fn json_escape(value: &str) -> String {

@@ -22,6 +22,8 @@ pub struct Terminal<W: Write> {
     verbose: bool,
     /// Replaces durations with `<t>`, for tests that compare output exactly.
     stable: bool,
+    /// Keeps the output unmasked until [`Terminal::into_masked`] masks it whole.
+    mask_at_end: bool,
     /// Prints each request as a `curl` command.
     curl: bool,
     /// Leaves secrets in the `curl` commands.
@@ -39,6 +41,7 @@ impl<W: Write> Terminal<W> {
             color,
             verbose,
             stable: false,
+            mask_at_end: false,
             curl: false,
             show_secrets: false,
             console: Vec::new(),
@@ -57,6 +60,15 @@ impl<W: Write> Terminal<W> {
     #[must_use]
     pub fn stable(mut self) -> Terminal<W> {
         self.stable = true;
+        self
+    }
+
+    /// Writes unmasked text, to be masked whole by [`Terminal::into_masked`] with every secret
+    /// the run learnt: a load run prints an iteration's output only when it failed, and most
+    /// do not, so searching each line for secrets as it is written would be wasted.
+    #[must_use]
+    pub fn masked_at_end(mut self) -> Terminal<W> {
+        self.mask_at_end = true;
         self
     }
 
@@ -81,6 +93,10 @@ impl<W: Write> Terminal<W> {
     }
 
     fn write(&mut self, text: &str) {
+        if self.mask_at_end {
+            let _ = self.out.write_all(text.as_bytes());
+            return;
+        }
         let masked = self.masker.mask(text);
         let _ = self.out.write_all(masked.as_bytes());
     }
@@ -262,6 +278,17 @@ pub fn timings_text(timings: &Timings) -> String {
         shown(Some(timings.transfer)),
         shown(Some(timings.total)),
     )
+}
+
+impl Terminal<Vec<u8>> {
+    /// Returns what was written, every secret the run learnt masked.
+    pub fn into_masked(self) -> Vec<u8> {
+        if !self.mask_at_end {
+            return self.out;
+        }
+        let text = String::from_utf8_lossy(&self.out);
+        self.masker.mask(&text).into_owned().into_bytes()
+    }
 }
 
 impl<W: Write + Send + Sync> Reporter for Terminal<W> {

@@ -55,7 +55,8 @@ impl Runner<'_> {
         if !self.reads_secret(id) || self.tainted.as_deref() == Some(rendered) {
             return;
         }
-        if self.masker.mask(rendered) == rendered {
+        // A text showing a secret as it is would be masked: no need to search for every form.
+        if !self.masker.shows_a_secret(rendered) && self.masker.mask(rendered) == rendered {
             self.secret_text(rendered);
         }
         self.tainted = Some(rendered.to_owned());
