@@ -209,6 +209,10 @@ struct RunArgs {
     /// Run up to C iterations at once, sharing the connection pool (default 1).
     #[arg(long, short = 'c', value_name = "C", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     concurrency: Option<u32>,
+    /// Run a load run's iterations on N threads, each with its share of the iterations and of
+    /// the `--concurrency` virtual users (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
     /// Run one iteration per row of a CSV (with a header) or JSON (array of objects) file,
     /// its columns as inputs; with `--iterations`, that many (iterations past the last row
     /// take the last row again, as in Newman).
@@ -985,7 +989,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
     };
     let interrupt = Arc::clone(&settings.interrupt);
     let wake = Arc::clone(&settings.wake);
-    tokio::spawn(async move {
+    let on_ctrl_c = async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             interrupt.store(true, Ordering::SeqCst);
             wake.notify_waiters();
@@ -996,7 +1000,25 @@ async fn run_command(args: RunArgs) -> ExitCode {
                 std::process::exit(ExitCode::Interrupted.code());
             }
         }
-    });
+    };
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        usize::from,
+    );
+    if (load || !load_by_file.is_empty()) && threads > 1 {
+        // A load run on several threads holds this one while its iterations run: Ctrl-C is
+        // listened for on a thread of its own.
+        std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(on_ctrl_c);
+            }
+        });
+    } else {
+        tokio::spawn(on_ctrl_c);
+    }
     let sources = InputSources {
         vars: args.vars.clone(),
         env_file,
@@ -1049,6 +1071,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
         jobs: usize::from(args.jobs),
         iterations: base.iterations.unwrap_or(1),
         concurrency: base.concurrency,
+        threads,
         rows,
         reports: args.reports,
         scopes_by_file,

@@ -304,3 +304,162 @@ fn stages_ramp_the_arrivals_up_and_down() {
         since(&times[29])
     );
 }
+
+/// Lists every `url` of a JSON report, in the report's order.
+fn urls(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    serde_json::Value::String(url) if key == "url" => out.push(url.clone()),
+                    _ => urls(value, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| urls(item, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn threads_split_a_load_run_exactly_and_the_report_keeps_the_rows_order() {
+    let server = Server::start(|_| Reply::status(200));
+    let (dir, flow, data) = setup("threads");
+    let base = format!("base_url={}", server.url);
+    let all: Vec<String> = (0..10).map(|n| n.to_string()).collect();
+    for threads in ["1", "2", "3"] {
+        let before = server.requests().len();
+        let report = dir.file(&format!("report-{threads}.json"));
+        let json = format!("json={report}");
+        let out = output(
+            &mut command(&[
+                "run",
+                &flow,
+                "--var",
+                &base,
+                "--data",
+                &data,
+                "-c",
+                "4",
+                "--threads",
+                threads,
+                "--report",
+                &json,
+            ]),
+            &[],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(
+            out.stdout
+                .starts_with("✓ hit: 10 iterations, 10 passed, 0 failed in "),
+            "{}",
+            out.stdout
+        );
+        assert!(out.stdout.contains("\n  10 requests, "), "{}", out.stdout);
+        // Each row exactly once, whichever thread ran it.
+        let mut seen: Vec<String> = server.requests()[before..]
+            .iter()
+            .map(|r| r.path.trim_start_matches("/hit/").to_owned())
+            .collect();
+        seen.sort_by_key(|n| n.parse::<u32>().unwrap_or(u32::MAX));
+        assert_eq!(seen, all, "--threads {threads}");
+        let text = std::fs::read_to_string(&report).expect("the report");
+        let document: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let mut listed = Vec::new();
+        urls(&document["workflows"], &mut listed);
+        let rows: Vec<String> = listed
+            .iter()
+            .map(|url| url.rsplit('/').next().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(rows, all, "the report lists the iterations in order");
+        assert_eq!(
+            document["load"]["counts"]["requests"], 10,
+            "--threads {threads}"
+        );
+    }
+    // With a shard too, the threads take exactly the shard's rows.
+    let before = server.requests().len();
+    let out = output(
+        &mut command(&[
+            "run",
+            &flow,
+            "--var",
+            &base,
+            "--data",
+            &data,
+            "-c",
+            "4",
+            "--threads",
+            "2",
+            "--shard",
+            "2/3",
+        ]),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut seen: Vec<String> = server.requests()[before..]
+        .iter()
+        .map(|r| r.path.trim_start_matches("/hit/").to_owned())
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["1", "4", "7"]);
+}
+
+#[test]
+fn threads_share_an_open_models_arrivals_and_a_closed_models_users() {
+    let server = Server::start(|_| Reply::status(200));
+    let (_dir, flow, _) = setup("threads_profiles");
+    let base = format!("base_url={}", server.url);
+    // 100/s for 300ms plans 30 starts: each is sent or counted as dropped, on either thread.
+    let out = output(
+        &mut command(&[
+            "run",
+            &flow,
+            "--var",
+            &base,
+            "--rate",
+            "100/s",
+            "--duration",
+            "300ms",
+            "-c",
+            "4",
+            "--threads",
+            "2",
+        ]),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let dropped: usize = out
+        .stdout
+        .split("open model over 300ms, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the dropped count");
+    assert_eq!(server.requests().len() + dropped, 30, "{}", out.stdout);
+    // A closed model: what the summary counts is what the server received.
+    let before = server.requests().len();
+    let out = output(
+        &mut command(&[
+            "run",
+            &flow,
+            "--var",
+            &base,
+            "--duration",
+            "200ms",
+            "-c",
+            "4",
+            "--threads",
+            "2",
+        ]),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let sent = server.requests().len() - before;
+    assert!(sent > 0);
+    assert!(
+        out.stdout.contains(&format!("\n  {sent} requests, ")),
+        "{sent} sent: {}",
+        out.stdout
+    );
+}

@@ -425,6 +425,11 @@ impl<'a> Live<'a> {
         &self.recorder
     }
 
+    /// Returns when the view is due to be shown again; `None` when it is off.
+    pub fn due(&self) -> Option<std::time::Instant> {
+        (!matches!(self.mode, Mode::Off)).then(|| self.next.into_std())
+    }
+
     /// Waits until the view is due to be shown again; never, when it is off.
     pub async fn tick(&self) {
         if matches!(self.mode, Mode::Off) {

@@ -15,6 +15,7 @@ pub mod profile;
 pub mod runnable;
 pub mod shard;
 pub mod stats;
+pub mod threads;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -59,6 +60,9 @@ pub struct Options {
     pub iterations: usize,
     /// Iterations run at once.
     pub concurrency: usize,
+    /// Threads a load run's iterations run on, each with its share of them and of the
+    /// virtual users (1: all on the calling thread).
+    pub threads: usize,
     /// `--data` rows: one iteration per row, its columns as inputs.
     pub rows: Option<Vec<Vec<(String, String)>>>,
     /// Reports to write when the batch ends.
@@ -96,6 +100,7 @@ impl Default for Options {
             jobs: 1,
             iterations: 1,
             concurrency: 1,
+            threads: 1,
             rows: None,
             reports: Vec::new(),
             scopes_by_file: Vec::new(),
@@ -356,7 +361,29 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         profile::Profile::Open(schedule) => schedule.starts(None).count(),
         _ => count,
     };
-    let start = |start: profile::Start| async move {
+    // Up to one thread per virtual user, and per iteration of a count.
+    let threads = options
+        .threads
+        .min(options.concurrency)
+        .min(match options.profile {
+            profile::Profile::Count => count,
+            _ => usize::MAX,
+        })
+        .max(1);
+    // One thread shares the caller's connections; several each keep their own.
+    let clients: Vec<Client> = if threads == 1 {
+        vec![shared.client.clone()]
+    } else {
+        (0..threads)
+            .map(|_| shared.client.with_own_connections())
+            .collect()
+    };
+    for client in &clients {
+        client.keep_idle(options.concurrency);
+    }
+    let clients = &clients;
+    let start = |thread: usize, start: profile::Start| async move {
+        let client = &clients[thread];
         let index = start.index;
         let count = planned_count;
         let lag = start
@@ -368,7 +395,8 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         }
         let mut stats = stats::Stats::default();
         let mut files = files_for(options);
-        let mut terminal = Terminal::new(Vec::new(), shared.console.color, options.verbose);
+        let mut terminal =
+            Terminal::new(Vec::new(), shared.console.color, options.verbose).masked_at_end();
         let settings = crate::runner::Settings {
             iteration: Some(crate::runner::Iteration {
                 index,
@@ -384,22 +412,50 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
                 lag,
             };
             let mut tee = Tee(&mut measured, &mut outputs);
-            plan.run(shared.client, &sources, &settings, &mut tee).await
+            plan.run(client, &sources, &settings, &mut tee).await
         };
-        let output = terminal.into_inner();
         match result {
-            Ok(code) => (index, code, stats, output, Vec::new(), files),
-            Err(diagnostics) => (index, ExitCode::Invalid, stats, output, diagnostics, files),
+            Ok(code) => (index, code, stats, terminal, Vec::new(), files),
+            Err(diagnostics) => (
+                index,
+                ExitCode::Invalid,
+                stats,
+                terminal,
+                diagnostics,
+                files,
+            ),
         }
     };
-    let mut stream = profile::iterations(
-        &options.profile,
-        count,
-        options.shard,
-        options.concurrency,
-        std::sync::Arc::clone(&dropped),
-        start,
-    );
+    // Each thread's share: its iterations, rows or arrivals (a closed model's users run for the
+    // whole duration, their iterations numbered apart), all timed from the same start.
+    let begun = tokio::time::Instant::now();
+    let start = &start;
+    let counters = profile::Counters {
+        dropped: std::sync::Arc::clone(&dropped),
+        running: std::sync::Arc::default(),
+    };
+    let open = matches!(options.profile, profile::Profile::Open(_));
+    let iterations = |thread: usize| {
+        let share = match options.profile {
+            profile::Profile::Closed(_) if threads == 1 => None,
+            profile::Profile::Closed(_) => threads::share(None, thread, threads),
+            _ => threads::share(options.shard, thread, threads),
+        };
+        profile::iterations(
+            &options.profile,
+            begun,
+            count,
+            share,
+            // An open model's users are counted over all threads; the others' are split.
+            if open {
+                options.concurrency
+            } else {
+                threads::users(options.concurrency, thread, threads)
+            },
+            counters.clone(),
+            move |planned| start(thread, planned),
+        )
+    };
     let mut watch = options
         .abort_on_threshold
         .then(|| Watch::new(&options.thresholds, planned_here(options, count)));
@@ -413,22 +469,24 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     );
     let (mut passed, mut failed, mut worst) = (0usize, 0usize, ExitCode::Passed);
     let mut finished = Vec::new();
-    loop {
-        let ended = tokio::select! {
-            biased;
-            () = live.tick() => None,
-            ended = stream.next() => Some(ended),
-        };
-        let Some(ended) = ended else {
-            live.show();
-            continue;
-        };
-        let Some((index, code, iteration, output, diagnostics, files)) = ended else {
-            break;
-        };
+    // Takes each iteration as it ends, on this thread whichever thread ran it; `false` stops
+    // the run, and the iterations still running are dropped.
+    let mut take = |live: &mut live::Live<'_>,
+                    (index, code, iteration, output, diagnostics, files): (
+        usize,
+        ExitCode,
+        stats::Stats,
+        Terminal<Vec<u8>>,
+        Vec<Diagnostic>,
+        Files,
+    )| {
         live.recorder().iteration(code.passed(), &iteration.samples);
         metrics.iteration(code.passed(), &iteration.samples);
-        finished.push((index, files));
+        // Kept only for file reports, which list every iteration, and a summary: without
+        // either, memory stays flat however long the run.
+        if !options.reports.is_empty() || options.github.is_some() {
+            finished.push((index, files));
+        }
         if code.passed() {
             passed += 1;
         } else {
@@ -438,21 +496,61 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
                 shared
                     .console
                     .out(format!("iteration {} failed:\n", index + 1).as_bytes());
-                shared.console.out(&output);
+                shared.console.out(&output.into_masked());
                 shared.console.diagnostics(&diagnostics, false);
             }
         }
         worst = worst.worst(code);
         if shared.settings.interrupt.load(Ordering::SeqCst) {
-            break;
+            return false;
         }
-        // Dropping the stream cancels the iterations still running.
         if let Some(why) = watch.as_mut().and_then(|w| w.stop(&metrics)) {
             stopped = Some(why);
-            break;
+            return false;
+        }
+        true
+    };
+    if threads == 1 {
+        let mut stream = iterations(0);
+        loop {
+            let ended = tokio::select! {
+                biased;
+                () = live.tick() => None,
+                ended = stream.next() => Some(ended),
+            };
+            let Some(ended) = ended else {
+                live.show();
+                continue;
+            };
+            let Some(item) = ended else {
+                break;
+            };
+            if !take(&mut live, item) {
+                break;
+            }
+        }
+    } else {
+        // This thread waits for the next iteration to end, or for the live view to be due.
+        let wake = live.due();
+        let ran = threads::run(threads, iterations, wake, |ended| {
+            match ended {
+                Some(item) => {
+                    if !take(&mut live, item) {
+                        return threads::Flow::Stop;
+                    }
+                }
+                None => live.show(),
+            }
+            threads::Flow::Wake(live.due())
+        });
+        if let Err(error) = ran {
+            live.clear();
+            shared
+                .console
+                .err(format!("error: cannot start the async runtime: {error}\n").as_bytes());
+            return ExitCode::Invalid;
         }
     }
-    drop(stream);
     live.clear();
     let elapsed = started.elapsed();
     metrics.ended = std::time::SystemTime::now();

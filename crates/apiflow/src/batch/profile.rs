@@ -147,15 +147,30 @@ pub struct Start {
     pub planned: Option<Instant>,
 }
 
+/// What the threads of one run count together.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    /// The planned starts that found every virtual user busy.
+    pub dropped: Arc<AtomicUsize>,
+    /// The iterations of an open model running, over all threads: a planned start is dropped
+    /// only when all `concurrency` users are busy, whichever thread it falls to.
+    pub running: Arc<AtomicUsize>,
+}
+
 /// Starts the iterations of `profile` (a shard's share of them), at most `concurrency` at a
-/// time, and yields what each gives as it ends. `count` is the number of a `Count` profile;
-/// `dropped` counts the planned starts that found every virtual user busy.
+/// time, and yields what each gives as it ends. `begun` is when the run started, the time its
+/// schedule and duration count from (the same for every thread of a run); `count` is the number
+/// of a `Count` profile; `counters` count the planned starts that found every virtual user
+/// busy, and in an open model the iterations running, with the other threads of the run.
+/// A closed model's users run for the duration whatever the shard, which only numbers their
+/// iterations apart.
 pub fn iterations<'a, F, Fut>(
     profile: &'a Profile,
+    begun: Instant,
     count: usize,
     shard: Option<Shard>,
     concurrency: usize,
-    dropped: Arc<AtomicUsize>,
+    counters: Counters,
     start: F,
 ) -> Pin<Box<dyn Stream<Item = Fut::Output> + Send + 'a>>
 where
@@ -164,14 +179,10 @@ where
     Fut::Output: Send + 'a,
 {
     let concurrency = concurrency.max(1);
-    let begun = Instant::now();
+    let takes = move |k: &usize| shard.is_none_or(|s| s.takes(*k));
     let source: Box<dyn Iterator<Item = (usize, Option<Instant>)> + Send + 'a> = match profile {
-        Profile::Count => Box::new(
-            (0..count)
-                .filter(move |k| shard.is_none_or(|s| s.takes(*k)))
-                .map(|k| (k, None)),
-        ),
-        Profile::Closed(_) => Box::new((0..).map(|k| (k, None))),
+        Profile::Count => Box::new((0..count).filter(takes).map(|k| (k, None))),
+        Profile::Closed(_) => Box::new((0..).filter(takes).map(|k| (k, None))),
         Profile::Open(schedule) => Box::new(
             schedule
                 .starts(shard)
@@ -188,7 +199,7 @@ where
         start,
         deadline,
         concurrency,
-        dropped,
+        counters,
         open: matches!(profile, Profile::Open(_)),
     };
     Box::pin(futures_util::stream::unfold(state, State::next))
@@ -200,7 +211,7 @@ struct State<'a, F, Fut> {
     start: F,
     deadline: Option<Instant>,
     concurrency: usize,
-    dropped: Arc<AtomicUsize>,
+    counters: Counters,
     open: bool,
 }
 
@@ -230,6 +241,7 @@ where
                 None if self.running.is_empty() => return None,
                 None => {
                     let output = self.running.next().await?;
+                    self.counters.running.fetch_sub(1, Ordering::SeqCst);
                     return Some((output, self));
                 }
                 Some(at) => {
@@ -239,13 +251,20 @@ where
                             let Some((index, planned)) = self.source.next() else {
                                 continue;
                             };
-                            if self.running.len() < self.concurrency {
+                            let limit = self.concurrency;
+                            let free = self.counters.running.fetch_update(
+                                Ordering::SeqCst,
+                                Ordering::SeqCst,
+                                |running| (running < limit).then_some(running + 1),
+                            );
+                            if free.is_ok() {
                                 self.running.push((self.start)(Start { index, planned }));
                             } else {
-                                self.dropped.fetch_add(1, Ordering::Relaxed);
+                                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                             }
                         }
                         Some(output) = self.running.next(), if !self.running.is_empty() => {
+                            self.counters.running.fetch_sub(1, Ordering::SeqCst);
                             return Some((output, self));
                         }
                     }
@@ -411,10 +430,14 @@ mod tests {
         let seen = Arc::clone(&dropped);
         let stream = iterations(
             &profile,
+            Instant::now(),
             0,
             None,
             3,
-            Arc::clone(&dropped),
+            Counters {
+                dropped: Arc::clone(&dropped),
+                ..Counters::default()
+            },
             |start: Start| {
                 let seen = Arc::clone(&seen);
                 async move {
@@ -440,10 +463,11 @@ mod tests {
         let most = Arc::new(AtomicUsize::new(0));
         let stream = iterations(
             &Profile::Count,
+            Instant::now(),
             10,
             Some(Shard { index: 2, count: 3 }),
             2,
-            Arc::new(AtomicUsize::new(0)),
+            Counters::default(),
             |start: Start| {
                 let (running, most) = (Arc::clone(&running), Arc::clone(&most));
                 async move {

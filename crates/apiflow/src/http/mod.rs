@@ -303,6 +303,37 @@ impl Client {
         })
     }
 
+    /// Returns a client with the same options and connections of its own, for another thread's
+    /// runtime: a connection is driven by a task of the runtime that opened it, so a load run's
+    /// threads each keep their own rather than waking one another for every request.
+    #[must_use]
+    pub fn with_own_connections(&self) -> Client {
+        let inner = OnceLock::new();
+        // Built now, as `new` did, rather than inside the first request's time.
+        if self.inner.get().is_some() {
+            let _ = inner.set(build_reqwest(
+                &self.options,
+                self.options.identity.as_deref(),
+                None,
+            ));
+        }
+        Client {
+            inner: Arc::new(inner),
+            others: Arc::default(),
+            options: self.options.clone(),
+            plain: self.plain.as_ref().map(|plain| Arc::new(plain.fresh())),
+            max_body: self.max_body,
+        }
+    }
+
+    /// Keeps at least `count` unused plain-HTTP connections open (by default, at most 256 over
+    /// all hosts): one per virtual user of a load run, which would otherwise open new ones.
+    pub fn keep_idle(&self, count: usize) {
+        if let Some(plain) = &self.plain {
+            plain.keep_idle(count);
+        }
+    }
+
     /// Returns reqwest's client, building it on first use.
     fn reqwest(&self) -> Result<&reqwest::Client, SendError> {
         self.inner

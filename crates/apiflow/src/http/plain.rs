@@ -83,6 +83,23 @@ impl Plain {
         }
     }
 
+    /// Keeps at least `count` unused connections open, rather than closing the longest-waiting
+    /// one past [`MAX_IDLE`]: a load run's virtual users each come back for theirs.
+    pub(super) fn keep_idle(&self, count: usize) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.limit = idle.limit.max(count);
+        }
+    }
+
+    /// Returns a client with the same settings and no connection.
+    pub(super) fn fresh(&self) -> Plain {
+        Plain {
+            idle: Mutex::new(Idle::new(IDLE_TIMEOUT, MAX_IDLE)),
+            connect_timeout: self.connect_timeout,
+            user_agent: self.user_agent.clone(),
+        }
+    }
+
     /// Sends one request to an `http://` URL and reads the whole response, up to `max_body`
     /// bytes once decoded.
     pub(super) async fn send(
