@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the benchmark workflows: a chain of N steps written out one by one, and start-up,
-as apiflow workflows and as Hurl files for the side-by-side run (`HURL=1 benches/run.sh`)."""
+"""Writes the benchmark workflows: a chain of N steps written out one by one, start-up, and
+the two load workloads (`benches/load.sh`), as apiflow workflows, and the chain and start-up as
+Hurl files for the side-by-side run (`HURL=1 benches/run.sh`)."""
 import pathlib
 
 HERE = pathlib.Path(__file__).parent
@@ -49,6 +50,19 @@ steps:
       json: { "$.status": ok }
 """
 
+GET_ITEM = """name: one GET
+inputs:
+  base_url: { default: "http://127.0.0.1:8080" }
+  token: { default: "at_0" }
+steps:
+  - name: item
+    request:
+      url: "{{ base_url }}/items/1"
+      auth: { bearer: "{{ token }}" }
+    expect: { status: 200 }
+"""
+
+
 def hurl_chain(steps: int) -> str:
     entries = [
         "POST {{base_url}}/token\n[FormParams]\ngrant_type: client_credentials\n"
@@ -75,5 +89,7 @@ if __name__ == "__main__":
     (HERE / "chain_100.yaml").write_text(chain(100))
     (HERE / "chain_1000.yaml").write_text(chain(1000))
     (HERE / "startup.yaml").write_text(STARTUP)
+    (HERE / "chain_11.yaml").write_text(chain(11))
+    (HERE / "get_item.yaml").write_text(GET_ITEM)
     (HERE / "chain_100.hurl").write_text(hurl_chain(100))
     (HERE / "startup.hurl").write_text(HURL_STARTUP)
