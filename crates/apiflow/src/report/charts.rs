@@ -62,31 +62,11 @@ pub fn render(load: &Value, index: usize, masker: &Masker) -> String {
         text(&figures.name),
         text(&figures.file)
     );
-    let state = if figures.failed == 0 && figures.thresholds.iter().all(|t| t.passed) {
-        "passed"
-    } else {
-        "failed"
-    };
-    let errors = if figures.errors.is_empty() {
-        "no failed steps".to_owned()
-    } else {
-        let kinds: Vec<String> = figures
-            .errors
-            .iter()
-            .map(|(kind, n)| format!("{n} {kind}"))
-            .collect();
-        format!("failed steps: {}", kinds.join(", "))
-    };
+    let state = if figures.passed() { "passed" } else { "failed" };
     let _ = writeln!(
         out,
-        "<div class=\"summary {state}\"><strong>{state}</strong>: {} iterations ({} passed, {} failed), {} requests in {}, {:.1} requests/s; {}</div>",
-        figures.iterations,
-        figures.passed,
-        figures.failed,
-        figures.requests,
-        crate::duration::format_duration(figures.duration),
-        figures.rps,
-        text(&errors),
+        "<div class=\"summary {state}\"><strong>{state}</strong>: {}</div>",
+        text(&figures.headline()),
     );
     latency_table(&mut out, &figures, &text);
     thresholds_table(&mut out, &figures, &text);

@@ -117,6 +117,35 @@ fn row(name: &str, latency: &Value) -> Row {
 }
 
 impl Figures {
+    /// Tells whether the run passed: no iteration failed and every threshold held.
+    pub fn passed(&self) -> bool {
+        self.failed == 0 && self.thresholds.iter().all(|t| t.passed)
+    }
+
+    /// Returns the one line that sums the run up: iterations, requests, time, rate and the
+    /// failed steps by kind (not escaped).
+    pub fn headline(&self) -> String {
+        let errors = if self.errors.is_empty() {
+            "no failed steps".to_owned()
+        } else {
+            let kinds: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(kind, n)| format!("{n} {kind}"))
+                .collect();
+            format!("failed steps: {}", kinds.join(", "))
+        };
+        format!(
+            "{} iterations ({} passed, {} failed), {} requests in {}, {:.1} requests/s; {errors}",
+            self.iterations,
+            self.passed,
+            self.failed,
+            self.requests,
+            crate::duration::format_duration(self.duration),
+            self.rps,
+        )
+    }
+
     /// Reads the figures of a `load` object; what is missing counts as zero.
     pub fn read(load: &Value) -> Figures {
         let steps = load

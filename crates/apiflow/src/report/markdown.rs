@@ -43,7 +43,7 @@ pub fn render(reports: &[RunReport], loads: &[Value], left_out: usize) -> String
 }
 
 fn load_section(out: &mut String, figures: &Figures, runs: &[&RunReport]) {
-    let passed = figures.failed == 0 && figures.thresholds.iter().all(|t| t.passed);
+    let passed = figures.passed();
     let _ = writeln!(
         out,
         "## {} Load: {} ({})\n",
@@ -51,27 +51,7 @@ fn load_section(out: &mut String, figures: &Figures, runs: &[&RunReport]) {
         text(&figures.name),
         code(&figures.file)
     );
-    let errors = if figures.errors.is_empty() {
-        "no failed steps".to_owned()
-    } else {
-        let kinds: Vec<String> = figures
-            .errors
-            .iter()
-            .map(|(kind, n)| format!("{n} {kind}"))
-            .collect();
-        format!("failed steps: {}", kinds.join(", "))
-    };
-    let _ = writeln!(
-        out,
-        "{} iterations ({} passed, {} failed), {} requests in {}, {:.1} requests/s; {}\n",
-        figures.iterations,
-        figures.passed,
-        figures.failed,
-        figures.requests,
-        crate::duration::format_duration(figures.duration),
-        figures.rps,
-        text(&errors),
-    );
+    let _ = writeln!(out, "{}\n", text(&figures.headline()));
     out.push_str(
         "| step | runs | p50 | p95 | p99 | max |\n| --- | ---: | ---: | ---: | ---: | ---: |\n",
     );
