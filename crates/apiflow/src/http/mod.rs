@@ -379,45 +379,54 @@ impl Client {
     /// cookies the jar holds for its own URL.
     pub async fn send(
         &self,
-        request: Outgoing,
+        // Named for the loop, not moved into it: an async fn's moved argument keeps its room
+        // in the future.
+        mut next: Outgoing,
         jar: &Jar,
         follow: bool,
         max_redirects: u32,
         stop_at: Option<&str>,
     ) -> Result<Vec<Exchange>, (Vec<Exchange>, SendError)> {
         let started = Instant::now();
-        let total = request.timeout;
+        let total = next.timeout;
         let mut hops: Vec<Exchange> = Vec::new();
-        let mut next = request;
         loop {
             let remaining = total.saturating_sub(started.elapsed());
-            let mut sent = next.clone();
-            if let Some(cookie) = jar.header_for(&sent.url)
+            // The jar's cookies go on the request as sent; a redirect drops them again.
+            if let Some(cookie) = jar.header_for(&next.url)
                 && let Ok(value) = HeaderValue::from_str(&cookie)
             {
-                sent.headers.insert(COOKIE, value);
+                next.headers.insert(COOKIE, value);
             }
-            let response = match self.once(&sent, remaining, total).await {
+            let response = match self.once(&next, remaining, total).await {
                 Ok(response) => response,
                 Err(error) => return Err((hops, error)),
             };
-            jar.store(&sent.url, &response.headers);
-            let location = response
-                .headers
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            jar.store(&next.url, &response.headers);
             let status = response.status;
-            hops.push(Exchange {
-                request: sent,
-                response,
-            });
-            if !follow || !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
-                return Ok(hops);
-            }
+            let location =
+                (follow && status.is_redirection() && status != StatusCode::NOT_MODIFIED)
+                    .then(|| {
+                        response
+                            .headers
+                            .get(LOCATION)?
+                            .to_str()
+                            .ok()
+                            .map(str::to_owned)
+                    })
+                    .flatten();
+            // Only a request followed further is copied: the last one is kept as sent.
             let Some(location) = location else {
+                hops.push(Exchange {
+                    request: next,
+                    response,
+                });
                 return Ok(hops);
             };
+            hops.push(Exchange {
+                request: next.clone(),
+                response,
+            });
             let target = match next.url.join(&location) {
                 Ok(url) => url,
                 Err(e) => {

@@ -122,7 +122,9 @@ impl Plain {
                 marks.connecting = Connecting::default();
                 (open, true)
             } else {
-                let (open, connecting) = self.connect(&origin).await?;
+                // Boxed, as the body below: a connection opens once in many requests, and
+                // every request waiting for its answer would otherwise hold the room of both.
+                let (open, connecting) = Box::pin(self.connect(&origin)).await?;
                 marks.connecting = connecting;
                 (open, false)
             };
@@ -155,7 +157,10 @@ impl Plain {
             }
         };
         let (response, open) = response;
-        let (parts, mut body) = response.into_parts();
+        let (parts, body) = response.into_parts();
+        // A decompressing body has room for every decoder; boxed, it is not part of the
+        // future of every request waiting for its answer.
+        let mut body = Box::pin(body);
         // The decompressing body does not know its size; an identity body's is its length.
         let expected = http_body::Body::size_hint(&body).exact().or_else(|| {
             let identity = !parts.headers.contains_key(hyper::header::CONTENT_ENCODING);

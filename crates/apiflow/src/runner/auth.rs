@@ -216,7 +216,7 @@ impl Runner<'_> {
     }
 }
 
-/// Sends a request; with a Digest login, a 401 that carries a Digest challenge is answered and
+/// Sends a request with a Digest login: a 401 that carries a Digest challenge is answered and
 /// the challenged request sent again (once more if the answer was refused as `stale`). Every
 /// exchange is returned, the 401 included, as a redirect's hops are.
 pub(super) async fn send(
@@ -226,7 +226,7 @@ pub(super) async fn send(
     follow: bool,
     max_redirects: u32,
     stop_at: Option<&str>,
-    login: Option<&Login>,
+    login: &Login,
 ) -> Result<Vec<Exchange>, (Vec<Exchange>, SendError)> {
     let started = Instant::now();
     let total = outgoing.timeout;
@@ -234,9 +234,6 @@ pub(super) async fn send(
     let mut exchanges = client
         .send(outgoing, jar, follow, max_redirects, stop_at)
         .await?;
-    let Some(login) = login else {
-        return Ok(exchanges);
-    };
     let mut answers = 0;
     while let Some(last) = exchanges.last() {
         // Credentials stay on the origin they were meant for, as on a redirect.

@@ -12,6 +12,7 @@ use crate::format::model::{Action, Request, Script, Step};
 use crate::http::{Exchange, SendError};
 use crate::report::event::{Capture, CheckResult, Event, Outcome, StepReport};
 use apiflow_script::Request as ScriptRequest;
+use futures_util::future::Either;
 
 /// What one attempt produced.
 pub(super) struct Attempt {
@@ -188,15 +189,26 @@ impl Runner<'_> {
         let target = format!("{} {}", outgoing.method, outgoing.url);
         // Ctrl-C stops a request that is waiting, except in `finally`, which runs after it.
         let result = {
-            let send = super::auth::send(
-                self.client,
-                self.jar,
-                outgoing,
-                follow,
-                max_redirects,
-                stop_at.as_deref(),
-                login.as_ref(),
-            );
+            // Without a Digest login, which is rare, the request goes straight to the client:
+            // the future every waiting request holds stays one layer smaller.
+            let send = match &login {
+                None => Either::Left(self.client.send(
+                    outgoing,
+                    self.jar,
+                    follow,
+                    max_redirects,
+                    stop_at.as_deref(),
+                )),
+                Some(login) => Either::Right(Box::pin(super::auth::send(
+                    self.client,
+                    self.jar,
+                    outgoing,
+                    follow,
+                    max_redirects,
+                    stop_at.as_deref(),
+                    login,
+                ))),
+            };
             if finally {
                 send.await
             } else {
