@@ -16,6 +16,10 @@ pub struct Stats {
 
 impl Reporter for Stats {
     fn event(&mut self, event: &Event<'_>) {
+        // One sample a step, as a rule: room for them all at once.
+        if let Event::Started { steps, .. } = event {
+            self.samples.reserve_exact(*steps);
+        }
         if let Event::Step(step) = event
             && step.depth == 0
         {

@@ -97,7 +97,7 @@ impl Metrics {
     pub fn new(name: &str, file: &str, started: SystemTime) -> Metrics {
         Metrics {
             workflow: (name.to_owned(), file.to_owned()),
-            overall: Latencies::new(),
+            overall: Latencies::growing(),
             steps: Vec::new(),
             requests: 0,
             iterations: 0,
@@ -162,7 +162,7 @@ impl Metrics {
             index
         } else {
             self.steps
-                .push((name.to_owned(), Latencies::new(), Phases::new()));
+                .push((name.to_owned(), Latencies::growing(), Phases::new()));
             self.steps.len() - 1
         };
         let (_, latencies, phases) = &mut self.steps[index];
