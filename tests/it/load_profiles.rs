@@ -463,3 +463,61 @@ fn threads_share_an_open_models_arrivals_and_a_closed_models_users() {
         out.stdout
     );
 }
+
+#[test]
+fn a_run_that_lasts_a_time_reports_its_first_runs_and_counts_them_all() {
+    // Every other request fails its check: passed and failed iterations both pass the bound.
+    let count = Arc::new(Mutex::new(0u32));
+    let server = Server::start(move |_| {
+        let mut count = count.lock().expect("the count");
+        *count += 1;
+        Reply::status(if count.is_multiple_of(2) { 500 } else { 200 })
+    });
+    let (dir, flow, _) = setup("kept_runs");
+    let base = format!("base_url={}", server.url);
+    let json = dir.file("report.json");
+    let markdown = dir.file("report.md");
+    let out = output(
+        &mut command(&[
+            "run",
+            &flow,
+            "--var",
+            &base,
+            "--rate",
+            "1000/s",
+            "--duration",
+            "500ms",
+            "-c",
+            "64",
+            "--report",
+            &format!("json={json}"),
+            "--report",
+            &format!("markdown={markdown}"),
+        ]),
+        &[],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report"))
+            .expect("JSON");
+    let counts = &report["load"]["counts"];
+    let (passed, failed) = (
+        counts["passed"].as_u64().expect("passed"),
+        counts["failed"].as_u64().expect("failed"),
+    );
+    // 500 planned starts, half of them failing: far more of each than the 100 kept.
+    assert!(passed > 100 && failed > 100, "{counts}");
+    assert_eq!(server.requests().len() as u64, passed + failed);
+    let runs = report["workflows"].as_array().expect("the runs");
+    let outcome = |name: &str| runs.iter().filter(|r| r["outcome"] == name).count();
+    assert_eq!((outcome("passed"), outcome("failed")), (100, 100));
+    // The summary of a load run counts every iteration, kept or not.
+    let summary = std::fs::read_to_string(&markdown).expect("the summary");
+    let all = passed + failed;
+    assert!(
+        summary.contains(&format!(
+            "{all} iterations ({passed} passed, {failed} failed), {all} requests"
+        )),
+        "{summary}"
+    );
+}

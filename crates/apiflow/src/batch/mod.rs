@@ -382,6 +382,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         client.keep_idle(options.concurrency);
     }
     let clients = &clients;
+    let timed = options.profile.timed();
     let start = |thread: usize, start: profile::Start| async move {
         let client = &clients[thread];
         let index = start.index;
@@ -403,6 +404,9 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
                 count,
                 data: row_of(index).cloned().unwrap_or_default(),
             }),
+            // A run that lasts a time reports a sample of its iterations: their passed steps'
+            // requests and responses are not kept while thousands of them run.
+            forget_passed_exchanges: shared.settings.forget_passed_exchanges || timed,
             ..shared.settings.clone()
         };
         let result = {
@@ -469,6 +473,9 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     );
     let (mut passed, mut failed, mut worst) = (0usize, 0usize, ExitCode::Passed);
     let mut finished = Vec::new();
+    let bounded = options.profile.timed() || options.reports.is_empty();
+    // Passed and failed iterations whose runs are kept for the reports, and those left out.
+    let (mut kept, mut left_out) = ((0usize, 0usize), 0usize);
     // Takes each iteration as it ends, on this thread whichever thread ran it; `false` stops
     // the run, and the iterations still running are dropped.
     let mut take = |live: &mut live::Live<'_>,
@@ -482,10 +489,21 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     )| {
         live.recorder().iteration(code.passed(), &iteration.samples);
         metrics.iteration(code.passed(), &iteration.samples);
-        // Kept only for file reports, which list every iteration, and a summary: without
-        // either, memory stays flat however long the run.
+        // Kept only for file reports, which list every iteration of a count, and a summary.
+        // A run that lasts a time, and a summary alone, keep the first passed and failed
+        // iterations to end and count the rest: memory stays flat however long the run.
         if !options.reports.is_empty() || options.github.is_some() {
-            finished.push((index, files));
+            let alike = if code.passed() {
+                &mut kept.0
+            } else {
+                &mut kept.1
+            };
+            if bounded && *alike >= crate::report::KEPT_RUNS {
+                left_out += 1;
+            } else {
+                *alike += 1;
+                finished.push((index, files));
+            }
         }
         if code.passed() {
             passed += 1;
@@ -558,6 +576,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     for (_, files) in finished {
         reports.absorb(files);
     }
+    reports.leave_out(left_out);
     let verdicts: Vec<Verdict> = options
         .thresholds
         .iter()

@@ -54,8 +54,9 @@ impl Format {
 #[derive(Default)]
 pub struct Files {
     targets: Vec<(Format, PathBuf)>,
-    /// The secrets learned, masked in every report written.
-    secrets: Vec<String>,
+    /// The secrets learned, masked in every report written: a set, as a load run learns a new
+    /// token every iteration.
+    secrets: std::collections::BTreeSet<String>,
     reports: Vec<RunReport>,
     /// The `load` object of each iterated workflow.
     loads: Vec<serde_json::Value>,
@@ -66,9 +67,10 @@ pub struct Files {
     left_out: usize,
 }
 
-/// Passed runs, and failed runs, kept for a summary when no report is written: enough to list,
-/// while memory stays flat however many iterations run.
-const KEPT_RUNS: usize = 100;
+/// Passed runs, and failed runs, kept for a summary when no report is written, and by the
+/// reports of a load run that lasts a time: enough to list, while memory stays flat however
+/// many iterations run.
+pub const KEPT_RUNS: usize = 100;
 
 impl Files {
     /// Creates a collector for the given reports.
@@ -93,9 +95,7 @@ impl Files {
 
     /// Takes over the runs and secrets another collector saw (parallel runs).
     pub fn absorb(&mut self, other: Files) {
-        for value in &other.secrets {
-            self.remember(value);
-        }
+        self.secrets.extend(other.secrets);
         self.left_out += other.left_out;
         for report in other.reports {
             self.keep(report);
@@ -120,6 +120,11 @@ impl Files {
             forget_exchanges(&mut report.steps);
         }
         self.reports.push(report);
+    }
+
+    /// Counts runs that ended without being kept.
+    pub fn leave_out(&mut self, runs: usize) {
+        self.left_out += runs;
     }
 
     /// Keeps the `load` object of an iterated workflow's run for the reports.
@@ -154,8 +159,8 @@ impl Files {
 
     /// Keeps a secret to mask in the reports, once.
     fn remember(&mut self, value: &str) {
-        if !self.secrets.iter().any(|known| known == value) {
-            self.secrets.push(value.to_owned());
+        if !self.secrets.contains(value) {
+            self.secrets.insert(value.to_owned());
         }
     }
 
