@@ -49,6 +49,30 @@ fn setup(name: &str) -> (TempDir, String, String) {
     (dir, flow, data)
 }
 
+/// Runs the flow as an open model: `rate` arrivals for `duration`, up to `users` at once.
+fn open_model(
+    flow: &str,
+    base: &str,
+    (rate, duration, users): (&str, &str, &str),
+    more: &[&str],
+    ports: &[(u16, &str)],
+) -> support::bin::Output {
+    let mut args = vec![
+        "run",
+        flow,
+        "--var",
+        base,
+        "--rate",
+        rate,
+        "--duration",
+        duration,
+        "-c",
+        users,
+    ];
+    args.extend_from_slice(more);
+    output(&mut command(&args), ports)
+}
+
 /// The `n` of each request the server received, sorted.
 fn rows_seen(server: &Server) -> Vec<String> {
     let mut seen: Vec<String> = server
@@ -70,20 +94,12 @@ fn a_rate_starts_iterations_on_schedule_for_the_duration() {
     });
     let (_dir, flow, _) = setup("rate");
     let base = format!("base_url={}", server.url);
-    let out = output(
-        &mut command(&[
-            "run",
-            &flow,
-            "--var",
-            &base,
-            "--rate",
-            "50/s",
-            "--duration",
-            "400ms",
-            // As many virtual users as starts: none is dropped however slow the machine.
-            "-c",
-            "32",
-        ]),
+    // As many virtual users as starts: none is dropped however slow the machine.
+    let out = open_model(
+        &flow,
+        &base,
+        ("50/s", "400ms", "32"),
+        &[],
         &[(server.port, "<port>")],
     );
     assert_eq!(out.code, 0, "{out:?}");
@@ -411,21 +427,11 @@ fn threads_share_an_open_models_arrivals_and_a_closed_models_users() {
     let (_dir, flow, _) = setup("threads_profiles");
     let base = format!("base_url={}", server.url);
     // 100/s for 300ms plans 30 starts: each is sent or counted as dropped, on either thread.
-    let out = output(
-        &mut command(&[
-            "run",
-            &flow,
-            "--var",
-            &base,
-            "--rate",
-            "100/s",
-            "--duration",
-            "300ms",
-            "-c",
-            "4",
-            "--threads",
-            "2",
-        ]),
+    let out = open_model(
+        &flow,
+        &base,
+        ("100/s", "300ms", "4"),
+        &["--threads", "2"],
         &[],
     );
     assert_eq!(out.code, 0, "{out:?}");
@@ -477,23 +483,12 @@ fn a_run_that_lasts_a_time_reports_its_first_runs_and_counts_them_all() {
     let base = format!("base_url={}", server.url);
     let json = dir.file("report.json");
     let markdown = dir.file("report.md");
-    let out = output(
-        &mut command(&[
-            "run",
-            &flow,
-            "--var",
-            &base,
-            "--rate",
-            "1000/s",
-            "--duration",
-            "500ms",
-            "-c",
-            "64",
-            "--report",
-            &format!("json={json}"),
-            "--report",
-            &format!("markdown={markdown}"),
-        ]),
+    let reports = [format!("json={json}"), format!("markdown={markdown}")];
+    let out = open_model(
+        &flow,
+        &base,
+        ("1000/s", "500ms", "64"),
+        &["--report", &reports[0], "--report", &reports[1]],
         &[],
     );
     assert_eq!(out.code, 1, "{out:?}");
