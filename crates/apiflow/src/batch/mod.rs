@@ -383,6 +383,9 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     }
     let clients = &clients;
     let timed = options.profile.timed();
+    // The same for every iteration; a `--data` row adds its columns to a copy.
+    let common = sources_for(plan, shared);
+    let common = &common;
     let start = |thread: usize, start: profile::Start| async move {
         let client = &clients[thread];
         let index = start.index;
@@ -390,10 +393,16 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         let lag = start
             .planned
             .map(|planned| tokio::time::Instant::now().saturating_duration_since(planned));
-        let mut sources = sources_for(plan, shared);
-        if let Some(row) = row_of(index) {
-            sources.supplied.extend(row.iter().cloned());
-        }
+        let with_row;
+        let sources = match row_of(index) {
+            Some(row) => {
+                let mut own = common.clone();
+                own.supplied.extend(row.iter().cloned());
+                with_row = own;
+                &with_row
+            }
+            None => common,
+        };
         let mut stats = stats::Stats::default();
         let mut files = files_for(options);
         let mut terminal =
@@ -416,7 +425,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
                 lag,
             };
             let mut tee = Tee(&mut measured, &mut outputs);
-            plan.run(client, &sources, &settings, &mut tee).await
+            plan.run(client, sources, &settings, &mut tee).await
         };
         match result {
             Ok(code) => (index, code, stats, terminal, Vec::new(), files),

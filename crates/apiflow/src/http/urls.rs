@@ -15,14 +15,22 @@ pub struct UrlParser {
     last: Option<(String, Url)>,
 }
 
+thread_local! {
+    /// The origin the last parser on this thread kept, and a URL on it: a new run (the next
+    /// iteration of a load run) reuses it before it has an origin of its own.
+    static SEED: std::cell::RefCell<Option<(String, Url)>> = const { std::cell::RefCell::new(None) };
+}
+
 impl UrlParser {
     /// Parses `text` as `Url::parse` does.
     pub fn parse(&mut self, text: &str) -> Result<Url, ParseError> {
-        if let Some((origin, base)) = &self.last
-            && let Some(path) = text.strip_prefix(origin.as_str())
-            && is_absolute_path(path)
+        if let Some(url) = reuse(self.last.as_ref(), text) {
+            return url;
+        }
+        if self.last.is_none()
+            && let Some(url) = SEED.with_borrow(|seed| reuse(seed.as_ref(), text))
         {
-            return base.join(path);
+            return url;
         }
         let url = Url::parse(text)?;
         let origin = &url[..Position::BeforePath];
@@ -31,10 +39,19 @@ impl UrlParser {
             && url.password().is_none()
             && text.strip_prefix(origin).is_some_and(is_absolute_path);
         if reusable {
-            self.last = Some((origin.to_owned(), url.clone()));
+            let kept = (origin.to_owned(), url.clone());
+            SEED.set(Some(kept.clone()));
+            self.last = Some(kept);
         }
         Ok(url)
     }
+}
+
+/// Parses `text` relative to a URL on its origin, when it is that origin and an absolute path.
+fn reuse(last: Option<&(String, Url)>, text: &str) -> Option<Result<Url, ParseError>> {
+    let (origin, base) = last?;
+    let path = text.strip_prefix(origin.as_str())?;
+    is_absolute_path(path).then(|| base.join(path))
 }
 
 /// Tells whether `path` is read the same after an origin and relative to a URL on it: an
@@ -69,6 +86,19 @@ mod tests {
         assert!(parser.last.is_some());
         let url = parser.parse("http://127.0.0.1:8080/items/7?x=1#f").unwrap();
         assert_eq!(url.as_str(), "http://127.0.0.1:8080/items/7?x=1#f");
+    }
+
+    #[test]
+    fn a_new_parser_starts_from_the_origin_the_last_one_on_its_thread_kept() {
+        let mut first = UrlParser::default();
+        first.parse("http://127.0.0.1:9/token").unwrap();
+        let seeded = SEED.with_borrow(|seed| seed.as_ref().map(|(origin, _)| origin.clone()));
+        assert_eq!(seeded.as_deref(), Some("http://127.0.0.1:9"));
+        let mut next = UrlParser::default();
+        let url = next.parse("http://127.0.0.1:9/items/1?x=%20").unwrap();
+        assert_eq!(url, Url::parse("http://127.0.0.1:9/items/1?x=%20").unwrap());
+        // Reused from the thread's origin, not made its own.
+        assert!(next.last.is_none());
     }
 
     #[test]
