@@ -393,15 +393,13 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         let lag = start
             .planned
             .map(|planned| tokio::time::Instant::now().saturating_duration_since(planned));
-        let with_row;
         let sources = match row_of(index) {
             Some(row) => {
                 let mut own = common.clone();
                 own.supplied.extend(row.iter().cloned());
-                with_row = own;
-                &with_row
+                std::borrow::Cow::Owned(own)
             }
-            None => common,
+            None => std::borrow::Cow::Borrowed(common),
         };
         let mut stats = stats::Stats::default();
         let mut files = files_for(options);
@@ -425,7 +423,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
                 lag,
             };
             let mut tee = Tee(&mut measured, &mut outputs);
-            plan.run(client, sources, &settings, &mut tee).await
+            plan.run(client, &sources, &settings, &mut tee).await
         };
         match result {
             Ok(code) => (index, code, stats, terminal, Vec::new(), files),
@@ -482,9 +480,9 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     );
     let (mut passed, mut failed, mut worst) = (0usize, 0usize, ExitCode::Passed);
     let mut finished = Vec::new();
-    let bounded = options.profile.timed() || options.reports.is_empty();
+    let bounded = timed || options.reports.is_empty();
     // Passed and failed iterations whose runs are kept for the reports, and those left out.
-    let (mut kept, mut left_out) = ((0usize, 0usize), 0usize);
+    let (mut kept, mut left_out) = (crate::report::Kept::default(), 0usize);
     // Takes each iteration as it ends, on this thread whichever thread ran it; `false` stops
     // the run, and the iterations still running are dropped.
     let mut take = |live: &mut live::Live<'_>,
@@ -502,15 +500,9 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         // A run that lasts a time, and a summary alone, keep the first passed and failed
         // iterations to end and count the rest: memory stays flat however long the run.
         if !options.reports.is_empty() || options.github.is_some() {
-            let alike = if code.passed() {
-                &mut kept.0
-            } else {
-                &mut kept.1
-            };
-            if bounded && *alike >= crate::report::KEPT_RUNS {
+            if bounded && !kept.admit(code.passed()) {
                 left_out += 1;
             } else {
-                *alike += 1;
                 finished.push((index, files));
             }
         }

@@ -62,6 +62,8 @@ pub struct Files {
     loads: Vec<serde_json::Value>,
     /// Keep the runs for GitHub Actions' annotations and step summary, even without a report.
     summarize: bool,
+    /// The passed and failed runs kept so far, without a report to write.
+    kept: Kept,
     /// Runs not kept: without a report to write, only the first of the passed and of the
     /// failed runs are.
     left_out: usize,
@@ -70,7 +72,30 @@ pub struct Files {
 /// Passed runs, and failed runs, kept for a summary when no report is written, and by the
 /// reports of a load run that lasts a time: enough to list, while memory stays flat however
 /// many iterations run.
-pub const KEPT_RUNS: usize = 100;
+const KEPT_RUNS: usize = 100;
+
+/// Counts the passed and the failed runs kept, up to [`KEPT_RUNS`] of each.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Kept {
+    passed: usize,
+    failed: usize,
+}
+
+impl Kept {
+    /// Tells whether a run that ended so is kept, counting it when it is.
+    pub fn admit(&mut self, passed: bool) -> bool {
+        let alike = if passed {
+            &mut self.passed
+        } else {
+            &mut self.failed
+        };
+        if *alike >= KEPT_RUNS {
+            return false;
+        }
+        *alike += 1;
+        true
+    }
+}
 
 impl Files {
     /// Creates a collector for the given reports.
@@ -108,12 +133,7 @@ impl Files {
     fn keep(&mut self, mut report: RunReport) {
         if self.targets.is_empty() {
             let passed = report.exit_code() == crate::exit::ExitCode::Passed;
-            let alike = self
-                .reports
-                .iter()
-                .filter(|r| (r.exit_code() == crate::exit::ExitCode::Passed) == passed)
-                .count();
-            if alike >= KEPT_RUNS {
+            if !self.kept.admit(passed) {
                 self.left_out += 1;
                 return;
             }
