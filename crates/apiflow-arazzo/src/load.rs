@@ -21,7 +21,7 @@ use apiflow::span::{Source, Span};
 use crate::model::Document;
 use crate::schema::{SUPPORTED, Version};
 
-pub use tree::{escape, segments};
+pub use tree::{escape, segments, span_in};
 
 /// Tells whether a text is an Arazzo document: its top level has an `arazzo` key. Reads only
 /// the keys at the start of lines (YAML) or at the first level of the outer object (JSON).
@@ -158,7 +158,7 @@ fn version(source: &Arc<Source>, root: &Node<'_>) -> Result<Version, Vec<Diagnos
 pub(crate) struct Context<'a> {
     pub(crate) source: &'a Arc<Source>,
     pub(crate) root: &'a Node<'a>,
-    pub(crate) tree: &'a tree::Tree,
+    pub(crate) tree: &'a tree::Tree<'a>,
     pub(crate) version: Version,
 }
 

@@ -26,29 +26,18 @@ pub struct Document {
     pub self_uri: Option<Spanned<String>>,
     /// The whole document as JSON, for `$components` and `$self` expressions.
     pub json: serde_json::Value,
-    /// The JSON Pointer of every value of the document with where it is written, in document
-    /// order: any problem found later (a schema violation, a bad reference) points at the file.
-    pub pointers: Vec<(String, Span)>,
 }
 
 impl Document {
     /// Returns where the value at a JSON Pointer is written, or the nearest value holding it.
+    ///
+    /// Only a problem found after loading (a schema violation, a bad reference) asks, so the
+    /// positions are read again from the text then rather than kept for every value.
     pub fn span_of(&self, pointer: &str) -> Span {
-        let mut pointer = pointer;
-        loop {
-            if let Some((_, span)) = self.pointers.iter().find(|(p, _)| p == pointer) {
-                return *span;
-            }
-            match pointer.rfind('/') {
-                Some(cut) => pointer = &pointer[..cut],
-                None => {
-                    return self
-                        .pointers
-                        .first()
-                        .map_or_else(Span::default, |(_, s)| *s);
-                }
-            }
-        }
+        apiflow::format::yaml::parse(&self.source).map_or_else(
+            |_| Span::default(),
+            |root| crate::load::span_in(&root, pointer),
+        )
     }
 
     /// Finds a workflow by its `workflowId`.

@@ -45,7 +45,6 @@ pub(super) fn document(
         components: builder.components(get(root, "components")),
         self_uri: get(root, "$self").and_then(text),
         json,
-        pointers: context.tree.values.clone(),
     };
     if builder.problems.is_empty() {
         Ok(document)

@@ -80,23 +80,27 @@ fn target(
     } else {
         &["operationId", "operationPath", "workflowId"]
     };
-    let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
-    let (last, init) = quoted.split_last().expect("a step has target keys");
-    let title = format!("a step calls exactly one of {} or {last}", init.join(", "));
-    // In the order they are written, to point at the second one.
+    let title = || {
+        let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+        let (last, init) = quoted.split_last().expect("a step has target keys");
+        format!("a step calls exactly one of {} or {last}", init.join(", "))
+    };
     let mut present: Vec<&str> = keys
         .iter()
         .copied()
         .filter(|k| get(step, k).is_some())
         .collect();
-    present.sort_by_key(|k| {
-        let span = context.tree.key_span(&child(pointer, k));
-        (span.line, span.column)
-    });
+    if present.len() > 1 {
+        // In the order they are written, to point at the second one.
+        present.sort_by_key(|k| {
+            let span = context.tree.key_span(&child(pointer, k));
+            (span.line, span.column)
+        });
+    }
     match present.as_slice() {
         [] => {
             let mut problem =
-                context.problem(pointer, step.span, title, "this step calls none of them");
+                context.problem(pointer, step.span, title(), "this step calls none of them");
             problem.diagnostic.help = Some(if context.version.is_1_1() {
                 "add `operationId` or `operationPath` to call an OpenAPI operation, `workflowId` to run a workflow, or `channelPath` with `action` for an AsyncAPI channel".to_owned()
             } else {
@@ -110,7 +114,7 @@ fn target(
             let mut problem = context.problem(
                 &at,
                 context.tree.key_span(&at),
-                title,
+                title(),
                 format!("`{second}` as well as `{first}`"),
             );
             problem.diagnostic.help = Some(format!("keep `{first}` or `{second}`, not both"));
@@ -192,24 +196,20 @@ fn unique_parameters(
             Some(NodeKind::Str(s)) => Some(s.to_string()),
             _ => None,
         };
-        let (identity, described) = if let Some(reference) = text("reference") {
-            (
-                ("$ref".to_owned(), reference.clone()),
-                format!("`{reference}`"),
-            )
+        let identity = if let Some(reference) = text("reference") {
+            ("$ref".to_owned(), reference)
         } else if let Some(name) = text("name") {
-            let location = text("in").unwrap_or_default();
-            let described = if location.is_empty() {
-                format!("`{name}`")
-            } else {
-                format!("`{name}` (`in: {location}`)")
-            };
-            ((location, name), described)
+            (text("in").unwrap_or_default(), name)
         } else {
             continue;
         };
-        let at = format!("{pointer}/parameters/{index}");
         if let Some(line) = seen.get(&identity) {
+            let described = match &identity {
+                (kind, reference) if kind == "$ref" => format!("`{reference}`"),
+                (location, name) if location.is_empty() => format!("`{name}`"),
+                (location, name) => format!("`{name}` (`in: {location}`)"),
+            };
+            let at = format!("{pointer}/parameters/{index}");
             let mut problem = context.problem(
                 &at,
                 item.span,

@@ -1,82 +1,57 @@
-//! JSON Pointers (RFC 6901) into the YAML node tree: every value's pointer with where it is
-//! written, where each mapping key is written, and the node a pointer names.
-
-use std::collections::HashMap;
+//! JSON Pointers (RFC 6901) into the YAML node tree: where the value a pointer names is written,
+//! where its key is written, and the node itself.
+//!
+//! Nothing is indexed ahead: a pointer is looked up by walking the nodes only when a problem
+//! needs a place, so a document that loads without one pays nothing for it.
 
 use apiflow::format::yaml::{Node, NodeKind};
 use apiflow::span::{Source, Span};
 
-/// Where every value and every key of a document is written, by JSON Pointer.
-pub(crate) struct Tree {
-    /// Each value's pointer and span, in document order.
-    pub(crate) values: Vec<(String, Span)>,
-    /// The span of each value, by pointer.
-    value_spans: HashMap<String, Span>,
-    /// The span of the key a value is written under, by the value's pointer.
-    key_spans: HashMap<String, Span>,
+/// Where the values and keys of a document are written, by JSON Pointer.
+pub(crate) struct Tree<'a> {
+    root: &'a Node<'a>,
+    source: &'a Source,
 }
 
-impl Tree {
-    /// Records the pointer of every value under `root`, read from `source`.
-    pub(crate) fn of(root: &Node<'_>, source: &Source) -> Tree {
-        let mut tree = Tree {
-            values: Vec::new(),
-            value_spans: HashMap::new(),
-            key_spans: HashMap::new(),
-        };
-        let mut pointer = String::new();
-        tree.visit(root, source, &mut pointer);
-        tree
-    }
-
-    fn visit(&mut self, node: &Node<'_>, source: &Source, pointer: &mut String) {
-        self.values.push((pointer.clone(), node.span));
-        self.value_spans.insert(pointer.clone(), node.span);
-        let length = pointer.len();
-        match &node.kind {
-            NodeKind::Seq(items) => {
-                for (index, item) in items.iter().enumerate() {
-                    pointer.push('/');
-                    pointer.push_str(&index.to_string());
-                    self.visit(item, source, pointer);
-                    pointer.truncate(length);
-                }
-            }
-            NodeKind::Map(entries) => {
-                for (key, value) in entries {
-                    pointer.push('/');
-                    pointer.push_str(&escape(&key.name));
-                    self.key_spans
-                        .insert(pointer.clone(), inside_quotes(key.span, source));
-                    self.visit(value, source, pointer);
-                    pointer.truncate(length);
-                }
-            }
-            _ => {}
-        }
+impl<'a> Tree<'a> {
+    /// Reads pointers into `root`, read from `source`.
+    pub(crate) fn of(root: &'a Node<'a>, source: &'a Source) -> Tree<'a> {
+        Tree { root, source }
     }
 
     /// Returns where the value at `pointer` is written, or the nearest value holding it.
     pub(crate) fn span(&self, pointer: &str) -> Span {
-        let mut pointer = pointer;
-        loop {
-            if let Some(span) = self.value_spans.get(pointer) {
-                return *span;
-            }
-            match pointer.rfind('/') {
-                Some(cut) => pointer = &pointer[..cut],
-                None => return self.values.first().map_or_else(Span::default, |(_, s)| *s),
-            }
-        }
+        span_in(self.root, pointer)
     }
 
     /// Returns where the key of the value at `pointer` is written, or else the value's span.
     pub(crate) fn key_span(&self, pointer: &str) -> Span {
-        self.key_spans
-            .get(pointer)
-            .copied()
-            .unwrap_or_else(|| self.span(pointer))
+        let found = pointer.rfind('/').and_then(|cut| {
+            let parent = node_at(self.root, &pointer[..cut])?;
+            let name = unescape(&pointer[cut + 1..]);
+            match &parent.kind {
+                NodeKind::Map(entries) => entries
+                    .iter()
+                    .find(|(key, _)| key.name == name.as_str())
+                    .map(|(key, _)| inside_quotes(key.span, self.source)),
+                _ => None,
+            }
+        });
+        found.unwrap_or_else(|| self.span(pointer))
     }
+}
+
+/// Returns where the value at `pointer` under `root` is written, or the nearest value holding
+/// it (the root when no segment matches).
+pub fn span_in(root: &Node<'_>, pointer: &str) -> Span {
+    let mut node = root;
+    for segment in segments(pointer) {
+        match step(node, &segment) {
+            Some(next) => node = next,
+            None => break,
+        }
+    }
+    node.span
 }
 
 /// Moves a key's span past its opening quote (JSON keys are quoted): the span is as long as
@@ -111,8 +86,13 @@ pub fn segments(pointer: &str) -> Vec<String> {
         .strip_prefix('/')
         .unwrap_or(pointer)
         .split('/')
-        .map(|segment| segment.replace("~1", "/").replace("~0", "~"))
+        .map(unescape)
         .collect()
+}
+
+/// Unescapes one JSON Pointer segment: `~1` is `/`, `~0` is `~`.
+fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
 }
 
 /// Joins a pointer and one more segment, escaping it.
@@ -124,16 +104,21 @@ pub(crate) fn child(pointer: &str, segment: &str) -> String {
 pub(crate) fn node_at<'n>(root: &'n Node<'n>, pointer: &str) -> Option<&'n Node<'n>> {
     let mut node = root;
     for segment in segments(pointer) {
-        node = match &node.kind {
-            NodeKind::Map(entries) => entries
-                .iter()
-                .find(|(key, _)| key.name == segment.as_str())
-                .map(|(_, value)| value)?,
-            NodeKind::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
+        node = step(node, &segment)?;
     }
     Some(node)
+}
+
+/// Returns the member or item of `node` one unescaped segment names.
+fn step<'n>(node: &'n Node<'n>, segment: &str) -> Option<&'n Node<'n>> {
+    match &node.kind {
+        NodeKind::Map(entries) => entries
+            .iter()
+            .find(|(key, _)| key.name == segment)
+            .map(|(_, value)| value),
+        NodeKind::Seq(items) => items.get(segment.parse::<usize>().ok()?),
+        _ => None,
+    }
 }
 
 /// Returns the value of `key` in a mapping node.
@@ -153,13 +138,11 @@ mod tests {
 
     use super::*;
 
-    fn parsed(text: &str) -> (Arc<Source>, Tree) {
-        let source = Source::new("t.yaml", text);
-        let tree = {
-            let root = apiflow::format::yaml::parse(&source).expect("test YAML parses");
-            Tree::of(&root, &source)
-        };
-        (source, tree)
+    /// Parses `text` and hands its tree to `check`.
+    fn with_tree(text: &str, check: impl FnOnce(&Tree<'_>)) {
+        let source: Arc<Source> = Source::new("t.yaml", text);
+        let root = apiflow::format::yaml::parse(&source).expect("test YAML parses");
+        check(&Tree::of(&root, &source));
     }
 
     #[test]
@@ -181,27 +164,35 @@ mod tests {
     }
 
     #[test]
-    fn points_at_every_value_in_document_order() {
-        let (_, tree) = parsed("a:\n  - x\n  - y: 1\nb/c~: true\n");
-        let pointers: Vec<&str> = tree.values.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(pointers, ["", "/a", "/a/0", "/a/1", "/a/1/y", "/b~1c~0"]);
-        assert_eq!(tree.span("/a/1/y"), Span::new(3, 8, 1));
-        assert_eq!(tree.key_span("/a/1/y"), Span::new(3, 5, 1));
-        assert_eq!(tree.key_span("/b~1c~0"), Span::new(4, 1, 4));
-        assert_eq!(tree.span("/a/0"), Span::new(2, 5, 1));
+    fn points_at_values_and_keys() {
+        with_tree("a:\n  - x\n  - y: 1\nb/c~: true\n", |tree| {
+            assert_eq!(tree.span("/a/1/y"), Span::new(3, 8, 1));
+            assert_eq!(tree.key_span("/a/1/y"), Span::new(3, 5, 1));
+            assert_eq!(tree.key_span("/b~1c~0"), Span::new(4, 1, 4));
+            assert_eq!(tree.span("/b~1c~0"), Span::new(4, 7, 4));
+            assert_eq!(tree.span("/a/0"), Span::new(2, 5, 1));
+            // An item has no key: its own place stands for it.
+            assert_eq!(tree.key_span("/a/0"), tree.span("/a/0"));
+        });
     }
 
     #[test]
     fn a_missing_pointer_falls_back_to_the_nearest_value_holding_it() {
-        let (_, tree) = parsed("a:\n  b: 1\n");
-        assert_eq!(tree.span("/a/b/c/d"), tree.span("/a/b"));
-        assert_eq!(tree.span("/z"), tree.span(""));
+        with_tree("a:\n  b: 1\n", |tree| {
+            assert_eq!(tree.span("/a/b/c/d"), tree.span("/a/b"));
+            assert_eq!(tree.span("/z"), tree.span(""));
+            assert_eq!(tree.key_span("/a/z"), tree.span("/a"));
+        });
     }
 
     #[test]
     fn json_keeps_positions_too() {
-        let (_, tree) = parsed("{\n  \"arazzo\": \"1.1.0\",\n  \"info\": {\"title\": \"t\"}\n}\n");
-        assert_eq!(tree.span("/arazzo").line, 2);
-        assert_eq!(tree.key_span("/info/title"), Span::new(3, 13, 5));
+        with_tree(
+            "{\n  \"arazzo\": \"1.1.0\",\n  \"info\": {\"title\": \"t\"}\n}\n",
+            |tree| {
+                assert_eq!(tree.span("/arazzo").line, 2);
+                assert_eq!(tree.key_span("/info/title"), Span::new(3, 13, 5));
+            },
+        );
     }
 }
