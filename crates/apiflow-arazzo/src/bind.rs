@@ -155,7 +155,7 @@ pub enum Call {
         /// The index in `Plan::sources`.
         source: usize,
         /// The operation.
-        operation: Box<Operation>,
+        operation: Arc<Operation>,
     },
     /// A workflow of this document.
     Workflow(usize),
@@ -1166,7 +1166,7 @@ impl Binder<'_> {
             },
             None => (None, id.value.clone()),
         };
-        let mut found: Vec<(usize, &Operation)> = Vec::new();
+        let mut found: Vec<(usize, &Arc<Operation>)> = Vec::new();
         let mut candidates: Vec<&str> = Vec::new();
         let mut usable = false;
         for (index, api) in sources.iter().enumerate() {
@@ -1195,7 +1195,7 @@ impl Binder<'_> {
         match found.as_slice() {
             [(source, operation)] => Call::Operation {
                 source: *source,
-                operation: Box::new((*operation).clone()),
+                operation: Arc::clone(operation),
             },
             [] => {
                 if !usable {
@@ -1328,7 +1328,7 @@ impl Binder<'_> {
         match description.operation_at(&pointer) {
             Ok(operation) => Call::Operation {
                 source,
-                operation: Box::new(operation.clone()),
+                operation: Arc::clone(operation),
             },
             Err(problem) => {
                 let (title, label) = match problem {

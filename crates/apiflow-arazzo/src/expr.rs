@@ -77,13 +77,15 @@ pub struct Message {
     pub body: Option<Body>,
 }
 
-/// A message body: parsed JSON, or text.
+/// A message body: parsed JSON, text, or a response body as received.
 #[derive(Clone, Debug)]
 pub enum Body {
     /// A JSON body, parsed.
     Json(serde_json::Value),
     /// Any other body, as text.
     Text(String),
+    /// A response body, parsed as JSON as far as each read needs (text when it is not JSON).
+    Received(crate::body::Received),
 }
 
 /// A runtime expression, parsed.
@@ -1092,6 +1094,17 @@ impl Expression {
                         .clone(),
                     false,
                 )),
+                (Some(Body::Received(body)), None) => match body.whole() {
+                    Ok(value) => Ok((value.clone(), false)),
+                    Err(_) => Ok((body.text().into(), true)),
+                },
+                (Some(Body::Received(body)), Some(pointer)) => match body.follow(pointer) {
+                    Some(Ok(value)) => Ok((value.into_owned(), false)),
+                    Some(Err(miss)) => Err(self.absent(&format!("the {which} body"), &miss)),
+                    None => Err(Failure::Error(EvalError::NotJson(format!(
+                        "`{self}` needs a JSON body: the {which} body is not JSON"
+                    )))),
+                },
             },
         }
     }
@@ -1106,11 +1119,15 @@ impl Expression {
         let Some(pointer) = pointer else {
             return Ok(value);
         };
-        follow(value, pointer).map_err(|miss| {
-            Failure::Absent(EvalError::Missing(format!(
-                "`{self}` is not set: {what} {miss}"
-            )))
-        })
+        follow(value, pointer).map_err(|miss| self.absent(what, &miss))
+    }
+
+    /// Says that the value this reads is not there: `what` (such as "the response body") holds
+    /// something else, as `miss` tells.
+    fn absent(&self, what: &str, miss: &str) -> Failure {
+        Failure::Absent(EvalError::Missing(format!(
+            "`{self}` is not set: {what} {miss}"
+        )))
     }
 }
 
@@ -1169,7 +1186,7 @@ pub(crate) fn member_of<'v>(
 }
 
 /// Reads an RFC 6901 array index: `0`, or digits without a leading zero.
-fn array_index(token: &str) -> Option<usize> {
+pub(crate) fn array_index(token: &str) -> Option<usize> {
     if token.is_empty()
         || !token.bytes().all(|b| b.is_ascii_digit())
         || (token.len() > 1 && token.starts_with('0'))
@@ -1185,7 +1202,7 @@ fn unescape_token(token: &str) -> String {
 }
 
 /// Follows an RFC 6901 JSON Pointer, or says (in words that follow "the body") what it missed.
-fn follow<'v>(
+pub(crate) fn follow<'v>(
     value: &'v serde_json::Value,
     pointer: &str,
 ) -> Result<&'v serde_json::Value, String> {
@@ -1198,39 +1215,45 @@ fn follow<'v>(
         ));
     };
     let mut node = value;
-    let mut walked = String::new();
+    // `tokens[..walked]` is the part of the pointer followed so far, named only in a miss.
+    let mut walked = 0;
     for raw in tokens.split('/') {
-        let token = unescape_token(raw);
-        let at = if walked.is_empty() {
-            "the top".to_owned()
+        let token: std::borrow::Cow<'_, str> = if raw.contains('~') {
+            unescape_token(raw).into()
         } else {
-            format!("`{walked}`")
+            raw.into()
+        };
+        let token = token.as_ref();
+        let at = || match walked {
+            0 => "the top".to_owned(),
+            end => format!("`/{}`", &tokens[..end - 1]),
         };
         node = match node {
             serde_json::Value::Object(map) => map
-                .get(&token)
-                .ok_or_else(|| format!("has no member `{token}` at {at}"))?,
+                .get(token)
+                .ok_or_else(|| format!("has no member `{token}` at {}", at()))?,
             serde_json::Value::Array(items) => {
-                let index = array_index(&token).ok_or_else(|| {
-                    format!("has an array at {at}, and `{token}` is not an index")
+                let index = array_index(token).ok_or_else(|| {
+                    format!("has an array at {}, and `{token}` is not an index", at())
                 })?;
                 items.get(index).ok_or_else(|| {
                     format!(
-                        "has {} element{} at {at}, so no index {index}",
+                        "has {} element{} at {}, so no index {index}",
                         items.len(),
-                        if items.len() == 1 { "" } else { "s" }
+                        if items.len() == 1 { "" } else { "s" },
+                        at()
                     )
                 })?
             }
             other => {
                 return Err(format!(
-                    "has {} at {at}, not an object or an array",
-                    kind_of(other)
+                    "has {} at {}, not an object or an array",
+                    kind_of(other),
+                    at()
                 ));
             }
         };
-        walked.push('/');
-        walked.push_str(raw);
+        walked += raw.len() + 1;
     }
     Ok(node)
 }
@@ -2277,6 +2300,7 @@ mod tests {
                     .map(|b| match b {
                         Body::Json(v) => v,
                         Body::Text(t) => json!(t),
+                        Body::Received(r) => r.whole().unwrap().clone(),
                     })
                     .unwrap(),
             ),

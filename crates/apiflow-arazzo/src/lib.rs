@@ -7,6 +7,7 @@
 //! criteria are parsed and evaluated by apiflow itself, never by a general-purpose interpreter.
 
 pub mod bind;
+pub mod body;
 pub mod condition;
 pub mod criterion;
 pub mod expr;

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use apiflow::diagnostic::Diagnostic;
 use apiflow::exit::ExitCode;
 use apiflow::http::body::Body as HttpBody;
+use apiflow::http::urls::UrlParser;
 use apiflow::http::{Client, Exchange, Jar, Outgoing, SendError, Transport};
 use apiflow::openapi::{Description, Location, Serialized};
 use apiflow::report::event::{
@@ -81,6 +82,7 @@ pub async fn run(
             .unwrap_or(apiflow::runner::DEFAULT_MAX_STEPS),
         secrets: Vec::new(),
         pages: HashMap::new(),
+        urls: UrlParser::default(),
     };
     for secret in &settings.secrets {
         runner.secret(secret);
@@ -139,6 +141,8 @@ struct Runner<'a> {
     secrets: Vec<String>,
     /// The last page each step got, for `x-apiflow.form_from`: its URL and body.
     pages: HashMap<String, (url::Url, Arc<Vec<u8>>)>,
+    /// Parses each request's URL, reusing the server's origin from the last one.
+    urls: UrlParser,
 }
 
 /// What one run of a step came to.
@@ -828,6 +832,7 @@ impl Runner<'_> {
                         max_steps: self.max_steps,
                         secrets: self.secrets.clone(),
                         pages: HashMap::new(),
+                        urls: UrlParser::default(),
                     };
                     let (inner_report, _) = inner.workflow(*target, given, depth + 1).await;
                     let outputs = inner
@@ -888,17 +893,21 @@ impl Runner<'_> {
                                 }
                                 report.exchanges = hops;
                                 report.outcome = Outcome::Passed;
+                                // Taken out while the checks add to the report.
+                                let exchanges = std::mem::take(&mut report.exchanges);
                                 if let (Some(description), Some(last)) =
-                                    (description, report.exchanges.last().cloned())
+                                    (description, exchanges.last())
                                 {
                                     self.openapi_checks(
                                         &description,
                                         operation,
-                                        &last,
+                                        last,
+                                        scope,
                                         &mut report,
                                         step,
                                     );
                                 }
+                                report.exchanges = exchanges;
                             }
                         }
                     }
@@ -1023,6 +1032,7 @@ impl Runner<'_> {
         description: &Description,
         operation: &apiflow::openapi::Operation,
         exchange: &Exchange,
+        scope: &Scope,
         report: &mut StepReport,
         step: &crate::model::Step,
     ) {
@@ -1034,11 +1044,17 @@ impl Runner<'_> {
             .headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        let problems = operation.check_response(
+        // The body is parsed once, for the schema and for the criteria and outputs after it.
+        let received = match scope.response.as_ref().and_then(|m| m.body.as_ref()) {
+            Some(expr::Body::Received(received)) => received,
+            _ => &crate::body::Received::new(Arc::clone(&response.body)),
+        };
+        let problems = operation.check_response_with(
             description,
             response.status.as_u16(),
             content_type,
-            &response.body,
+            response.body.is_empty(),
+            || received.whole(),
         );
         let name = crate::bind::operation_name(operation);
         if self.checks == OpenApiChecks::Error {
@@ -1117,16 +1133,13 @@ impl Runner<'_> {
     /// them: `access_token`, `refresh_token` and OpenID Connect's `id_token`.
     fn token_fields(&mut self, scope: &Scope) {
         let Some(Message {
-            body: Some(expr::Body::Json(serde_json::Value::Object(body))),
+            body: Some(expr::Body::Received(received)),
             ..
         }) = &scope.response
         else {
             return;
         };
-        let tokens: Vec<String> = ["access_token", "refresh_token", "id_token"]
-            .iter()
-            .filter_map(|field| body.get(*field)?.as_str().map(str::to_owned))
-            .collect();
+        let tokens = received.token_fields();
         for token in tokens {
             self.secret(&token);
         }
@@ -1238,7 +1251,7 @@ impl Runner<'_> {
             url_text.push(if url_text.contains('?') { '&' } else { '?' });
             url_text.push_str(&query.join("&"));
         }
-        let url = url::Url::parse(&url_text).map_err(|e| {
+        let mut url = self.urls.parse(&url_text).map_err(|e| {
             (
                 format!("the request URL `{url_text}` is not valid: {e}"),
                 plan.document.source_descriptions[api].url.span,
@@ -1292,9 +1305,7 @@ impl Runner<'_> {
                         ParameterIn::Cookie => cookies.push(format!("{name}={key}")),
                         ParameterIn::Query => {
                             // Appended through the URL's own encoder.
-                            let mut url2 = url.clone();
-                            url2.query_pairs_mut().append_pair(name, &key);
-                            url_text = url2.to_string();
+                            url.query_pairs_mut().append_pair(name, &key);
                         }
                         _ => {
                             if let (Ok(n), Ok(v)) = (
@@ -1308,7 +1319,6 @@ impl Runner<'_> {
                 }
             }
         }
-        let url = url::Url::parse(&url_text).unwrap_or(url);
         if !cookies.is_empty()
             && let Ok(value) = HeaderValue::from_str(&cookies.join("; "))
         {
@@ -1318,7 +1328,6 @@ impl Runner<'_> {
             Some(body) => Some(self.body(body, scope, &mut headers, &mut request_message)?),
             None => None,
         };
-        let mut url = url;
         let mut method = reqwest::Method::from_bytes(operation.method.as_bytes())
             .unwrap_or(reqwest::Method::GET);
         if let Some(form) = &bound.form_from {
@@ -1548,16 +1557,9 @@ fn fill_exchange(scope: &mut Scope, exchange: &Exchange) {
             )
         })
         .collect();
-    let body = if response.body.is_empty() {
-        None
-    } else {
-        match serde_json::from_slice::<serde_json::Value>(&response.body) {
-            Ok(json) => Some(expr::Body::Json(json)),
-            Err(_) => Some(expr::Body::Text(
-                String::from_utf8_lossy(&response.body).into_owned(),
-            )),
-        }
-    };
+    // Parsed only as far as the criteria and outputs read it.
+    let body = (!response.body.is_empty())
+        .then(|| expr::Body::Received(crate::body::Received::new(Arc::clone(&response.body))));
     scope.response = Some(Message {
         headers,
         query: Vec::new(),

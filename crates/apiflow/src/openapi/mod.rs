@@ -47,7 +47,7 @@ pub struct Description {
     /// The root `servers` (one server `/` when there are none).
     pub servers: Vec<Server>,
     /// Every operation of `paths`, in the order written.
-    pub operations: Vec<Operation>,
+    pub operations: Vec<Arc<Operation>>,
     /// `components.securitySchemes`, by name, with references resolved.
     pub security_schemes: Vec<(String, serde_json::Value)>,
     /// The description as JSON.
@@ -298,7 +298,7 @@ impl Description {
             version,
             dialect,
             servers: built.servers,
-            operations: built.operations,
+            operations: built.operations.into_iter().map(Arc::new).collect(),
             security_schemes: built.security_schemes,
             json: root.json.clone(),
             pointers: root.pointers.clone(),
@@ -308,7 +308,7 @@ impl Description {
     }
 
     /// Finds an operation by its `operationId`.
-    pub fn operation_by_id(&self, id: &str) -> Option<&Operation> {
+    pub fn operation_by_id(&self, id: &str) -> Option<&Arc<Operation>> {
         self.operations
             .iter()
             .find(|op| op.id.as_deref() == Some(id))
@@ -321,7 +321,7 @@ impl Description {
 
     /// Finds the operation a JSON Pointer names (`/paths/~1pets~1{petId}/get`, RFC 6901,
     /// already percent-decoded), or says what is there instead.
-    pub fn operation_at(&self, pointer: &str) -> Result<&Operation, PointerProblem> {
+    pub fn operation_at(&self, pointer: &str) -> Result<&Arc<Operation>, PointerProblem> {
         if let Some(op) = self.operations.iter().find(|op| op.pointer == pointer) {
             return Ok(op);
         }

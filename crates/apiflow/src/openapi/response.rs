@@ -72,6 +72,26 @@ impl Operation {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Vec<ResponseProblem> {
+        let parsed = std::cell::OnceCell::new();
+        self.check_response_with(d, status, content_type, body.is_empty(), || {
+            parsed
+                .get_or_init(|| serde_json::from_slice(body).map_err(|e| e.to_string()))
+                .as_ref()
+                .map_err(String::as_str)
+        })
+    }
+
+    /// Checks a response as [`Operation::check_response`] does, for a caller that parses the
+    /// body itself (once, for the schema and for whatever else reads it): `json` returns the
+    /// body parsed, or the parser's message, and is called only when a schema is to be checked.
+    pub fn check_response_with<'j>(
+        &self,
+        d: &Description,
+        status: u16,
+        content_type: Option<&str>,
+        empty_body: bool,
+        json: impl FnOnce() -> Result<&'j Value, &'j str>,
+    ) -> Vec<ResponseProblem> {
         let Some(response) = self.response_for(status) else {
             let declared: Vec<&str> = self.responses.iter().map(|r| r.status.as_str()).collect();
             let declared = if declared.is_empty() {
@@ -86,7 +106,7 @@ impl Operation {
         };
         // A response without `content` describes no body, and an empty body has nothing to
         // check.
-        if response.content.is_empty() || body.is_empty() {
+        if response.content.is_empty() || empty_body {
             return Vec::new();
         }
         let declared = || {
@@ -115,7 +135,7 @@ impl Operation {
         if media.schema.is_none() || !is_json(content_type) {
             return Vec::new();
         }
-        let value: Value = match serde_json::from_slice(body) {
+        let value = match json() {
             Ok(value) => value,
             Err(error) => {
                 return vec![ResponseProblem::plain(format!(
@@ -136,7 +156,7 @@ impl Operation {
         };
         let mut problems = Vec::new();
         let mut more = 0;
-        for error in validator.iter_errors(&value) {
+        for error in validator.iter_errors(value) {
             if problems.len() == MAX_VIOLATIONS {
                 more += 1;
                 continue;

@@ -1,0 +1,231 @@
+//! A response body as runtime expressions read it: the bytes received, parsed as JSON only as
+//! far as each read needs.
+//!
+//! A step that reads `$response.body#/links/next/id` needs one number of a body that may hold
+//! kilobytes. Parsing the whole of it into a `serde_json::Value` (a map per object, a `String`
+//! per key and value) costs more than the rest of such a step. A pointer read keeps only the
+//! values on its path ([`Pick`], which accepts and rejects exactly what `serde_json` does); a
+//! read of the whole body, or an OpenAPI schema check, parses it once and later reads use that.
+
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use apiflow::query::pick::{Part, Pick};
+use serde_json::Value;
+
+/// Pointers with more segments that could be an array index than this read the whole body:
+/// each such segment doubles the paths to keep.
+const MAX_AMBIGUOUS_SEGMENTS: usize = 3;
+
+/// A response body as received.
+#[derive(Clone, Debug)]
+pub struct Received {
+    bytes: Arc<Vec<u8>>,
+    /// The whole body parsed, once something read it whole; the parser's message when it is
+    /// not JSON.
+    whole: OnceLock<Result<Value, String>>,
+}
+
+impl Received {
+    /// Wraps the bytes of a response body, parsing nothing yet.
+    pub fn new(bytes: Arc<Vec<u8>>) -> Received {
+        Received {
+            bytes,
+            whole: OnceLock::new(),
+        }
+    }
+
+    /// Returns the body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    /// Returns the whole body parsed as JSON, or the parser's message when it is not JSON.
+    /// Parsed once; later reads of any kind use it.
+    pub fn whole(&self) -> Result<&Value, &str> {
+        self.whole
+            .get_or_init(|| serde_json::from_slice(&self.bytes).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Follows the RFC 6901 `pointer` into the body: the value there, or what the body holds
+    /// instead (in words that follow "the body"); `None` when the body is not JSON.
+    ///
+    /// Only the values on the pointer's path are parsed. A miss is told from the whole body,
+    /// since a pruned one cannot say what stands where the pointer leads.
+    pub fn follow(&self, pointer: &str) -> Option<Result<Cow<'_, Value>, String>> {
+        if self.whole.get().is_none()
+            && let Some(pick) = pick_of(pointer)
+        {
+            let pruned = pick.parse(&self.bytes).ok()?;
+            if let Ok(value) = crate::expr::follow(&pruned, pointer) {
+                return Some(Ok(Cow::Owned(value.clone())));
+            }
+        }
+        let whole = self.whole().ok()?;
+        Some(crate::expr::follow(whole, pointer).map(Cow::Borrowed))
+    }
+
+    /// Returns the string values of the top-level `access_token`, `refresh_token` and
+    /// `id_token` members of a JSON object body, the fields of an OAuth token response
+    /// (RFC 6749 §5.1, OpenID Connect) that are secrets whatever a step reads of them.
+    pub fn token_fields(&self) -> Vec<String> {
+        // Each name ends in `_token`, unless written with escapes: a body with neither is
+        // skipped in one pass, without parsing.
+        if memchr::memmem::find(&self.bytes, b"_token").is_none()
+            && memchr::memchr(b'\\', &self.bytes).is_none()
+        {
+            return Vec::new();
+        }
+        let fields = match self.whole.get() {
+            Some(done) => done.as_ref().ok().map(Cow::Borrowed),
+            None => TOKEN_FIELDS.parse(&self.bytes).ok().map(Cow::Owned),
+        };
+        let Some(serde_json::Value::Object(fields)) = fields.as_deref() else {
+            return Vec::new();
+        };
+        TOKEN_NAMES
+            .iter()
+            .filter_map(|name| fields.get(*name)?.as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// The members [`Received::token_fields`] reads.
+const TOKEN_NAMES: [&str; 3] = ["access_token", "refresh_token", "id_token"];
+
+/// What [`Received::token_fields`] keeps of a body.
+static TOKEN_FIELDS: LazyLock<Pick> = LazyLock::new(|| {
+    let mut pick = Pick::default();
+    for name in TOKEN_NAMES {
+        pick.add(&[Part::Name(name.to_owned())]);
+    }
+    pick
+});
+
+/// Returns what to keep of a body for reading `pointer`: a segment that could be an array index
+/// is kept both as a member name and as an index, since the pointer reads either. `None` when
+/// the whole body is read (or the pointer is malformed, which the reader reports).
+fn pick_of(pointer: &str) -> Option<Pick> {
+    let tokens = pointer.strip_prefix('/')?;
+    let mut paths: Vec<Vec<Part>> = vec![Vec::new()];
+    let mut ambiguous = 0;
+    for raw in tokens.split('/') {
+        let name = if raw.contains('~') {
+            raw.replace("~1", "/").replace("~0", "~")
+        } else {
+            raw.to_owned()
+        };
+        match crate::expr::array_index(&name) {
+            Some(index) => {
+                ambiguous += 1;
+                if ambiguous > MAX_AMBIGUOUS_SEGMENTS {
+                    return None;
+                }
+                let as_index: Vec<Vec<Part>> = paths
+                    .iter()
+                    .map(|path| {
+                        let mut path = path.clone();
+                        path.push(Part::Index(index));
+                        path
+                    })
+                    .collect();
+                for path in &mut paths {
+                    path.push(Part::Name(name.clone()));
+                }
+                paths.extend(as_index);
+            }
+            None => {
+                for path in &mut paths {
+                    path.push(Part::Name(name.clone()));
+                }
+            }
+        }
+    }
+    let mut pick = Pick::default();
+    for path in &paths {
+        pick.add(path);
+    }
+    Some(pick)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn received(text: &str) -> Received {
+        Received::new(Arc::new(text.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn a_pointer_reads_what_the_whole_body_holds() {
+        let text =
+            r#"{"a":{"b":[10,{"c":"x"},[1]],"0":"zero"},"list":[{"id":1},{"id":2}],"s":"t"}"#;
+        let whole: Value = serde_json::from_str(text).unwrap();
+        for pointer in [
+            "",
+            "/a",
+            "/a/b",
+            "/a/b/1/c",
+            "/a/b/2/0",
+            "/a/0",
+            "/list/1/id",
+            "/list/5",
+            "/list/1/x",
+            "/s/0",
+            "/a/b/01",
+            "/a/b/-",
+            "/missing",
+            "/a/b/0/0/0/0",
+            "a",
+        ] {
+            let body = received(text);
+            let read = body.follow(pointer).expect("JSON");
+            assert_eq!(
+                read.map(Cow::into_owned),
+                crate::expr::follow(&whole, pointer).cloned(),
+                "pointer {pointer:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_reads_as_nothing_at_a_pointer() {
+        let body = received("<ok/>");
+        assert!(body.follow("/a").is_none());
+        assert!(body.whole().is_err());
+        assert_eq!(body.text(), "<ok/>");
+    }
+
+    #[test]
+    fn a_parsed_body_serves_later_reads() {
+        let body = received(r#"{"a":1,"b":2}"#);
+        assert_eq!(body.whole(), Ok(&json!({"a": 1, "b": 2})));
+        assert!(matches!(body.follow("/a"), Some(Ok(Cow::Borrowed(_)))));
+    }
+
+    #[test]
+    fn token_fields_are_read_from_token_responses_only() {
+        let tokens = |text: &str| received(text).token_fields();
+        assert_eq!(
+            tokens(r#"{"access_token":"at","scope":"x","id_token":"it","n":1}"#),
+            ["at", "it"]
+        );
+        // Escapes spell the same names.
+        assert_eq!(tokens(r#"{"refresh\u005ftoken":"rt"}"#), ["rt"]);
+        assert!(tokens(r#"{"items":[{"access_token":"nested"}],"token":"t"}"#).is_empty());
+        assert!(tokens(r#"{"access_token":7}"#).is_empty());
+        assert!(tokens("access_token=at&id_token=it").is_empty());
+        assert!(tokens(r#"{"id":1}"#).is_empty());
+    }
+
+    #[test]
+    fn many_index_like_segments_read_the_whole_body() {
+        assert!(pick_of("/0/1/2").is_some());
+        assert!(pick_of("/0/1/2/3").is_none());
+        assert!(pick_of("no-slash").is_none());
+    }
+}
