@@ -633,7 +633,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         }
     }
     let verdicts: Vec<serde_json::Value> = verdicts.iter().map(Verdict::to_json).collect();
-    reports.load(metrics.to_json(&verdicts));
+    reports.load(|| metrics.to_json(&verdicts));
     shared.console.out(summary.as_bytes());
     worst
 }

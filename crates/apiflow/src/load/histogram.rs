@@ -14,6 +14,8 @@ const LOWEST: u64 = 1;
 const HIGHEST: u64 = 3_600_000_000;
 /// Significant digits kept: any latency is known within 0.1%.
 const DIGITS: u8 = 3;
+/// Significant digits of the seconds of a time series: within 1%.
+const COARSE_DIGITS: u8 = 2;
 
 /// Latencies in microseconds, from 1 µs to 1 h at 3 significant digits: the memory it takes
 /// depends on that range only, never on how many latencies it holds.
@@ -41,6 +43,16 @@ impl Latencies {
     pub fn growing() -> Latencies {
         let mut histogram = Histogram::new_with_bounds(LOWEST, 2048, DIGITS)
             .unwrap_or_else(|_| unreachable!("1 µs to 2 ms at 3 digits is a valid histogram"));
+        histogram.auto(true);
+        Latencies(histogram)
+    }
+
+    /// Creates an empty histogram that grows like [`Latencies::growing`] and keeps latencies to
+    /// 2 significant digits (within 1%): one second of a time series, of which a run keeps one
+    /// for every second it lasts, in about a third of the room.
+    pub fn coarse() -> Latencies {
+        let mut histogram = Histogram::new_with_bounds(LOWEST, 2048, COARSE_DIGITS)
+            .unwrap_or_else(|_| unreachable!("1 µs to 2 ms at 2 digits is a valid histogram"));
         histogram.auto(true);
         Latencies(histogram)
     }

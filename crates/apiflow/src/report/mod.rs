@@ -147,10 +147,12 @@ impl Files {
         self.left_out += runs;
     }
 
-    /// Keeps the `load` object of an iterated workflow's run for the reports.
-    pub fn load(&mut self, load: serde_json::Value) {
+    /// Keeps the `load` object of an iterated workflow's run for the reports, made only when
+    /// a report or a summary will read it: a long run's time series is not written out for
+    /// nothing.
+    pub fn load(&mut self, load: impl FnOnce() -> serde_json::Value) {
         if self.keeps() {
-            self.loads.push(load);
+            self.loads.push(load());
         }
     }
 
