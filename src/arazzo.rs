@@ -76,16 +76,38 @@ fn parse_server(text: &str) -> Result<(String, String), String> {
 
 /// Tells whether a file is an Arazzo document (its top level has an `arazzo:` key).
 pub(crate) fn is_arazzo(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| apiflow_arazzo::load::is_arazzo(&text))
+    matches!(kind(path), Kind::Arazzo)
 }
 
-/// Says why a file cannot be run, when it is an OpenAPI description: it describes operations,
-/// and an Arazzo document or a workflow's `openapi:` says which to call.
-pub(crate) fn not_runnable(path: &Path) -> Option<Diagnostic> {
-    let text = std::fs::read_to_string(path).ok()?;
-    // `openapi: 3.1.0` (or `swagger: "2.0"`) at the top level, in YAML or JSON; a workflow's
-    // own `openapi:` names a file, never a version.
-    let describes = text.lines().any(|line| {
+/// What a file given to `run` or `validate` is, read once.
+pub(crate) enum Kind {
+    /// An Arazzo document.
+    Arazzo,
+    /// An OpenAPI description, which cannot be run: why, to print.
+    Description(Box<Diagnostic>),
+    /// Anything else: a workflow, a collection, or a file that does not read.
+    Other,
+}
+
+/// Reads a file once to tell an Arazzo document and an OpenAPI description from the rest.
+pub(crate) fn kind(path: &Path) -> Kind {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Kind::Other;
+    };
+    if apiflow_arazzo::load::is_arazzo(&text) {
+        return Kind::Arazzo;
+    }
+    if describes_operations(&text) {
+        Kind::Description(Box::new(not_a_workflow(path)))
+    } else {
+        Kind::Other
+    }
+}
+
+/// Tells whether a text is an OpenAPI description: `openapi: 3.1.0` (or `swagger: "2.0"`) at
+/// the top level, in YAML or JSON; a workflow's own `openapi:` names a file, never a version.
+fn describes_operations(text: &str) -> bool {
+    text.lines().any(|line| {
         let line = line.trim_start_matches(['{', ' ', '"']);
         let Some(rest) = line
             .strip_prefix("openapi")
@@ -95,14 +117,17 @@ pub(crate) fn not_runnable(path: &Path) -> Option<Diagnostic> {
         };
         let value = rest.trim_start_matches(['"', ' ', ':', '\'']);
         value.starts_with("3.") || value.starts_with("2.")
-    });
-    describes.then(|| {
-        Diagnostic::error(format!(
-            "`{}` is an OpenAPI description, not a workflow",
-            path.display()
-        ))
-        .help("a description says what operations exist; name it in an Arazzo document's `sourceDescriptions` or a workflow's `openapi:` and run that")
     })
+}
+
+/// Says why an OpenAPI description cannot be run: it describes operations, and an Arazzo
+/// document or a workflow's `openapi:` says which to call.
+fn not_a_workflow(path: &Path) -> Diagnostic {
+    Diagnostic::error(format!(
+        "`{}` is an OpenAPI description, not a workflow",
+        path.display()
+    ))
+    .help("a description says what operations exist; name it in an Arazzo document's `sourceDescriptions` or a workflow's `openapi:` and run that")
 }
 
 /// Checks an Arazzo document with the command line's options.

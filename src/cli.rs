@@ -646,12 +646,13 @@ fn validate_command(
 ) -> ExitCode {
     let mut code = ExitCode::Passed;
     for file in files {
-        if let Some(problem) = crate::arazzo::not_runnable(file) {
-            print_diagnostics(&[problem], color);
+        let kind = crate::arazzo::kind(file);
+        if let crate::arazzo::Kind::Description(problem) = kind {
+            print_diagnostics(&[*problem], color);
             code = ExitCode::Invalid;
             continue;
         }
-        if crate::arazzo::is_arazzo(file) {
+        if matches!(kind, crate::arazzo::Kind::Arazzo) {
             match crate::arazzo::check(file, access, arazzo, ChecksArg::Error) {
                 Ok(document) => println!(
                     "✓ {}: {}",
@@ -788,12 +789,13 @@ async fn run_command(args: RunArgs) -> ExitCode {
         ..FileAccess::default()
     };
     for file in &files {
-        if let Some(problem) = crate::arazzo::not_runnable(file) {
-            print_diagnostics(&[problem], color_err);
+        let kind = crate::arazzo::kind(file);
+        if let crate::arazzo::Kind::Description(problem) = kind {
+            print_diagnostics(&[*problem], color_err);
             invalid = true;
             continue;
         }
-        if crate::arazzo::is_arazzo(file) {
+        if matches!(kind, crate::arazzo::Kind::Arazzo) {
             match crate::arazzo::check(file, &access, &args.arazzo, args.openapi_checks) {
                 Ok(document) => plans.push(Loaded::Arazzo(Box::new(document))),
                 Err(diagnostics) => {
