@@ -141,7 +141,8 @@ impl LiveState {
                 requests: 0,
                 latencies: Latencies::growing(),
             }),
-            metrics: thresholds.then(|| Metrics::new("", "", UNIX_EPOCH)),
+            // For the thresholds at risk, which read no time series.
+            metrics: thresholds.then(|| Metrics::new("", "", UNIX_EPOCH).without_series()),
         }
     }
 

@@ -353,6 +353,10 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     let count = rows.map_or(options.iterations, <[_]>::len);
     let started = std::time::Instant::now();
     let mut metrics = Metrics::new(plan.title(), plan.file(), std::time::SystemTime::now());
+    // The time series is for reports; a long run without one keeps nothing per second.
+    if !reports.keeps() {
+        metrics = metrics.without_series();
+    }
     metrics.shard = options.shard.map(|s| format!("{}/{}", s.index, s.count));
     let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     // A timed profile runs past the last row: iteration k takes row k modulo their number.

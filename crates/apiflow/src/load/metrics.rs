@@ -125,6 +125,8 @@ pub struct Metrics {
     pub errors: BTreeMap<String, u64>,
     /// By Unix second.
     series: BTreeMap<u64, Second>,
+    /// Whether the time series is kept: only reports read it.
+    keeps_series: bool,
     /// When the run started.
     pub started: SystemTime,
     /// When the run ended (or the last step so far did).
@@ -147,10 +149,19 @@ impl Metrics {
             failed: 0,
             errors: BTreeMap::new(),
             series: BTreeMap::new(),
+            keeps_series: true,
             started,
             ended: started,
             shard: None,
         }
+    }
+
+    /// Leaves the time series out: for a run whose metrics no report will read, which then
+    /// keeps nothing for each second it lasts.
+    #[must_use]
+    pub fn without_series(mut self) -> Metrics {
+        self.keeps_series = false;
+        self
     }
 
     /// Counts an ended iteration with the samples of its steps.
@@ -176,6 +187,9 @@ impl Metrics {
         }
         if let Some(kind) = sample.error {
             *self.errors.entry(kind.to_owned()).or_default() += 1;
+        }
+        if !self.keeps_series {
+            return;
         }
         let second = unix_seconds(sample.at);
         let entry = self.series.entry(second).or_default();
@@ -672,6 +686,18 @@ mod tests {
                 "{got} µs for {exact} µs"
             );
         }
+    }
+
+    #[test]
+    fn metrics_that_no_report_reads_keep_no_series() {
+        let mut metrics = Metrics::new("w", "w.yaml", UNIX_EPOCH).without_series();
+        for second in 0..10 {
+            metrics.iteration(second % 3 != 0, &[sample("a", 5 + second, None, second)]);
+        }
+        assert!(metrics.series.is_empty());
+        assert_eq!(metrics.iterations, 10);
+        assert_eq!(metrics.step("a").map(Latencies::count), Some(10));
+        assert_eq!(metrics.to_json(&[])["series"], json!([]));
     }
 
     #[test]

@@ -114,7 +114,7 @@ impl Files {
     }
 
     /// Tells whether anything is kept: a report to write or a summary to make.
-    fn keeps(&self) -> bool {
+    pub fn keeps(&self) -> bool {
         !self.targets.is_empty() || self.summarize
     }
 
