@@ -718,3 +718,88 @@ workflows:
     );
     assert!(!out.stdout.contains(TOKEN), "{}", out.stdout);
 }
+
+const POINTERS: &str = r"arazzo: 1.1.0
+info: { title: pointers, version: '1' }
+sourceDescriptions:
+  - { name: shop, url: ./shop.openapi.yaml, type: openapi }
+workflows:
+  - workflowId: pointers
+    steps:
+      - stepId: list
+        operationId: listItems
+        successCriteria:
+          - condition: $response.body#/items/1/id == 8
+          - condition: $response.body#/items/5 == null
+          - condition: $response.body#/status/0 == null
+        outputs:
+          second: $response.body#/items/1/id
+      - stepId: item
+        operationId: getItem
+        parameters:
+          - { name: id, in: path, value: $steps.list.outputs.second }
+        outputs:
+          name: $response.body#/name
+";
+
+#[test]
+fn pointers_read_a_body_alike_whether_or_not_it_is_checked_against_openapi() {
+    // With OpenAPI checks, the body is parsed whole once for the schema and the expressions
+    // read that; without, each pointer parses only its path. Both read the same values and
+    // the same misses, and a body that is not JSON is named as such.
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/api/items" => Reply::json(
+            200,
+            &json!({ "status": "ok", "items": [{ "id": 7 }, { "id": 8, "name": "desk" }] }),
+        ),
+        "/api/items/8" => Reply::json(200, &json!({ "id": 8, "name": "desk" })),
+        _ => Reply::status(404),
+    });
+    let dir = TempDir::new("arazzo-pointers");
+    let doc = document(&dir, POINTERS);
+    let run = |url: &str, checks: &str| {
+        let report = dir.file(&format!("report-{checks}.json"));
+        let out = output(
+            apiflow(&[
+                "run",
+                &doc,
+                "--server",
+                &format!("shop={url}/api"),
+                "--openapi-checks",
+                checks,
+                "--report",
+                &format!("json={report}"),
+            ])
+            .env("NO_COLOR", "1"),
+            &[],
+        );
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        (out, report)
+    };
+    for checks in ["error", "off"] {
+        let (out, report) = run(&server.url, checks);
+        assert_eq!(out.code, 0, "{checks}: {}\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            outline(&report),
+            ["pointers: passed", "  list passed", "  item passed"]
+        );
+        let captures = &report["workflows"][0]["steps"][1]["captures"];
+        assert_eq!(captures["name"], json!("desk"), "{checks}: {captures}");
+    }
+    let text = Server::start(|_: &Recorded| {
+        Reply::status(200)
+            .header("content-type", "text/plain")
+            .body("items: 7, 8")
+    });
+    let (out, _) = run(&text.url, "off");
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "cannot evaluate success criterion `$response.body#/items/1/id == 8`: \
+             `$response.body#/items/1/id` needs a JSON body: the response body is not JSON"
+        ),
+        "{}",
+        out.stdout
+    );
+}
