@@ -8,6 +8,7 @@
 //! read of the whole body, or an OpenAPI schema check, parses it once and later reads use that.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use apiflow::query::pick::{Part, Pick};
@@ -17,13 +18,30 @@ use serde_json::Value;
 /// each such segment doubles the paths to keep.
 const MAX_AMBIGUOUS_SEGMENTS: usize = 3;
 
+/// Pointer reads of one body that each parse only their path; the next parses it whole, for
+/// every later read: a step reading many values of a large body scans it a bounded number of
+/// times.
+const PRUNED_READS: u32 = 4;
+
 /// A response body as received.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Received {
     bytes: Arc<Vec<u8>>,
     /// The whole body parsed, once something read it whole; the parser's message when it is
     /// not JSON.
     whole: OnceLock<Result<Value, String>>,
+    /// Pointer reads that parsed only their path.
+    pruned: AtomicU32,
+}
+
+impl Clone for Received {
+    fn clone(&self) -> Received {
+        Received {
+            bytes: Arc::clone(&self.bytes),
+            whole: self.whole.clone(),
+            pruned: AtomicU32::new(self.pruned.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl Received {
@@ -32,6 +50,7 @@ impl Received {
         Received {
             bytes,
             whole: OnceLock::new(),
+            pruned: AtomicU32::new(0),
         }
     }
 
@@ -52,10 +71,12 @@ impl Received {
     /// Follows the RFC 6901 `pointer` into the body: the value there, or what the body holds
     /// instead (in words that follow "the body"); `None` when the body is not JSON.
     ///
-    /// Only the values on the pointer's path are parsed. A miss is told from the whole body,
-    /// since a pruned one cannot say what stands where the pointer leads.
+    /// Only the values on the pointer's path are parsed, for the first few reads. A miss is
+    /// told from the whole body, since a pruned one cannot say what stands where the pointer
+    /// leads.
     pub fn follow(&self, pointer: &str) -> Option<Result<Cow<'_, Value>, String>> {
         if self.whole.get().is_none()
+            && self.pruned.fetch_add(1, Ordering::Relaxed) < PRUNED_READS
             && let Some(pick) = pick_of(pointer)
         {
             let pruned = pick.parse(&self.bytes).ok()?;
@@ -190,6 +211,25 @@ mod tests {
                 "pointer {pointer:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_body_read_at_many_pointers_is_parsed_whole_after_a_few() {
+        let body = received(r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6}"#);
+        for (read, name) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            assert!(matches!(
+                body.follow(&format!("/{name}")),
+                Some(Ok(Cow::Owned(_)))
+            ));
+            assert!(
+                body.whole.get().is_none(),
+                "parsed whole after {} reads",
+                read + 1
+            );
+        }
+        assert_eq!(body.follow("/e"), Some(Ok(Cow::Borrowed(&json!(5)))));
+        assert!(body.whole.get().is_some());
+        assert!(matches!(body.follow("/f"), Some(Ok(Cow::Borrowed(_)))));
     }
 
     #[test]
