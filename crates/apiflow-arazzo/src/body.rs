@@ -133,11 +133,7 @@ fn pick_of(pointer: &str) -> Option<Pick> {
     let mut paths: Vec<Vec<Part>> = vec![Vec::new()];
     let mut ambiguous = 0;
     for raw in tokens.split('/') {
-        let name = if raw.contains('~') {
-            raw.replace("~1", "/").replace("~0", "~")
-        } else {
-            raw.to_owned()
-        };
+        let name = crate::load::unescape(raw).into_owned();
         match crate::expr::array_index(&name) {
             Some(index) => {
                 ambiguous += 1;

@@ -26,6 +26,8 @@ use std::fmt::{self, Write as _};
 use apiflow::diagnostic::did_you_mean;
 use apiflow::query::jsonpath::JsonPath;
 
+use crate::load::unescape;
+
 /// The values runtime expressions read, filled by the runner as a workflow goes.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
@@ -1196,11 +1198,6 @@ pub(crate) fn array_index(token: &str) -> Option<usize> {
     token.parse().ok()
 }
 
-/// Decodes one RFC 6901 reference token: `~1` is `/`, then `~0` is `~`.
-fn unescape_token(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
-}
-
 /// Follows an RFC 6901 JSON Pointer, or says (in words that follow "the body") what it missed.
 pub(crate) fn follow<'v>(
     value: &'v serde_json::Value,
@@ -1218,11 +1215,7 @@ pub(crate) fn follow<'v>(
     // `tokens[..walked]` is the part of the pointer followed so far, named only in a miss.
     let mut walked = 0;
     for raw in tokens.split('/') {
-        let token: std::borrow::Cow<'_, str> = if raw.contains('~') {
-            unescape_token(raw).into()
-        } else {
-            raw.into()
-        };
+        let token = unescape(raw);
         let token = token.as_ref();
         let at = || match walked {
             0 => "the top".to_owned(),
@@ -1711,7 +1704,7 @@ pub fn replace_pointer(
     let (parent_pointer, last) = pointer.rsplit_once('/').unwrap_or(("", pointer));
     let parent = pointer_mut(target, parent_pointer)
         .map_err(|miss| format!("cannot set `{pointer}`: the payload {miss}"))?;
-    let token = unescape_token(last);
+    let token = unescape(last).into_owned();
     let at = if parent_pointer.is_empty() {
         "the top".to_owned()
     } else {
@@ -1754,9 +1747,9 @@ fn pointer_mut<'v>(
     follow(value, pointer)?;
     let mut node = value;
     for raw in pointer.split('/').skip(1) {
-        let token = unescape_token(raw);
+        let token = unescape(raw);
         node = match node {
-            serde_json::Value::Object(map) => map.get_mut(&token),
+            serde_json::Value::Object(map) => map.get_mut(token.as_ref()),
             serde_json::Value::Array(items) => array_index(&token).and_then(|i| items.get_mut(i)),
             _ => None,
         }

@@ -21,6 +21,7 @@ use apiflow::span::{Source, Span};
 use crate::model::Document;
 use crate::schema::{SUPPORTED, Version};
 
+pub(crate) use tree::unescape;
 pub use tree::{escape, segments, span_in};
 
 /// Tells whether a text is an Arazzo document: its top level has an `arazzo` key. Reads only

@@ -4,6 +4,8 @@
 //! Nothing is indexed ahead: a pointer is looked up by walking the nodes only when a problem
 //! needs a place, so a document that loads without one pays nothing for it.
 
+use std::borrow::Cow;
+
 use apiflow::format::yaml::{Node, NodeKind};
 use apiflow::span::{Source, Span};
 
@@ -32,7 +34,7 @@ impl<'a> Tree<'a> {
             match &parent.kind {
                 NodeKind::Map(entries) => entries
                     .iter()
-                    .find(|(key, _)| key.name == name.as_str())
+                    .find(|(key, _)| key.name == name.as_ref())
                     .map(|(key, _)| inside_quotes(key.span, self.source)),
                 _ => None,
             }
@@ -86,13 +88,18 @@ pub fn segments(pointer: &str) -> Vec<String> {
         .strip_prefix('/')
         .unwrap_or(pointer)
         .split('/')
-        .map(unescape)
+        .map(|segment| unescape(segment).into_owned())
         .collect()
 }
 
-/// Unescapes one JSON Pointer segment: `~1` is `/`, `~0` is `~`.
-fn unescape(segment: &str) -> String {
-    segment.replace("~1", "/").replace("~0", "~")
+/// Unescapes one JSON Pointer segment: `~1` is `/`, then `~0` is `~`; borrowed when it holds
+/// no `~`.
+pub(crate) fn unescape(segment: &str) -> Cow<'_, str> {
+    if segment.contains('~') {
+        Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(segment)
+    }
 }
 
 /// Joins a pointer and one more segment, escaping it.
