@@ -76,7 +76,7 @@ fn parse_server(text: &str) -> Result<(String, String), String> {
 
 /// Tells whether a file is an Arazzo document (its top level has an `arazzo:` key).
 pub(crate) fn is_arazzo(path: &Path) -> bool {
-    matches!(kind(path), Kind::Arazzo)
+    std::fs::read_to_string(path).is_ok_and(|text| apiflow_arazzo::load::is_arazzo(&text))
 }
 
 /// What a file given to `run` or `validate` is, read once.
