@@ -353,8 +353,10 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     let count = rows.map_or(options.iterations, <[_]>::len);
     let started = std::time::Instant::now();
     let mut metrics = Metrics::new(plan.title(), plan.file(), std::time::SystemTime::now());
-    // The time series is for reports; a long run without one keeps nothing per second.
-    if !reports.keeps() {
+    // Whether anything reads the runs and the time series: a report or a summary. Without
+    // one, a long run keeps nothing per iteration or per second.
+    let reported = reports.keeps();
+    if !reported {
         metrics = metrics.without_series();
     }
     metrics.shard = options.shard.map(|s| format!("{}/{}", s.index, s.count));
@@ -503,7 +505,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         // Kept only for file reports, which list every iteration of a count, and a summary.
         // A run that lasts a time, and a summary alone, keep the first passed and failed
         // iterations to end and count the rest: memory stays flat however long the run.
-        if !options.reports.is_empty() || options.github.is_some() {
+        if reported {
             if bounded && !kept.admit(code.passed()) {
                 left_out += 1;
             } else {

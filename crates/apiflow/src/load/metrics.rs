@@ -49,16 +49,17 @@ impl Second {
     /// Returns the second's latencies, at the precision of a time series however they were
     /// kept, so that a second reopened or added up is what one run would have recorded.
     fn latencies(&self) -> Latencies {
+        if let Some(latencies) = &self.latencies {
+            return latencies.clone();
+        }
         let mut coarse = Latencies::coarse();
-        match (&self.latencies, &self.encoded) {
-            (Some(latencies), _) => return latencies.clone(),
-            (None, Some(text)) => {
-                if let Ok(decoded) = Latencies::decode(text) {
-                    // A coarse histogram takes any other: it is growing, to the whole range.
-                    let _ = coarse.add(&decoded);
-                }
-            }
-            (None, None) => {}
+        if let Some(decoded) = self
+            .encoded
+            .as_deref()
+            .and_then(|t| Latencies::decode(t).ok())
+        {
+            // A coarse histogram takes any other: it is growing, to the whole range.
+            let _ = coarse.add(&decoded);
         }
         coarse
     }
