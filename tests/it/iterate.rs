@@ -260,3 +260,65 @@ fn a_short_data_row_leaves_its_missing_columns_unset_and_a_byte_order_mark_is_sk
         .collect();
     assert_eq!(users, ["ann", "anonymous", "bob"]);
 }
+
+/// A failed iteration prints what a single run would: the workflow's line, each step's line
+/// (passed steps before the failure too, redirects counted, skipped steps with their reason),
+/// the failure with the response, and the summary, the captured token masked throughout.
+#[test]
+fn a_failed_iteration_prints_its_steps_as_a_single_run_would() {
+    let server = Server::start(|request| match request.path.as_str() {
+        "/token" => Reply::json(200, &serde_json::json!({ "access_token": "tok-4b1d" })),
+        "/old" => Reply::status(302).header("location", "/items"),
+        "/items/1" if request.nth % 2 == 1 => Reply::text(500, "down for tok-4b1d"),
+        _ => Reply::status(200),
+    });
+    let dir = TempDir::new("failed-iteration");
+    let flow = write(
+        &dir,
+        "flow.yaml",
+        "name: token and read
+inputs:
+  base_url: ~
+steps:
+  - name: get a token
+    request: { method: POST, url: \"{{ base_url }}/token\" }
+    expect: { status: 200 }
+    extract: { access_token: $.access_token }
+  - name: list
+    request: { url: \"{{ base_url }}/old?key={{ access_token }}\", follow_redirects: true }
+    expect: { status: 200 }
+  - name: only on Sundays
+    if: \"false\"
+    request: { url: \"{{ base_url }}/never\" }
+  - name: read
+    request: { url: \"{{ base_url }}/items/1\" }
+    expect: { status: 200 }
+",
+    );
+    let base = format!("base_url={}", server.url);
+    let out = output(
+        &mut apiflow(&[
+            "run",
+            &flow,
+            "--var",
+            &base,
+            "--iterations",
+            "2",
+            "--concurrency",
+            "1",
+        ]),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let shown = out
+        .stdout
+        .split("iteration ")
+        .nth(1)
+        .expect("a failed iteration is shown");
+    let shown = shown
+        .split("✗ token and read: 2 iterations")
+        .next()
+        .expect("the run's summary follows");
+    let shown = shown.replace(&dir.0.display().to_string(), "<dir>");
+    insta::assert_snapshot!(shown);
+}

@@ -1,5 +1,6 @@
 //! The terminal reporter: one line per step, failures in detail, a summary; secrets masked.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -22,8 +23,9 @@ pub struct Terminal<W: Write> {
     verbose: bool,
     /// Replaces durations with `<t>`, for tests that compare output exactly.
     stable: bool,
-    /// Keeps the output unmasked until [`Terminal::into_masked`] masks it whole.
-    mask_at_end: bool,
+    /// Keeps what it is told, unformatted where it can, until [`Terminal::into_masked`]
+    /// writes it and masks it whole.
+    deferred: Option<Vec<Pending>>,
     /// Prints each request as a `curl` command.
     curl: bool,
     /// Leaves secrets in the `curl` commands.
@@ -41,7 +43,7 @@ impl<W: Write> Terminal<W> {
             color,
             verbose,
             stable: false,
-            mask_at_end: false,
+            deferred: None,
             curl: false,
             show_secrets: false,
             console: Vec::new(),
@@ -63,12 +65,13 @@ impl<W: Write> Terminal<W> {
         self
     }
 
-    /// Writes unmasked text, to be masked whole by [`Terminal::into_masked`] with every secret
-    /// the run learnt: a load run prints an iteration's output only when it failed, and most
-    /// do not, so searching each line for secrets as it is written would be wasted.
+    /// Keeps the run's workflow, step and summary lines as data, and writes them, with every
+    /// secret the run learnt masked, only when [`Terminal::into_masked`] asks: a load run
+    /// prints an iteration's output only when it failed, and most do not, so formatting and
+    /// masking each line as it comes would be wasted.
     #[must_use]
-    pub fn masked_at_end(mut self) -> Terminal<W> {
-        self.mask_at_end = true;
+    pub fn deferred(mut self) -> Terminal<W> {
+        self.deferred = Some(Vec::new());
         self
     }
 
@@ -93,15 +96,34 @@ impl<W: Write> Terminal<W> {
     }
 
     fn write(&mut self, text: &str) {
-        if self.mask_at_end {
-            let _ = self.out.write_all(text.as_bytes());
+        if let Some(pending) = &mut self.deferred {
+            pending.push(Pending::Text(text.to_owned()));
             return;
         }
         let masked = self.masker.mask(text);
         let _ = self.out.write_all(masked.as_bytes());
     }
 
+    fn started_line(&self, name: &str, file: &str, steps: usize) -> String {
+        let plural = if steps == 1 { "" } else { "s" };
+        format!(
+            "{} {name} ({file}, {steps} step{plural})\n",
+            self.paint(BOLD, "▶")
+        )
+    }
+
     fn step(&mut self, step: &StepReport) {
+        let line = StepLine::of(step);
+        if let Some(pending) = &mut self.deferred {
+            pending.push(Pending::Step(line.into_owned()));
+        } else {
+            let text = self.step_line(&line);
+            self.write(&text);
+        }
+        self.step_details(step);
+    }
+
+    fn step_line(&self, step: &StepLine<'_>) -> String {
         let mut line = String::new();
         let (mark, style) = match step.outcome {
             Outcome::Passed => ("✓", GREEN),
@@ -112,17 +134,17 @@ impl<W: Write> Terminal<W> {
             line.push_str("  ");
         }
         let _ = write!(line, "{} {}", self.paint(style, mark), step.name);
-        if !step.children.is_empty() {
-            let count = step.children.len();
+        if step.children > 0 {
+            let count = step.children;
             let _ = write!(
                 line,
                 "  ({count} step{})",
                 if count == 1 { "" } else { "s" }
             );
         }
-        if let (Some(first), Some(last)) = (step.exchanges.first(), step.exchanges.last()) {
-            let _ = write!(line, "  {} {}", first.request.method, first.request.url);
-            let status = last.response.status;
+        if let Some(sent) = &step.sent {
+            let _ = write!(line, "  {} {}", sent.method, sent.url);
+            let status = sent.status;
             let status_text = status.as_str();
             let painted = if status.is_success() || status.is_redirection() {
                 self.paint(GREEN, status_text)
@@ -130,13 +152,7 @@ impl<W: Write> Terminal<W> {
                 self.paint(RED, status_text)
             };
             let _ = write!(line, " → {painted}");
-            // Hops before the last are redirects, or a Digest challenge answered.
-            let hops = &step.exchanges[..step.exchanges.len() - 1];
-            match hops
-                .iter()
-                .filter(|e| e.response.status.is_redirection())
-                .count()
-            {
+            match sent.redirects {
                 0 => {}
                 1 => line.push_str(" (1 redirect)"),
                 n => {
@@ -152,7 +168,12 @@ impl<W: Write> Terminal<W> {
             let _ = write!(line, " {}", self.paint(DIM, &format!("({reason})")));
         }
         line.push('\n');
-        self.write(&line);
+        line
+    }
+
+    /// Writes what follows a step's line: its `curl` commands, console lines, exchanges with
+    /// `-v`, warnings, and its failures.
+    fn step_details(&mut self, step: &StepReport) {
         if self.curl {
             for exchange in &step.exchanges {
                 let command = format!("    $ {}\n", super::curl::command(&exchange.request));
@@ -205,23 +226,38 @@ impl<W: Write> Terminal<W> {
     }
 
     fn summary(&mut self, report: &RunReport) {
-        let (passed, failed, skipped) = report.counts();
-        let code = report.exit_code();
-        let mark = if code.passed() {
+        let summary = Summary {
+            name: Cow::Borrowed(&report.name),
+            counts: report.counts(),
+            passed: report.exit_code().passed(),
+            duration: report.duration,
+            stopped: report.stopped.as_deref().map(Cow::Borrowed),
+        };
+        if let Some(pending) = &mut self.deferred {
+            pending.push(Pending::Finished(summary.into_owned()));
+        } else {
+            let line = self.summary_line(&summary);
+            self.write(&line);
+        }
+    }
+
+    fn summary_line(&self, summary: &Summary<'_>) -> String {
+        let (passed, failed, skipped) = summary.counts;
+        let mark = if summary.passed {
             self.paint(GREEN, "✓")
         } else {
             self.paint(RED, "✗")
         };
         let mut line = format!(
             "{mark} {}: {passed} passed, {failed} failed, {skipped} skipped in {}",
-            report.name,
-            self.time(report.duration)
+            summary.name,
+            self.time(summary.duration)
         );
-        if let Some(stopped) = &report.stopped {
+        if let Some(stopped) = &summary.stopped {
             let _ = write!(line, " ({stopped})");
         }
         line.push('\n');
-        self.write(&line);
+        line
     }
 }
 
@@ -282,11 +318,21 @@ pub fn timings_text(timings: &Timings) -> String {
 
 impl Terminal<Vec<u8>> {
     /// Returns what was written, every secret the run learnt masked.
-    pub fn into_masked(self) -> Vec<u8> {
-        if !self.mask_at_end {
+    pub fn into_masked(mut self) -> Vec<u8> {
+        let Some(pending) = self.deferred.take() else {
             return self.out;
+        };
+        let mut text = String::from_utf8_lossy(&self.out).into_owned();
+        for item in pending {
+            match item {
+                Pending::Text(line) => text.push_str(&line),
+                Pending::Started { name, file, steps } => {
+                    text.push_str(&self.started_line(&name, &file, steps));
+                }
+                Pending::Step(line) => text.push_str(&self.step_line(&line)),
+                Pending::Finished(summary) => text.push_str(&self.summary_line(&summary)),
+            }
         }
-        let text = String::from_utf8_lossy(&self.out);
         self.masker.mask(&text).into_owned().into_bytes()
     }
 }
@@ -295,12 +341,16 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
     fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::Started { name, file, steps } => {
-                let plural = if *steps == 1 { "" } else { "s" };
-                let line = format!(
-                    "{} {name} ({file}, {steps} step{plural})\n",
-                    self.paint(BOLD, "▶")
-                );
-                self.write(&line);
+                if let Some(pending) = &mut self.deferred {
+                    pending.push(Pending::Started {
+                        name: (*name).to_owned(),
+                        file: (*file).to_owned(),
+                        steps: *steps,
+                    });
+                } else {
+                    let line = self.started_line(name, file, *steps);
+                    self.write(&line);
+                }
             }
             Event::Secret(value) => {
                 self.masker.add(value);
@@ -325,6 +375,105 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
             Event::Finished(report) => self.summary(report),
         }
         let _ = self.out.flush();
+    }
+}
+
+/// What a deferred terminal keeps of an event until it writes it.
+enum Pending {
+    /// Text written as it came: the lines of nested steps, failures, warnings, `-v` dumps.
+    Text(String),
+    /// A workflow's first line.
+    Started {
+        name: String,
+        file: String,
+        steps: usize,
+    },
+    /// A step's line.
+    Step(StepLine<'static>),
+    /// A workflow's summary line.
+    Finished(Summary<'static>),
+}
+
+/// What a step's line shows.
+struct StepLine<'s> {
+    depth: u32,
+    outcome: Outcome,
+    name: Cow<'s, str>,
+    /// How many steps ran inside it.
+    children: usize,
+    sent: Option<Sent<'s>>,
+    duration: std::time::Duration,
+    attempts: u32,
+    reason: Option<Cow<'s, str>>,
+}
+
+/// What a step's line shows of its exchanges.
+struct Sent<'s> {
+    /// The first request's method and URL.
+    method: reqwest::Method,
+    url: Cow<'s, str>,
+    /// The last response's status.
+    status: reqwest::StatusCode,
+    /// How many hops before the last were redirects (the others answered a Digest challenge).
+    redirects: usize,
+}
+
+impl<'s> StepLine<'s> {
+    fn of(step: &'s StepReport) -> StepLine<'s> {
+        let sent = match (step.exchanges.first(), step.exchanges.last()) {
+            (Some(first), Some(last)) => Some(Sent {
+                method: first.request.method.clone(),
+                url: Cow::Borrowed(first.request.url.as_str()),
+                status: last.response.status,
+                redirects: step.exchanges[..step.exchanges.len() - 1]
+                    .iter()
+                    .filter(|e| e.response.status.is_redirection())
+                    .count(),
+            }),
+            _ => None,
+        };
+        StepLine {
+            depth: step.depth,
+            outcome: step.outcome,
+            name: Cow::Borrowed(&step.name),
+            children: step.children.len(),
+            sent,
+            duration: step.duration,
+            attempts: step.attempts,
+            reason: step.reason.as_deref().map(Cow::Borrowed),
+        }
+    }
+
+    fn into_owned(self) -> StepLine<'static> {
+        StepLine {
+            name: Cow::Owned(self.name.into_owned()),
+            sent: self.sent.map(|sent| Sent {
+                url: Cow::Owned(sent.url.into_owned()),
+                ..sent
+            }),
+            reason: self.reason.map(|r| Cow::Owned(r.into_owned())),
+            ..self
+        }
+    }
+}
+
+/// What a workflow's summary line shows.
+struct Summary<'s> {
+    name: Cow<'s, str>,
+    /// Steps passed, failed (errors included) and skipped.
+    counts: (usize, usize, usize),
+    passed: bool,
+    duration: std::time::Duration,
+    stopped: Option<Cow<'s, str>>,
+}
+
+impl Summary<'_> {
+    fn into_owned(self) -> Summary<'static> {
+        Summary {
+            name: Cow::Owned(self.name.into_owned()),
+            stopped: self.stopped.map(|s| Cow::Owned(s.into_owned())),
+            ..self
+        }
     }
 }
 
