@@ -112,7 +112,6 @@ impl Plain {
         let port = request.url.port_or_known_default().unwrap_or(80);
         let origin = (host.to_owned(), port);
         let mut message = Some(self.message(request)?);
-        let host_value = host_header(&request.url)?;
         let mut marks = Marks::start(started);
         let response = loop {
             let Some(outgoing) = message.take() else {
@@ -129,7 +128,7 @@ impl Plain {
                 (open, false)
             };
             marks.sent = Instant::now();
-            let mut service = Decompression::new(Send(&mut open.sender, &host_value))
+            let mut service = Decompression::new(Send(&mut open.sender, &open.host))
                 .gzip(true)
                 .br(true)
                 .deflate(true)
@@ -259,6 +258,7 @@ impl Plain {
 
     /// Opens a connection, noting how long the DNS lookup and the TCP connection took.
     async fn connect(&self, (host, port): &(String, u16)) -> Result<(Open, Connecting), SendError> {
+        let host_value = host_header(host, *port)?;
         let name = host.trim_start_matches('[').trim_end_matches(']');
         let mut connecting = Connecting {
             start: Some(Instant::now()),
@@ -285,15 +285,24 @@ impl Plain {
         // The connection ends when the server closes it or its last sender is dropped.
         tokio::spawn(connection);
         connecting.end = Some(Instant::now());
-        Ok((Open { sender, peer }, connecting))
+        Ok((
+            Open {
+                sender,
+                peer,
+                host: host_value,
+            },
+            connecting,
+        ))
     }
 }
 
-/// An open connection: where requests go in, and the server's address.
+/// An open connection: where requests go in, the server's address and its `Host`.
 #[derive(Debug)]
 struct Open {
     sender: Sender,
     peer: Option<std::net::SocketAddr>,
+    /// The `Host` of every request it carries, the same for every URL of its origin.
+    host: HeaderValue,
 }
 
 /// Connects to a host as `TcpStream::connect` does (each address in turn, the last error if
@@ -388,11 +397,12 @@ fn userinfo_basic(url: &Url) -> Option<HeaderValue> {
 }
 
 /// `Host: name[:port]`, the port only when it is not the scheme's default.
-fn host_header(url: &Url) -> Result<HeaderValue, SendError> {
-    let host = url.host_str().unwrap_or_default();
-    let value = match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
+fn host_header(host: &str, port: u16) -> Result<HeaderValue, SendError> {
+    // The URL leaves out the default port, and so does `Host`.
+    let value = if port == 80 {
+        host.to_owned()
+    } else {
+        format!("{host}:{port}")
     };
     HeaderValue::from_str(&value).map_err(|_| SendError::Other("the URL has a bad host".into()))
 }
@@ -435,6 +445,20 @@ mod tests {
         assert_eq!(idle.take(&"a", later(40)), None);
         assert_eq!(idle.take(&"b", later(40)), Some(3));
         assert_eq!(idle.count, 0);
+    }
+
+    #[test]
+    fn host_names_the_port_only_when_it_is_not_80() {
+        let host = |url: &str| {
+            let url = Url::parse(url).expect("a URL");
+            let port = url.port_or_known_default().expect("a port");
+            host_header(url.host_str().expect("a host"), port).expect("a Host value")
+        };
+        assert_eq!(host("http://api.test/a"), "api.test");
+        assert_eq!(host("http://api.test:80/a"), "api.test");
+        assert_eq!(host("http://api.test:8080/a"), "api.test:8080");
+        assert_eq!(host("http://[::1]:8080/a"), "[::1]:8080");
+        assert_eq!(host("http://[::1]/a"), "[::1]");
     }
 
     #[test]

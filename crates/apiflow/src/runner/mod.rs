@@ -170,13 +170,14 @@ pub async fn run(
             runner.secret_text(&value);
         }
     }
-    let names: Vec<String> = runner.variables.names().map(str::to_owned).collect();
-    for name in names {
-        if runner.variables.is_secret(&name)
-            && let Some(value) = runner.variables.get(&name).cloned()
-        {
-            runner.secret_value(&value);
-        }
+    let secrets: Vec<JinjaValue> = runner
+        .variables
+        .names()
+        .filter(|name| runner.variables.is_secret(name))
+        .filter_map(|name| runner.variables.get(name).cloned())
+        .collect();
+    for value in secrets {
+        runner.secret_value(&value);
     }
     // Nothing is printed yet, so the caller prints these errors: mask them here.
     runner.compute_vars().map_err(|errors| {

@@ -1,5 +1,6 @@
 //! The response as a step reads it: its body, headers and cookies, checked in the fixed order.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use minijinja::Value as JinjaValue;
@@ -56,8 +57,7 @@ impl Runner<'_> {
             .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+            .unwrap_or("");
         if content_type.contains("html") {
             self.pages.insert(
                 step.name.value.clone(),
@@ -94,11 +94,20 @@ impl Runner<'_> {
         }
         let body = Arc::clone(&response.body);
         // Parsing a body costs more than anything else in a step: only what the step reads.
-        let json = parse_json(self.plan.json_read(step), &content_type, &body);
-        let headers: Arc<[(String, String)]> = header_pairs(&response.headers).into();
-        let url = last_exchange.request.url.clone();
-        let cookies: Arc<[(String, String)]> =
-            cookie_pairs(&response.headers, self.jar, &url).into();
+        let json = parse_json(self.plan.json_read(step), content_type, &body);
+        let url = &last_exchange.request.url;
+        // Headers and cookies as templates read them, made when a template first reads the
+        // response: most steps of a load test only check the status.
+        let jar = self.jar;
+        let pairs = std::cell::OnceCell::new();
+        let pairs = || -> &(Pairs, Pairs) {
+            pairs.get_or_init(|| {
+                (
+                    header_pairs(&response.headers).into(),
+                    cookie_pairs(&response.headers, jar, url).into(),
+                )
+            })
+        };
         #[allow(clippy::cast_possible_truncation)]
         let duration_ms = exchanges
             .iter()
@@ -106,11 +115,12 @@ impl Runner<'_> {
             .sum();
         let timings = last_exchange.response.timings;
         let view = |variables: Arc<Variables>, captures: &[(Capture, JinjaValue)]| {
+            let (headers, cookies) = pairs();
             let mut view = ResponseView::new(
                 variables,
                 status,
-                Arc::clone(&headers),
-                Arc::clone(&cookies),
+                Arc::clone(headers),
+                Arc::clone(cookies),
                 Arc::clone(&body),
                 json.clone(),
                 duration_ms,
@@ -161,6 +171,7 @@ impl Runner<'_> {
         }
         if let Some(script) = &step.script.after {
             let text = String::from_utf8_lossy(&body);
+            let headers = &pairs().0;
             let secret = self.holds_secret(&text)
                 || headers.iter().any(|(_, value)| self.holds_secret(value));
             let seen = apiflow_script::Response {
@@ -185,28 +196,26 @@ impl Runner<'_> {
             }
         }
         if let Some(expected) = &step.expect.status {
-            let wanted = match expected.value.as_slice() {
-                [one] => one.to_string(),
-                many => many
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-            };
+            let mut what = String::from("status ");
+            for (index, pattern) in expected.value.iter().enumerate() {
+                if index > 0 {
+                    what.push_str(" or ");
+                }
+                let _ = write!(what, "{pattern}");
+            }
             let passed = expected.value.iter().any(|p| p.matches(status));
-            attempt.checks.push(CheckResult {
-                what: format!("status {wanted}"),
-                passed,
-            });
             if !passed {
+                let wanted = &what["status ".len()..];
                 attempt.failures.push(
                     Diagnostic::error(format!("expected status {wanted}, got {status}"))
                         .at(&workflow.source, expected.span, format!("got {status}"))
                         .in_step(Some(&step.name)),
                 );
+                attempt.checks.push(CheckResult { what, passed });
                 attempt.exchanges = exchanges;
                 return attempt;
             }
+            attempt.checks.push(CheckResult { what, passed });
         }
         // Then what the step's OpenAPI operation declares; captures still run after it.
         if let Some((description, operation)) = self.plan.operation(step) {
@@ -215,7 +224,7 @@ impl Runner<'_> {
                 description,
                 operation,
                 status,
-                &content_type,
+                content_type,
                 &body,
                 &mut attempt,
             );
@@ -223,7 +232,7 @@ impl Runner<'_> {
         // Captures run before checks, so checks can use them.
         for extract in &step.extract {
             let ctx_view = view(Arc::clone(&self.variables), &attempt.captures);
-            match self.capture(extract, step, &ctx_view, &url, &content_type) {
+            match self.capture(extract, step, &ctx_view, url, content_type) {
                 Ok(value) => {
                     let json_value =
                         serde_json::to_value(&value).unwrap_or(serde_json::Value::Null);
@@ -242,13 +251,18 @@ impl Runner<'_> {
                 Err(failure) => attempt.failures.push(failure),
             }
         }
-        let ctx = JinjaValue::from_dyn_object(view(Arc::clone(&self.variables), &attempt.captures));
+        // Only `json:` values and `checks:` read the response through templates.
+        let ctx = if step.expect.json.is_empty() && step.expect.checks.is_empty() {
+            JinjaValue::UNDEFINED
+        } else {
+            JinjaValue::from_dyn_object(view(Arc::clone(&self.variables), &attempt.captures))
+        };
         self.expectations(
             step,
             &ctx,
             json.as_deref(),
             &response.headers,
-            &content_type,
+            content_type,
             &body,
             &mut attempt,
         );
@@ -256,6 +270,9 @@ impl Runner<'_> {
         attempt
     }
 }
+
+/// Name and value pairs, as templates read headers and cookies.
+type Pairs = Arc<[(String, String)]>;
 
 /// Parses the body as JSON when the step reads it and it looks like JSON, keeping only what
 /// the step's paths select when that is all it reads.
