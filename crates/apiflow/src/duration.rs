@@ -120,19 +120,42 @@ fn number_to_nanos(number: &str, unit_nanos: u128) -> Result<u128, NumberError> 
 /// hour and `1h02m05s` beyond; each form truncates rather than rounds, so a value never
 /// shows as the next larger form (`59.999s` is `59.99s`, not `60.00s`).
 pub fn format_duration(d: Duration) -> String {
+    let mut text = String::new();
+    write_duration(&mut text, d);
+    text
+}
+
+/// The decimal digit of `n`, below 10.
+fn digit(n: u32) -> char {
+    char::from_digit(n, 10).unwrap_or('?')
+}
+
+/// Adds a duration to `out` as [`format_duration`] writes it.
+pub fn write_duration(out: &mut String, d: Duration) {
+    use std::fmt::Write as _;
     let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{}ms", d.subsec_millis());
-    }
-    if secs < 60 {
-        return format!("{secs}.{:02}s", d.subsec_millis() / 10);
-    }
-    let (hours, minutes, seconds) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if hours == 0 {
-        format!("{minutes}m{seconds:02}s")
+    let _ = if secs == 0 {
+        // Most steps take less than a second: written without the formatting machinery.
+        let millis = d.subsec_millis();
+        if millis >= 100 {
+            out.push(digit(millis / 100));
+        }
+        if millis >= 10 {
+            out.push(digit(millis / 10 % 10));
+        }
+        out.push(digit(millis % 10));
+        out.push_str("ms");
+        Ok(())
+    } else if secs < 60 {
+        write!(out, "{secs}.{:02}s", d.subsec_millis() / 10)
     } else {
-        format!("{hours}h{minutes:02}m{seconds:02}s")
-    }
+        let (hours, minutes, seconds) = (secs / 3600, secs / 60 % 60, secs % 60);
+        if hours == 0 {
+            write!(out, "{minutes}m{seconds:02}s")
+        } else {
+            write!(out, "{hours}h{minutes:02}m{seconds:02}s")
+        }
+    };
 }
 
 #[cfg(test)]
@@ -241,6 +264,9 @@ mod tests {
     fn formats_compactly() {
         assert_eq!(format_duration(Duration::ZERO), "0ms");
         assert_eq!(format_duration(Duration::from_micros(850)), "0ms");
+        assert_eq!(format_duration(Duration::from_millis(7)), "7ms");
+        assert_eq!(format_duration(Duration::from_millis(40)), "40ms");
+        assert_eq!(format_duration(Duration::from_millis(105)), "105ms");
         assert_eq!(format_duration(Duration::from_millis(123)), "123ms");
         assert_eq!(format_duration(Duration::from_millis(999)), "999ms");
         assert_eq!(format_duration(Duration::from_secs(1)), "1.00s");

@@ -410,7 +410,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         let mut stats = stats::Stats::default();
         let mut files = files_for(options);
         let mut terminal =
-            Terminal::new(Vec::new(), shared.console.color, options.verbose).deferred();
+            Terminal::new(Vec::new(), shared.console.color, options.verbose).masked_at_end();
         let settings = crate::runner::Settings {
             iteration: Some(crate::runner::Iteration {
                 index,

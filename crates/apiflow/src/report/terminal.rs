@@ -1,10 +1,9 @@
 //! The terminal reporter: one line per step, failures in detail, a summary; secrets masked.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::duration::format_duration;
+use crate::duration::write_duration;
 use crate::http::Exchange;
 use crate::http::timing::Timings;
 use crate::report::event::{Event, Outcome, Reporter, RunReport, StepReport};
@@ -23,15 +22,16 @@ pub struct Terminal<W: Write> {
     verbose: bool,
     /// Replaces durations with `<t>`, for tests that compare output exactly.
     stable: bool,
-    /// Keeps what it is told, unformatted where it can, until [`Terminal::into_masked`]
-    /// writes it and masks it whole.
-    deferred: Option<Vec<Pending>>,
+    /// Keeps the output unmasked until [`Terminal::into_masked`] masks it whole.
+    mask_at_end: bool,
     /// Prints each request as a `curl` command.
     curl: bool,
     /// Leaves secrets in the `curl` commands.
     show_secrets: bool,
     /// What the running step's scripts wrote with `console`, shown with it by `-v`.
     console: Vec<String>,
+    /// The line being written, kept between lines so that writing one allocates nothing.
+    line: String,
 }
 
 impl<W: Write> Terminal<W> {
@@ -43,10 +43,11 @@ impl<W: Write> Terminal<W> {
             color,
             verbose,
             stable: false,
-            deferred: None,
+            mask_at_end: false,
             curl: false,
             show_secrets: false,
             console: Vec::new(),
+            line: String::new(),
         }
     }
 
@@ -65,13 +66,12 @@ impl<W: Write> Terminal<W> {
         self
     }
 
-    /// Keeps the run's workflow, step and summary lines as data, and writes them, with every
-    /// secret the run learnt masked, only when [`Terminal::into_masked`] asks: a load run
-    /// prints an iteration's output only when it failed, and most do not, so formatting and
-    /// masking each line as it comes would be wasted.
+    /// Writes unmasked text, to be masked whole by [`Terminal::into_masked`] with every secret
+    /// the run learnt: a load run prints an iteration's output only when it failed, and most
+    /// do not, so searching each line for secrets as it is written would be wasted.
     #[must_use]
-    pub fn deferred(mut self) -> Terminal<W> {
-        self.deferred = Some(Vec::new());
+    pub fn masked_at_end(mut self) -> Terminal<W> {
+        self.mask_at_end = true;
         self
     }
 
@@ -80,11 +80,23 @@ impl<W: Write> Terminal<W> {
         self.out
     }
 
-    fn time(&self, duration: std::time::Duration) -> String {
+    /// Adds a duration to `line`, or `<t>` when the output is to be compared exactly.
+    fn push_time(&self, line: &mut String, duration: std::time::Duration) {
         if self.stable {
-            "<t>".to_owned()
+            line.push_str("<t>");
         } else {
-            format_duration(duration)
+            write_duration(line, duration);
+        }
+    }
+
+    /// Adds `text` to `line`, painted in `style` when colours are on.
+    fn push_painted(&self, line: &mut String, style: &str, text: &str) {
+        if self.color {
+            line.push_str(style);
+            line.push_str(text);
+            line.push_str(RESET);
+        } else {
+            line.push_str(text);
         }
     }
 
@@ -96,35 +108,19 @@ impl<W: Write> Terminal<W> {
     }
 
     fn write(&mut self, text: &str) {
-        if let Some(pending) = &mut self.deferred {
-            pending.push(Pending::Text(text.to_owned()));
+        if self.mask_at_end {
+            let _ = self.out.write_all(text.as_bytes());
             return;
         }
         let masked = self.masker.mask(text);
         let _ = self.out.write_all(masked.as_bytes());
     }
 
-    fn started_line(&self, name: &str, file: &str, steps: usize) -> String {
-        let plural = if steps == 1 { "" } else { "s" };
-        format!(
-            "{} {name} ({file}, {steps} step{plural})\n",
-            self.paint(BOLD, "▶")
-        )
-    }
-
+    // The lines every step and run print are written with pushes, not the formatting
+    // machinery: a load run writes them for every iteration, and shows few.
     fn step(&mut self, step: &StepReport) {
-        let line = StepLine::of(step);
-        if let Some(pending) = &mut self.deferred {
-            pending.push(Pending::Step(line.into_owned()));
-        } else {
-            let text = self.step_line(&line);
-            self.write(&text);
-        }
-        self.step_details(step);
-    }
-
-    fn step_line(&self, step: &StepLine<'_>) -> String {
-        let mut line = String::new();
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
         let (mark, style) = match step.outcome {
             Outcome::Passed => ("✓", GREEN),
             Outcome::Failed | Outcome::Error => ("✗", RED),
@@ -133,33 +129,51 @@ impl<W: Write> Terminal<W> {
         for _ in 0..=step.depth {
             line.push_str("  ");
         }
-        let _ = write!(line, "{} {}", self.paint(style, mark), step.name);
-        if step.children > 0 {
-            let count = step.children;
+        self.push_painted(&mut line, style, mark);
+        line.push(' ');
+        line.push_str(&step.name);
+        if !step.children.is_empty() {
+            let count = step.children.len();
             let _ = write!(
                 line,
                 "  ({count} step{})",
                 if count == 1 { "" } else { "s" }
             );
         }
-        if let Some(sent) = &step.sent {
-            let _ = write!(line, "  {} {}", sent.method, sent.url);
-            let status = sent.status;
-            let status_text = status.as_str();
-            let painted = if status.is_success() || status.is_redirection() {
-                self.paint(GREEN, status_text)
+        if let (Some(first), Some(last)) = (step.exchanges.first(), step.exchanges.last()) {
+            line.push_str("  ");
+            line.push_str(first.request.method.as_str());
+            line.push(' ');
+            line.push_str(first.request.url.as_str());
+            let status = last.response.status;
+            let style = if status.is_success() || status.is_redirection() {
+                GREEN
             } else {
-                self.paint(RED, status_text)
+                RED
             };
-            let _ = write!(line, " → {painted}");
-            match sent.redirects {
+            line.push_str(" → ");
+            self.push_painted(&mut line, style, status.as_str());
+            // Hops before the last are redirects, or a Digest challenge answered.
+            let hops = &step.exchanges[..step.exchanges.len() - 1];
+            match hops
+                .iter()
+                .filter(|e| e.response.status.is_redirection())
+                .count()
+            {
                 0 => {}
                 1 => line.push_str(" (1 redirect)"),
                 n => {
                     let _ = write!(line, " ({n} redirects)");
                 }
             }
-            let _ = write!(line, " {}", self.paint(DIM, &self.time(step.duration)));
+            line.push(' ');
+            if self.color {
+                line.push_str(DIM);
+            }
+            self.push_time(&mut line, step.duration);
+            if self.color {
+                line.push_str(RESET);
+            }
         }
         if step.attempts > 1 {
             let _ = write!(line, " [{} attempts]", step.attempts);
@@ -168,12 +182,8 @@ impl<W: Write> Terminal<W> {
             let _ = write!(line, " {}", self.paint(DIM, &format!("({reason})")));
         }
         line.push('\n');
-        line
-    }
-
-    /// Writes what follows a step's line: its `curl` commands, console lines, exchanges with
-    /// `-v`, warnings, and its failures.
-    fn step_details(&mut self, step: &StepReport) {
+        self.write(&line);
+        self.line = line;
         if self.curl {
             for exchange in &step.exchanges {
                 let command = format!("    $ {}\n", super::curl::command(&exchange.request));
@@ -226,39 +236,48 @@ impl<W: Write> Terminal<W> {
     }
 
     fn summary(&mut self, report: &RunReport) {
-        let summary = Summary {
-            name: Cow::Borrowed(&report.name),
-            counts: report.counts(),
-            passed: report.exit_code().passed(),
-            duration: report.duration,
-            stopped: report.stopped.as_deref().map(Cow::Borrowed),
-        };
-        if let Some(pending) = &mut self.deferred {
-            pending.push(Pending::Finished(summary.into_owned()));
+        let (passed, failed, skipped) = report.counts();
+        let (mark, style) = if report.exit_code().passed() {
+            ("✓", GREEN)
         } else {
-            let line = self.summary_line(&summary);
-            self.write(&line);
-        }
-    }
-
-    fn summary_line(&self, summary: &Summary<'_>) -> String {
-        let (passed, failed, skipped) = summary.counts;
-        let mark = if summary.passed {
-            self.paint(GREEN, "✓")
-        } else {
-            self.paint(RED, "✗")
+            ("✗", RED)
         };
-        let mut line = format!(
-            "{mark} {}: {passed} passed, {failed} failed, {skipped} skipped in {}",
-            summary.name,
-            self.time(summary.duration)
-        );
-        if let Some(stopped) = &summary.stopped {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        self.push_painted(&mut line, style, mark);
+        line.push(' ');
+        line.push_str(&report.name);
+        line.push_str(": ");
+        push_number(&mut line, passed);
+        line.push_str(" passed, ");
+        push_number(&mut line, failed);
+        line.push_str(" failed, ");
+        push_number(&mut line, skipped);
+        line.push_str(" skipped in ");
+        self.push_time(&mut line, report.duration);
+        if let Some(stopped) = &report.stopped {
             let _ = write!(line, " ({stopped})");
         }
         line.push('\n');
-        line
+        self.write(&line);
+        self.line = line;
     }
+}
+
+/// Adds a count to `text` in decimal, as `{}` writes it, without the formatting machinery.
+fn push_number(text: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // A digit: `n % 10` is below 10.
+        digits[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    text.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// Writes a request and its response the way `-v` and failures show them.
@@ -318,21 +337,11 @@ pub fn timings_text(timings: &Timings) -> String {
 
 impl Terminal<Vec<u8>> {
     /// Returns what was written, every secret the run learnt masked.
-    pub fn into_masked(mut self) -> Vec<u8> {
-        let Some(pending) = self.deferred.take() else {
+    pub fn into_masked(self) -> Vec<u8> {
+        if !self.mask_at_end {
             return self.out;
-        };
-        let mut text = String::from_utf8_lossy(&self.out).into_owned();
-        for item in pending {
-            match item {
-                Pending::Text(line) => text.push_str(&line),
-                Pending::Started { name, file, steps } => {
-                    text.push_str(&self.started_line(&name, &file, steps));
-                }
-                Pending::Step(line) => text.push_str(&self.step_line(&line)),
-                Pending::Finished(summary) => text.push_str(&self.summary_line(&summary)),
-            }
         }
+        let text = String::from_utf8_lossy(&self.out);
         self.masker.mask(&text).into_owned().into_bytes()
     }
 }
@@ -341,16 +350,18 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
     fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::Started { name, file, steps } => {
-                if let Some(pending) = &mut self.deferred {
-                    pending.push(Pending::Started {
-                        name: (*name).to_owned(),
-                        file: (*file).to_owned(),
-                        steps: *steps,
-                    });
-                } else {
-                    let line = self.started_line(name, file, *steps);
-                    self.write(&line);
-                }
+                let mut line = std::mem::take(&mut self.line);
+                line.clear();
+                self.push_painted(&mut line, BOLD, "▶");
+                line.push(' ');
+                line.push_str(name);
+                line.push_str(" (");
+                line.push_str(file);
+                line.push_str(", ");
+                push_number(&mut line, *steps);
+                line.push_str(if *steps == 1 { " step)\n" } else { " steps)\n" });
+                self.write(&line);
+                self.line = line;
             }
             Event::Secret(value) => {
                 self.masker.add(value);
@@ -378,105 +389,6 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
     }
 }
 
-/// What a deferred terminal keeps of an event until it writes it.
-enum Pending {
-    /// Text written as it came: the lines of nested steps, failures, warnings, `-v` dumps.
-    Text(String),
-    /// A workflow's first line.
-    Started {
-        name: String,
-        file: String,
-        steps: usize,
-    },
-    /// A step's line.
-    Step(StepLine<'static>),
-    /// A workflow's summary line.
-    Finished(Summary<'static>),
-}
-
-/// What a step's line shows.
-struct StepLine<'s> {
-    depth: u32,
-    outcome: Outcome,
-    name: Cow<'s, str>,
-    /// How many steps ran inside it.
-    children: usize,
-    sent: Option<Sent<'s>>,
-    duration: std::time::Duration,
-    attempts: u32,
-    reason: Option<Cow<'s, str>>,
-}
-
-/// What a step's line shows of its exchanges.
-struct Sent<'s> {
-    /// The first request's method and URL.
-    method: reqwest::Method,
-    url: Cow<'s, str>,
-    /// The last response's status.
-    status: reqwest::StatusCode,
-    /// How many hops before the last were redirects (the others answered a Digest challenge).
-    redirects: usize,
-}
-
-impl<'s> StepLine<'s> {
-    fn of(step: &'s StepReport) -> StepLine<'s> {
-        let sent = match (step.exchanges.first(), step.exchanges.last()) {
-            (Some(first), Some(last)) => Some(Sent {
-                method: first.request.method.clone(),
-                url: Cow::Borrowed(first.request.url.as_str()),
-                status: last.response.status,
-                redirects: step.exchanges[..step.exchanges.len() - 1]
-                    .iter()
-                    .filter(|e| e.response.status.is_redirection())
-                    .count(),
-            }),
-            _ => None,
-        };
-        StepLine {
-            depth: step.depth,
-            outcome: step.outcome,
-            name: Cow::Borrowed(&step.name),
-            children: step.children.len(),
-            sent,
-            duration: step.duration,
-            attempts: step.attempts,
-            reason: step.reason.as_deref().map(Cow::Borrowed),
-        }
-    }
-
-    fn into_owned(self) -> StepLine<'static> {
-        StepLine {
-            name: Cow::Owned(self.name.into_owned()),
-            sent: self.sent.map(|sent| Sent {
-                url: Cow::Owned(sent.url.into_owned()),
-                ..sent
-            }),
-            reason: self.reason.map(|r| Cow::Owned(r.into_owned())),
-            ..self
-        }
-    }
-}
-
-/// What a workflow's summary line shows.
-struct Summary<'s> {
-    name: Cow<'s, str>,
-    /// Steps passed, failed (errors included) and skipped.
-    counts: (usize, usize, usize),
-    passed: bool,
-    duration: std::time::Duration,
-    stopped: Option<Cow<'s, str>>,
-}
-
-impl Summary<'_> {
-    fn into_owned(self) -> Summary<'static> {
-        Summary {
-            name: Cow::Owned(self.name.into_owned()),
-            stopped: self.stopped.map(|s| Cow::Owned(s.into_owned())),
-            ..self
-        }
-    }
-}
-
 /// Text painted in a style when colours are on.
 struct Paint<'t> {
     style: Option<&'static str>,
@@ -486,7 +398,7 @@ struct Paint<'t> {
 impl std::fmt::Display for Paint<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.style {
-            Some(style) => write!(f, "{style}{}\x1b[0m", self.text),
+            Some(style) => write!(f, "{style}{}{RESET}", self.text),
             None => f.write_str(self.text),
         }
     }
@@ -496,3 +408,89 @@ const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[31m";
 const DIM: &str = "\x1b[2m";
 const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use reqwest::header::HeaderMap;
+    use reqwest::{Method, StatusCode};
+
+    use super::*;
+    use crate::http::{Incoming, Outgoing, Transport};
+
+    fn exchange(url: &str, status: u16) -> Exchange {
+        Exchange {
+            request: Outgoing {
+                method: Method::GET,
+                url: url::Url::parse(url).expect("a URL"),
+                headers: HeaderMap::new(),
+                body: None,
+                timeout: Duration::from_secs(1),
+                transport: Transport::default(),
+            },
+            response: Incoming {
+                status: StatusCode::from_u16(status).expect("a status"),
+                headers: HeaderMap::new(),
+                body: Arc::new(Vec::new()),
+                elapsed: Duration::ZERO,
+                timings: Timings::default(),
+                version: reqwest::Version::HTTP_11,
+                remote: None,
+            },
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        for n in [0, 7, 10, 99, 1_234_567, usize::MAX] {
+            let mut text = String::from("n=");
+            push_number(&mut text, n);
+            assert_eq!(text, format!("n={n}"));
+        }
+    }
+
+    /// A run's lines as a terminal with colours shows them: each mark, status and time painted.
+    #[test]
+    fn lines_are_painted_when_colours_are_on() {
+        let mut terminal = Terminal::new(Vec::new(), true, false);
+        terminal.event(&Event::Started {
+            name: "flow",
+            file: "flow.yaml",
+            steps: 2,
+        });
+        let mut read = StepReport::new("read");
+        read.outcome = Outcome::Passed;
+        read.exchanges = vec![
+            exchange("http://api.test/old", 302),
+            exchange("http://api.test/new?q=1", 200),
+        ];
+        read.duration = Duration::from_millis(1500);
+        terminal.event(&Event::Step(&read));
+        let mut skipped = StepReport::new("later");
+        skipped.reason = Some("not run".to_owned());
+        skipped.depth = 1;
+        terminal.event(&Event::Step(&skipped));
+        let report = RunReport {
+            name: "flow".to_owned(),
+            file: "flow.yaml".to_owned(),
+            inputs: Vec::new(),
+            started_at: std::time::SystemTime::UNIX_EPOCH,
+            steps: vec![read, skipped],
+            duration: Duration::from_secs(72),
+            stopped: None,
+        };
+        terminal.event(&Event::Finished(&report));
+        let out = String::from_utf8(terminal.into_inner()).expect("UTF-8");
+        assert_eq!(
+            out,
+            "\x1b[1m▶\x1b[0m flow (flow.yaml, 2 steps)\n\
+             \x20 \x1b[32m✓\x1b[0m read  GET http://api.test/old → \x1b[32m200\x1b[0m \
+             (1 redirect) \x1b[2m1.50s\x1b[0m\n\
+             \x20   \x1b[2m-\x1b[0m later \x1b[2m(not run)\x1b[0m\n\
+             \x1b[32m✓\x1b[0m flow: 1 passed, 0 failed, 1 skipped in 1m12s\n"
+        );
+    }
+}
