@@ -93,19 +93,19 @@ impl Runner<'_> {
                 if !pass.is_empty() {
                     self.secret_text(&pass);
                 }
-                headers.insert(AUTHORIZATION, header_value(&format!("Basic {token}"))?);
+                headers.insert(AUTHORIZATION, header_value(&["Basic ", &token].concat())?);
             }
             Some(Auth::Bearer(token)) => {
                 let token = self.text(token, step)?;
                 self.secret_text(&token);
-                headers.insert(AUTHORIZATION, header_value(&format!("Bearer {token}"))?);
+                headers.insert(AUTHORIZATION, header_value(&["Bearer ", &token].concat())?);
             }
             // Answered or signed once the request is whole (`auth.rs`).
             Some(Auth::Digest { .. } | Auth::AwsSigV4(_)) | None => {}
         }
         if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-            let credential = value.split_once(' ').map_or(value, |(_, c)| c).to_owned();
-            self.secret_text(&credential);
+            let credential = value.split_once(' ').map_or(value, |(_, c)| c);
+            self.secret_text(credential);
         }
         let body = match &request.body {
             None if form.as_ref().is_some_and(|f| f.method != Method::GET) => {

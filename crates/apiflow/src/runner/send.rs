@@ -186,7 +186,8 @@ impl Runner<'_> {
             None => None,
         };
         let limit = outgoing.timeout;
-        let target = format!("{} {}", outgoing.method, outgoing.url);
+        // For the message of a request that cannot be completed; written only then.
+        let target = (outgoing.method.clone(), outgoing.url.clone());
         // Ctrl-C stops a request that is waiting, except in `finally`, which runs after it.
         let result = {
             // Without a Digest login, which is rare, the request goes straight to the client:
@@ -264,7 +265,7 @@ impl Runner<'_> {
             let failure = Diagnostic::error(title)
                 .at(&workflow.source, request.url.span, "this request")
                 .in_step(Some(&step.name))
-                .note(format!("request: {target}"))
+                .note(format!("request: {} {}", target.0, target.1))
                 .maybe_help(help);
             let is_transport = !matches!(
                 error,
