@@ -41,6 +41,10 @@ pub use runnable::{RunFuture, Runnable};
 /// Failed iterations whose output is printed in full; the rest are counted.
 const SHOWN_FAILURES: usize = 3;
 
+/// Room for an iteration's output, written before it is known whether it will be shown:
+/// a short flow's lines fit in it without growing it.
+const ITERATION_OUTPUT: usize = 512;
+
 /// How a batch runs, beyond the plans, the client and the runner's settings.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -409,8 +413,12 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         };
         let mut stats = stats::Stats::default();
         let mut files = files_for(options);
-        let mut terminal =
-            Terminal::new(Vec::new(), shared.console.color, options.verbose).masked_at_end();
+        let mut terminal = Terminal::new(
+            Vec::with_capacity(ITERATION_OUTPUT),
+            shared.console.color,
+            options.verbose,
+        )
+        .masked_at_end();
         let settings = crate::runner::Settings {
             iteration: Some(crate::runner::Iteration {
                 index,

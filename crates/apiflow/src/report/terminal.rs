@@ -9,6 +9,8 @@ use crate::http::timing::Timings;
 use crate::report::event::{Event, Outcome, Reporter, RunReport, StepReport};
 use crate::secret::Masker;
 
+/// Room for a usual line: a step's, with its method, URL, status and time.
+const LINE: usize = 160;
 /// How much of a body a failure shows.
 const FAILURE_BODY_LIMIT: usize = 2048;
 /// How much of a body `-v` shows.
@@ -80,6 +82,14 @@ impl<W: Write> Terminal<W> {
         self.out
     }
 
+    /// Takes the line buffer, empty, with room for a usual line.
+    fn take_line(&mut self) -> String {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        line.reserve(LINE);
+        line
+    }
+
     /// Adds a duration to `line`, or `<t>` when the output is to be compared exactly.
     fn push_time(&self, line: &mut String, duration: std::time::Duration) {
         if self.stable {
@@ -119,8 +129,7 @@ impl<W: Write> Terminal<W> {
     // The lines every step and run print are written with pushes, not the formatting
     // machinery: a load run writes them for every iteration, and shows few.
     fn step(&mut self, step: &StepReport) {
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
+        let mut line = self.take_line();
         let (mark, style) = match step.outcome {
             Outcome::Passed => ("✓", GREEN),
             Outcome::Failed | Outcome::Error => ("✗", RED),
@@ -242,8 +251,7 @@ impl<W: Write> Terminal<W> {
         } else {
             ("✗", RED)
         };
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
+        let mut line = self.take_line();
         self.push_painted(&mut line, style, mark);
         line.push(' ');
         line.push_str(&report.name);
@@ -350,8 +358,7 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
     fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::Started { name, file, steps } => {
-                let mut line = std::mem::take(&mut self.line);
-                line.clear();
+                let mut line = self.take_line();
                 self.push_painted(&mut line, BOLD, "▶");
                 line.push(' ');
                 line.push_str(name);
