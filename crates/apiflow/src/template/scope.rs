@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::{Arc, OnceLock};
 
 use minijinja::Value;
@@ -25,7 +25,8 @@ pub const TIMING_FIELDS: &[&str] = &[
 #[derive(Clone, Debug, Default)]
 pub struct Variables {
     values: FxHashMap<String, Value>,
-    secret: FxHashMap<String, bool>,
+    /// The names of the secret variables.
+    secret: FxHashSet<String>,
     /// For a map whose fields differ in secrecy (a `uses` step's outputs): the secret fields.
     secret_fields: FxHashMap<String, Vec<String>>,
 }
@@ -33,10 +34,18 @@ pub struct Variables {
 impl Variables {
     /// Sets a variable; a secret one stays secret when a public value replaces it.
     pub fn set(&mut self, name: &str, value: Value, secret: bool) {
-        self.secret_fields.remove(name);
-        let was_secret = self.secret.get(name).copied().unwrap_or(false);
-        self.secret.insert(name.to_owned(), secret || was_secret);
-        self.values.insert(name.to_owned(), value);
+        if !self.secret_fields.is_empty() {
+            self.secret_fields.remove(name);
+        }
+        if secret && !self.secret.contains(name) {
+            self.secret.insert(name.to_owned());
+        }
+        match self.values.get_mut(name) {
+            Some(slot) => *slot = value,
+            None => {
+                self.values.insert(name.to_owned(), value);
+            }
+        }
     }
 
     /// Sets a map variable whose named fields are secret and the others public.
@@ -80,7 +89,7 @@ impl Variables {
 
     /// Tells whether a variable is secret.
     pub fn is_secret(&self, name: &str) -> bool {
-        self.secret.get(name).copied().unwrap_or(false)
+        self.secret.contains(name)
     }
 
     /// Lists the variable names.
