@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use support::bin::{TempDir, apiflow, output};
+use support::bin::{Output, TempDir, apiflow, output};
 use support::{Reply, Server};
 
 const FLOW: &str = "name: login and read
@@ -53,6 +53,24 @@ fn server() -> Server {
     })
 }
 
+/// Runs a workflow against the server the given number of times, so many at once.
+fn run_iterations(flow: &str, server: &Server, iterations: &str, concurrency: &str) -> Output {
+    let base = format!("base_url={}", server.url);
+    output(
+        &mut apiflow(&[
+            "run",
+            flow,
+            "--var",
+            &base,
+            "--iterations",
+            iterations,
+            "--concurrency",
+            concurrency,
+        ]),
+        &[(server.port, "<port>")],
+    )
+}
+
 fn write(dir: &TempDir, name: &str, text: &str) -> String {
     let path = dir.file(name);
     std::fs::write(&path, text).expect("write");
@@ -64,20 +82,7 @@ fn iterations_run_with_their_own_variables_and_print_a_summary() {
     let server = server();
     let dir = TempDir::new("iterations");
     let flow = write(&dir, "flow.yaml", FLOW);
-    let base = format!("base_url={}", server.url);
-    let out = output(
-        &mut apiflow(&[
-            "run",
-            &flow,
-            "--var",
-            &base,
-            "--iterations",
-            "6",
-            "--concurrency",
-            "3",
-        ]),
-        &[(server.port, "<port>")],
-    );
+    let out = run_iterations(&flow, &server, "6", "3");
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let first = out.stdout.lines().next().unwrap_or_default();
     assert!(
@@ -295,20 +300,7 @@ steps:
     expect: { status: 200 }
 ",
     );
-    let base = format!("base_url={}", server.url);
-    let out = output(
-        &mut apiflow(&[
-            "run",
-            &flow,
-            "--var",
-            &base,
-            "--iterations",
-            "2",
-            "--concurrency",
-            "1",
-        ]),
-        &[(server.port, "<port>")],
-    );
+    let out = run_iterations(&flow, &server, "2", "1");
     assert_eq!(out.code, 1, "{}", out.stdout);
     let shown = out
         .stdout
