@@ -82,12 +82,18 @@ impl<W: Write> Terminal<W> {
         self.out
     }
 
-    /// Takes the line buffer, empty, with room for a usual line.
-    fn take_line(&mut self) -> String {
+    /// Writes one line, built by `build` into the buffer the terminal keeps between lines.
+    ///
+    /// The lines every step and run print are written with pushes, not the formatting
+    /// machinery: a load run writes them for every iteration, and shows few.
+    fn line(&mut self, build: impl FnOnce(&Self, &mut String)) {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         line.reserve(LINE);
-        line
+        build(self, &mut line);
+        line.push('\n');
+        self.write(&line);
+        self.line = line;
     }
 
     /// Adds a duration to `line`, or `<t>` when the output is to be compared exactly.
@@ -101,19 +107,17 @@ impl<W: Write> Terminal<W> {
 
     /// Adds `text` to `line`, painted in `style` when colours are on.
     fn push_painted(&self, line: &mut String, style: &str, text: &str) {
-        if self.color {
-            line.push_str(style);
-            line.push_str(text);
-            line.push_str(RESET);
-        } else {
-            line.push_str(text);
-        }
+        self.push_painted_with(line, style, |line| line.push_str(text));
     }
 
-    fn paint<'t>(&self, style: &'static str, text: &'t str) -> Paint<'t> {
-        Paint {
-            style: self.color.then_some(style),
-            text,
+    /// Adds what `write` adds to `line`, painted in `style` when colours are on.
+    fn push_painted_with(&self, line: &mut String, style: &str, write: impl FnOnce(&mut String)) {
+        if self.color {
+            line.push_str(style);
+        }
+        write(line);
+        if self.color {
+            line.push_str(RESET);
         }
     }
 
@@ -126,10 +130,12 @@ impl<W: Write> Terminal<W> {
         let _ = self.out.write_all(masked.as_bytes());
     }
 
-    // The lines every step and run print are written with pushes, not the formatting
-    // machinery: a load run writes them for every iteration, and shows few.
     fn step(&mut self, step: &StepReport) {
-        let mut line = self.take_line();
+        self.line(|terminal, line| terminal.step_line(line, step));
+        self.step_details(step);
+    }
+
+    fn step_line(&self, line: &mut String, step: &StepReport) {
         let (mark, style) = match step.outcome {
             Outcome::Passed => ("✓", GREEN),
             Outcome::Failed | Outcome::Error => ("✗", RED),
@@ -138,7 +144,7 @@ impl<W: Write> Terminal<W> {
         for _ in 0..=step.depth {
             line.push_str("  ");
         }
-        self.push_painted(&mut line, style, mark);
+        self.push_painted(line, style, mark);
         line.push(' ');
         line.push_str(&step.name);
         if !step.children.is_empty() {
@@ -161,7 +167,7 @@ impl<W: Write> Terminal<W> {
                 RED
             };
             line.push_str(" → ");
-            self.push_painted(&mut line, style, status.as_str());
+            self.push_painted(line, style, status.as_str());
             // Hops before the last are redirects, or a Digest challenge answered.
             let hops = &step.exchanges[..step.exchanges.len() - 1];
             match hops
@@ -176,23 +182,24 @@ impl<W: Write> Terminal<W> {
                 }
             }
             line.push(' ');
-            if self.color {
-                line.push_str(DIM);
-            }
-            self.push_time(&mut line, step.duration);
-            if self.color {
-                line.push_str(RESET);
-            }
+            self.push_painted_with(line, DIM, |line| self.push_time(line, step.duration));
         }
         if step.attempts > 1 {
             let _ = write!(line, " [{} attempts]", step.attempts);
         }
         if let Some(reason) = &step.reason {
-            let _ = write!(line, " {}", self.paint(DIM, &format!("({reason})")));
+            line.push(' ');
+            self.push_painted_with(line, DIM, |line| {
+                line.push('(');
+                line.push_str(reason);
+                line.push(')');
+            });
         }
-        line.push('\n');
-        self.write(&line);
-        self.line = line;
+    }
+
+    /// Writes what follows a step's line: its `curl` commands, console lines, exchanges with
+    /// `-v`, warnings, and its failures.
+    fn step_details(&mut self, step: &StepReport) {
         if self.curl {
             for exchange in &step.exchanges {
                 let command = format!("    $ {}\n", super::curl::command(&exchange.request));
@@ -251,24 +258,22 @@ impl<W: Write> Terminal<W> {
         } else {
             ("✗", RED)
         };
-        let mut line = self.take_line();
-        self.push_painted(&mut line, style, mark);
-        line.push(' ');
-        line.push_str(&report.name);
-        line.push_str(": ");
-        push_number(&mut line, passed);
-        line.push_str(" passed, ");
-        push_number(&mut line, failed);
-        line.push_str(" failed, ");
-        push_number(&mut line, skipped);
-        line.push_str(" skipped in ");
-        self.push_time(&mut line, report.duration);
-        if let Some(stopped) = &report.stopped {
-            let _ = write!(line, " ({stopped})");
-        }
-        line.push('\n');
-        self.write(&line);
-        self.line = line;
+        self.line(|terminal, line| {
+            terminal.push_painted(line, style, mark);
+            line.push(' ');
+            line.push_str(&report.name);
+            line.push_str(": ");
+            push_number(line, passed);
+            line.push_str(" passed, ");
+            push_number(line, failed);
+            line.push_str(" failed, ");
+            push_number(line, skipped);
+            line.push_str(" skipped in ");
+            terminal.push_time(line, report.duration);
+            if let Some(stopped) = &report.stopped {
+                let _ = write!(line, " ({stopped})");
+            }
+        });
     }
 }
 
@@ -358,17 +363,16 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
     fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::Started { name, file, steps } => {
-                let mut line = self.take_line();
-                self.push_painted(&mut line, BOLD, "▶");
-                line.push(' ');
-                line.push_str(name);
-                line.push_str(" (");
-                line.push_str(file);
-                line.push_str(", ");
-                push_number(&mut line, *steps);
-                line.push_str(if *steps == 1 { " step)\n" } else { " steps)\n" });
-                self.write(&line);
-                self.line = line;
+                self.line(|terminal, line| {
+                    terminal.push_painted(line, BOLD, "▶");
+                    line.push(' ');
+                    line.push_str(name);
+                    line.push_str(" (");
+                    line.push_str(file);
+                    line.push_str(", ");
+                    push_number(line, *steps);
+                    line.push_str(if *steps == 1 { " step)" } else { " steps)" });
+                });
             }
             Event::Secret(value) => {
                 self.masker.add(value);
@@ -378,9 +382,14 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
                 depth,
                 nested: true,
             } => {
-                let indent = "  ".repeat(*depth as usize + 1);
-                let line = format!("{indent}{} {name}\n", self.paint(DIM, "▸"));
-                self.write(&line);
+                self.line(|terminal, line| {
+                    for _ in 0..=*depth {
+                        line.push_str("  ");
+                    }
+                    terminal.push_painted(line, DIM, "▸");
+                    line.push(' ');
+                    line.push_str(name);
+                });
             }
             Event::StepStarted { .. } | Event::Attempt { .. } => {}
             Event::Console { level, line, .. } => {
@@ -389,25 +398,13 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
                 }
             }
             Event::Step(step) => self.step(step),
-            Event::Finally => self.write(&format!("  {}\n", self.paint(DIM, "finally"))),
+            Event::Finally => self.line(|terminal, line| {
+                line.push_str("  ");
+                terminal.push_painted(line, DIM, "finally");
+            }),
             Event::Finished(report) => self.summary(report),
         }
         let _ = self.out.flush();
-    }
-}
-
-/// Text painted in a style when colours are on.
-struct Paint<'t> {
-    style: Option<&'static str>,
-    text: &'t str,
-}
-
-impl std::fmt::Display for Paint<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.style {
-            Some(style) => write!(f, "{style}{}{RESET}", self.text),
-            None => f.write_str(self.text),
-        }
     }
 }
 
@@ -480,6 +477,12 @@ mod tests {
         skipped.reason = Some("not run".to_owned());
         skipped.depth = 1;
         terminal.event(&Event::Step(&skipped));
+        terminal.event(&Event::StepStarted {
+            name: "setup",
+            depth: 0,
+            nested: true,
+        });
+        terminal.event(&Event::Finally);
         let report = RunReport {
             name: "flow".to_owned(),
             file: "flow.yaml".to_owned(),
@@ -497,6 +500,8 @@ mod tests {
              \x20 \x1b[32m✓\x1b[0m read  GET http://api.test/old → \x1b[32m200\x1b[0m \
              (1 redirect) \x1b[2m1.50s\x1b[0m\n\
              \x20   \x1b[2m-\x1b[0m later \x1b[2m(not run)\x1b[0m\n\
+             \x20 \x1b[2m▸\x1b[0m setup\n\
+             \x20 \x1b[2mfinally\x1b[0m\n\
              \x1b[32m✓\x1b[0m flow: 1 passed, 0 failed, 1 skipped in 1m12s\n"
         );
     }
