@@ -2,11 +2,13 @@
 //! official schema of its version and for what the document alone can say, then filled in.
 //!
 //! In order: parse (`apiflow::format::yaml`), pointers of every value (`tree`), the `arazzo:`
-//! version, the document's own rules (`structure`), the official schema (`violations`), and,
-//! when nothing is wrong, the typed model (`build`). Problems are collected, not first-only,
-//! and each one points at the file.
+//! version, a quick walk that vouches for the common valid documents (`conform`), the
+//! document's own rules (`structure`), the official schema (`violations`) for every document
+//! the walk does not vouch for, and, when nothing is wrong, the typed model (`build`).
+//! Problems are collected, not first-only, and each one points at the file.
 
 mod build;
+mod conform;
 mod keys;
 mod structure;
 mod tree;
@@ -95,9 +97,14 @@ pub fn load(source: &Arc<Source>) -> Result<Document, Vec<Diagnostic>> {
         version,
     };
     let mut problems = Vec::new();
-    let flagged = structure::check(&context, &mut problems);
-    let json = root.to_json();
-    violations::check(&context, &json, &flagged, &mut problems);
+    // Most documents are valid: one that surely is needs neither the schema nor, unless its
+    // components or inputs are read, a copy as JSON.
+    let conforms = conform::surely_valid(&root, version);
+    let flagged = structure::check(&context, conforms, &mut problems);
+    let json = (!conforms || conform::needs_json(&root)).then(|| root.to_json());
+    if let (false, Some(json)) = (conforms, &json) {
+        violations::check(&context, json, &flagged, &mut problems);
+    }
     // Built even when something is wrong, so every problem is reported at once.
     match build::document(&context, json) {
         Ok(document) if problems.is_empty() => Ok(document),

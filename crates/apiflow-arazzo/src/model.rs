@@ -3,7 +3,7 @@
 //! Runtime expressions, conditions and payloads are kept as written here; the checks compile
 //! them, so a document that loads may still be rejected before anything is sent.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use apiflow::span::{Source, Span, Spanned};
 
@@ -24,8 +24,9 @@ pub struct Document {
     pub components: Components,
     /// `$self` (1.1): the document's own URI, when it says.
     pub self_uri: Option<Spanned<String>>,
-    /// The whole document as JSON, for `$components` and `$self` expressions.
-    pub json: serde_json::Value,
+    /// The whole document as JSON, made when it loads only if its components or inputs need
+    /// it, else when first asked for.
+    pub(crate) json: OnceLock<serde_json::Value>,
 }
 
 impl Document {
@@ -38,6 +39,25 @@ impl Document {
             |_| Span::default(),
             |root| crate::load::span_in(&root, pointer),
         )
+    }
+
+    /// Returns the whole document as JSON, for `$components` expressions and `inputs`
+    /// schemas.
+    pub fn json(&self) -> &serde_json::Value {
+        self.json.get_or_init(|| {
+            apiflow::format::yaml::parse(&self.source)
+                .map_or(serde_json::Value::Null, |root| root.to_json())
+        })
+    }
+
+    /// Returns `components` as JSON, `Null` when the document has none. A document with
+    /// components is made JSON when it loads, so this never reads the text again.
+    pub fn components_json(&self) -> serde_json::Value {
+        self.json
+            .get()
+            .and_then(|json| json.get("components"))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Finds a workflow by its `workflowId`.

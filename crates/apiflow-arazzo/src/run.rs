@@ -265,12 +265,7 @@ impl Runner<'_> {
             }
             let mut base = Scope {
                 inputs: inputs.clone(),
-                components: plan
-                    .document
-                    .json
-                    .get("components")
-                    .cloned()
-                    .unwrap_or_default(),
+                components: plan.document.components_json(),
                 self_uri: plan.document.self_uri.as_ref().map(|s| s.value.clone()),
                 ..Scope::default()
             };

@@ -388,7 +388,7 @@ fn fills_every_field_with_where_it_is_written() {
         Some(2)
     );
 
-    assert_eq!(document.json["x-owner"], json!("team"));
+    assert_eq!(document.json()["x-owner"], json!("team"));
     assert_eq!(
         document.span_of("/workflows/0/steps/1/operationPath").line,
         90

@@ -419,7 +419,7 @@ impl<'a> Translator<'a> {
             .iter()
             .position(|w| w.id.value == self.workflow.id.value);
         let mut used = BTreeSet::new();
-        if let Some(json) = index.and_then(|i| self.loaded.document.json["workflows"].get(i)) {
+        if let Some(json) = index.and_then(|i| self.loaded.document.json()["workflows"].get(i)) {
             inputs_read(json, &mut used);
         }
         for name in used {

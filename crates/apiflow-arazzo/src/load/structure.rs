@@ -11,9 +11,19 @@ use super::tree::{child, get};
 use super::{Context, Problem};
 
 /// Runs every check; returns the pointers of the steps whose target is wrong, whose
-/// schema violations about targets say the same thing less clearly.
-pub(super) fn check(context: &Context<'_>, problems: &mut Vec<Problem>) -> HashSet<String> {
+/// schema violations about targets say the same thing less clearly. A document that
+/// `conforms` to the schema has unique names and one target a step, as the quick walk that
+/// vouched for it saw, so only apiflow's extensions are left to check.
+pub(super) fn check(
+    context: &Context<'_>,
+    conforms: bool,
+    problems: &mut Vec<Problem>,
+) -> HashSet<String> {
     let mut flagged = HashSet::new();
+    if conforms {
+        extensions(context, problems);
+        return flagged;
+    }
     unique_names(
         context,
         "",
@@ -56,15 +66,51 @@ pub(super) fn check(context: &Context<'_>, problems: &mut Vec<Problem>) -> HashS
                 flagged.insert(pointer.clone());
             }
             unique_parameters(context, step, &pointer, problems);
-            if let Some(node) = get(step, "x-apiflow") {
-                apiflow_extension(context, step, node, &child(&pointer, "x-apiflow"), problems);
-            }
-            if let Some(node) = get(step, "x-security") {
-                security(context, node, &child(&pointer, "x-security"), problems);
-            }
+            step_extensions(context, step, &|| pointer.clone(), problems);
         }
     }
     flagged
+}
+
+/// Checks apiflow's extensions on every step.
+fn extensions(context: &Context<'_>, problems: &mut Vec<Problem>) {
+    let Some(NodeKind::Seq(workflows)) = get(context.root, "workflows").map(|n| &n.kind) else {
+        return;
+    };
+    for (w, workflow) in workflows.iter().enumerate() {
+        let Some(NodeKind::Seq(steps)) = get(workflow, "steps").map(|n| &n.kind) else {
+            continue;
+        };
+        for (s, step) in steps.iter().enumerate() {
+            step_extensions(
+                context,
+                step,
+                &|| format!("/workflows/{w}/steps/{s}"),
+                problems,
+            );
+        }
+    }
+}
+
+/// Checks `x-apiflow` and `x-security` on a step.
+fn step_extensions(
+    context: &Context<'_>,
+    step: &Node<'_>,
+    pointer: &dyn Fn() -> String,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(node) = get(step, "x-apiflow") {
+        apiflow_extension(
+            context,
+            step,
+            node,
+            &child(&pointer(), "x-apiflow"),
+            problems,
+        );
+    }
+    if let Some(node) = get(step, "x-security") {
+        security(context, node, &|| child(&pointer(), "x-security"), problems);
+    }
 }
 
 /// Checks that a step calls exactly one operation, channel or workflow; tells whether it
@@ -349,11 +395,16 @@ fn extract(
 
 /// Checks `x-security`: a list of `{ schemeName | scheme, values }`. It holds credentials:
 /// messages say what kind of value they found, never the value.
-fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mut Vec<Problem>) {
+fn security(
+    context: &Context<'_>,
+    node: &Node<'_>,
+    pointer: &dyn Fn() -> String,
+    problems: &mut Vec<Problem>,
+) {
     let NodeKind::Seq(items) = &node.kind else {
         problems.push(kind_only(
             context,
-            pointer,
+            &pointer(),
             node,
             "`x-security`",
             "a list of `{ schemeName, values }`",
@@ -361,11 +412,12 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
         return;
     };
     for (index, item) in items.iter().enumerate() {
-        let at = format!("{pointer}/{index}");
+        // Pointers are written out only for a problem.
+        let at = || format!("{}/{index}", pointer());
         let NodeKind::Map(entries) = &item.kind else {
             problems.push(kind_only(
                 context,
-                &at,
+                &at(),
                 item,
                 &format!("`x-security[{index}]`"),
                 "a mapping",
@@ -373,12 +425,12 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
             continue;
         };
         for (key, value) in entries {
-            let key_at = child(&at, &key.name);
+            let key_at = || child(&at(), &key.name);
             match key.name.as_ref() {
                 "schemeName" if !matches!(value.kind, NodeKind::Str(_)) => {
                     problems.push(kind_only(
                         context,
-                        &key_at,
+                        &key_at(),
                         value,
                         "`schemeName`",
                         "the name of a security scheme",
@@ -387,7 +439,7 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
                 "scheme" if !matches!(value.kind, NodeKind::Map(_)) => {
                     problems.push(kind_only(
                         context,
-                        &key_at,
+                        &key_at(),
                         value,
                         "`scheme`",
                         "a security scheme such as `{ type: http, scheme: bearer }`",
@@ -396,7 +448,7 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
                 "values" if !matches!(value.kind, NodeKind::Map(_)) => {
                     problems.push(kind_only(
                         context,
-                        &key_at,
+                        &key_at(),
                         value,
                         "`values`",
                         "a mapping such as `{ token: $inputs.token }`",
@@ -404,7 +456,7 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
                 }
                 name if !SECURITY_KEYS.contains(&name) => {
                     problems.push(context.unknown_key(
-                        &at,
+                        &at(),
                         name,
                         "an `x-security` entry",
                         SECURITY_KEYS,
@@ -415,7 +467,7 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
         }
         match (get(item, "schemeName"), get(item, "scheme")) {
             (Some(_), Some(_)) => {
-                let key_at = child(&at, "scheme");
+                let key_at = child(&at(), "scheme");
                 let mut problem = context.problem(
                     &key_at,
                     context.tree.key_span(&key_at),
@@ -430,7 +482,7 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
             }
             (None, None) => {
                 let mut problem = context.problem(
-                    &at,
+                    &at(),
                     item.span,
                     "an `x-security` entry needs `schemeName` or `scheme`",
                     "neither here",
@@ -442,7 +494,7 @@ fn security(context: &Context<'_>, node: &Node<'_>, pointer: &str, problems: &mu
         }
         if get(item, "values").is_none() {
             problems.push(context.problem(
-                &at,
+                &at(),
                 item.span,
                 "an `x-security` entry needs `values`",
                 "no `values` here",
