@@ -12,6 +12,7 @@
 // A lookup that either finds or reports reads best as a `match` of both cases.
 #![allow(clippy::single_match_else)]
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -293,6 +294,7 @@ pub fn check_source(
         source: Arc::clone(source),
         errors: Vec::new(),
         unbound: Vec::new(),
+        step_ids: HashMap::new(),
     };
     let sources = binder.sources(path, options, depth);
     let workflows: Vec<Flow> = document
@@ -339,6 +341,8 @@ struct Binder<'d> {
     /// The values of the step's parameters that could not be bound (not declared by the
     /// operation, not an input of the workflow), kept so that what they read is still checked.
     unbound: Vec<(expr::Value, Span)>,
+    /// The positions of the steps of the workflow being bound, by `stepId`.
+    step_ids: HashMap<&'d str, usize>,
 }
 
 /// Where a step's expressions are read: what a `$steps` reference may name.
@@ -352,7 +356,7 @@ enum Place {
     Actions,
 }
 
-impl Binder<'_> {
+impl<'d> Binder<'d> {
     fn error(&mut self, title: String, span: Span, label: &str) -> &mut Diagnostic {
         self.errors
             .push(Diagnostic::error(title).at(&self.source, span, label));
@@ -476,8 +480,13 @@ impl Binder<'_> {
             .position(|s| s.name.value == name)
     }
 
-    fn workflow(&mut self, workflow: &Workflow, sources: &[Api]) -> Flow {
+    fn workflow(&mut self, workflow: &'d Workflow, sources: &[Api]) -> Flow {
         let (inputs, declared) = self.inputs(workflow);
+        // Every `$steps` reference looks its step up: by name, not by a walk of the list.
+        self.step_ids.clear();
+        for (index, step) in workflow.steps.iter().enumerate() {
+            self.step_ids.entry(&step.id.value).or_insert(index);
+        }
         let steps = workflow
             .steps
             .iter()
@@ -589,7 +598,7 @@ impl Binder<'_> {
         }
         // The schema's `$ref`s are relative to the document: it is compiled as a reference into
         // the whole document, which serves as the root resource.
-        let mut root = self.document.json.clone();
+        let mut root = self.document.json().clone();
         if let serde_json::Value::Object(map) = &mut root {
             map.remove("$id");
             map.remove("$schema");
@@ -626,8 +635,8 @@ impl Binder<'_> {
         let call = self.call(step, sources);
         let step_name = Some(&step.id);
         // The workflow's parameters apply to every operation step; the step's own win.
-        let mut written: Vec<Parameter> = Vec::new();
-        let own: Vec<Parameter> = step
+        let mut written: Vec<Cow<'_, Parameter>> = Vec::new();
+        let own: Vec<Cow<'_, Parameter>> = step
             .parameters
             .iter()
             .filter_map(|p| self.parameter(p, step_name))
@@ -1362,13 +1371,13 @@ impl Binder<'_> {
         }
     }
 
-    fn parameter(
+    fn parameter<'p>(
         &mut self,
-        parameter: &ParameterOrRef,
+        parameter: &'p ParameterOrRef,
         step_name: Option<&Spanned<String>>,
-    ) -> Option<Parameter> {
+    ) -> Option<Cow<'p, Parameter>> {
         match parameter {
-            ParameterOrRef::Parameter(p) => Some(p.clone()),
+            ParameterOrRef::Parameter(p) => Some(Cow::Borrowed(p)),
             ParameterOrRef::Reference(reference) => {
                 let name = reference
                     .reference
@@ -1388,7 +1397,7 @@ impl Binder<'_> {
                             parameter.value = value.clone();
                         }
                         parameter.span = reference.span;
-                        Some(parameter)
+                        Some(Cow::Owned(parameter))
                     }
                     None => {
                         let names = self
@@ -2061,7 +2070,13 @@ impl Binder<'_> {
     ) {
         for expression in expressions {
             if let Some((id, output)) = expression.step_ref() {
-                let Some(target) = workflow.steps.iter().position(|s| s.id.value == id) else {
+                let target = self
+                    .step_ids
+                    .get(id)
+                    .copied()
+                    .filter(|&t| workflow.steps.get(t).is_some_and(|s| s.id.value == id))
+                    .or_else(|| workflow.steps.iter().position(|s| s.id.value == id));
+                let Some(target) = target else {
                     let ids = workflow.steps.iter().map(|s| s.id.value.as_str());
                     let help = did_you_mean(id, ids);
                     self.error(format!("`{expression}` reads step `{id}`, which is not a step of workflow `{}`", workflow.id.value), span, "no such step")

@@ -14,10 +14,10 @@ use crate::model::{
 };
 
 /// Builds the document, or returns the problems only the model's types show; the JSON is the
-/// whole document as `serde_json` values.
+/// whole document as `serde_json` values, when it was made.
 pub(super) fn document(
     context: &Context<'_>,
-    json: serde_json::Value,
+    json: Option<serde_json::Value>,
 ) -> Result<Document, Vec<Problem>> {
     let mut builder = Builder {
         context,
@@ -44,12 +44,33 @@ pub(super) fn document(
             .collect(),
         components: builder.components(get(root, "components")),
         self_uri: get(root, "$self").and_then(text),
-        json,
+        json: json.map_or_else(std::sync::OnceLock::new, std::sync::OnceLock::from),
     };
     if builder.problems.is_empty() {
         Ok(document)
     } else {
         Err(builder.problems)
+    }
+}
+
+/// Where a value is: its JSON Pointer, written out only for a problem.
+#[derive(Clone, Copy)]
+enum At<'p> {
+    /// A pointer written out.
+    Root(&'p str),
+    /// A member of the value at another place.
+    Key(&'p At<'p>, &'static str),
+    /// An item of the list at another place.
+    Index(&'p At<'p>, usize),
+}
+
+impl At<'_> {
+    fn pointer(self) -> String {
+        match self {
+            At::Root(pointer) => pointer.to_owned(),
+            At::Key(parent, key) => format!("{}/{key}", parent.pointer()),
+            At::Index(parent, index) => format!("{}/{index}", parent.pointer()),
+        }
     }
 }
 
@@ -74,11 +95,11 @@ impl Builder<'_, '_> {
                 .collect(),
             success_actions: self.actions(
                 get(node, "successActions"),
-                &format!("{pointer}/successActions"),
+                At::Key(&At::Root(&pointer), "successActions"),
             ),
             failure_actions: self.actions(
                 get(node, "failureActions"),
-                &format!("{pointer}/failureActions"),
+                At::Key(&At::Root(&pointer), "failureActions"),
             ),
             outputs,
             output_selectors,
@@ -107,7 +128,7 @@ impl Builder<'_, '_> {
         let timeout = get(node, "timeout").and_then(|n| {
             self.count(
                 n,
-                &format!("{pointer}/timeout"),
+                At::Key(&At::Root(pointer), "timeout"),
                 "`timeout`",
                 "milliseconds",
             )
@@ -120,10 +141,16 @@ impl Builder<'_, '_> {
             request_body: get(node, "requestBody").map(request_body),
             success_criteria: self.criteria(
                 get(node, "successCriteria"),
-                &format!("{pointer}/successCriteria"),
+                At::Key(&At::Root(pointer), "successCriteria"),
             ),
-            on_success: self.actions(get(node, "onSuccess"), &format!("{pointer}/onSuccess")),
-            on_failure: self.actions(get(node, "onFailure"), &format!("{pointer}/onFailure")),
+            on_success: self.actions(
+                get(node, "onSuccess"),
+                At::Key(&At::Root(pointer), "onSuccess"),
+            ),
+            on_failure: self.actions(
+                get(node, "onFailure"),
+                At::Key(&At::Root(pointer), "onFailure"),
+            ),
             outputs,
             output_selectors,
             timeout,
@@ -141,7 +168,7 @@ impl Builder<'_, '_> {
     fn count(
         &mut self,
         node: &Node<'_>,
-        pointer: &str,
+        at: At<'_>,
         what: &str,
         unit: &str,
     ) -> Option<Spanned<u64>> {
@@ -154,7 +181,7 @@ impl Builder<'_, '_> {
         }
         let found = format!("`{value}`");
         self.problems.push(self.context.problem(
-            pointer,
+            &at.pointer(),
             node.span,
             format!("invalid {what}: expected a whole number of {unit}, 0 or more"),
             format!("found {found}"),
@@ -162,16 +189,16 @@ impl Builder<'_, '_> {
         None
     }
 
-    fn criteria(&mut self, node: Option<&Node<'_>>, pointer: &str) -> Vec<Criterion> {
+    fn criteria(&mut self, node: Option<&Node<'_>>, at: At<'_>) -> Vec<Criterion> {
         items(node)
-            .filter_map(|(index, item)| self.criterion(item, &format!("{pointer}/{index}")))
+            .filter_map(|(index, item)| self.criterion(item, At::Index(&at, index)))
             .collect()
     }
 
-    fn criterion(&mut self, node: &Node<'_>, pointer: &str) -> Option<Criterion> {
+    fn criterion(&mut self, node: &Node<'_>, at: At<'_>) -> Option<Criterion> {
         let kind = match get(node, "type") {
             None => Spanned::new(CriterionKind::Simple, node.span),
-            Some(kind) => self.criterion_kind(kind, &format!("{pointer}/type"))?,
+            Some(kind) => self.criterion_kind(kind, At::Key(&at, "type"))?,
         };
         Some(Criterion {
             context: get(node, "context").and_then(text),
@@ -182,7 +209,7 @@ impl Builder<'_, '_> {
     }
 
     /// Reads a criterion's `type`: a name, or an expression type with its version.
-    fn criterion_kind(&mut self, node: &Node<'_>, pointer: &str) -> Option<Spanned<CriterionKind>> {
+    fn criterion_kind(&mut self, node: &Node<'_>, at: At<'_>) -> Option<Spanned<CriterionKind>> {
         let (name, version) = match &node.kind {
             NodeKind::Str(name) => (name.to_string(), None),
             NodeKind::Map(_) => (plain(node, "type")?, plain(node, "version")),
@@ -197,7 +224,7 @@ impl Builder<'_, '_> {
             "jsonpointer" => {
                 let other = "jsonpointer";
                 let mut problem = self.context.problem(
-                    pointer,
+                    &at.pointer(),
                     node.span,
                     format!("a criterion cannot be of type `{other}`"),
                     format!("found `{other}`"),
@@ -213,20 +240,20 @@ impl Builder<'_, '_> {
         Some(Spanned::new(kind, node.span))
     }
 
-    fn actions(&mut self, node: Option<&Node<'_>>, pointer: &str) -> Vec<ActionOrRef> {
+    fn actions(&mut self, node: Option<&Node<'_>>, at: At<'_>) -> Vec<ActionOrRef> {
         items(node)
             .filter_map(|(index, item)| {
                 if get(item, "reference").is_some() {
                     reference(item).map(ActionOrRef::Reference)
                 } else {
-                    self.action(item, &format!("{pointer}/{index}"))
+                    self.action(item, At::Index(&at, index))
                         .map(ActionOrRef::Action)
                 }
             })
             .collect()
     }
 
-    fn action(&mut self, node: &Node<'_>, pointer: &str) -> Option<Action> {
+    fn action(&mut self, node: &Node<'_>, at: At<'_>) -> Option<Action> {
         let kind = get(node, "type").and_then(text)?;
         let kind = Spanned::new(
             match kind.value.as_str() {
@@ -254,7 +281,7 @@ impl Builder<'_, '_> {
             step_id: get(node, "stepId").and_then(text),
             retry_after,
             retry_limit,
-            criteria: self.criteria(get(node, "criteria"), &format!("{pointer}/criteria")),
+            criteria: self.criteria(get(node, "criteria"), At::Key(&at, "criteria")),
             parameters: parameters(get(node, "parameters")),
             span: node.span,
         })
@@ -274,7 +301,7 @@ impl Builder<'_, '_> {
                 .filter_map(|(name, value)| {
                     let pointer =
                         format!("/components/{section}/{}", super::tree::escape(&name.value));
-                    self.action(value, &pointer).map(|a| (name, a))
+                    self.action(value, At::Root(&pointer)).map(|a| (name, a))
                 })
                 .collect();
             if into {
