@@ -18,14 +18,10 @@ impl Source {
     /// Creates a source from a display name and its text.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<Source> {
         let text = text.into();
-        // A pass over the bytes: a `char` search costs a call per line.
+        // One vectorised search for the line breaks: a `char` search costs a call per line,
+        // a byte-by-byte filter several instructions a byte.
         let line_starts = std::iter::once(0)
-            .chain(
-                text.bytes()
-                    .enumerate()
-                    .filter(|&(_, b)| b == b'\n')
-                    .map(|(i, _)| i + 1),
-            )
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .collect();
         Arc::new(Source {
             name: name.into(),

@@ -90,8 +90,10 @@ struct Line {
 fn content_lines(text: &str) -> Option<Vec<Line>> {
     let mut lines = Vec::new();
     let mut begin = 0;
-    for (index, line) in text.split('\n').enumerate() {
-        let end = begin + line.len();
+    // The line breaks found by one vectorised search, then the end of the text.
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
+    for (index, end) in ends.enumerate() {
+        let line = &text[begin..end];
         let indent = line.len() - line.trim_start_matches(' ').len();
         let content = &line[indent..];
         if line.starts_with("---") || line.starts_with("...") || line.starts_with('%') {
