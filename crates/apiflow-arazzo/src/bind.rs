@@ -129,6 +129,9 @@ pub struct BoundStep {
     pub stop_at: Option<expr::Text>,
     /// `x-apiflow.form_from`.
     pub form_from: Option<FormFrom>,
+    /// Whether a later step's `x-apiflow.form_from` reads this step's page, which is then
+    /// kept.
+    pub page_read: bool,
     /// `timeout` (1.1).
     pub timeout: Option<Duration>,
     /// `x-security`.
@@ -487,12 +490,20 @@ impl<'d> Binder<'d> {
         for (index, step) in workflow.steps.iter().enumerate() {
             self.step_ids.entry(&step.id.value).or_insert(index);
         }
-        let steps = workflow
+        let mut steps: Vec<BoundStep> = workflow
             .steps
             .iter()
             .enumerate()
             .map(|(index, step)| self.step(workflow, index, step, sources, &declared))
             .collect();
+        let read: Vec<usize> = steps
+            .iter()
+            .filter_map(|s| s.form_from.as_ref())
+            .filter_map(|form| self.step_ids.get(form.step.as_str()).copied())
+            .collect();
+        for index in read {
+            steps[index].page_read = true;
+        }
         let outputs = self.outputs(
             &workflow.outputs,
             &workflow.output_selectors,
@@ -943,6 +954,7 @@ impl<'d> Binder<'d> {
             follow_redirects,
             stop_at,
             form_from,
+            page_read: false,
             timeout: step
                 .timeout
                 .as_ref()
@@ -2431,11 +2443,11 @@ fn ignored_header(parameter: &apiflow::openapi::Parameter) -> bool {
 }
 
 /// Names an operation: its id, or its method and path.
-pub(crate) fn operation_name(operation: &Operation) -> String {
-    operation
-        .id
-        .clone()
-        .unwrap_or_else(|| format!("{} {}", operation.method, operation.path))
+pub(crate) fn operation_name(operation: &Operation) -> Cow<'_, str> {
+    match &operation.id {
+        Some(id) => Cow::Borrowed(id),
+        None => Cow::Owned(format!("{} {}", operation.method, operation.path)),
+    }
 }
 
 /// Names the step of a diagnostic already collected.

@@ -8,6 +8,7 @@
 //! hold (the step's, then the workflow's): `end`, `goto`, or for a failure `retry`; no action
 //! goes on with the next step after a success and ends the workflow, failed, after a failure.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -881,10 +882,15 @@ impl Runner<'_> {
                                 if let Some(last) = hops.last() {
                                     fill_exchange(scope, last);
                                     self.token_fields(scope);
-                                    self.pages.insert(
-                                        step.id.value.clone(),
-                                        (last.request.url.clone(), Arc::clone(&last.response.body)),
-                                    );
+                                    if bound.page_read {
+                                        self.pages.insert(
+                                            step.id.value.clone(),
+                                            (
+                                                last.request.url.clone(),
+                                                Arc::clone(&last.response.body),
+                                            ),
+                                        );
+                                    }
                                 }
                                 report.exchanges = hops;
                                 report.outcome = Outcome::Passed;
@@ -953,7 +959,14 @@ impl Runner<'_> {
         }
         if success {
             let mut values = serde_json::Map::new();
-            if let Some(last) = report.exchanges.last().cloned() {
+            // The exchange is copied out of the report the captures are added to, only when
+            // there are captures.
+            let last = if bound.extract.is_empty() {
+                None
+            } else {
+                report.exchanges.last().cloned()
+            };
+            if let Some(last) = last {
                 for (capture, span) in &bound.extract {
                     match capture.read(&last, self.jar) {
                         Ok(value) => {
@@ -979,8 +992,9 @@ impl Runner<'_> {
                     }
                 }
             }
-            // Outputs may read what `extract` captured.
-            scope.steps.insert(step.id.value.clone(), values.clone());
+            // Outputs may read what `extract` captured: the step's values are set first and
+            // completed in place.
+            scope.steps.insert(step.id.value.clone(), values);
             for (name, expression, span) in &bound.outputs {
                 match eval_value(expression, scope) {
                     Ok(value) => {
@@ -993,7 +1007,9 @@ impl Runner<'_> {
                             value: value.clone(),
                             secret,
                         });
-                        values.insert(name.clone(), value);
+                        if let Some(values) = scope.steps.get_mut(&step.id.value) {
+                            values.insert(name.clone(), value);
+                        }
                     }
                     // A value the response does not hold leaves the output unset: what reads it
                     // later fails there, naming it.
@@ -1009,7 +1025,6 @@ impl Runner<'_> {
                     }
                 }
             }
-            scope.steps.insert(step.id.value.clone(), values);
         }
         if !success && report.outcome == Outcome::Passed {
             report.outcome = Outcome::Failed;
@@ -1054,7 +1069,7 @@ impl Runner<'_> {
         let name = crate::bind::operation_name(operation);
         if self.checks == OpenApiChecks::Error {
             report.checks.push(CheckResult {
-                what: format!("response as operation `{name}` declares"),
+                what: ["response as operation `", &name, "` declares"].concat(),
                 passed: problems.is_empty(),
             });
         }
@@ -1150,11 +1165,11 @@ impl Runner<'_> {
     ) -> Result<Outgoing, (String, Span)> {
         let plan = self.plan;
         let source_name = &plan.document.source_descriptions[api].name.value;
-        let base = match plan.servers.iter().rev().find(|(n, _)| n == source_name) {
-            Some((_, url)) => url.clone(),
+        let base: Cow<'_, str> = match plan.servers.iter().rev().find(|(n, _)| n == source_name) {
+            Some((_, url)) => Cow::Borrowed(url),
             None => match operation.servers.first() {
-                Some(server) => server.resolve(),
-                None => "/".to_owned(),
+                Some(server) => Cow::Owned(server.resolve()),
+                None => Cow::Borrowed("/"),
             },
         };
         let span = plan.document.source_descriptions[api].url.span;
@@ -1215,9 +1230,7 @@ impl Runner<'_> {
                 },
             };
             match serialized {
-                Serialized::Path(piece) => {
-                    path = path.replace(&format!("{{{}}}", parameter.name), &piece);
-                }
+                Serialized::Path(piece) => replace_placeholder(&mut path, &parameter.name, &piece),
                 Serialized::Query(pieces) => query.extend(pieces),
                 Serialized::Querystring(text) => query.push(text),
                 Serialized::Header(value) => {
@@ -1241,7 +1254,10 @@ impl Runner<'_> {
                 Serialized::Cookie(pieces) => cookies.extend(pieces),
             }
         }
-        let mut url_text = format!("{}{}", base.trim_end_matches('/'), path);
+        let base = base.trim_end_matches('/');
+        let mut url_text = String::with_capacity(base.len() + path.len() + 1);
+        url_text.push_str(base);
+        url_text.push_str(&path);
         if !query.is_empty() {
             url_text.push(if url_text.contains('?') { '&' } else { '?' });
             url_text.push_str(&query.join("&"));
@@ -1283,7 +1299,10 @@ impl Runner<'_> {
                         .map(|v| as_text(&v))
                         .map_err(|e| (format!("cannot compute the token: {e}"), Span::default()))?;
                     self.secret(&token);
-                    if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+                    let mut credentials = String::with_capacity(7 + token.len());
+                    credentials.push_str("Bearer ");
+                    credentials.push_str(&token);
+                    if let Ok(value) = HeaderValue::from_str(&credentials) {
                         headers.insert(reqwest::header::AUTHORIZATION, value);
                     }
                 }
@@ -1374,8 +1393,8 @@ impl Runner<'_> {
                     .collect(),
             )));
         }
-        scope.url = Some(url.to_string());
-        scope.method = Some(method.to_string());
+        scope.url = Some(url.as_str().to_owned());
+        scope.method = Some(method.as_str().to_owned());
         scope.request = Some(request_message);
         Ok(Outgoing {
             method,
@@ -1519,6 +1538,20 @@ fn eval_value(value: &expr::Value, scope: &Scope) -> Result<serde_json::Value, e
 }
 
 /// Tells whether a value is one runtime expression (`$…` or `{$…}`) and nothing else.
+/// Replaces each `{name}` of an OpenAPI path template with `piece`, in place.
+fn replace_placeholder(path: &mut String, name: &str, piece: &str) {
+    let mut from = 0;
+    while let Some(open) = path[from..].find('{').map(|i| from + i) {
+        let end = open + 1 + name.len();
+        if path[open + 1..].starts_with(name) && path[end..].starts_with('}') {
+            path.replace_range(open..=end, piece);
+            from = open + piece.len();
+        } else {
+            from = open + 1;
+        }
+    }
+}
+
 fn is_one_expression(value: &expr::Value) -> bool {
     match value {
         expr::Value::Text(expr::Text::Whole(_)) => true,
@@ -1603,4 +1636,27 @@ fn send_failure(
     Diagnostic::error(format!("the request could not be completed: {error}"))
         .at(source, step.id.span, "sent here")
         .in_step(Some(&step.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_placeholder;
+
+    #[test]
+    fn path_placeholders_are_replaced_by_name_only() {
+        let cases = [
+            ("/items/{id}", "id", "7", "/items/7"),
+            ("/items/{id}/tags/{id}", "id", "7", "/items/7/tags/7"),
+            ("/items/{idx}/{id}", "id", "7", "/items/{idx}/7"),
+            ("/a/{id}", "id", "{id}", "/a/{id}"),
+            ("/a/{i", "i", "x", "/a/{i"),
+            ("/{petId}", "petId", "", "/"),
+            ("/é/{id}", "id", "ü", "/é/ü"),
+        ];
+        for (template, name, piece, expected) in cases {
+            let mut path = template.to_owned();
+            replace_placeholder(&mut path, name, piece);
+            assert_eq!(path, expected, "{template} with {name} = {piece}");
+        }
+    }
 }
