@@ -107,16 +107,15 @@ pub(crate) fn kind(path: &Path) -> Kind {
 /// Tells whether a text is an OpenAPI description: `openapi: 3.1.0` (or `swagger: "2.0"`) at
 /// the top level, in YAML or JSON; a workflow's own `openapi:` names a file, never a version.
 fn describes_operations(text: &str) -> bool {
-    text.lines().any(|line| {
-        let line = line.trim_start_matches(['{', ' ', '"']);
-        let Some(rest) = line
-            .strip_prefix("openapi")
-            .or_else(|| line.strip_prefix("swagger"))
-        else {
-            return false;
-        };
-        let value = rest.trim_start_matches(['"', ' ', ':', '\'']);
-        value.starts_with("3.") || value.starts_with("2.")
+    // Each `openapi` and `swagger` of the text, not each line: most files are workflows.
+    let bytes = text.as_bytes();
+    ["openapi", "swagger"].iter().any(|word| {
+        memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
+            let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+            let value = text[at + word.len()..].trim_start_matches(['"', ' ', ':', '\'']);
+            bytes[start..at].iter().all(|b| matches!(b, b'{' | b' ' | b'"'))
+                && (value.starts_with("3.") || value.starts_with("2."))
+        })
     })
 }
 
@@ -354,6 +353,33 @@ pub(crate) fn serve_from(document: &mut apiflow_arazzo::Document, base: &str) {
         let name = &source.name.value;
         if plan.description(index).is_some() && !plan.servers.iter().any(|(n, _)| n == name) {
             plan.servers.push((name.clone(), base.to_owned()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describes_operations;
+
+    #[test]
+    fn tells_descriptions_from_workflows_that_name_one() {
+        for text in [
+            "openapi: 3.1.0\ninfo: {}\n",
+            "info: {}\r\nopenapi: '3.0.3'\r\n",
+            "{\"openapi\": \"3.1.0\"}",
+            "{\n  \"info\": {},\n  \"openapi\" : \"3.2.0\"\n}",
+            "swagger: \"2.0\"\n",
+        ] {
+            assert!(describes_operations(text), "{text:?}");
+        }
+        for text in [
+            "name: demo\nopenapi: items.openapi.yaml\nsteps: []\n",
+            "name: openapi 3.1 checks\nsteps: []\n",
+            "x-openapi: 3.1.0\n",
+            "description: see openapi: 3.1\n",
+            "",
+        ] {
+            assert!(!describes_operations(text), "{text:?}");
         }
     }
 }

@@ -37,11 +37,23 @@ pub fn is_arazzo(text: &str) -> bool {
     if first.is_some_and(|line| line.starts_with('{')) {
         return json_has_top_key(text, "arazzo");
     }
-    text.lines().any(|line| {
-        ["arazzo", "\"arazzo\"", "'arazzo'"].iter().any(|key| {
-            line.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with(':'))
-        })
+    // Each `arazzo` of the text, not each line: most files given to `run` are workflows that
+    // never say it.
+    let bytes = text.as_bytes();
+    memchr::memmem::find_iter(bytes, b"arazzo").any(|at| {
+        let line_start = |i: usize| i == 0 || bytes[i - 1] == b'\n';
+        let after = match at.checked_sub(1).map(|i| bytes[i]) {
+            None | Some(b'\n') => at + 6,
+            Some(quote @ (b'"' | b'\'')) if line_start(at - 1) => {
+                if bytes.get(at + 6) != Some(&quote) {
+                    return false;
+                }
+                at + 7
+            }
+            _ => return false,
+        };
+        let end = memchr::memchr(b'\n', &bytes[after..]).map_or(bytes.len(), |i| after + i);
+        text[after..end].trim_start().starts_with(':')
     })
 }
 
@@ -253,5 +265,11 @@ mod tests {
         assert!(!is_arazzo("name: demo\nsteps: []\n"));
         assert!(!is_arazzo("arazzo_version: 1\n"));
         assert!(!is_arazzo(""));
+        assert!(is_arazzo("info: {}\r\narazzo : 1.1.0\r\n"));
+        assert!(is_arazzo("'arazzo': 1.0.1"));
+        assert!(!is_arazzo("\"arazzo': 1.0.1"));
+        assert!(!is_arazzo("name: arazzo\n  arazzo: 1\n"));
+        assert!(!is_arazzo("arazzo\n: 1.0.1\n"));
+        assert!(!is_arazzo("x-arazzo: 1.0.1\n"));
     }
 }
