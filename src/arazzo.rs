@@ -113,7 +113,9 @@ fn describes_operations(text: &str) -> bool {
         memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
             let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
             let value = text[at + word.len()..].trim_start_matches(['"', ' ', ':', '\'']);
-            bytes[start..at].iter().all(|b| matches!(b, b'{' | b' ' | b'"'))
+            bytes[start..at]
+                .iter()
+                .all(|b| matches!(b, b'{' | b' ' | b'"'))
                 && (value.starts_with("3.") || value.starts_with("2."))
         })
     })

@@ -57,7 +57,13 @@ pub(super) fn parse(text: &str) -> Option<Node<'_>> {
 /// Tells whether the text holds nothing this reader leaves to serde-saphyr's checks: tabs,
 /// carriage returns, a byte order mark, or characters YAML does not allow.
 fn is_plain_text(text: &str) -> bool {
-    let bytes_ok = text.bytes().all(|b| (b >= 0x20 && b != 0x7f) || b == b'\n');
+    // Whole chunks at a time, without stopping at the first bad byte, so the check is
+    // vectorised.
+    let allowed = |b: u8| (b >= 0x20 && b != 0x7f) || b == b'\n';
+    let bytes_ok = text
+        .as_bytes()
+        .chunks(64)
+        .all(|chunk| chunk.iter().fold(true, |ok, &b| ok & allowed(b)));
     bytes_ok
         && (text.is_ascii()
             || text.chars().all(|c| {
@@ -88,7 +94,9 @@ struct Line {
 
 /// Splits the text into its content lines; gives up on document markers and directives.
 fn content_lines(text: &str) -> Option<Vec<Line>> {
-    let mut lines = Vec::new();
+    // Room for lines of about 24 bytes, so that a long file's list grows a few times only.
+    let mut lines = Vec::with_capacity(text.len() / 24 + 1);
+    let all_ascii = text.is_ascii();
     let mut begin = 0;
     // The line breaks found by one vectorised search, then the end of the text.
     let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
@@ -106,7 +114,7 @@ fn content_lines(text: &str) -> Option<Vec<Line>> {
                 end,
                 indent,
                 number: u32::try_from(index + 1).ok()?,
-                ascii: line.is_ascii(),
+                ascii: all_ascii || line.is_ascii(),
             });
         }
         begin = end + 1;
@@ -382,7 +390,10 @@ impl<'a> Reader<'a> {
                 let end = plain_end(bytes, at, line.end);
                 let text = self.text.get(at..end)?.trim_end_matches(' ');
                 // `a: b: c` and `a: b:` are errors, left to be reported.
-                if text.contains(": ") || text.ends_with(':') {
+                let bytes = text.as_bytes();
+                let colon_space =
+                    memchr::memchr_iter(b':', bytes).any(|i| bytes.get(i + 1) == Some(&b' '));
+                if colon_space || text.ends_with(':') {
                     return None;
                 }
                 self.count()?;
