@@ -803,3 +803,65 @@ fn pointers_read_a_body_alike_whether_or_not_it_is_checked_against_openapi() {
         out.stdout
     );
 }
+
+#[test]
+fn headers_are_read_however_the_expression_that_reads_them_is_spelled() {
+    // A document that never reads a header does not copy them for its expressions; one
+    // that reads one gets it, written as is or with an escape in a quoted string.
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/api/items" => {
+            Reply::json(200, &json!({ "status": "ok", "items": [] })).header("x-request-id", "r-42")
+        }
+        _ => Reply::status(404),
+    });
+    let dir = TempDir::new("arazzo-headers");
+    for (name, condition, value) in [
+        (
+            "plain",
+            "$response.header.X-Request-Id == 'R-42'",
+            "$response.header.x-request-id",
+        ),
+        // Nothing in this document says `.header` as written.
+        (
+            "escaped",
+            "$statusCode == 200",
+            "\"$response\\u002eheader.X-Request-Id\"",
+        ),
+    ] {
+        let text = format!(
+            "arazzo: 1.1.0
+info: {{ title: headers, version: '1' }}
+sourceDescriptions:
+  - {{ name: shop, url: ./shop.openapi.yaml, type: openapi }}
+workflows:
+  - workflowId: headers
+    steps:
+      - stepId: list
+        operationId: listItems
+        successCriteria:
+          - condition: {condition}
+        outputs:
+          id: {value}
+"
+        );
+        let doc = document(&dir, &text);
+        let report = dir.file("report.json");
+        let out = output(
+            apiflow(&[
+                "run",
+                &doc,
+                "--server",
+                &format!("shop={}/api", server.url),
+                "--report",
+                &format!("json={report}"),
+            ])
+            .env("NO_COLOR", "1"),
+            &[],
+        );
+        assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let captures = &report["workflows"][0]["steps"][0]["captures"];
+        assert_eq!(captures["id"], json!("r-42"), "{name}: {captures}");
+    }
+}

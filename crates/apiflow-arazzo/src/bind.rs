@@ -60,6 +60,10 @@ pub struct Plan {
     pub order: Vec<usize>,
     /// `--server` overrides, by source name.
     pub servers: Vec<(String, String)>,
+    /// Whether an expression may read a header (`$request.header.…`, `$response.header.…`):
+    /// none can when the text never says `.header` and has no escape to spell it, and then a
+    /// step's headers are not copied for expressions to read.
+    pub reads_headers: bool,
 }
 
 /// A source description, loaded.
@@ -183,8 +187,8 @@ pub struct BoundParameter {
     pub location: Option<ParameterIn>,
     /// Its value.
     pub value: expr::Value,
-    /// What the operation declares of it.
-    pub spec: Option<apiflow::openapi::Parameter>,
+    /// What the operation declares of it: its index in the operation's `parameters`.
+    pub spec: Option<usize>,
     /// Where its value is written.
     pub span: Span,
 }
@@ -329,6 +333,9 @@ pub fn check_source(
         return Err(binder.errors);
     }
     Ok(Plan {
+        // Written as is, or with an escape (`\u002e`) in a quoted string.
+        reads_headers: memchr::memmem::find(source.text.as_bytes(), b".header").is_some()
+            || memchr::memchr(b'\\', source.text.as_bytes()).is_some(),
         document,
         sources,
         workflows,
@@ -1459,11 +1466,11 @@ impl<'d> Binder<'d> {
                     .help = Some("a step that calls an operation says where each parameter goes: `in: path|query|header|cookie`".to_owned());
                     return None;
                 };
-                let declared = operation.parameters.iter().find(|p| {
+                let declared = operation.parameters.iter().position(|p| {
                     p.name == parameter.name.value && p.location == location_of(location)
                 });
                 match declared {
-                    Some(declared) => spec = Some(declared.clone()),
+                    Some(declared) => spec = Some(declared),
                     None => {
                         let same_place: Vec<&str> = operation
                             .parameters
@@ -1948,7 +1955,7 @@ impl<'d> Binder<'d> {
         let mut out = Vec::new();
         for entry in &step.security {
             let scheme = match (&entry.scheme, &entry.scheme_name) {
-                (Some(scheme), _) => Some(scheme.value.clone()),
+                (Some(scheme), _) => Some(&scheme.value),
                 (None, Some(name)) => {
                     let description = match call {
                         Call::Operation { source, .. } => match sources.get(*source) {
@@ -1961,7 +1968,7 @@ impl<'d> Binder<'d> {
                         d.security_schemes
                             .iter()
                             .find(|(n, _)| *n == name.value)
-                            .map(|(_, s)| s.clone())
+                            .map(|(_, s)| s)
                     });
                     if found.is_none() && description.is_some() {
                         let names: Vec<&str> = description

@@ -880,7 +880,7 @@ impl Runner<'_> {
                             Ok(hops) => {
                                 retry_after_header = hops.last().and_then(retry_after);
                                 if let Some(last) = hops.last() {
-                                    fill_exchange(scope, last);
+                                    fill_exchange(scope, last, plan.reads_headers);
                                     self.token_fields(scope);
                                     if bound.page_read {
                                         self.pages.insert(
@@ -1194,10 +1194,8 @@ impl Runner<'_> {
                     parameter.span,
                 )
             })?;
-            if parameter
-                .spec
-                .as_ref()
-                .is_some_and(|s| s.location == Location::Header)
+            let spec = parameter.spec.and_then(|i| operation.parameters.get(i));
+            if spec.is_some_and(|s| s.location == Location::Header)
                 && apiflow::names::is_secret_name(&parameter.name)
             {
                 self.secret_value(&value);
@@ -1215,7 +1213,7 @@ impl Runner<'_> {
                     .push((parameter.name.clone(), text.clone())),
                 _ => {}
             }
-            let serialized = match &parameter.spec {
+            let serialized = match spec {
                 Some(spec) => apiflow::openapi::serialize(spec, &value).map_err(|e| {
                     (
                         format!("cannot write parameter `{}`: {e}", parameter.name),
@@ -1571,20 +1569,27 @@ fn as_text(value: &serde_json::Value) -> String {
 }
 
 /// Puts what was sent and received into the scope the criteria and outputs read.
-fn fill_exchange(scope: &mut Scope, exchange: &Exchange) {
+/// Sets what the step's expressions read of its last exchange; its headers only when an
+/// expression of the document may read a header.
+fn fill_exchange(scope: &mut Scope, exchange: &Exchange, headers_read: bool) {
     let response = &exchange.response;
     scope.status = Some(response.status.as_u16());
-    scope.url = Some(exchange.request.url.to_string());
-    let headers = response
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    scope.url = Some(exchange.request.url.as_str().to_owned());
+    let pairs = |headers: &reqwest::header::HeaderMap| -> Vec<(String, String)> {
+        if !headers_read {
+            return Vec::new();
+        }
+        headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect()
+    };
+    let headers = pairs(&response.headers);
     // Parsed only as far as the criteria and outputs read it.
     let body = (!response.body.is_empty())
         .then(|| expr::Body::Received(crate::body::Received::new(Arc::clone(&response.body))));
@@ -1595,17 +1600,7 @@ fn fill_exchange(scope: &mut Scope, exchange: &Exchange) {
         body,
     });
     if let Some(request) = scope.request.as_mut() {
-        request.headers = exchange
-            .request
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        request.headers = pairs(&exchange.request.headers);
     }
 }
 

@@ -439,10 +439,16 @@ fn list<'n, I: Eq + Hash>(
     if items.len() < min {
         return false;
     }
-    let mut seen = HashSet::with_capacity(items.len());
-    items
-        .iter()
-        .all(|item| identity(item).is_some_and(|id| seen.insert(id)))
+    match items.len() {
+        // Most lists of a step hold one item: nothing to tell apart, nothing to allocate.
+        0 | 1 => items.iter().all(|item| identity(item).is_some()),
+        len => {
+            let mut seen = HashSet::with_capacity(len);
+            items
+                .iter()
+                .all(|item| identity(item).is_some_and(|id| seen.insert(id)))
+        }
+    }
 }
 
 /// What tells an item of a list from the others.
