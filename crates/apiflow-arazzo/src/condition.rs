@@ -216,35 +216,35 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Node, ExprError> {
-        let mut all = vec![self.and()?];
-        loop {
-            self.skip_space();
-            if !self.rest().starts_with("||") {
-                return Ok(if all.len() == 1 {
-                    all.remove(0)
-                } else {
-                    Node::Or(all)
-                });
-            }
+        // Most conditions have one operand: a list is made only for a second.
+        let first = self.and()?;
+        self.skip_space();
+        if !self.rest().starts_with("||") {
+            return Ok(first);
+        }
+        let mut all = vec![first];
+        while self.rest().starts_with("||") {
             self.pos += 2;
             all.push(self.and()?);
+            self.skip_space();
         }
+        Ok(Node::Or(all))
     }
 
     fn and(&mut self) -> Result<Node, ExprError> {
-        let mut all = vec![self.comparison()?];
-        loop {
-            self.skip_space();
-            if !self.rest().starts_with("&&") {
-                return Ok(if all.len() == 1 {
-                    all.remove(0)
-                } else {
-                    Node::And(all)
-                });
-            }
+        // Most conditions have one operand: a list is made only for a second.
+        let first = self.comparison()?;
+        self.skip_space();
+        if !self.rest().starts_with("&&") {
+            return Ok(first);
+        }
+        let mut all = vec![first];
+        while self.rest().starts_with("&&") {
             self.pos += 2;
             all.push(self.comparison()?);
+            self.skip_space();
         }
+        Ok(Node::And(all))
     }
 
     /// Enters a `(` or a `!`, refusing nesting deep enough to exhaust the stack.
