@@ -495,6 +495,26 @@ fn document(dir: &TempDir, text: &str) -> String {
     doc
 }
 
+/// Runs a document against the shop at `url` with a JSON report: the output and the report.
+fn run_document(
+    dir: &TempDir,
+    doc: &str,
+    url: &str,
+    extra: &[&str],
+) -> (support::bin::Output, Value) {
+    let report = dir.file("report.json");
+    let server = format!("shop={url}/api");
+    let report_arg = format!("json={report}");
+    let mut args = vec!["run", doc, "--server", &server, "--report", &report_arg];
+    args.extend_from_slice(extra);
+    let out = output(apiflow(&args).env("NO_COLOR", "1"), &[]);
+    let json = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    (out, json)
+}
+
 const GOTO_WORKFLOW: &str = r"arazzo: 1.1.0
 info: { title: handover, version: '1' }
 sourceDescriptions:
@@ -536,23 +556,8 @@ fn a_goto_gives_the_next_workflow_its_inputs_and_selector_outputs_are_read() {
     });
     let dir = TempDir::new("arazzo-goto-workflow");
     let doc = document(&dir, GOTO_WORKFLOW);
-    let report = dir.file("report.json");
-    let out = output(
-        apiflow(&[
-            "run",
-            &doc,
-            "--workflow",
-            "start",
-            "--server",
-            &format!("shop={}/api", server.url),
-            "--report",
-            &format!("json={report}"),
-        ])
-        .env("NO_COLOR", "1"),
-        &[(server.port, "PORT")],
-    );
+    let (out, report) = run_document(&dir, &doc, &server.url, &["--workflow", "start"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(
         outline(&report),
         [
@@ -757,26 +762,8 @@ fn pointers_read_a_body_alike_whether_or_not_it_is_checked_against_openapi() {
     });
     let dir = TempDir::new("arazzo-pointers");
     let doc = document(&dir, POINTERS);
-    let run = |url: &str, checks: &str| {
-        let report = dir.file(&format!("report-{checks}.json"));
-        let out = output(
-            apiflow(&[
-                "run",
-                &doc,
-                "--server",
-                &format!("shop={url}/api"),
-                "--openapi-checks",
-                checks,
-                "--report",
-                &format!("json={report}"),
-            ])
-            .env("NO_COLOR", "1"),
-            &[],
-        );
-        let report: Value =
-            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-        (out, report)
-    };
+    let run =
+        |url: &str, checks: &str| run_document(&dir, &doc, url, &["--openapi-checks", checks]);
     for checks in ["error", "off"] {
         let (out, report) = run(&server.url, checks);
         assert_eq!(out.code, 0, "{checks}: {}\n{}", out.stdout, out.stderr);
@@ -845,22 +832,8 @@ workflows:
 "
         );
         let doc = document(&dir, &text);
-        let report = dir.file("report.json");
-        let out = output(
-            apiflow(&[
-                "run",
-                &doc,
-                "--server",
-                &format!("shop={}/api", server.url),
-                "--report",
-                &format!("json={report}"),
-            ])
-            .env("NO_COLOR", "1"),
-            &[],
-        );
+        let (out, report) = run_document(&dir, &doc, &server.url, &[]);
         assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
-        let report: Value =
-            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
         let captures = &report["workflows"][0]["steps"][0]["captures"];
         assert_eq!(captures["id"], json!("r-42"), "{name}: {captures}");
     }
