@@ -69,6 +69,7 @@ pub fn render(load: &Value, index: usize, masker: &Masker) -> String {
         text(&figures.headline()),
     );
     latency_table(&mut out, &figures, &text);
+    phases_table(&mut out, &figures, &text);
     thresholds_table(&mut out, &figures, &text);
     if !figures.series.is_empty() {
         throughput_chart(&mut out, &format!("{id}-rate"), &figures.series);
@@ -110,6 +111,29 @@ fn latency_table(out: &mut String, figures: &Figures, text: &dyn Fn(&str) -> Str
             figures::latency(row.p99),
             figures::latency(row.max),
         );
+    }
+    out.push_str("</table>\n");
+}
+
+/// The mean time per run of each phase of each step that sent requests, as the terminal's
+/// summary shows it (`–`: no run of the step went through the phase).
+fn phases_table(out: &mut String, figures: &Figures, text: &dyn Fn(&str) -> String) {
+    if figures.phases.is_empty() {
+        return;
+    }
+    out.push_str("<table class=\"phases\"><caption>Time per phase (mean per run)</caption>\n<tr><th>step</th>");
+    for head in ["dns", "connect", "tls", "ttfb", "p95 ttfb", "transfer"] {
+        let _ = write!(out, "<th class=\"number\">{head}</th>");
+    }
+    out.push_str("</tr>\n");
+    let shown = |ms: Option<f64>| ms.map_or_else(|| "–".to_owned(), figures::latency);
+    for row in &figures.phases {
+        let [dns, connect, tls, ttfb, transfer] = row.means;
+        let _ = write!(out, "<tr><td>{}</td>", text(&row.name));
+        for value in [dns, connect, tls, ttfb, row.ttfb_p95, transfer] {
+            let _ = write!(out, "<td class=\"number\">{}</td>", shown(value));
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</table>\n");
 }
@@ -561,7 +585,14 @@ pub(crate) mod tests {
                     requests: 1,
                     error: None,
                     at,
-                    phases: Spent::default(),
+                    // The first run connects; the others reuse its connection.
+                    phases: Spent([
+                        None,
+                        (i == 0).then(|| Duration::from_micros(150)),
+                        None,
+                        Some(Duration::from_micros(600 + i * 30)),
+                        Some(Duration::from_micros(20)),
+                    ]),
                 },
                 Sample {
                     step: "read \"items\" & <more>".into(),

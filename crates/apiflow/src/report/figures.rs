@@ -26,6 +26,21 @@ pub struct Row {
     pub max: f64,
 }
 
+/// One step's time per phase: the mean per run of `dns`, `connect`, `tls`, `ttfb` and
+/// `transfer` in milliseconds (`None`: no run went through it), and the p95 of `ttfb`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PhaseRow {
+    /// The step's name.
+    pub name: String,
+    /// The mean of each phase, in the order of [`PHASES`].
+    pub means: [Option<f64>; 5],
+    /// The 95th percentile of the wait for the first byte.
+    pub ttfb_p95: Option<f64>,
+}
+
+/// The phases of an exchange, in the order the report lists them.
+pub const PHASES: [&str; 5] = ["dns", "connect", "tls", "ttfb", "transfer"];
+
 /// One second of the time series; `None` percentiles in a second when no step ended.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Point {
@@ -80,6 +95,8 @@ pub struct Figures {
     pub overall: Row,
     /// Each step's latency, in the order first run.
     pub steps: Vec<Row>,
+    /// The time per phase of each step that sent a request, in the order first run.
+    pub phases: Vec<PhaseRow>,
     /// Per second, from the first second in which a step ended to the last, without gaps.
     pub series: Vec<Point>,
     /// The thresholds checked.
@@ -155,6 +172,27 @@ impl Figures {
             .flatten()
             .map(|step| row(&text(step, "/name"), &step["latency"]))
             .collect();
+        let phases = load
+            .get("steps")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|step| {
+                let phases = step.get("phases")?;
+                let ttfb_p95 = phases.pointer("/ttfb/p95_ms").and_then(Value::as_f64);
+                // A step that sent nothing has no wait for a first byte, and no row.
+                ttfb_p95.map(|p95| PhaseRow {
+                    name: text(step, "/name"),
+                    means: PHASES.map(|phase| {
+                        phases
+                            .get(phase)
+                            .and_then(|p| p.get("mean_ms"))
+                            .and_then(Value::as_f64)
+                    }),
+                    ttfb_p95: Some(p95),
+                })
+            })
+            .collect();
         let errors = load
             .get("errors")
             .and_then(Value::as_object)
@@ -200,6 +238,7 @@ impl Figures {
             errors,
             overall: row("all steps", &load["latency"]),
             steps,
+            phases,
             series: series(load),
             thresholds,
         }
