@@ -624,33 +624,40 @@ fn abort_on_threshold_stops_on_the_load_keys_thresholds() {
 fn plan_shows_the_load_settings() {
     let dir = TempDir::new("thresholds-plan");
     let flow = dir.file("flow.yaml");
-    std::fs::write(
-        &flow,
-        LOAD_FLOW
-            .replace(
-                "  concurrency: 2\n",
-                "  concurrency: 2\n  stages: [\"1s:5/s\", \"2s:0/s\"]\n",
-            )
-            .replace("  iterations: 4\n", ""),
-    )
-    .expect("written");
-    let out = output(&mut apiflow(&["plan", &flow]), &[]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let load: Vec<&str> = out
-        .stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("load"))
-        .take_while(|l| !l.is_empty())
-        .collect();
-    assert_eq!(
-        load,
-        [
-            "load (`apiflow run` runs it; `--no-load` runs once)",
-            "  concurrency = 2",
-            "  stages      = 1s:5/s, 2s:0/s",
-            "  thresholds  = p99<1h, step=read:max<1us",
-        ]
-    );
+    // Stages as text, or as mappings as a k6 user would write them, plan alike.
+    for stages in [
+        "[\"1s:5/s\", \"2s:0/s\"]",
+        "[{ duration: 1s, rate: 5/s }, { rate: 0/s, duration: 2s }]",
+    ] {
+        std::fs::write(
+            &flow,
+            LOAD_FLOW
+                .replace(
+                    "  concurrency: 2\n",
+                    &format!("  concurrency: 2\n  stages: {stages}\n"),
+                )
+                .replace("  iterations: 4\n", ""),
+        )
+        .expect("written");
+        let out = output(&mut apiflow(&["plan", &flow]), &[]);
+        assert_eq!(out.code, 0, "{stages}: {}", out.stderr);
+        let load: Vec<&str> = out
+            .stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("load"))
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            load,
+            [
+                "load (`apiflow run` runs it; `--no-load` runs once)",
+                "  concurrency = 2",
+                "  stages      = 1s:5/s, 2s:0/s",
+                "  thresholds  = p99<1h, step=read:max<1us",
+            ],
+            "{stages}"
+        );
+    }
 }
 
 #[test]
@@ -685,6 +692,15 @@ fn mistakes_under_the_load_key_are_located_in_the_workflow() {
   iterations: 3
   duration: 1s
   stages: [30s:5/s, \"1m\"]
+",
+        ),
+        (
+            "stage_fields",
+            "load:
+  stages:
+    - { duration: 30s, target: 50 }
+    - { duration: 1x, rate: 5/s }
+    - { rate: 5/s, ramp: true }
 ",
         ),
         (

@@ -79,14 +79,35 @@ struct Load {
 #[schemars(transparent)]
 struct Rate(#[schemars(regex(pattern = r"^\s*[0-9]+(\.[0-9]+)?/[sm]\s*$"))] String);
 
-/// Stages: a comma list `30s:50/s,2m:200/s,30s:0/s`, or a list of `DURATION:RATE`.
+/// Stages: a comma list `30s:50/s,2m:200/s,30s:0/s`, or a list of `DURATION:RATE` or
+/// `{ duration, rate }`.
 #[derive(JsonSchema)]
 #[serde(untagged)]
 enum Stages {
     /// A comma list, as `--stages` takes it.
     Text(String),
-    /// One stage per entry, `30s:50/s`.
-    List(Vec<String>),
+    /// One stage per entry, `30s:50/s` or `{ duration: 30s, rate: 50/s }`.
+    List(Vec<Stage>),
+}
+
+/// One stage: `DURATION:RATE`, or a mapping.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Stage {
+    /// `30s:50/s`.
+    Text(String),
+    /// `{ duration: 30s, rate: 50/s }`.
+    Fields(StageFields),
+}
+
+/// A stage as a mapping: the rate moves linearly to `rate` over `duration`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct StageFields {
+    /// How long the stage lasts.
+    duration: Duration,
+    /// The arrival rate at its end.
+    rate: Rate,
 }
 
 /// A threshold: `[step=NAME:]METRIC OP VALUE`, the metric one of `p50`, `p90`, `p95`, `p99`,

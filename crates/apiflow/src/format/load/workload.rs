@@ -90,8 +90,13 @@ impl Loader {
     }
 
     fn rate(&mut self, node: &Node) -> Option<Rate> {
+        self.rate_of(node, "load.rate")
+    }
+
+    /// Reads a rate; `what` names it in messages.
+    fn rate_of(&mut self, node: &Node, what: &str) -> Option<Rate> {
         let NodeKind::Str(text) = &node.kind else {
-            self.expected("load.rate", "a rate such as `200/s` or `30/m`", node);
+            self.expected(what, "a rate such as `200/s` or `30/m`", node);
             return None;
         };
         match Rate::parse(text) {
@@ -103,8 +108,8 @@ impl Loader {
         }
     }
 
-    /// Reads stages written as the flag takes them (`30s:50/s,2m:200/s`) or as a YAML list
-    /// (`- 30s:50/s`).
+    /// Reads stages written as the flag takes them (`30s:50/s,2m:200/s`) or as a YAML list of
+    /// `DURATION:RATE` or `{ duration, rate }` (`- 30s:50/s`, `- { duration: 30s, rate: 50/s }`).
     fn stages(&mut self, node: &Node) -> Option<Vec<Stage>> {
         const EXPECTED: &str = "stages such as `30s:50/s,2m:200/s` or a list of `DURATION:RATE`";
         match &node.kind {
@@ -118,8 +123,18 @@ impl Loader {
             NodeKind::Seq(items) if !items.is_empty() => {
                 let mut stages = Vec::with_capacity(items.len());
                 for item in items {
+                    if let NodeKind::Map(_) = &item.kind {
+                        if let Some(stage) = self.stage_fields(item) {
+                            stages.push(stage);
+                        }
+                        continue;
+                    }
                     let NodeKind::Str(text) = &item.kind else {
-                        self.expected("load.stages", "a stage such as `30s:50/s`", item);
+                        self.expected(
+                            "load.stages",
+                            "a stage such as `30s:50/s` or `{ duration: 30s, rate: 50/s }`",
+                            item,
+                        );
                         continue;
                     };
                     match Stage::parse(text) {
@@ -136,6 +151,49 @@ impl Loader {
                 None
             }
         }
+    }
+
+    /// Reads a stage written as a mapping, `{ duration: 30s, rate: 50/s }`: the rate moves
+    /// linearly to `rate` over `duration`, as `30s:50/s` says.
+    fn stage_fields(&mut self, node: &Node) -> Option<Stage> {
+        const WHAT: &str = "load.stages[]";
+        let mut fields = self.fields(node, WHAT)?;
+        let duration_node = fields.get("duration");
+        let rate_node = fields.get("rate");
+        // k6's stages name the virtual users they ramp to `target`; apiflow's give arrivals.
+        let target_key = match &node.kind {
+            NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.name == "target"),
+            _ => None,
+        };
+        if let (Some((key, _)), Some(_)) = (target_key, fields.get("target")) {
+            self.error(
+                format!("unknown key `target` in `{WHAT}`"),
+                key.span,
+                "unknown key",
+            )
+            .help = Some(
+                "a stage ramps the arrival rate to `rate`, e.g. `{ duration: 30s, rate: 50/s }`; \
+                 the virtual users are `load.concurrency`"
+                    .into(),
+            );
+        }
+        self.finish(&fields, &["duration", "rate"], WHAT);
+        for (key, found) in [("duration", duration_node), ("rate", rate_node)] {
+            if found.is_none() {
+                self.error(
+                    format!("a stage needs `{key}`"),
+                    node.span,
+                    format!("no `{key}` here"),
+                )
+                .help = Some("write a stage as `{ duration: 30s, rate: 50/s }`".into());
+            }
+        }
+        let duration = duration_node.and_then(|n| self.duration(n, "load.stages[].duration"));
+        let target = rate_node.and_then(|n| self.rate_of(n, "load.stages[].rate"));
+        Some(Stage {
+            duration: duration?,
+            target: target?,
+        })
     }
 
     /// Reads the thresholds, each mistake pointed at inside its text; a step's threshold must
