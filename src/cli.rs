@@ -232,9 +232,9 @@ struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, conflicts_with = "iterations")]
     duration: Option<Duration>,
     /// Start iterations at this arrival rate, `200/s` or `30/m`, whatever the response times (an
-    /// open model, with `--duration`); a start that finds `--concurrency` iterations running is
-    /// dropped and counted.
-    #[arg(long, value_name = "RATE", value_parser = parse_rate, requires = "duration")]
+    /// open model): for `--duration`, or until `--iterations` (or one per `--data` row) have
+    /// started; a start that finds `--concurrency` iterations running is dropped and counted.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
     rate: Option<Rate>,
     /// Start iterations at a rate that moves linearly to each stage's target over its duration,
     /// from 0: `30s:50/s,2m:200/s,30s:0/s` (an open model).
@@ -856,6 +856,27 @@ async fn run_command(args: RunArgs) -> ExitCode {
             })
             .collect()
     };
+    // `--rate` paces what bounds the run: the flags' count or duration, the rows, or what each
+    // workflow's `load:` key gives.
+    if flags.rate.is_some()
+        && flags.iterations.is_none()
+        && flags.duration.is_none()
+        && args.data.is_none()
+    {
+        let bounded = |plan: &Loaded| {
+            !args.no_load
+                && plan
+                    .workflow()
+                    .and_then(|p| p.workflow.load.as_ref())
+                    .is_some_and(|own| own.iterations.is_some() || own.duration.is_some())
+        };
+        if !plans.iter().all(bounded) {
+            let problem = Diagnostic::error("`--rate` needs `--duration`, `--iterations` or `--data`")
+                .help("start iterations at the rate for a time (`--rate 50/s --duration 1m`) or until a count has started (`--rate 50/s --iterations 500`); a workflow's `load:` key may give either");
+            print_diagnostics(&[problem], color_err);
+            return ExitCode::Invalid;
+        }
+    }
     if let Err(problems) = checked_thresholds(&args, &plans, load, &load_by_file) {
         print_diagnostics(&problems, color_err);
         return ExitCode::Invalid;

@@ -121,6 +121,60 @@ fn a_rate_starts_iterations_on_schedule_for_the_duration() {
 }
 
 #[test]
+fn a_rate_starts_a_count_of_iterations_or_each_row_once_on_schedule() {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let noted = Arc::clone(&times);
+    let server = Server::start(move |_| {
+        noted.lock().expect("the times").push(Instant::now());
+        Reply::status(200)
+    });
+    let (_dir, flow, data) = setup("rate-count");
+    let base = format!("base_url={}", server.url);
+    // 50/s until 12 have started: exactly 12, 20ms apart, so the last 220ms after the first.
+    let out = output(
+        &mut command(&[
+            "run", &flow, "--var", &base, "--rate", "50/s", "-n", "12", "-c", "12",
+        ]),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let counted = times.lock().expect("the times").clone();
+    assert_eq!(counted.len(), 12);
+    let spread = counted[11] - counted[0];
+    assert!(
+        spread.as_millis() >= 180,
+        "the requests came over {spread:?}, not at the planned rate"
+    );
+    assert!(
+        out.stdout.contains(
+            "open model over 240ms, 0 dropped (every virtual user busy at its planned start)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("12 iterations, 12 passed, 0 failed"),
+        "{}",
+        out.stdout
+    );
+    // With `--data`, one start per row: each of the 10 rows exactly once.
+    times.lock().expect("the times").clear();
+    let out = output(
+        &mut command(&[
+            "run", &flow, "--var", &base, "--data", &data, "--rate", "100/s", "-c", "10",
+        ]),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let expected: Vec<String> = (0..10).map(|n| n.to_string()).collect();
+    let rows: Vec<String> = rows_seen(&server)
+        .into_iter()
+        .filter(|n| n != "none")
+        .collect();
+    assert_eq!(rows, expected);
+}
+
+#[test]
 fn shards_together_send_exactly_what_one_process_sends() {
     let server = Server::start(|_| Reply::status(200));
     let (_dir, flow, data) = setup("shards");

@@ -41,20 +41,31 @@ pub struct LoadRun {
 impl LoadFlags {
     /// Tells whether a flag makes the run a load run.
     pub fn any(&self) -> bool {
-        self.iterations.is_some() || self.duration.is_some() || self.stages.is_some()
+        self.iterations.is_some()
+            || self.duration.is_some()
+            || self.rate.is_some()
+            || self.stages.is_some()
     }
 
     /// Returns the load run of a workflow whose `load:` key is `load` (if any), with these
     /// flags over it.
     pub fn over(&self, load: Option<&LoadTest>) -> LoadRun {
         let own = load.cloned().unwrap_or_default();
-        // A flag that bounds the run another way drops what does not go with it.
+        // A flag that bounds the run another way drops what does not go with it; `--rate`
+        // paces what bounds the run, `--iterations` or the workflow's count or duration.
         let (iterations, duration, rate, stages) = if self.iterations.is_some() {
-            (self.iterations, None, None, None)
+            (self.iterations, None, self.rate, None)
         } else if self.stages.is_some() {
             (None, None, None, self.stages.clone())
         } else if self.duration.is_some() {
             (None, self.duration, self.rate.or(own.rate), None)
+        } else if self.rate.is_some() {
+            (
+                own.iterations.map(|n| n as usize),
+                own.duration,
+                self.rate,
+                None,
+            )
         } else {
             (
                 own.iterations.map(|n| n as usize),
@@ -66,8 +77,9 @@ impl LoadFlags {
         let profile = match (stages, rate, duration) {
             (Some(schedule), _, _) => Profile::Open(schedule),
             (None, Some(rate), Some(duration)) => Profile::Open(Schedule::constant(rate, duration)),
-            (None, _, Some(duration)) => Profile::Closed(duration),
-            (None, _, None) => Profile::Count,
+            (None, Some(rate), None) => Profile::Paced(rate),
+            (None, None, Some(duration)) => Profile::Closed(duration),
+            (None, None, None) => Profile::Count,
         };
         LoadRun {
             iterations,
@@ -136,5 +148,34 @@ mod tests {
             }
         );
         assert_eq!(none.over(None).concurrency, 1);
+        // `--rate` with `--iterations` paces that count; `--rate` alone paces the workflow's
+        // count, or keeps its duration.
+        let paced = LoadFlags {
+            iterations: Some(3),
+            rate: Some(rate),
+            ..LoadFlags::default()
+        };
+        assert_eq!(paced.over(Some(&load)).profile, Profile::Paced(rate));
+        assert_eq!(paced.over(Some(&load)).iterations, Some(3));
+        let faster = Rate::parse("80/s").expect("a rate");
+        let rate_only = LoadFlags {
+            rate: Some(faster),
+            ..LoadFlags::default()
+        };
+        assert_eq!(
+            rate_only.over(Some(&load)).profile,
+            Profile::Open(Schedule::constant(faster, Duration::from_secs(60)))
+        );
+        let counted_load = LoadTest {
+            iterations: Some(500),
+            duration: None,
+            rate: None,
+            ..workflow_load()
+        };
+        let run = rate_only.over(Some(&counted_load));
+        assert_eq!(
+            (run.iterations, run.profile),
+            (Some(500), Profile::Paced(faster))
+        );
     }
 }

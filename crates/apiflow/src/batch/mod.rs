@@ -355,6 +355,17 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     let options = shared.options;
     let rows = options.rows.as_deref();
     let count = rows.map_or(options.iterations, <[_]>::len);
+    // `--rate` with a count: the schedule of its starts is made now that the count is known.
+    let paced;
+    let options = if matches!(options.profile, profile::Profile::Paced(_)) {
+        paced = Options {
+            profile: options.profile.with_count(count),
+            ..options.clone()
+        };
+        &paced
+    } else {
+        options
+    };
     let started = std::time::Instant::now();
     let mut metrics = Metrics::new(plan.title(), plan.file(), std::time::SystemTime::now());
     // Whether anything reads the runs and the time series: a report or a summary. Without
@@ -657,7 +668,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
 fn planned_here(options: &Options, count: usize) -> u64 {
     let mine = |k: &usize| options.shard.is_none_or(|s| s.takes(*k));
     let planned = match &options.profile {
-        profile::Profile::Count => (0..count).filter(mine).count(),
+        profile::Profile::Count | profile::Profile::Paced(_) => (0..count).filter(mine).count(),
         profile::Profile::Open(schedule) => schedule.starts(options.shard).count(),
         profile::Profile::Closed(_) => 0,
     };
@@ -675,7 +686,7 @@ fn live_view<'a>(
 ) -> live::Live<'a> {
     let planned = planned_here(options, count);
     let (iterations, duration) = match &options.profile {
-        profile::Profile::Count => (Some(planned), None),
+        profile::Profile::Count | profile::Profile::Paced(_) => (Some(planned), None),
         profile::Profile::Closed(duration) => (None, Some(*duration)),
         profile::Profile::Open(schedule) => (Some(planned), Some(schedule.duration())),
     };

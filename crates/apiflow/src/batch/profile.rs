@@ -31,6 +31,8 @@ const END_SLACK_SECS: f64 = 1e-9;
 pub struct Schedule {
     /// Each stage: its duration in seconds, and its rates at its start and end.
     ramps: Vec<(f64, f64, f64)>,
+    /// How many iterations start at most (`--rate` with a count).
+    limit: Option<usize>,
 }
 
 impl Schedule {
@@ -38,6 +40,18 @@ impl Schedule {
     pub fn constant(rate: Rate, duration: Duration) -> Schedule {
         Schedule {
             ramps: vec![(duration.as_secs_f64(), rate.0, rate.0)],
+            limit: None,
+        }
+    }
+
+    /// Returns a schedule of `count` iterations at one rate (`--rate R --iterations N`, or one
+    /// per `--data` row): iteration `k` starts at `k / R`, and the schedule lasts `count / R`.
+    pub fn counted(rate: Rate, count: usize) -> Schedule {
+        #[allow(clippy::cast_precision_loss)]
+        let length = count as f64 / rate.0;
+        Schedule {
+            ramps: vec![(length, rate.0, rate.0)],
+            limit: Some(count),
         }
     }
 
@@ -52,7 +66,7 @@ impl Schedule {
                 ramp
             })
             .collect();
-        Schedule { ramps }
+        Schedule { ramps, limit: None }
     }
 
     /// Returns how long the schedule lasts.
@@ -63,6 +77,9 @@ impl Schedule {
     /// Returns the planned start of iteration `k` from the start of the run, or `None` when the
     /// schedule ends first.
     pub fn start(&self, k: usize) -> Option<Duration> {
+        if self.limit.is_some_and(|limit| k >= limit) {
+            return None;
+        }
         #[allow(clippy::cast_precision_loss)]
         let mut due = k as f64;
         let mut elapsed = 0.0;
@@ -116,6 +133,10 @@ pub enum Profile {
     /// Iterations started at their planned times, whatever the response times (`--rate`,
     /// `--stages`).
     Open(Schedule),
+    /// A count of iterations (`--iterations`, one per `--data` row) started at a fixed rate
+    /// (`--rate` without `--duration`): an open model whose schedule is made once the count
+    /// is known ([`Profile::with_count`]).
+    Paced(Rate),
 }
 
 impl Profile {
@@ -124,10 +145,21 @@ impl Profile {
         !matches!(self, Profile::Count)
     }
 
+    /// Returns the profile with a paced count made a schedule of `count` starts; any other
+    /// profile as it is.
+    #[must_use]
+    pub fn with_count(&self, count: usize) -> Profile {
+        match self {
+            Profile::Paced(rate) => Profile::Open(Schedule::counted(*rate, count)),
+            other => other.clone(),
+        }
+    }
+
     /// Describes the profile for the summary, e.g. `rate 50/s for 400ms`.
     pub fn describe(&self) -> Option<String> {
         match self {
             Profile::Count => None,
+            Profile::Paced(rate) => Some(format!("open model at {rate}")),
             Profile::Closed(duration) => Some(format!("for {}", format_duration(*duration))),
             Profile::Open(schedule) => Some(format!(
                 "open model over {}",
@@ -181,7 +213,8 @@ where
     let concurrency = concurrency.max(1);
     let takes = move |k: &usize| shard.is_none_or(|s| s.takes(*k));
     let source: Box<dyn Iterator<Item = (usize, Option<Instant>)> + Send + 'a> = match profile {
-        Profile::Count => Box::new((0..count).filter(takes).map(|k| (k, None))),
+        // Made a schedule before the run starts; as a count if it was not.
+        Profile::Count | Profile::Paced(_) => Box::new((0..count).filter(takes).map(|k| (k, None))),
         Profile::Closed(_) => Box::new((0..).filter(takes).map(|k| (k, None))),
         Profile::Open(schedule) => Box::new(
             schedule
@@ -367,6 +400,30 @@ mod tests {
         assert_eq!(starts.last(), Some(&380));
         let per_minute = Schedule::constant(Rate(120.0 / 60.0), Duration::from_secs(2));
         assert_eq!(millis(per_minute.starts(None)), [0, 500, 1000, 1500]);
+    }
+
+    #[test]
+    fn a_counted_rate_starts_exactly_its_count() {
+        for (rate, count) in [(50.0, 12), (3.0, 7), (1000.0, 1000), (0.5, 1)] {
+            let schedule = Schedule::counted(Rate(rate), count);
+            let starts: Vec<_> = schedule.starts(None).collect();
+            assert_eq!(starts.len(), count, "{rate}/s × {count}");
+            for (k, at) in &starts {
+                #[allow(clippy::cast_precision_loss)]
+                let planned = *k as f64 / rate;
+                assert!((at.as_secs_f64() - planned).abs() < 1e-6, "{k}: {at:?}");
+            }
+        }
+        assert_eq!(
+            millis(Schedule::counted(Rate(50.0), 4).starts(None)),
+            [0, 20, 40, 60]
+        );
+        // A paced count becomes that schedule once the count is known.
+        assert_eq!(
+            Profile::Paced(Rate(50.0)).with_count(4),
+            Profile::Open(Schedule::counted(Rate(50.0), 4))
+        );
+        assert_eq!(Profile::Count.with_count(4), Profile::Count);
     }
 
     #[test]

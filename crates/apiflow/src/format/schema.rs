@@ -64,7 +64,8 @@ struct Load {
     concurrency: Option<u32>,
     /// Run iterations until this much time has passed; with `rate`, how long to keep it.
     duration: Option<Duration>,
-    /// Start iterations at this arrival rate, with `duration` (an open model).
+    /// Start iterations at this arrival rate (an open model): for `duration`, or until
+    /// `iterations` have started.
     rate: Option<Rate>,
     /// Start iterations at a rate that moves linearly to each stage's target over its
     /// duration, from 0 (an open model).

@@ -78,13 +78,19 @@ impl Loader {
                 .help = Some(help.into());
             }
         }
-        if let (Some(span), None, None) = (given("rate"), given("duration"), given("stages")) {
+        let bounded = given("duration")
+            .or(given("iterations"))
+            .or(given("stages"));
+        if let (Some(span), None) = (given("rate"), bounded) {
             self.error(
-                "`load.rate` needs `load.duration`",
+                "`load.rate` needs `load.duration` or `load.iterations`",
                 span,
-                "no `duration` beside it",
+                "no `duration` or `iterations` beside it",
             )
-            .help = Some("give both, e.g. `rate: 200/s` and `duration: 5m`".into());
+            .help = Some(
+                "start iterations at the rate for a time (`duration: 5m`) or until a count has started (`iterations: 500`)"
+                    .into(),
+            );
         }
         Some(load)
     }
