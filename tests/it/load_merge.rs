@@ -418,6 +418,58 @@ fn thresholds_are_checked_again_on_the_merged_metrics() {
 }
 
 #[test]
+fn a_shard_that_stopped_early_is_named_in_the_merge() {
+    // Every row of shard 1 of 2 fails (rows 0, 2 and 4): it stops when its first iteration
+    // ends, `errors<1%` being out of reach; shard 2 runs all its rows. The merge holds only
+    // part of shard 1, and says so.
+    let server = server(&["0", "2", "4"]);
+    let dir = setup("merge-stopped", 6);
+    let out = load_run(
+        &dir,
+        &server,
+        Some("1/2"),
+        "shard-1.json",
+        &["--threshold", "errors<1%", "--abort-on-threshold"],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let why = "threshold `errors<1%` can no longer pass (errors 100.00%)";
+    assert_eq!(read_json(&dir, "shard-1.json")["load"]["stopped"], why);
+    let out = load_run(&dir, &server, Some("2/2"), "shard-2.json", &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(read_json(&dir, "shard-2.json")["load"].get("stopped"), None);
+    let out = run_in(
+        &dir,
+        &[
+            "report",
+            "merge",
+            "shard-1.json",
+            "shard-2.json",
+            "--report",
+            "json=merged.json",
+            "--report",
+            "html=merged.html",
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let named = format!("shard 1/2 (`shard-1.json`): {why}");
+    assert!(
+        out.stdout.contains(&format!("  stopped early: {named}\n")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        read_json(&dir, "merged.json")["load"]["stopped"],
+        named.as_str()
+    );
+    let html = std::fs::read_to_string(dir.file("merged.html")).expect("HTML");
+    assert!(
+        html.contains("<div class=\"summary failed\"><strong>failed</strong>:")
+            && html.contains("stopped early: shard 1/2 (`shard-1.json`): threshold `errors&lt;1%` can no longer pass"),
+        "{html}"
+    );
+}
+
+#[test]
 fn bad_reports_are_refused_naming_the_file() {
     let server = server(&[]);
     let dir = setup("merge-bad", 4);

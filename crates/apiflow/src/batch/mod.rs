@@ -496,6 +496,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         .abort_on_threshold
         .then(|| Watch::new(&options.thresholds, planned_here(options, count)));
     let mut stopped = None;
+    let mut interrupted = false;
     let mut live = live_view(
         options,
         count,
@@ -546,6 +547,7 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         }
         worst = worst.worst(code);
         if shared.settings.interrupt.load(Ordering::SeqCst) {
+            interrupted = true;
             return false;
         }
         if let Some(why) = watch.as_mut().and_then(|w| w.stop(&metrics)) {
@@ -658,6 +660,10 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         }
     }
     let verdicts: Vec<serde_json::Value> = verdicts.iter().map(Verdict::to_json).collect();
+    // The report says why the run ended early, so that a merge of shards can say it too.
+    metrics.stopped = stopped
+        .clone()
+        .or_else(|| interrupted.then(|| "interrupted".to_owned()));
     reports.load(|| metrics.to_json(&verdicts));
     shared.console.out(summary.as_bytes());
     worst

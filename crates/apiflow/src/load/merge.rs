@@ -121,6 +121,20 @@ pub fn merge(reports: &[(String, String)], partial: bool) -> Result<Merged, Vec<
     }
     let mut warnings = Vec::new();
     metrics.shard = check_shards(&added, partial, &mut problems, &mut warnings);
+    // A report of a run that stopped early holds only part of its share: the merge says which,
+    // and why.
+    let stopped: Vec<String> = added
+        .iter()
+        .filter_map(|report| {
+            let why = report.metrics.stopped.as_ref()?;
+            let which = match &report.shards {
+                Some(shards) => format!("shard {} (`{}`)", shards.show(), report.name),
+                None => format!("`{}`", report.name),
+            };
+            Some(format!("{which}: {why}"))
+        })
+        .collect();
+    metrics.stopped = (!stopped.is_empty()).then(|| stopped.join("; "));
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -398,7 +412,8 @@ impl Merged {
         } else {
             ExitCode::Passed
         };
-        if verdicts.iter().all(|v| v.passed) {
+        // A run that stopped early did not run all it planned, as one process would not.
+        if verdicts.iter().all(|v| v.passed) && self.metrics.stopped.is_none() {
             iterations
         } else {
             iterations.worst(ExitCode::Failed)
@@ -457,6 +472,9 @@ impl Merged {
             metrics.requests,
             metrics.rate()
         );
+        if let Some(why) = &metrics.stopped {
+            let _ = writeln!(out, "  stopped early: {why}");
+        }
         if !metrics.errors.is_empty() {
             let kinds: Vec<String> = metrics
                 .errors

@@ -135,6 +135,9 @@ pub struct Metrics {
     /// The share of a load run these metrics hold: `I/N` for a run with `--shard I/N`,
     /// `I,J,…/N` for a merge of some of the N shards, none for a whole run.
     pub shard: Option<String>,
+    /// Why the run stopped before its end (a threshold that could no longer pass, an
+    /// interrupt); for a merge, each stopped report's reason, naming it.
+    pub stopped: Option<String>,
 }
 
 impl Metrics {
@@ -154,6 +157,7 @@ impl Metrics {
             started,
             ended: started,
             shard: None,
+            stopped: None,
         }
     }
 
@@ -413,6 +417,9 @@ impl Metrics {
         if let (Some(shard), Some(map)) = (&self.shard, load.as_object_mut()) {
             map.insert("shard".into(), Value::String(shard.clone()));
         }
+        if let (Some(why), Some(map)) = (&self.stopped, load.as_object_mut()) {
+            map.insert("stopped".into(), Value::String(why.clone()));
+        }
         load
     }
 
@@ -450,6 +457,11 @@ impl Metrics {
             None | Some(Value::Null) => None,
             Some(Value::String(shard)) => Some(shard.clone()),
             Some(_) => return Err("`load.shard` is not text".into()),
+        };
+        metrics.stopped = match load.get("stopped") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(why)) => Some(why.clone()),
+            Some(_) => return Err("`load.stopped` is not text".into()),
         };
         metrics.overall = histogram("/histograms/overall")?;
         metrics.requests = number("/counts/requests")?;

@@ -101,6 +101,8 @@ pub struct Figures {
     pub series: Vec<Point>,
     /// The thresholds checked.
     pub thresholds: Vec<Verdict>,
+    /// Why the run stopped before its end, when it did.
+    pub stopped: Option<String>,
 }
 
 fn count(value: &Value, pointer: &str) -> u64 {
@@ -136,7 +138,7 @@ fn row(name: &str, latency: &Value) -> Row {
 impl Figures {
     /// Tells whether the run passed: no iteration failed and every threshold held.
     pub fn passed(&self) -> bool {
-        self.failed == 0 && self.thresholds.iter().all(|t| t.passed)
+        self.failed == 0 && self.stopped.is_none() && self.thresholds.iter().all(|t| t.passed)
     }
 
     /// Returns the one line that sums the run up: iterations, requests, time, rate and the
@@ -152,8 +154,13 @@ impl Figures {
                 .collect();
             format!("failed steps: {}", kinds.join(", "))
         };
+        let stopped = self
+            .stopped
+            .as_ref()
+            .map(|why| format!("; stopped early: {why}"))
+            .unwrap_or_default();
         format!(
-            "{} iterations ({} passed, {} failed), {} requests in {}, {:.1} requests/s; {errors}",
+            "{} iterations ({} passed, {} failed), {} requests in {}, {:.1} requests/s; {errors}{stopped}",
             self.iterations,
             self.passed,
             self.failed,
@@ -241,6 +248,10 @@ impl Figures {
             phases,
             series: series(load),
             thresholds,
+            stopped: load
+                .get("stopped")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         }
     }
 }
