@@ -457,10 +457,9 @@ fn a_shard_that_stopped_early_is_named_in_the_merge() {
         "{}",
         out.stdout
     );
-    assert_eq!(
-        read_json(&dir, "merged.json")["load"]["stopped"],
-        named.as_str()
-    );
+    let merged = read_json(&dir, "merged.json");
+    assert_valid(&merged);
+    assert_eq!(merged["load"]["stopped"], named.as_str());
     let html = std::fs::read_to_string(dir.file("merged.html")).expect("HTML");
     assert!(
         html.contains("<div class=\"summary failed\"><strong>failed</strong>:")
