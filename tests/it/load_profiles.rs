@@ -73,6 +73,17 @@ fn open_model(
     output(&mut command(&args), ports)
 }
 
+/// A server that answers 200 and notes when each request came.
+fn timed_server() -> (Server, Arc<Mutex<Vec<Instant>>>) {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let noted = Arc::clone(&times);
+    let server = Server::start(move |_| {
+        noted.lock().expect("the times").push(Instant::now());
+        Reply::status(200)
+    });
+    (server, times)
+}
+
 /// The `n` of each request the server received, sorted.
 fn rows_seen(server: &Server) -> Vec<String> {
     let mut seen: Vec<String> = server
@@ -86,12 +97,7 @@ fn rows_seen(server: &Server) -> Vec<String> {
 
 #[test]
 fn a_rate_starts_iterations_on_schedule_for_the_duration() {
-    let times = Arc::new(Mutex::new(Vec::new()));
-    let noted = Arc::clone(&times);
-    let server = Server::start(move |_| {
-        noted.lock().expect("the times").push(Instant::now());
-        Reply::status(200)
-    });
+    let (server, times) = timed_server();
     let (_dir, flow, _) = setup("rate");
     let base = format!("base_url={}", server.url);
     // As many virtual users as starts: none is dropped however slow the machine.
@@ -122,12 +128,7 @@ fn a_rate_starts_iterations_on_schedule_for_the_duration() {
 
 #[test]
 fn a_rate_starts_a_count_of_iterations_or_each_row_once_on_schedule() {
-    let times = Arc::new(Mutex::new(Vec::new()));
-    let noted = Arc::clone(&times);
-    let server = Server::start(move |_| {
-        noted.lock().expect("the times").push(Instant::now());
-        Reply::status(200)
-    });
+    let (server, times) = timed_server();
     let (_dir, flow, data) = setup("rate-count");
     let base = format!("base_url={}", server.url);
     // 50/s until 12 have started: exactly 12, 20ms apart, so the last 220ms after the first.
@@ -325,12 +326,7 @@ fn malformed_profiles_and_shards_are_refused_before_anything_is_sent() {
 
 #[test]
 fn stages_ramp_the_arrivals_up_and_down() {
-    let times = Arc::new(Mutex::new(Vec::new()));
-    let noted = Arc::clone(&times);
-    let server = Server::start(move |_| {
-        noted.lock().expect("the times").push(Instant::now());
-        Reply::status(200)
-    });
+    let (server, times) = timed_server();
     let (_dir, flow, _) = setup("stages");
     let base = format!("base_url={}", server.url);
     let out = output(
