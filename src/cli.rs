@@ -1174,7 +1174,8 @@ fn checked_thresholds(
             .help("add one, e.g. `--threshold 'errors<1%'`, or `thresholds:` under `load:`"),
         ]);
     }
-    // With an Arazzo document among the files, the step names are not checked.
+    // With an Arazzo document among the files, the step names are not checked. A workflow's
+    // are its own and those of the workflows its `uses` steps run.
     let steps: Option<Vec<&str>> = plans
         .iter()
         .map(|loaded| {
@@ -1184,6 +1185,7 @@ fn checked_thresholds(
                     .iter()
                     .chain(&w.finally)
                     .map(|s| s.name.value.as_str())
+                    .chain(plan.measured_steps())
             })
         })
         .collect::<Option<Vec<_>>>()

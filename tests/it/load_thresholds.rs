@@ -799,3 +799,67 @@ steps:
     paths.sort();
     assert_eq!(paths, ["/a", "/b", "/b", "/b"]);
 }
+
+#[test]
+fn a_threshold_names_a_step_of_a_used_workflow() {
+    // The load metrics count a `uses` step's requests under the names of the steps it runs, so
+    // a threshold may name one of those, in the workflow's `load:` key or in a flag; a name no
+    // step has is located before anything is sent, with the used steps among the suggestions.
+    let server = server(0);
+    let dir = TempDir::new("thresholds-uses");
+    std::fs::write(dir.file("sub.yaml"), FLOW).expect("written");
+    let caller = |threshold: &str| {
+        format!(
+            "name: caller
+inputs:
+  base_url: ~
+load:
+  iterations: 3
+  thresholds: ['{threshold}']
+steps:
+  - name: use it
+    uses: sub.yaml
+    with: {{ base_url: \"{{{{ base_url }}}}\" }}
+"
+        )
+    };
+    let ran = run_flow(&dir, &caller("step=read:p99<1h"), &server, &[]);
+    assert_eq!(ran.code, 0, "{}", ran.out);
+    let verdict = &ran.load["thresholds"][0];
+    assert_eq!(
+        (&verdict["threshold"], &verdict["step"], &verdict["passed"]),
+        (
+            &Value::from("step=read:p99<1h"),
+            &Value::from("read"),
+            &Value::from(true)
+        ),
+        "{verdict}"
+    );
+    assert!(
+        verdict["actual"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("p99 ")),
+        "{verdict}"
+    );
+    let flag = run_flow(
+        &dir,
+        &caller("p99<1h"),
+        &server,
+        &["--threshold", "step=get a token:max<1h"],
+    );
+    assert_eq!(flag.code, 0, "{}", flag.out);
+    assert_eq!(flag.load["thresholds"][0]["step"], "get a token");
+    let sent = server.requests().len();
+    let wrong = run_flow(&dir, &caller("step=reads:p99<1h"), &server, &[]);
+    assert_eq!(wrong.code, 2, "{}", wrong.out);
+    assert_eq!(server.requests().len(), sent, "nothing is sent");
+    assert!(
+        wrong
+            .out
+            .contains("error: unknown step `reads` in a threshold")
+            && wrong.out.contains("flow.yaml:6:")
+            && wrong.out.contains("did you mean `read`?"),
+        "{}",
+        wrong.out
+    );
+}

@@ -32,12 +32,41 @@ pub fn check_source_in(source: &Arc<Source>, access: &FileAccess) -> Result<Plan
     let own = std::path::Path::new(&source.name)
         .canonicalize()
         .unwrap_or_else(|_| std::path::PathBuf::from(&source.name));
-    let problems = compose::resolve(&mut plan, &mut vec![own], access);
+    let mut problems = compose::resolve(&mut plan, &mut vec![own], access);
+    if problems.is_empty() {
+        problems = deferred_thresholds(&plan);
+    }
     if problems.is_empty() {
         Ok(plan)
     } else {
         Err(problems)
     }
+}
+
+/// Checks the thresholds of the `load:` key that name a step of a used workflow, now that
+/// those are loaded: each names a step some request is measured under.
+fn deferred_thresholds(plan: &Plan) -> Vec<Diagnostic> {
+    let Some(load) = &plan.workflow.load else {
+        return Vec::new();
+    };
+    if load.deferred.is_empty() {
+        return Vec::new();
+    }
+    let own = plan
+        .workflow
+        .steps
+        .iter()
+        .chain(&plan.workflow.finally)
+        .map(|s| s.name.value.as_str());
+    let mut names = plan.measured_steps();
+    names.extend(own);
+    load.deferred
+        .iter()
+        .filter_map(|&(index, start)| {
+            let threshold = load.thresholds.get(index)?;
+            crate::limits::unknown_step(threshold, Some(&names), &plan.workflow.source, start)
+        })
+        .collect()
 }
 
 /// Reads and validates a workflow file.

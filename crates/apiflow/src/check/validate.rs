@@ -65,6 +65,27 @@ pub enum JsonRead {
 }
 
 impl Plan {
+    /// Lists the names the load metrics count requests under: each step that sends one, and
+    /// for a `uses` step those of the workflow it runs (a `for_each` step's are its elements',
+    /// `NAME [1]`, …, and left out).
+    pub fn measured_steps(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        for step in self.workflow.steps.iter().chain(&self.workflow.finally) {
+            if step.for_each.is_some() {
+                continue;
+            }
+            match &step.action {
+                Action::Uses(uses) => {
+                    if let Some(sub) = self.subplans.get(&uses.path.value) {
+                        names.extend(sub.measured_steps());
+                    }
+                }
+                Action::Request(_) => names.push(step.name.value.as_str()),
+            }
+        }
+        names
+    }
+
     /// Returns how `step`, one of this plan's steps, reads its response as JSON.
     pub fn json_read(&self, step: &Step) -> &JsonRead {
         self.json_reads

@@ -61,6 +61,10 @@ pub struct LoadTest {
     pub stages: Option<Vec<crate::rate::Stage>>,
     /// `thresholds:`, each checked at the end of the run.
     pub thresholds: Vec<crate::limits::Threshold>,
+    /// The thresholds naming a step this file does not have, in a file with `uses` steps: the
+    /// index in `thresholds` and where the threshold's text starts. They are checked against
+    /// the steps the used workflows run once those are loaded.
+    pub deferred: Vec<(usize, Span)>,
 }
 
 /// Indexes `Workflow::templates`.

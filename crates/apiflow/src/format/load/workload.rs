@@ -41,7 +41,14 @@ impl Loader {
                 .map(|s| s.name.value.as_str())
                 .collect();
             let composite = composite_steps(steps.iter().chain(finally));
-            load.thresholds = self.thresholds(node, &names, &composite);
+            // A step of a used workflow is known only once that workflow is loaded.
+            let uses = steps
+                .iter()
+                .chain(finally)
+                .any(|s| matches!(s.action, Action::Uses(_)));
+            let (thresholds, deferred) = self.thresholds(node, &names, &composite, uses);
+            load.thresholds = thresholds;
+            load.deferred = deferred;
         }
         self.finish(&fields, LOAD_KEYS, "load");
         // The same pairs the flags refuse: a run is bounded by a count, a duration or stages.
@@ -203,22 +210,25 @@ impl Loader {
     }
 
     /// Reads the thresholds, each mistake pointed at inside its text; a step's threshold must
-    /// name one of `steps`.
+    /// name one of `steps`, or, in a file with `uses` steps, is deferred (returned with where
+    /// its text starts) until the used workflows' steps are known.
     fn thresholds(
         &mut self,
         node: &Node,
         steps: &[&str],
         composite: &[(&str, &str)],
-    ) -> Vec<threshold::Threshold> {
+        uses: bool,
+    ) -> (Vec<threshold::Threshold>, Vec<(usize, Span)>) {
         let NodeKind::Seq(items) = &node.kind else {
             self.expected(
                 "load.thresholds",
                 "a list of thresholds such as `p95<300ms`",
                 node,
             );
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let mut thresholds = Vec::with_capacity(items.len());
+        let mut deferred = Vec::new();
         for item in items {
             let NodeKind::Str(text) = &item.kind else {
                 self.expected("load.thresholds", "a threshold such as `p95<300ms`", item);
@@ -231,10 +241,17 @@ impl Loader {
             };
             match threshold::parse(text) {
                 Ok(mut parsed) => {
-                    let problem =
-                        threshold::unknown_step(&parsed, Some(steps), &self.source, start).or_else(
-                            || threshold::composite_step(&parsed, composite, &self.source, start),
-                        );
+                    let unknown =
+                        threshold::unknown_step(&parsed, Some(steps), &self.source, start);
+                    let problem = match unknown {
+                        Some(_) if uses => {
+                            deferred.push((thresholds.len(), start));
+                            None
+                        }
+                        unknown => unknown.or_else(|| {
+                            threshold::composite_step(&parsed, composite, &self.source, start)
+                        }),
+                    };
                     if let Some(problem) = problem {
                         self.errors.push(problem);
                     } else {
@@ -245,7 +262,7 @@ impl Loader {
                 Err(mistake) => self.errors.push(mistake.diagnostic(&self.source, start)),
             }
         }
-        thresholds
+        (thresholds, deferred)
     }
 }
 
