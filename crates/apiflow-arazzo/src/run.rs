@@ -1535,7 +1535,6 @@ fn eval_value(value: &expr::Value, scope: &Scope) -> Result<serde_json::Value, e
     }
 }
 
-/// Tells whether a value is one runtime expression (`$…` or `{$…}`) and nothing else.
 /// Replaces each `{name}` of an OpenAPI path template with `piece`, in place.
 fn replace_placeholder(path: &mut String, name: &str, piece: &str) {
     let mut from = 0;
@@ -1550,6 +1549,7 @@ fn replace_placeholder(path: &mut String, name: &str, piece: &str) {
     }
 }
 
+/// Tells whether a value is one runtime expression (`$…` or `{$…}`) and nothing else.
 fn is_one_expression(value: &expr::Value) -> bool {
     match value {
         expr::Value::Text(expr::Text::Whole(_)) => true,
@@ -1568,9 +1568,8 @@ fn as_text(value: &serde_json::Value) -> String {
     }
 }
 
-/// Puts what was sent and received into the scope the criteria and outputs read.
-/// Sets what the step's expressions read of its last exchange; its headers only when an
-/// expression of the document may read a header.
+/// Puts what was sent and received into the scope the criteria and outputs read; the headers
+/// only when an expression of the document may read one.
 fn fill_exchange(scope: &mut Scope, exchange: &Exchange, headers_read: bool) {
     let response = &exchange.response;
     scope.status = Some(response.status.as_u16());

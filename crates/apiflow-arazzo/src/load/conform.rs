@@ -15,6 +15,7 @@ use std::hash::Hash;
 
 use apiflow::format::yaml::{Key, Node, NodeKind};
 
+use super::tree::get;
 use crate::schema::Version;
 
 /// Tells whether the document certainly conforms to the official schema of `version`.
@@ -475,13 +476,6 @@ fn entries_all(node: &Node<'_>, mut fits: impl FnMut(&Node<'_>) -> bool) -> bool
     entries(node).is_some_and(|entries| entries.iter().all(|(_, value)| fits(value)))
 }
 
-fn get<'n>(node: &'n Node<'n>, key: &str) -> Option<&'n Node<'n>> {
-    entries(node)?
-        .iter()
-        .find(|(k, _)| k.name == key)
-        .map(|(_, value)| value)
-}
-
 fn string<'n>(node: &'n Node<'n>) -> Option<&'n str> {
     match &node.kind {
         NodeKind::Str(text) => Some(text),
@@ -502,17 +496,10 @@ fn is_number_at_least_zero(node: &Node<'_>) -> bool {
     }
 }
 
-/// `^1\.0\.\d+(-.+)?$` or its 1.1 form, with ASCII digits and a printable suffix.
+/// `^1\.0\.\d+(-.+)?$` or its 1.1 form: the version `Version::of` reads, all printable ASCII
+/// (the pattern's `.` takes no line break).
 fn version_matches(text: &str, version: Version) -> bool {
-    let prefix = if version.is_1_1() { "1.1." } else { "1.0." };
-    let Some(rest) = text.strip_prefix(prefix) else {
-        return false;
-    };
-    let (patch, suffix) = rest.split_once('-').unwrap_or((rest, "x"));
-    !patch.is_empty()
-        && patch.bytes().all(|b| b.is_ascii_digit())
-        && !suffix.is_empty()
-        && suffix.bytes().all(|b| b.is_ascii_graphic())
+    Version::of(text) == Some(version) && text.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// `^[A-Za-z0-9_\-]+$`, a source description's name.

@@ -20,40 +20,40 @@ pub(super) fn check(
     problems: &mut Vec<Problem>,
 ) -> HashSet<String> {
     let mut flagged = HashSet::new();
-    if conforms {
-        extensions(context, problems);
-        return flagged;
+    if !conforms {
+        unique_names(
+            context,
+            "",
+            "sourceDescriptions",
+            "name",
+            "source description name",
+            problems,
+        );
+        unique_names(
+            context,
+            "",
+            "workflows",
+            "workflowId",
+            "`workflowId`",
+            problems,
+        );
     }
-    unique_names(
-        context,
-        "",
-        "sourceDescriptions",
-        "name",
-        "source description name",
-        problems,
-    );
-    unique_names(
-        context,
-        "",
-        "workflows",
-        "workflowId",
-        "`workflowId`",
-        problems,
-    );
     let Some(NodeKind::Seq(workflows)) = get(context.root, "workflows").map(|n| &n.kind) else {
         return flagged;
     };
     for (w, workflow) in workflows.iter().enumerate() {
-        let workflow_pointer = format!("/workflows/{w}");
-        unique_names(
-            context,
-            &workflow_pointer,
-            "steps",
-            "stepId",
-            "`stepId`",
-            problems,
-        );
-        unique_parameters(context, workflow, &workflow_pointer, problems);
+        if !conforms {
+            let workflow_pointer = format!("/workflows/{w}");
+            unique_names(
+                context,
+                &workflow_pointer,
+                "steps",
+                "stepId",
+                "`stepId`",
+                problems,
+            );
+            unique_parameters(context, workflow, &workflow_pointer, problems);
+        }
         let Some(NodeKind::Seq(steps)) = get(workflow, "steps").map(|n| &n.kind) else {
             continue;
         };
@@ -61,35 +61,20 @@ pub(super) fn check(
             if !matches!(step.kind, NodeKind::Map(_)) {
                 continue;
             }
-            let pointer = format!("{workflow_pointer}/steps/{s}");
-            if target(context, step, &pointer, problems) {
-                flagged.insert(pointer.clone());
+            // Written out only where a check needs it: for a problem, or for the checks a
+            // conforming document does not need.
+            let pointer = || format!("/workflows/{w}/steps/{s}");
+            if !conforms {
+                let pointer = pointer();
+                if target(context, step, &pointer, problems) {
+                    flagged.insert(pointer.clone());
+                }
+                unique_parameters(context, step, &pointer, problems);
             }
-            unique_parameters(context, step, &pointer, problems);
-            step_extensions(context, step, &|| pointer.clone(), problems);
+            step_extensions(context, step, &pointer, problems);
         }
     }
     flagged
-}
-
-/// Checks apiflow's extensions on every step.
-fn extensions(context: &Context<'_>, problems: &mut Vec<Problem>) {
-    let Some(NodeKind::Seq(workflows)) = get(context.root, "workflows").map(|n| &n.kind) else {
-        return;
-    };
-    for (w, workflow) in workflows.iter().enumerate() {
-        let Some(NodeKind::Seq(steps)) = get(workflow, "steps").map(|n| &n.kind) else {
-            continue;
-        };
-        for (s, step) in steps.iter().enumerate() {
-            step_extensions(
-                context,
-                step,
-                &|| format!("/workflows/{w}/steps/{s}"),
-                problems,
-            );
-        }
-    }
 }
 
 /// Checks `x-apiflow` and `x-security` on a step.
