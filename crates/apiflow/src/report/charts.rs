@@ -130,7 +130,7 @@ fn phases_table(out: &mut String, figures: &Figures, text: &dyn Fn(&str) -> Stri
     for row in &figures.phases {
         let [dns, connect, tls, ttfb, transfer] = row.means;
         let _ = write!(out, "<tr><td>{}</td>", text(&row.name));
-        for value in [dns, connect, tls, ttfb, row.ttfb_p95, transfer] {
+        for value in [dns, connect, tls, ttfb, Some(row.ttfb_p95), transfer] {
             let _ = write!(out, "<td class=\"number\">{}</td>", shown(value));
         }
         out.push_str("</tr>\n");

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::load::histogram::Latencies;
 use crate::load::metrics::micros;
+use crate::load::phases;
 use crate::load::threshold::{self, Metric, Op};
 
 /// One row of the latency table, in milliseconds.
@@ -32,14 +33,11 @@ pub struct Row {
 pub struct PhaseRow {
     /// The step's name.
     pub name: String,
-    /// The mean of each phase, in the order of [`PHASES`].
+    /// The mean of each phase, in the order of [`phases::NAMES`].
     pub means: [Option<f64>; 5],
     /// The 95th percentile of the wait for the first byte.
-    pub ttfb_p95: Option<f64>,
+    pub ttfb_p95: f64,
 }
-
-/// The phases of an exchange, in the order the report lists them.
-pub const PHASES: [&str; 5] = ["dns", "connect", "tls", "ttfb", "transfer"];
 
 /// One second of the time series; `None` percentiles in a second when no step ended.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -185,18 +183,18 @@ impl Figures {
             .into_iter()
             .flatten()
             .filter_map(|step| {
-                let phases = step.get("phases")?;
-                let ttfb_p95 = phases.pointer("/ttfb/p95_ms").and_then(Value::as_f64);
+                let spent = step.get("phases")?;
+                let ttfb_p95 = spent.pointer("/ttfb/p95_ms").and_then(Value::as_f64);
                 // A step that sent nothing has no wait for a first byte, and no row.
                 ttfb_p95.map(|p95| PhaseRow {
                     name: text(step, "/name"),
-                    means: PHASES.map(|phase| {
-                        phases
+                    means: phases::NAMES.map(|phase| {
+                        spent
                             .get(phase)
                             .and_then(|p| p.get("mean_ms"))
                             .and_then(Value::as_f64)
                     }),
-                    ttfb_p95: Some(p95),
+                    ttfb_p95: p95,
                 })
             })
             .collect();

@@ -174,11 +174,7 @@ impl Loader {
         let duration_node = fields.get("duration");
         let rate_node = fields.get("rate");
         // k6's stages name the virtual users they ramp to `target`; apiflow's give arrivals.
-        let target_key = match &node.kind {
-            NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.name == "target"),
-            _ => None,
-        };
-        if let (Some((key, _)), Some(_)) = (target_key, fields.get("target")) {
+        if let (Some(key), Some(_)) = (fields.key("target"), fields.get("target")) {
             self.error(
                 format!("unknown key `target` in `{WHAT}`"),
                 key.span,
