@@ -1179,14 +1179,9 @@ fn checked_thresholds(
     let steps: Option<Vec<&str>> = plans
         .iter()
         .map(|loaded| {
-            loaded.workflow().map(|plan| {
-                let w = &plan.workflow;
-                w.steps
-                    .iter()
-                    .chain(&w.finally)
-                    .map(|s| s.name.value.as_str())
-                    .chain(plan.measured_steps())
-            })
+            loaded
+                .workflow()
+                .map(apiflow::check::validate::Plan::threshold_steps)
         })
         .collect::<Option<Vec<_>>>()
         .map(|names| names.into_iter().flatten().collect());

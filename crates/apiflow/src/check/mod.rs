@@ -52,14 +52,7 @@ fn deferred_thresholds(plan: &Plan) -> Vec<Diagnostic> {
     if load.deferred.is_empty() {
         return Vec::new();
     }
-    let own = plan
-        .workflow
-        .steps
-        .iter()
-        .chain(&plan.workflow.finally)
-        .map(|s| s.name.value.as_str());
-    let mut names = plan.measured_steps();
-    names.extend(own);
+    let names = plan.threshold_steps();
     load.deferred
         .iter()
         .filter_map(|&(index, start)| {

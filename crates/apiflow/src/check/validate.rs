@@ -65,10 +65,19 @@ pub enum JsonRead {
 }
 
 impl Plan {
+    /// Lists the names a step's threshold may give: the file's steps (a threshold on one that
+    /// runs other steps is refused on its own) and the steps its `uses` steps run.
+    pub fn threshold_steps(&self) -> Vec<&str> {
+        let own = self.workflow.steps.iter().chain(&self.workflow.finally);
+        let mut names: Vec<&str> = own.map(|s| s.name.value.as_str()).collect();
+        names.extend(self.measured_steps());
+        names
+    }
+
     /// Lists the names the load metrics count requests under: each step that sends one, and
     /// for a `uses` step those of the workflow it runs (a `for_each` step's are its elements',
     /// `NAME [1]`, …, and left out).
-    pub fn measured_steps(&self) -> Vec<&str> {
+    fn measured_steps(&self) -> Vec<&str> {
         let mut names = Vec::new();
         for step in self.workflow.steps.iter().chain(&self.workflow.finally) {
             if step.for_each.is_some() {
