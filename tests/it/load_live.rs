@@ -6,19 +6,7 @@ use crate::support;
 
 use serde_json::Value;
 use support::bin::{TempDir, apiflow, output};
-use support::{Reply, Server};
-
-const FLOW: &str = "name: token and read
-inputs:
-  base_url: ~
-steps:
-  - name: get a token
-    request: { method: POST, url: \"{{ base_url }}/token\" }
-    expect: { status: 200 }
-  - name: read
-    request: { url: \"{{ base_url }}/item\" }
-    expect: { status: 200 }
-";
+use support::{Reply, Server, TOKEN_AND_READ as FLOW};
 
 fn setup(name: &str) -> (TempDir, String) {
     let dir = TempDir::new(name);

@@ -10,36 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 use support::bin::{TempDir, apiflow, output};
-use support::{Reply, Server};
-
-const FLOW: &str = "name: token and read
-inputs:
-  base_url: ~
-steps:
-  - name: get a token
-    request: { method: POST, url: \"{{ base_url }}/token\" }
-    expect: { status: 200 }
-  - name: read
-    request: { url: \"{{ base_url }}/item\" }
-    expect: { status: 200 }
-";
-
-/// A server whose `/item` fails every `fail_every`-th time (never with 0, always with 1).
-fn server(fail_every: usize) -> Server {
-    let counter = AtomicUsize::new(0);
-    Server::start(move |request| match request.path.as_str() {
-        "/token" => Reply::status(200),
-        "/item" => {
-            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            if fail_every > 0 && n.is_multiple_of(fail_every) {
-                Reply::status(500)
-            } else {
-                Reply::status(200)
-            }
-        }
-        _ => Reply::status(404),
-    })
-}
+use support::{Reply, Server, TOKEN_AND_READ as FLOW, token_and_read_server as server};
 
 /// What a run gave: exit code, stdout and stderr, the JSON report's `load` object and the JUnit
 /// report.

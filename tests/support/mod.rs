@@ -267,6 +267,37 @@ pub fn check(name: &str) -> Result<apiflow::Plan, String> {
     apiflow::check_source(&source).map_err(|diagnostics| render(&diagnostics))
 }
 
+/// The load tests' workflow: a token, then an item, against [`token_and_read_server`].
+pub const TOKEN_AND_READ: &str = "name: token and read
+inputs:
+  base_url: ~
+steps:
+  - name: get a token
+    request: { method: POST, url: \"{{ base_url }}/token\" }
+    expect: { status: 200 }
+  - name: read
+    request: { url: \"{{ base_url }}/item\" }
+    expect: { status: 200 }
+";
+
+/// Answers [`TOKEN_AND_READ`]: `/item` fails every `fail_every`-th time (never with 0, always
+/// with 1).
+pub fn token_and_read_server(fail_every: usize) -> Server {
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    Server::start(move |request| match request.path.as_str() {
+        "/token" => Reply::status(200),
+        "/item" => {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if fail_every > 0 && n.is_multiple_of(fail_every) {
+                Reply::status(500)
+            } else {
+                Reply::status(200)
+            }
+        }
+        _ => Reply::status(404),
+    })
+}
+
 /// Sets a `session` cookie named after whoever logs in, and tells `/whoami` which cookie came
 /// back and how many logins there have been.
 pub fn cookie_server() -> Server {
