@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use apiflow::Plan;
-use apiflow::batch::{RunFuture, Runnable};
+use apiflow::batch::{Resolved, RunFuture, Runnable};
 use apiflow::check::confine::FileAccess;
 use apiflow::check::inputs::InputSources;
 use apiflow::diagnostic::Diagnostic;
@@ -211,16 +211,30 @@ impl Runnable for Loaded {
         }
     }
 
+    fn resolve(&self, sources: &InputSources) -> Result<Resolved, Vec<Diagnostic>> {
+        match self {
+            Loaded::Workflow(plan) => plan.resolve(sources),
+            Loaded::Arazzo(document) => document.resolve(sources),
+        }
+    }
+
+    fn inputs_shareable(&self) -> bool {
+        match self {
+            Loaded::Workflow(plan) => plan.inputs_shareable(),
+            Loaded::Arazzo(document) => document.inputs_shareable(),
+        }
+    }
+
     fn run<'a>(
         &'a self,
         client: &'a Client,
-        sources: &'a InputSources,
+        inputs: &'a Resolved,
         settings: &'a Settings,
         reporter: &'a mut dyn Reporter,
     ) -> RunFuture<'a> {
         match self {
-            Loaded::Workflow(plan) => plan.run(client, sources, settings, reporter),
-            Loaded::Arazzo(document) => document.run(client, sources, settings, reporter),
+            Loaded::Workflow(plan) => plan.run(client, inputs, settings, reporter),
+            Loaded::Arazzo(document) => document.run(client, inputs, settings, reporter),
         }
     }
 }

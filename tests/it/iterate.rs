@@ -314,3 +314,102 @@ steps:
     let shown = shown.replace(&dir.0.display().to_string(), "<dir>");
     insta::assert_snapshot!(shown);
 }
+
+#[test]
+fn each_iteration_starts_from_the_inputs_whatever_an_earlier_one_captured() {
+    // `user` is an input every iteration starts from; the first step captures a new value
+    // over it, which the second step sends. `run` is computed for each iteration.
+    let flow = "name: inputs per iteration
+inputs:
+  base_url: ~
+  user: { default: anonymous }
+  run: { default: \"{{ uuid() }}\" }
+steps:
+  - name: first
+    request: { method: POST, url: \"{{ base_url }}/login\", form: { user: \"{{ user }}\", run: \"{{ run }}\" } }
+    expect: { status: 200 }
+    extract:
+      user: { regex: 'session=(\\w+)', from: 'header:Set-Cookie' }
+  - name: again
+    request: { method: POST, url: \"{{ base_url }}/login\", form: { user: \"{{ user }}-again\", run: \"{{ run }}\" } }
+    expect: { status: 200 }
+";
+    let server = server();
+    let dir = TempDir::new("inputs-per-iteration");
+    let flow = write(&dir, "flow.yaml", flow);
+    let out = run_iterations(&flow, &server, "4", "1");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let field = |body: &str, name: &str| {
+        body.split('&')
+            .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+            .map(str::to_owned)
+    };
+    let logins: Vec<(Option<String>, Option<String>)> = server
+        .requests()
+        .iter()
+        .map(|r| (field(&r.body, "user"), field(&r.body, "run")))
+        .collect();
+    let users: Vec<&str> = logins.iter().filter_map(|(u, _)| u.as_deref()).collect();
+    assert_eq!(
+        users,
+        ["anonymous", "anonymous-again"].repeat(4),
+        "a capture leaked into a later iteration"
+    );
+    let mut runs: Vec<&str> = logins.iter().filter_map(|(_, r)| r.as_deref()).collect();
+    runs.dedup();
+    assert_eq!(
+        runs.len(),
+        4,
+        "each iteration computes its own `run`: {runs:?}"
+    );
+}
+
+#[test]
+fn inputs_with_literal_defaults_are_shared_by_the_iterations_of_a_load_run() {
+    // Resolved once for the run: the capture of the first iteration does not reach the input
+    // the next ones read, and a `--var` reaches every iteration.
+    let flow = "name: shared inputs
+inputs:
+  base_url: ~
+  user: { default: anonymous }
+steps:
+  - name: first
+    request: { method: POST, url: \"{{ base_url }}/login\", form: { user: \"{{ user }}\" } }
+    expect: { status: 200 }
+    extract:
+      user: { regex: 'session=(\\w+)', from: 'header:Set-Cookie' }
+  - name: again
+    request: { method: POST, url: \"{{ base_url }}/login\", form: { user: \"{{ user }}-again\" } }
+    expect: { status: 200 }
+";
+    let server = server();
+    let dir = TempDir::new("shared-inputs");
+    let flow = write(&dir, "flow.yaml", flow);
+    let base = format!("base_url={}", server.url);
+    let out = output(
+        &mut apiflow(&[
+            "run",
+            &flow,
+            "--var",
+            &base,
+            "--var",
+            "user=ada",
+            "--iterations",
+            "5",
+            "--concurrency",
+            "2",
+        ]),
+        &[(server.port, "<port>")],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let mut users: Vec<String> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.body.strip_prefix("user=").map(str::to_owned))
+        .collect();
+    users.sort();
+    assert_eq!(
+        users,
+        [vec!["ada".to_owned(); 5], vec!["ada-again".to_owned(); 5]].concat()
+    );
+}

@@ -2,7 +2,7 @@
 //! `--env-file`, supplied values and the environment, validated against each workflow's
 //! `inputs` schema, then its workflows run.
 
-use apiflow::batch::{RunFuture, Runnable};
+use apiflow::batch::{Resolved, RunFuture, Runnable};
 use apiflow::check::inputs::InputSources;
 use apiflow::diagnostic::{Diagnostic, did_you_mean};
 use apiflow::http::Client;
@@ -237,16 +237,31 @@ impl Runnable for Document {
         names
     }
 
+    fn resolve(&self, sources: &InputSources) -> Result<Resolved, Vec<Diagnostic>> {
+        let inputs = self.inputs(sources, &|name| std::env::var(name).ok())?;
+        Ok(Resolved::new(inputs))
+    }
+
     fn run<'a>(
         &'a self,
         client: &'a Client,
-        sources: &'a InputSources,
+        inputs: &'a Resolved,
         settings: &'a Settings,
         reporter: &'a mut dyn Reporter,
     ) -> RunFuture<'a> {
         Box::pin(async move {
-            let inputs = self.inputs(sources, &|name| std::env::var(name).ok())?;
-            Ok(crate::run::run(&self.plan, client, inputs, settings, self.checks, reporter).await)
+            let inputs = inputs
+                .get::<Vec<serde_json::Map<String, serde_json::Value>>>()
+                .ok_or_else(|| apiflow::batch::foreign_inputs(self.file()))?;
+            Ok(crate::run::run(
+                &self.plan,
+                client,
+                inputs.clone(),
+                settings,
+                self.checks,
+                reporter,
+            )
+            .await)
         })
     }
 }

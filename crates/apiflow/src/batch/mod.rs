@@ -36,7 +36,7 @@ use crate::runner::Settings;
 
 pub use console::{Captured, Console};
 pub use files::{Shard, workflow_files};
-pub use runnable::{RunFuture, Runnable};
+pub use runnable::{Resolved, RunFuture, Runnable, foreign_inputs};
 
 /// Failed iterations whose output is printed in full; the rest are counted.
 const SHOWN_FAILURES: usize = 3;
@@ -336,8 +336,13 @@ async fn run_one(
             Some(progress) => &mut WithProgress(progress, &mut tee),
             None => &mut tee,
         };
-        plan.run(shared.client, &sources, shared.settings, reporter)
-            .await
+        match plan.resolve(&sources) {
+            Ok(inputs) => {
+                plan.run(shared.client, &inputs, shared.settings, reporter)
+                    .await
+            }
+            Err(diagnostics) => Err(diagnostics),
+        }
     };
     let output = terminal.into_inner().into_buffer();
     match result {
@@ -404,9 +409,11 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
     }
     let clients = &clients;
     let timed = options.profile.timed();
-    // The same for every iteration; a `--data` row adds its columns to a copy.
+    // The same for every iteration, and resolved once unless a default is computed for each
+    // run; a `--data` row adds its columns to a copy, resolved for its iterations.
     let common = sources_for(plan, shared);
-    let common = &common;
+    let resolved = plan.inputs_shareable().then(|| plan.resolve(&common));
+    let (common, resolved) = (&common, resolved.as_ref());
     let start = |thread: usize, start: profile::Start| async move {
         let client = &clients[thread];
         let index = start.index;
@@ -414,13 +421,19 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
         let lag = start
             .planned
             .map(|planned| tokio::time::Instant::now().saturating_duration_since(planned));
-        let sources = match row_of(index) {
-            Some(row) => {
-                let mut own = common.clone();
-                own.supplied.extend(row.iter().cloned());
-                std::borrow::Cow::Owned(own)
+        let own;
+        let inputs = match (row_of(index), resolved) {
+            (Some(row), _) => {
+                let mut sources = common.clone();
+                sources.supplied.extend(row.iter().cloned());
+                own = plan.resolve(&sources);
+                &own
             }
-            None => std::borrow::Cow::Borrowed(common),
+            (None, Some(resolved)) => resolved,
+            (None, None) => {
+                own = plan.resolve(common);
+                &own
+            }
         };
         let mut stats = stats::Stats::default();
         let mut files = files_for(options);
@@ -448,7 +461,10 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
                 lag,
             };
             let mut tee = Tee(&mut measured, &mut outputs);
-            plan.run(client, &sources, &settings, &mut tee).await
+            match inputs {
+                Ok(inputs) => plan.run(client, inputs, &settings, &mut tee).await,
+                Err(diagnostics) => Err(diagnostics.clone()),
+            }
         };
         match result {
             Ok(code) => (index, code, stats, terminal, Vec::new(), files),

@@ -111,6 +111,50 @@ pub struct Iteration {
     pub data: Vec<(String, String)>,
 }
 
+/// A workflow's resolved inputs, made once for every run that takes them (the iterations of a
+/// load run): the runs share the variables until one sets a variable of its own, and the list
+/// of input values their reports carry is made once.
+#[derive(Debug)]
+pub struct Inputs {
+    variables: Arc<Variables>,
+    values: Vec<Capture>,
+    /// The values of the secret inputs, masked from the start of each run.
+    secrets: Vec<JinjaValue>,
+}
+
+impl Inputs {
+    /// Makes the inputs of `plan`'s runs from its resolved variables.
+    pub fn new(plan: &Plan, variables: Variables) -> Inputs {
+        let values = plan
+            .workflow
+            .inputs
+            .iter()
+            .filter_map(|input| {
+                let name = &input.name.value;
+                let value = variables.get(name)?;
+                Some(Capture {
+                    name: name.clone(),
+                    value: value.as_str().map_or_else(
+                        || serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+                        |text| serde_json::Value::String(text.to_owned()),
+                    ),
+                    secret: variables.is_secret(name),
+                })
+            })
+            .collect();
+        let secrets = variables
+            .names()
+            .filter(|name| variables.is_secret(name))
+            .filter_map(|name| variables.get(name).cloned())
+            .collect();
+        Inputs {
+            variables: Arc::new(variables),
+            values,
+            secrets,
+        }
+    }
+}
+
 /// Runs a plan with resolved inputs and reports every step.
 pub async fn run(
     plan: &Plan,
@@ -119,21 +163,21 @@ pub async fn run(
     settings: &Settings,
     reporter: &mut dyn Reporter,
 ) -> Result<RunReport, Vec<Diagnostic>> {
+    run_with(plan, client, &Inputs::new(plan, inputs), settings, reporter).await
+}
+
+/// Runs a plan with inputs other runs may share, and reports every step.
+pub async fn run_with(
+    plan: &Plan,
+    client: &Client,
+    inputs: &Inputs,
+    settings: &Settings,
+    reporter: &mut dyn Reporter,
+) -> Result<RunReport, Vec<Diagnostic>> {
     let workflow = &plan.workflow;
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
-    let input_values: Vec<Capture> = workflow
-        .inputs
-        .iter()
-        .filter_map(|input| {
-            let value = inputs.get(&input.name.value)?;
-            Some(Capture {
-                name: input.name.value.clone(),
-                value: serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
-                secret: inputs.is_secret(&input.name.value),
-            })
-        })
-        .collect();
+    let input_values = inputs.values.clone();
     reporter.event(&Event::Started {
         name: &workflow.name.value,
         file: &workflow.source.name,
@@ -148,7 +192,7 @@ pub async fn run(
         client,
         settings,
         jar: &jar,
-        variables: Arc::new(inputs),
+        variables: Arc::clone(&inputs.variables),
         masker: Masker::new(),
         reporter,
         deadline: settings.run_timeout.map(|t| started + t),
@@ -170,14 +214,8 @@ pub async fn run(
             runner.secret_text(&value);
         }
     }
-    let secrets: Vec<JinjaValue> = runner
-        .variables
-        .names()
-        .filter(|name| runner.variables.is_secret(name))
-        .filter_map(|name| runner.variables.get(name).cloned())
-        .collect();
-    for value in secrets {
-        runner.secret_value(&value);
+    for value in &inputs.secrets {
+        runner.secret_value(value);
     }
     // Nothing is printed yet, so the caller prints these errors: mask them here.
     runner.compute_vars().map_err(|errors| {
@@ -296,7 +334,8 @@ impl Runner<'_> {
         let mut steps = Vec::with_capacity(count + workflow.finally.len());
         let mut stopped: Option<String> = None;
         // Why a step not reached was not run: a jump passed it, or the run ended before it.
-        let mut passed: Vec<Option<String>> = vec![None; count];
+        // Made at the first jump: most runs jump nowhere.
+        let mut passed: Vec<Option<String>> = Vec::new();
         let mut reached = vec![false; count];
         let max_steps = self.max_steps();
         let mut ran: u32 = 0;
@@ -351,6 +390,9 @@ impl Runner<'_> {
                         "jumped past: `{}` went on at `{}`",
                         step.name.value, workflow.steps[to].name.value
                     );
+                    if passed.is_empty() {
+                        passed.resize(count, None);
+                    }
                     for (skipped_index, passed_step) in
                         workflow.steps.iter().enumerate().take(to).skip(index + 1)
                     {
@@ -373,8 +415,10 @@ impl Runner<'_> {
             if reached[index] {
                 continue;
             }
-            let reason = passed[index]
-                .clone()
+            let reason = passed
+                .get(index)
+                .cloned()
+                .flatten()
                 .or_else(|| stopped.clone())
                 .unwrap_or_else(|| "no jump reached it".to_owned());
             let mut report = skipped(step, false, format!("not run: {reason}"));
