@@ -10,6 +10,7 @@
 pub mod access;
 pub mod batch;
 pub mod check;
+mod decimal;
 pub mod delimiters;
 pub mod diagnostic;
 pub mod duration;

@@ -635,6 +635,20 @@ impl StatusPattern {
     }
 }
 
+impl StatusPattern {
+    /// Adds the pattern to `text` as it displays (`200`, `4xx`), without the formatting
+    /// machinery: every step that expects a status writes it.
+    pub fn push_to(&self, text: &mut String) {
+        match self {
+            StatusPattern::Code(code) => crate::decimal::push(text, usize::from(*code)),
+            StatusPattern::Class(class) => {
+                crate::decimal::push(text, usize::from(*class));
+                text.push_str("xx");
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for StatusPattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -737,7 +751,7 @@ pub struct Retry {
 
 #[cfg(test)]
 mod tests {
-    use super::{TemplateKind, TemplateSource};
+    use super::{StatusPattern, TemplateKind, TemplateSource};
     use crate::span::Span;
 
     fn source(text: &str, column_offset: Option<u32>) -> TemplateSource {
@@ -773,5 +787,19 @@ mod tests {
     fn an_empty_range_still_gets_a_caret() {
         let span = source("{{ a }}", Some(2)).span_of(Some(3..3));
         assert_eq!(span, Span::new(3, 15, 1));
+    }
+
+    #[test]
+    fn a_status_pattern_is_pushed_as_it_displays() {
+        for pattern in [
+            StatusPattern::Code(200),
+            StatusPattern::Code(100),
+            StatusPattern::Code(599),
+            StatusPattern::Class(4),
+        ] {
+            let mut text = String::from("status ");
+            pattern.push_to(&mut text);
+            assert_eq!(text, format!("status {pattern}"));
+        }
     }
 }

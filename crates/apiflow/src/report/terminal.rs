@@ -263,11 +263,11 @@ impl<W: Write> Terminal<W> {
             line.push(' ');
             line.push_str(&report.name);
             line.push_str(": ");
-            push_number(line, passed);
+            crate::decimal::push(line, passed);
             line.push_str(" passed, ");
-            push_number(line, failed);
+            crate::decimal::push(line, failed);
             line.push_str(" failed, ");
-            push_number(line, skipped);
+            crate::decimal::push(line, skipped);
             line.push_str(" skipped in ");
             terminal.push_time(line, report.duration);
             if let Some(stopped) = &report.stopped {
@@ -275,22 +275,6 @@ impl<W: Write> Terminal<W> {
             }
         });
     }
-}
-
-/// Adds a count to `text` in decimal, as `{}` writes it, without the formatting machinery.
-fn push_number(text: &mut String, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        // A digit: `n % 10` is below 10.
-        digits[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    text.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// Writes a request and its response the way `-v` and failures show them.
@@ -370,7 +354,7 @@ impl<W: Write + Send + Sync> Reporter for Terminal<W> {
                     line.push_str(" (");
                     line.push_str(file);
                     line.push_str(", ");
-                    push_number(line, *steps);
+                    crate::decimal::push(line, *steps);
                     line.push_str(if *steps == 1 { " step)" } else { " steps)" });
                 });
             }
@@ -451,7 +435,7 @@ mod tests {
     fn numbers_are_written_as_display_writes_them() {
         for n in [0, 7, 10, 99, 1_234_567, usize::MAX] {
             let mut text = String::from("n=");
-            push_number(&mut text, n);
+            crate::decimal::push(&mut text, n);
             assert_eq!(text, format!("n={n}"));
         }
     }

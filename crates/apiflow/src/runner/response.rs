@@ -1,6 +1,5 @@
 //! The response as a step reads it: its body, headers and cookies, checked in the fixed order.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use minijinja::Value as JinjaValue;
@@ -58,7 +57,7 @@ impl Runner<'_> {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if content_type.contains("html") {
+        if content_type.as_bytes().windows(4).any(|w| w == b"html") {
             self.pages.insert(
                 step.name.value.clone(),
                 Page {
@@ -201,7 +200,7 @@ impl Runner<'_> {
                 if index > 0 {
                     what.push_str(" or ");
                 }
-                let _ = write!(what, "{pattern}");
+                pattern.push_to(&mut what);
             }
             let passed = expected.value.iter().any(|p| p.matches(status));
             if !passed {

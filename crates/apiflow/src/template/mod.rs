@@ -460,10 +460,13 @@ fn plain_paths(pieces: &[Piece]) -> Vec<String> {
     paths
 }
 
+/// The room a plain template's text starts with: a URL or a header value, mostly, fits.
+const PLAIN_CAPACITY: usize = 64;
+
 /// Renders a plain template as minijinja would, or returns `None` when a value is undefined.
 fn render_plain(pieces: &[Piece], ctx: &Value) -> Option<String> {
     use std::fmt::Write as _;
-    let mut out = String::new();
+    let mut out = String::with_capacity(PLAIN_CAPACITY);
     for piece in pieces {
         match piece {
             Piece::Text(text) => out.push_str(text),
@@ -475,8 +478,12 @@ fn render_plain(pieces: &[Piece], ctx: &Value) -> Option<String> {
                         return None;
                     }
                 }
-                // What minijinja's formatter writes when nothing is escaped.
-                write!(out, "{value}").ok()?;
+                // What minijinja's formatter writes when nothing is escaped: a string as it
+                // is, anything else as it displays.
+                match value.as_str() {
+                    Some(text) => out.push_str(text),
+                    None => write!(out, "{value}").ok()?,
+                }
             }
         }
     }
@@ -728,6 +735,7 @@ mod tests {
         let ctx = minijinja::context! {
             s => "a b/é", n => 42, f => 2.5, t => true, z => (), list => vec![1, 2],
             map => minijinja::context! { k => "v", inner => minijinja::context! { x => -1 } },
+            h => "<a href='x'>&amp;</a>", safe => Value::from_safe_string("<b>".into()),
         };
         let env = environment();
         let cases = [
@@ -737,6 +745,7 @@ mod tests {
             "{{ map.k }}-{{ map.inner.x }}-{{ map.inner }}",
             "{{ s }}{{ s }} and {{ map.k }}{{ map }} } { }}",
             "plain text, no variables",
+            "{{ h }}|{{ safe }}|{{ map.k }}",
             "{{ missing }}",
             "{{ map.missing }}",
             "{{ s.missing }}",
