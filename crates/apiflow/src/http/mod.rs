@@ -389,7 +389,10 @@ impl Client {
     ) -> Result<Vec<Exchange>, (Vec<Exchange>, SendError)> {
         let started = Instant::now();
         let total = next.timeout;
-        let mut hops: Vec<Exchange> = Vec::new();
+        // Room for one: most requests are not redirected, and a list grown by a push would make
+        // room for four exchanges of over 500 bytes, an allocation past the allocator's fast
+        // path.
+        let mut hops: Vec<Exchange> = Vec::with_capacity(1);
         loop {
             let remaining = total.saturating_sub(started.elapsed());
             // The jar's cookies go on the request as sent; a redirect drops them again.
