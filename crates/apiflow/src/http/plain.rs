@@ -21,7 +21,6 @@
 //!   new connection that closes is reported as it is, and a request is sent again as long as
 //!   the connection that failed it was a kept-alive one.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -339,7 +338,9 @@ async fn open(
 /// or when more than `limit` wait, the longest-waiting first.
 #[derive(Debug)]
 struct Idle<K, T> {
-    by_key: HashMap<K, Vec<(T, Instant)>>,
+    /// Hashed with `FxHash`, not `SipHash`: the keys are the origins a run calls, at most `limit` of
+    /// them kept, and every request looks one up twice.
+    by_key: rustc_hash::FxHashMap<K, Vec<(T, Instant)>>,
     count: usize,
     timeout: Duration,
     limit: usize,
@@ -348,7 +349,7 @@ struct Idle<K, T> {
 impl<K: std::hash::Hash + Eq + Clone, T> Idle<K, T> {
     fn new(timeout: Duration, limit: usize) -> Idle<K, T> {
         Idle {
-            by_key: HashMap::new(),
+            by_key: rustc_hash::FxHashMap::default(),
             count: 0,
             timeout,
             limit,
