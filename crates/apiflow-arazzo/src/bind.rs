@@ -60,6 +60,10 @@ pub struct Plan {
     pub order: Vec<usize>,
     /// `--server` overrides, by source name.
     pub servers: Vec<(String, String)>,
+    /// `$sourceDescriptions` as expressions read them: name → `{"name", "url", "type"}`.
+    pub source_values: Arc<HashMap<String, serde_json::Value>>,
+    /// The document's `components` as JSON, for `$components` (`Null` when absent).
+    pub components: Arc<serde_json::Value>,
     /// Whether an expression may read a header (`$request.header.…`, `$response.header.…`):
     /// none can when the text never says `.header` and has no escape to spell it, and then a
     /// step's headers are not copied for expressions to read.
@@ -332,7 +336,26 @@ pub fn check_source(
     if !binder.errors.is_empty() {
         return Err(binder.errors);
     }
+    let source_values = document
+        .source_descriptions
+        .iter()
+        .zip(&sources)
+        .map(|(source, api)| {
+            let kind = match api {
+                Api::Arazzo(_) => "arazzo",
+                _ => "openapi",
+            };
+            let value = serde_json::json!({
+                "name": source.name.value,
+                "url": source.url.value,
+                "type": kind,
+            });
+            (source.name.value.clone(), value)
+        })
+        .collect();
     Ok(Plan {
+        source_values: Arc::new(source_values),
+        components: Arc::new(document.components_json()),
         // Written as is, or with an escape (`\u002e`) in a quoted string.
         reads_headers: memchr::memmem::find(source.text.as_bytes(), b".header").is_some()
             || memchr::memchr(b'\\', source.text.as_bytes()).is_some(),

@@ -22,6 +22,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 use apiflow::diagnostic::did_you_mean;
 use apiflow::query::jsonpath::JsonPath;
@@ -49,10 +50,10 @@ pub struct Scope {
     pub steps: HashMap<String, serde_json::Map<String, serde_json::Value>>,
     /// `$workflows`: workflow id → its inputs and outputs.
     pub workflows: HashMap<String, WorkflowValues>,
-    /// `$sourceDescriptions`: name → `{"name", "url", "type"}`.
-    pub source_descriptions: HashMap<String, serde_json::Value>,
-    /// The document's `components` as JSON (`Null` when absent).
-    pub components: serde_json::Value,
+    /// `$sourceDescriptions`: name → `{"name", "url", "type"}`, made once for the plan.
+    pub source_descriptions: Arc<HashMap<String, serde_json::Value>>,
+    /// The document's `components` as JSON (`Null` when absent), made once for the plan.
+    pub components: Arc<serde_json::Value>,
     /// `$self`.
     pub self_uri: Option<String>,
 }
@@ -1868,7 +1869,9 @@ mod tests {
                 }))),
                 ..Message::default()
             }),
-            components: json!({"parameters": {"page": {"name": "page", "in": "query", "value": 1}}}),
+            components: Arc::new(
+                json!({"parameters": {"page": {"name": "page", "in": "query", "value": 1}}}),
+            ),
             self_uri: Some("https://example.com/flows.arazzo.yaml".to_owned()),
             ..Scope::default()
         };
@@ -1888,7 +1891,7 @@ mod tests {
         other.outputs.insert("bar".to_owned(), json!({"name": "n"}));
         other.inputs.insert("username".to_owned(), json!("bob"));
         scope.workflows.insert("foo".to_owned(), other);
-        scope.source_descriptions.insert(
+        Arc::make_mut(&mut scope.source_descriptions).insert(
             "petstore".to_owned(),
             json!({"name": "petstore", "url": "https://api.example.com/petstore.yaml", "type": "openapi"}),
         );

@@ -266,20 +266,11 @@ impl Runner<'_> {
             }
             let mut base = Scope {
                 inputs: inputs.clone(),
-                components: plan.document.components_json(),
+                components: Arc::clone(&plan.components),
+                source_descriptions: Arc::clone(&plan.source_values),
                 self_uri: plan.document.self_uri.as_ref().map(|s| s.value.clone()),
                 ..Scope::default()
             };
-            for (source, api) in plan.document.source_descriptions.iter().zip(&plan.sources) {
-                let kind = match api {
-                    Api::Arazzo(_) => "arazzo",
-                    _ => "openapi",
-                };
-                base.source_descriptions.insert(
-                    source.name.value.clone(),
-                    serde_json::json!({"name": source.name.value, "url": source.url.value, "type": kind}),
-                );
-            }
             base.workflows.clone_from(&self.workflows);
             let mut reports: Vec<StepReport> = Vec::new();
             let mut reached = vec![false; workflow.steps.len()];
