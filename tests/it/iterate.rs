@@ -55,20 +55,30 @@ fn server() -> Server {
 
 /// Runs a workflow against the server the given number of times, so many at once.
 fn run_iterations(flow: &str, server: &Server, iterations: &str, concurrency: &str) -> Output {
+    run_iterations_with(flow, server, iterations, concurrency, &[])
+}
+
+/// Runs a workflow as `run_iterations` does, with more arguments.
+fn run_iterations_with(
+    flow: &str,
+    server: &Server,
+    iterations: &str,
+    concurrency: &str,
+    more: &[&str],
+) -> Output {
     let base = format!("base_url={}", server.url);
-    output(
-        &mut apiflow(&[
-            "run",
-            flow,
-            "--var",
-            &base,
-            "--iterations",
-            iterations,
-            "--concurrency",
-            concurrency,
-        ]),
-        &[(server.port, "<port>")],
-    )
+    let mut args = vec![
+        "run",
+        flow,
+        "--var",
+        &base,
+        "--iterations",
+        iterations,
+        "--concurrency",
+        concurrency,
+    ];
+    args.extend_from_slice(more);
+    output(&mut apiflow(&args), &[(server.port, "<port>")])
 }
 
 fn write(dir: &TempDir, name: &str, text: &str) -> String {
@@ -385,22 +395,7 @@ steps:
     let server = server();
     let dir = TempDir::new("shared-inputs");
     let flow = write(&dir, "flow.yaml", flow);
-    let base = format!("base_url={}", server.url);
-    let out = output(
-        &mut apiflow(&[
-            "run",
-            &flow,
-            "--var",
-            &base,
-            "--var",
-            "user=ada",
-            "--iterations",
-            "5",
-            "--concurrency",
-            "2",
-        ]),
-        &[(server.port, "<port>")],
-    );
+    let out = run_iterations_with(&flow, &server, "5", "2", &["--var", "user=ada"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let mut users: Vec<String> = server
         .requests()
