@@ -5,6 +5,9 @@
 //! the last URL whose text started with its own origin (`http://host:port`, as the URL writes
 //! it); a URL whose text starts with that same origin and goes on with an absolute path is
 //! parsed relative to it, which gives the same URL without parsing the host again.
+//!
+//! The iterations of a load run send the same URLs again and again: each thread also keeps the
+//! last few texts it parsed and their URLs, and a text it kept is not parsed again.
 
 use url::{ParseError, Position, Url};
 
@@ -21,9 +24,83 @@ thread_local! {
     static SEED: std::cell::RefCell<Option<(String, Url)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// How many of the texts parsed last each thread keeps: the distinct URLs of a flow's steps.
+const RECENT: usize = 16;
+
+thread_local! {
+    /// The last texts parsed on this thread and their URLs, the oldest replaced first.
+    static PARSED: std::cell::RefCell<Recent> = const { std::cell::RefCell::new(Recent::new()) };
+}
+
+/// Texts parsed more than once and the URLs they parsed to, up to [`RECENT`] of them; and the
+/// hashes of the last texts parsed once. A text is kept the second time it is parsed, so URLs
+/// that differ every time (a `uuid()` in the query) cost a hash, not a copy.
+struct Recent {
+    entries: Vec<(u64, String, Url)>,
+    /// The entry the next text kept replaces, once the list is full.
+    next: usize,
+    seen: [u64; RECENT],
+    next_seen: usize,
+}
+
+impl Recent {
+    const fn new() -> Recent {
+        Recent {
+            entries: Vec::new(),
+            next: 0,
+            seen: [0; RECENT],
+            next_seen: 0,
+        }
+    }
+
+    fn get(&self, hash: u64, text: &str) -> Option<Url> {
+        self.entries
+            .iter()
+            .find(|(kept, kept_text, _)| *kept == hash && kept_text == text)
+            .map(|(_, _, url)| url.clone())
+    }
+
+    /// Notes a text parsed to `url`: kept if it was seen before, its hash noted otherwise.
+    fn parsed(&mut self, hash: u64, text: &str, url: &Url) {
+        if !self.seen.contains(&hash) {
+            self.seen[self.next_seen] = hash;
+            self.next_seen = (self.next_seen + 1) % RECENT;
+            return;
+        }
+        if self.entries.len() < RECENT {
+            self.entries.push((hash, text.to_owned(), url.clone()));
+            return;
+        }
+        let entry = &mut self.entries[self.next];
+        entry.0 = hash;
+        entry.1.clear();
+        entry.1.push_str(text);
+        entry.2.clone_from(url);
+        self.next = (self.next + 1) % RECENT;
+    }
+}
+
+/// Hashes a URL's text for [`Recent`].
+fn hash(text: &str) -> u64 {
+    use std::hash::{BuildHasher as _, BuildHasherDefault};
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(text)
+}
+
 impl UrlParser {
     /// Parses `text` as `Url::parse` does.
     pub fn parse(&mut self, text: &str) -> Result<Url, ParseError> {
+        let hash = hash(text);
+        if let Some(url) = PARSED.with_borrow(|recent| recent.get(hash, text)) {
+            return Ok(url);
+        }
+        let parsed = self.parse_new(text);
+        if let Ok(url) = &parsed {
+            PARSED.with_borrow_mut(|recent| recent.parsed(hash, text, url));
+        }
+        parsed
+    }
+
+    fn parse_new(&mut self, text: &str) -> Result<Url, ParseError> {
         if let Some(url) = reuse(self.last.as_ref(), text) {
             return url;
         }
@@ -79,8 +156,52 @@ mod tests {
         (reused, fresh)
     }
 
+    /// Forgets the texts this thread parsed, for the tests that look at what a parse kept.
+    fn forget_recent() {
+        PARSED.set(Recent::new());
+    }
+
+    #[test]
+    fn texts_parsed_again_come_from_the_recent_ones_which_stay_few() {
+        forget_recent();
+        let mut parser = UrlParser::default();
+        let kept = |text: &str| PARSED.with_borrow(|recent| recent.get(hash(text), text));
+        let texts: Vec<String> = (0..40)
+            .map(|k| format!("http://127.0.0.1:8080/items/{}?q={k}", k % 20))
+            .collect();
+        // A flow's dozen URLs, sent every iteration: all kept from the second.
+        for _ in 0..3 {
+            for text in &texts[..12] {
+                let (reused, fresh) = both(&mut parser, text);
+                assert_eq!(reused, fresh, "{text}");
+            }
+        }
+        assert!(texts[..12].iter().all(|text| kept(text).is_some()));
+        // Then more than the list holds, each sent twice: the oldest make room.
+        for text in &texts[12..] {
+            for _ in 0..2 {
+                let (reused, fresh) = both(&mut parser, text);
+                assert_eq!(reused, fresh, "{text}");
+            }
+        }
+        PARSED.with_borrow(|recent| assert_eq!(recent.entries.len(), RECENT));
+        assert!(kept(&texts[39]).is_some());
+        assert!(kept(&texts[0]).is_none());
+        let again = parser.parse(&texts[39]).unwrap();
+        assert_eq!(again, Url::parse(&texts[39]).unwrap());
+        // A text parsed once is not kept, only noted; one that does not parse is not noted.
+        parser.parse("http://127.0.0.1:8080/once").unwrap();
+        assert!(kept("http://127.0.0.1:8080/once").is_none());
+        parser.parse("http://127.0.0.1:8080/once").unwrap();
+        assert!(kept("http://127.0.0.1:8080/once").is_some());
+        assert!(parser.parse("http://[::1").is_err());
+        assert!(parser.parse("http://[::1").is_err());
+        assert!(kept("http://[::1").is_none());
+    }
+
     #[test]
     fn a_url_on_the_same_origin_is_parsed_relative_to_the_last() {
+        forget_recent();
         let mut parser = UrlParser::default();
         parser.parse("http://127.0.0.1:8080/token").unwrap();
         assert!(parser.last.is_some());
@@ -90,6 +211,7 @@ mod tests {
 
     #[test]
     fn a_new_parser_starts_from_the_origin_the_last_one_on_its_thread_kept() {
+        forget_recent();
         let mut first = UrlParser::default();
         first.parse("http://127.0.0.1:9/token").unwrap();
         let seeded = SEED.with_borrow(|seed| seed.as_ref().map(|(origin, _)| origin.clone()));
@@ -103,6 +225,7 @@ mod tests {
 
     #[test]
     fn only_an_origin_written_as_the_url_writes_it_is_kept() {
+        forget_recent();
         let mut parser = UrlParser::default();
         parser.parse("HTTP://Example.COM:80/a").unwrap();
         assert!(parser.last.is_none());
@@ -114,6 +237,7 @@ mod tests {
 
     #[test]
     fn paths_that_would_start_another_authority_are_parsed_whole() {
+        forget_recent();
         let mut parser = UrlParser::default();
         parser.parse("http://a.test/").unwrap();
         for text in [
