@@ -442,7 +442,8 @@ async fn run_iterations(plan: &dyn Runnable, shared: &Shared<'_>, reports: &mut 
             shared.console.color,
             options.verbose,
         )
-        .masked_at_end();
+        .masked_at_end()
+        .shown_if_failed();
         let settings = crate::runner::Settings {
             iteration: Some(crate::runner::Iteration {
                 index,

@@ -555,6 +555,9 @@ impl Client {
 /// reqwest reads them to send Basic auth: `None` when there are none or the user is not UTF-8;
 /// a password that is not UTF-8 is left out, as if none were written.
 pub(crate) fn url_credentials(url: &Url) -> Option<(String, Option<String>)> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
     let decode = |text: &str| {
         percent_encoding::percent_decode_str(text)
             .decode_utf8()

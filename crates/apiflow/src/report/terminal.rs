@@ -26,6 +26,8 @@ pub struct Terminal<W: Write> {
     stable: bool,
     /// Keeps the output unmasked until [`Terminal::into_masked`] masks it whole.
     mask_at_end: bool,
+    /// Leaves out the summary line of a run that passed, whose output nobody is shown.
+    failed_only: bool,
     /// Prints each request as a `curl` command.
     curl: bool,
     /// Leaves secrets in the `curl` commands.
@@ -46,6 +48,7 @@ impl<W: Write> Terminal<W> {
             verbose,
             stable: false,
             mask_at_end: false,
+            failed_only: false,
             curl: false,
             show_secrets: false,
             console: Vec::new(),
@@ -74,6 +77,14 @@ impl<W: Write> Terminal<W> {
     #[must_use]
     pub fn masked_at_end(mut self) -> Terminal<W> {
         self.mask_at_end = true;
+        self
+    }
+
+    /// Writes for a run whose output is shown only if it fails (an iteration of a load run):
+    /// a run that passed ends without its summary line.
+    #[must_use]
+    pub fn shown_if_failed(mut self) -> Terminal<W> {
+        self.failed_only = true;
         self
     }
 
@@ -252,8 +263,12 @@ impl<W: Write> Terminal<W> {
     }
 
     fn summary(&mut self, report: &RunReport) {
+        let run_passed = report.exit_code().passed();
+        if run_passed && self.failed_only {
+            return;
+        }
         let (passed, failed, skipped) = report.counts();
-        let (mark, style) = if report.exit_code().passed() {
+        let (mark, style) = if run_passed {
             ("✓", GREEN)
         } else {
             ("✗", RED)
@@ -431,12 +446,33 @@ mod tests {
         }
     }
 
+    /// An iteration's output is shown only when it fails: a passed one ends without its
+    /// summary, a failed one with it.
     #[test]
-    fn numbers_are_written_as_display_writes_them() {
-        for n in [0, 7, 10, 99, 1_234_567, usize::MAX] {
-            let mut text = String::from("n=");
-            crate::decimal::push(&mut text, n);
-            assert_eq!(text, format!("n={n}"));
+    fn a_terminal_for_failed_runs_leaves_out_the_summary_of_a_passed_one() {
+        for outcome in [Outcome::Passed, Outcome::Failed] {
+            let mut terminal = Terminal::new(Vec::new(), false, false)
+                .masked_at_end()
+                .shown_if_failed();
+            let mut step = StepReport::new("read");
+            step.outcome = outcome;
+            terminal.event(&Event::Step(&step));
+            let report = RunReport {
+                name: "flow".to_owned(),
+                file: "flow.yaml".to_owned(),
+                inputs: Vec::new(),
+                started_at: std::time::SystemTime::UNIX_EPOCH,
+                steps: vec![step],
+                duration: Duration::from_secs(1),
+                stopped: None,
+            };
+            terminal.event(&Event::Finished(&report));
+            let out = String::from_utf8(terminal.into_inner()).expect("UTF-8");
+            let expected = match outcome {
+                Outcome::Passed => "  ✓ read\n",
+                _ => "  ✗ read\n\n✗ flow: 0 passed, 1 failed, 0 skipped in 1.00s\n",
+            };
+            assert_eq!(out, expected);
         }
     }
 
