@@ -838,3 +838,51 @@ workflows:
         assert_eq!(captures["id"], json!("r-42"), "{name}: {captures}");
     }
 }
+
+#[test]
+fn the_request_is_read_however_the_expression_that_reads_it_is_spelled() {
+    // A document that never reads the request does not copy it for its expressions; one that
+    // reads `$url`, `$method` or `$request.…` gets them, written as is or with an escape.
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/api/items/7" => Reply::json(200, &json!({ "id": 7, "name": "lamp" })),
+        _ => Reply::status(404),
+    });
+    let dir = TempDir::new("arazzo-request");
+    for (name, outputs) in [
+        (
+            "plain",
+            "url: $url\n          method: $method\n          id: $request.path.id",
+        ),
+        // Nothing in this document says `$url`, `$method` or `$request` as written.
+        (
+            "escaped",
+            "url: \"\\u0024url\"\n          method: \"\\u0024method\"\n          id: \"\\u0024request.path.id\"",
+        ),
+    ] {
+        let text = format!(
+            "arazzo: 1.1.0
+info: {{ title: request, version: '1' }}
+sourceDescriptions:
+  - {{ name: shop, url: ./shop.openapi.yaml, type: openapi }}
+workflows:
+  - workflowId: request
+    steps:
+      - stepId: item
+        operationId: getItem
+        parameters:
+          - {{ name: id, in: path, value: 7 }}
+        outputs:
+          {outputs}
+"
+        );
+        let doc = document(&dir, &text);
+        let (out, report) = run_document(&dir, &doc, &server.url, &[]);
+        assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
+        let captures = &report["workflows"][0]["steps"][0]["captures"];
+        assert_eq!(
+            *captures,
+            json!({ "url": format!("{}/api/items/7", server.url), "method": "GET", "id": "7" }),
+            "{name}"
+        );
+    }
+}

@@ -68,6 +68,10 @@ pub struct Plan {
     /// none can when the text never says `.header` and has no escape to spell it, and then a
     /// step's headers are not copied for expressions to read.
     pub reads_headers: bool,
+    /// Whether an expression may read the request (`$url`, `$method`, `$request.…`): none can
+    /// when the text never says one and has no escape to spell it, and then what was sent is
+    /// not copied for expressions to read.
+    pub reads_request: bool,
 }
 
 /// A source description, loaded.
@@ -358,6 +362,10 @@ pub fn check_source(
         components: Arc::new(document.components_json()),
         // Written as is, or with an escape (`\u002e`) in a quoted string.
         reads_headers: memchr::memmem::find(source.text.as_bytes(), b".header").is_some()
+            || memchr::memchr(b'\\', source.text.as_bytes()).is_some(),
+        reads_request: [&b"$request"[..], b"$url", b"$method"]
+            .iter()
+            .any(|word| memchr::memmem::find(source.text.as_bytes(), word).is_some())
             || memchr::memchr(b'\\', source.text.as_bytes()).is_some(),
         document,
         sources,

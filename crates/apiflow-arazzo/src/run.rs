@@ -871,7 +871,7 @@ impl Runner<'_> {
                             Ok(hops) => {
                                 retry_after_header = hops.last().and_then(retry_after);
                                 if let Some(last) = hops.last() {
-                                    fill_exchange(scope, last, plan.reads_headers);
+                                    fill_exchange(scope, last, plan);
                                     self.token_fields(scope);
                                     if bound.page_read {
                                         self.pages.insert(
@@ -1192,7 +1192,7 @@ impl Runner<'_> {
                 self.secret_value(&value);
             }
             let text = as_text(&value);
-            match parameter.location {
+            match parameter.location.filter(|_| plan.reads_request) {
                 Some(ParameterIn::Path) => request_message
                     .path
                     .push((parameter.name.clone(), text.clone())),
@@ -1382,9 +1382,11 @@ impl Runner<'_> {
                     .collect(),
             )));
         }
-        scope.url = Some(url.as_str().to_owned());
-        scope.method = Some(method.as_str().to_owned());
-        scope.request = Some(request_message);
+        if plan.reads_request {
+            scope.url = Some(url.as_str().to_owned());
+            scope.method = Some(method.as_str().to_owned());
+            scope.request = Some(request_message);
+        }
         Ok(Outgoing {
             method,
             url,
@@ -1560,11 +1562,15 @@ fn as_text(value: &serde_json::Value) -> String {
 }
 
 /// Puts what was sent and received into the scope the criteria and outputs read; the headers
-/// only when an expression of the document may read one.
-fn fill_exchange(scope: &mut Scope, exchange: &Exchange, headers_read: bool) {
+/// only when an expression of the document may read one, the URL only when one may read the
+/// request.
+fn fill_exchange(scope: &mut Scope, exchange: &Exchange, plan: &Plan) {
+    let headers_read = plan.reads_headers;
     let response = &exchange.response;
     scope.status = Some(response.status.as_u16());
-    scope.url = Some(exchange.request.url.as_str().to_owned());
+    if plan.reads_request {
+        scope.url = Some(exchange.request.url.as_str().to_owned());
+    }
     let pairs = |headers: &reqwest::header::HeaderMap| -> Vec<(String, String)> {
         if !headers_read {
             return Vec::new();
