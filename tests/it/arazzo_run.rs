@@ -802,40 +802,27 @@ fn headers_are_read_however_the_expression_that_reads_them_is_spelled() {
         _ => Reply::status(404),
     });
     let dir = TempDir::new("arazzo-headers");
-    for (name, condition, value) in [
-        (
-            "plain",
-            "$response.header.X-Request-Id == 'R-42'",
-            "$response.header.x-request-id",
-        ),
-        // Nothing in this document says `.header` as written.
-        (
-            "escaped",
-            "$statusCode == 200",
-            "\"$response\\u002eheader.X-Request-Id\"",
-        ),
-    ] {
-        let text = format!(
-            "arazzo: 1.1.0
-info: {{ title: headers, version: '1' }}
-sourceDescriptions:
-  - {{ name: shop, url: ./shop.openapi.yaml, type: openapi }}
-workflows:
-  - workflowId: headers
-    steps:
-      - stepId: list
-        operationId: listItems
+    let step = |condition: &str, value: &str| {
+        format!(
+            "operationId: listItems
         successCriteria:
           - condition: {condition}
         outputs:
-          id: {value}
-"
-        );
-        let doc = document(&dir, &text);
-        let (out, report) = run_document(&dir, &doc, &server.url, &[]);
-        assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
-        let captures = &report["workflows"][0]["steps"][0]["captures"];
-        assert_eq!(captures["id"], json!("r-42"), "{name}: {captures}");
+          id: {value}"
+        )
+    };
+    let plain = step(
+        "$response.header.X-Request-Id == 'R-42'",
+        "$response.header.x-request-id",
+    );
+    // Nothing in this document says `.header` as written.
+    let escaped = step(
+        "$statusCode == 200",
+        "\"$response\\u002eheader.X-Request-Id\"",
+    );
+    for (name, step) in [("plain", plain), ("escaped", escaped)] {
+        let captures = one_step_captures(&dir, &server, &step);
+        assert_eq!(captures, json!({ "id": "r-42" }), "{name}");
     }
 }
 
@@ -848,41 +835,52 @@ fn the_request_is_read_however_the_expression_that_reads_it_is_spelled() {
         _ => Reply::status(404),
     });
     let dir = TempDir::new("arazzo-request");
-    for (name, outputs) in [
-        (
-            "plain",
-            "url: $url\n          method: $method\n          id: $request.path.id",
-        ),
-        // Nothing in this document says `$url`, `$method` or `$request` as written.
-        (
-            "escaped",
-            "url: \"\\u0024url\"\n          method: \"\\u0024method\"\n          id: \"\\u0024request.path.id\"",
-        ),
-    ] {
-        let text = format!(
-            "arazzo: 1.1.0
-info: {{ title: request, version: '1' }}
-sourceDescriptions:
-  - {{ name: shop, url: ./shop.openapi.yaml, type: openapi }}
-workflows:
-  - workflowId: request
-    steps:
-      - stepId: item
-        operationId: getItem
+    let step = |url: &str, method: &str, id: &str| {
+        format!(
+            "operationId: getItem
         parameters:
           - {{ name: id, in: path, value: 7 }}
         outputs:
-          {outputs}
-"
-        );
-        let doc = document(&dir, &text);
-        let (out, report) = run_document(&dir, &doc, &server.url, &[]);
-        assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
-        let captures = &report["workflows"][0]["steps"][0]["captures"];
+          url: {url}
+          method: {method}
+          id: {id}"
+        )
+    };
+    let plain = step("$url", "$method", "$request.path.id");
+    // Nothing in this document says `$url`, `$method` or `$request` as written.
+    let escaped = step(
+        "\"\\u0024url\"",
+        "\"\\u0024method\"",
+        "\"\\u0024request.path.id\"",
+    );
+    for (name, step) in [("plain", plain), ("escaped", escaped)] {
+        let captures = one_step_captures(&dir, &server, &step);
+        let url = format!("{}/api/items/7", server.url);
         assert_eq!(
-            *captures,
-            json!({ "url": format!("{}/api/items/7", server.url), "method": "GET", "id": "7" }),
+            captures,
+            json!({ "url": url, "method": "GET", "id": "7" }),
             "{name}"
         );
     }
+}
+
+/// Runs a document of one step, written after its `stepId`, against the shop and returns the
+/// step's captures.
+fn one_step_captures(dir: &TempDir, server: &Server, step: &str) -> Value {
+    let text = format!(
+        "arazzo: 1.1.0
+info: {{ title: one step, version: '1' }}
+sourceDescriptions:
+  - {{ name: shop, url: ./shop.openapi.yaml, type: openapi }}
+workflows:
+  - workflowId: one
+    steps:
+      - stepId: only
+        {step}
+"
+    );
+    let doc = document(dir, &text);
+    let (out, report) = run_document(dir, &doc, &server.url, &[]);
+    assert_eq!(out.code, 0, "{text}\n{}\n{}", out.stdout, out.stderr);
+    report["workflows"][0]["steps"][0]["captures"].clone()
 }
