@@ -216,35 +216,33 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Node, ExprError> {
-        // Most conditions have one operand: a list is made only for a second.
-        let first = self.and()?;
-        self.skip_space();
-        if !self.rest().starts_with("||") {
-            return Ok(first);
-        }
-        let mut all = vec![first];
-        while self.rest().starts_with("||") {
-            self.pos += 2;
-            all.push(self.and()?);
-            self.skip_space();
-        }
-        Ok(Node::Or(all))
+        self.joined("||", Self::and, Node::Or)
     }
 
     fn and(&mut self) -> Result<Node, ExprError> {
-        // Most conditions have one operand: a list is made only for a second.
-        let first = self.comparison()?;
+        self.joined("&&", Self::comparison, Node::And)
+    }
+
+    /// Reads operands joined by `operator`, each read by `operand`. Most conditions have one:
+    /// a list is made only for a second.
+    fn joined(
+        &mut self,
+        operator: &str,
+        operand: fn(&mut Self) -> Result<Node, ExprError>,
+        all: fn(Vec<Node>) -> Node,
+    ) -> Result<Node, ExprError> {
+        let first = operand(self)?;
         self.skip_space();
-        if !self.rest().starts_with("&&") {
+        if !self.rest().starts_with(operator) {
             return Ok(first);
         }
-        let mut all = vec![first];
-        while self.rest().starts_with("&&") {
-            self.pos += 2;
-            all.push(self.comparison()?);
+        let mut operands = vec![first];
+        while self.rest().starts_with(operator) {
+            self.pos += operator.len();
+            operands.push(operand(self)?);
             self.skip_space();
         }
-        Ok(Node::And(all))
+        Ok(all(operands))
     }
 
     /// Enters a `(` or a `!`, refusing nesting deep enough to exhaust the stack.
