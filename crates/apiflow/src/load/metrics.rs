@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use crate::load::histogram::Latencies;
-use crate::load::phases::{NAMES, Phases, Spent};
+use crate::load::phases::{self, Phases, Spent};
 
 /// The kind counted for a step whose checks (or captures, templates) failed.
 pub const FAILED_CHECK: &str = "check";
@@ -342,22 +342,19 @@ impl Metrics {
             .max()
             .unwrap_or(0)
             .max(HEAD.len());
-        let mut out = format!(
-            "  {HEAD:<width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}\n",
-            NAMES[0], NAMES[1], NAMES[2], NAMES[3], "p95 ttfb", NAMES[4]
-        );
+        let mut out = format!("  {HEAD:<width$}");
+        for head in phases::COLUMNS {
+            let _ = write!(out, "  {head:>9}");
+        }
+        out.push('\n');
         let shown = |d: Option<Duration>| d.map_or_else(|| "–".to_owned(), micros);
-        for (name, _, phases) in sent {
-            let _ = writeln!(
-                out,
-                "  {name:<width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
-                shown(phases.mean(0)),
-                shown(phases.mean(1)),
-                shown(phases.mean(2)),
-                shown(phases.mean(3)),
-                shown(phases.ttfb_p95()),
-                shown(phases.mean(4)),
-            );
+        for (name, _, spent) in sent {
+            let _ = write!(out, "  {name:<width$}");
+            let means = [0, 1, 2, 3, 4].map(|phase| spent.mean(phase));
+            for value in phases::columns(means, spent.ttfb_p95()) {
+                let _ = write!(out, "  {:>9}", shown(value));
+            }
+            out.push('\n');
         }
         out
     }

@@ -13,6 +13,17 @@ use crate::load::histogram::Latencies;
 /// The phases, in the order the summary and the reports list them.
 pub const NAMES: [&str; 5] = ["dns", "connect", "tls", "ttfb", "transfer"];
 
+/// The columns of a table of phases, the summary's and the HTML report's: each phase's mean,
+/// and after the wait for the first byte its 95th percentile.
+pub const COLUMNS: [&str; 6] = ["dns", "connect", "tls", "ttfb", "p95 ttfb", "transfer"];
+
+/// Orders a step's phase means (in the order of [`NAMES`]) and the 95th percentile of its wait
+/// for the first byte as [`COLUMNS`] lists them.
+pub fn columns<T>(means: [T; 5], ttfb_p95: T) -> [T; 6] {
+    let [dns, connect, tls, ttfb, transfer] = means;
+    [dns, connect, tls, ttfb, ttfb_p95, transfer]
+}
+
 /// Where the wait for the first byte is in [`NAMES`].
 const TTFB: usize = 3;
 

@@ -122,15 +122,14 @@ fn phases_table(out: &mut String, figures: &Figures, text: &dyn Fn(&str) -> Stri
         return;
     }
     out.push_str("<table class=\"phases\"><caption>Time per phase (mean per run)</caption>\n<tr><th>step</th>");
-    for head in ["dns", "connect", "tls", "ttfb", "p95 ttfb", "transfer"] {
+    for head in crate::load::phases::COLUMNS {
         let _ = write!(out, "<th class=\"number\">{head}</th>");
     }
     out.push_str("</tr>\n");
     let shown = |ms: Option<f64>| ms.map_or_else(|| "–".to_owned(), figures::latency);
     for row in &figures.phases {
-        let [dns, connect, tls, ttfb, transfer] = row.means;
         let _ = write!(out, "<tr><td>{}</td>", text(&row.name));
-        for value in [dns, connect, tls, ttfb, Some(row.ttfb_p95), transfer] {
+        for value in crate::load::phases::columns(row.means, Some(row.ttfb_p95)) {
             let _ = write!(out, "<td class=\"number\">{}</td>", shown(value));
         }
         out.push_str("</tr>\n");

@@ -170,18 +170,16 @@ impl Figures {
 
     /// Reads the figures of a `load` object; what is missing counts as zero.
     pub fn read(load: &Value) -> Figures {
-        let steps = load
+        let step_values = load
             .get("steps")
             .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .map_or(&[][..], Vec::as_slice);
+        let steps = step_values
+            .iter()
             .map(|step| row(&text(step, "/name"), &step["latency"]))
             .collect();
-        let phases = load
-            .get("steps")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let phases = step_values
+            .iter()
             .filter_map(|step| {
                 let spent = step.get("phases")?;
                 let ttfb_p95 = spent.pointer("/ttfb/p95_ms").and_then(Value::as_f64);
