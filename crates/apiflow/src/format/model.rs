@@ -633,9 +633,7 @@ impl StatusPattern {
             StatusPattern::Class(class) => status / 100 == class,
         }
     }
-}
 
-impl StatusPattern {
     /// Adds the pattern to `text` as it displays (`200`, `4xx`), without the formatting
     /// machinery: every step that expects a status writes it.
     pub fn push_to(&self, text: &mut String) {
