@@ -357,16 +357,20 @@ pub fn check_source(
             (source.name.value.clone(), value)
         })
         .collect();
+    // What an expression may read is written as is, or with an escape (`\u002e`) in a quoted
+    // string, which could spell any of it.
+    let text = source.text.as_bytes();
+    let says = |words: &[&[u8]]| {
+        memchr::memchr(b'\\', text).is_some()
+            || words
+                .iter()
+                .any(|word| memchr::memmem::find(text, word).is_some())
+    };
     Ok(Plan {
         source_values: Arc::new(source_values),
         components: Arc::new(document.components_json()),
-        // Written as is, or with an escape (`\u002e`) in a quoted string.
-        reads_headers: memchr::memmem::find(source.text.as_bytes(), b".header").is_some()
-            || memchr::memchr(b'\\', source.text.as_bytes()).is_some(),
-        reads_request: [&b"$request"[..], b"$url", b"$method"]
-            .iter()
-            .any(|word| memchr::memmem::find(source.text.as_bytes(), word).is_some())
-            || memchr::memchr(b'\\', source.text.as_bytes()).is_some(),
+        reads_headers: says(&[b".header"]),
+        reads_request: says(&[b"$request", b"$url", b"$method"]),
         document,
         sources,
         workflows,
