@@ -8,6 +8,8 @@
 //! read of the whole body, or an OpenAPI schema check, parses it once and later reads use that.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 
@@ -22,6 +24,18 @@ const MAX_AMBIGUOUS_SEGMENTS: usize = 3;
 /// every later read: a step reading many values of a large body scans it a bounded number of
 /// times.
 const PRUNED_READS: u32 = 4;
+
+/// How many pointers each thread keeps what to parse for: the steps of a document read the same
+/// few pointers again and again (`/id`, `/access_token`, `/links/next/id`).
+const KEPT_PICKS: usize = 16;
+
+/// A pointer and what [`pick_of`] made of it.
+type Kept = (Box<str>, Option<Rc<Pick>>);
+
+thread_local! {
+    /// The pointers read last on this thread and their picks, oldest first.
+    static PICKS: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+}
 
 /// A response body as received.
 #[derive(Debug)]
@@ -77,11 +91,11 @@ impl Received {
     pub fn follow(&self, pointer: &str) -> Option<Result<Cow<'_, Value>, String>> {
         if self.whole.get().is_none()
             && self.pruned.fetch_add(1, Ordering::Relaxed) < PRUNED_READS
-            && let Some(pick) = pick_of(pointer)
+            && let Some(pick) = kept_pick(pointer)
         {
             let pruned = pick.parse(&self.bytes).ok()?;
-            if let Ok(value) = crate::expr::follow(&pruned, pointer) {
-                return Some(Ok(Cow::Owned(value.clone())));
+            if let Some(value) = take(pruned, pointer) {
+                return Some(Ok(Cow::Owned(value)));
             }
         }
         let whole = self.whole().ok()?;
@@ -124,6 +138,40 @@ static TOKEN_FIELDS: LazyLock<Pick> = LazyLock::new(|| {
     }
     pick
 });
+
+/// Returns [`pick_of`] `pointer`, made once for the last [`KEPT_PICKS`] pointers read on this
+/// thread.
+fn kept_pick(pointer: &str) -> Option<Rc<Pick>> {
+    PICKS.with_borrow_mut(|kept| {
+        if let Some((_, pick)) = kept.iter().find(|(text, _)| **text == *pointer) {
+            return pick.clone();
+        }
+        let pick = pick_of(pointer).map(Rc::new);
+        if kept.len() == KEPT_PICKS {
+            kept.remove(0);
+        }
+        kept.push((pointer.into(), pick.clone()));
+        pick
+    })
+}
+
+/// Takes the value at `pointer` out of `value`, following it as [`crate::expr::follow`] does;
+/// `None` where that finds nothing.
+fn take(mut value: Value, pointer: &str) -> Option<Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    let mut node = &mut value;
+    for raw in pointer.strip_prefix('/')?.split('/') {
+        let token = crate::load::unescape(raw);
+        node = match node {
+            Value::Object(map) => map.get_mut(token.as_ref())?,
+            Value::Array(items) => items.get_mut(crate::expr::array_index(&token)?)?,
+            _ => return None,
+        };
+    }
+    Some(std::mem::take(node))
+}
 
 /// Returns what to keep of a body for reading `pointer`: a segment that could be an array index
 /// is kept both as a member name and as an index, since the pointer reads either. `None` when
@@ -256,6 +304,48 @@ mod tests {
         assert!(tokens(r#"{"access_token":7}"#).is_empty());
         assert!(tokens("access_token=at&id_token=it").is_empty());
         assert!(tokens(r#"{"id":1}"#).is_empty());
+    }
+
+    #[test]
+    fn taking_a_value_finds_what_following_the_pointer_finds() {
+        let whole = json!({"a": {"b": [10, {"c~/": "x"}], "0": "zero"}, "": 1});
+        for pointer in [
+            "",
+            "/a",
+            "/a/b",
+            "/a/b/1/c~0~1",
+            "/a/0",
+            "/a/b/01",
+            "/a/b/2",
+            "/a/b/-",
+            "/",
+            "a",
+            "/a/b/0/x",
+            "/x",
+        ] {
+            assert_eq!(
+                take(whole.clone(), pointer),
+                crate::expr::follow(&whole, pointer).ok().cloned(),
+                "pointer {pointer:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_kept_pick_is_the_pick_of_its_pointer() {
+        for round in 0..2 {
+            for index in 0..KEPT_PICKS + 2 {
+                let pointer = format!("/items/{index}/id");
+                assert_eq!(
+                    kept_pick(&pointer).as_deref(),
+                    pick_of(&pointer).as_ref(),
+                    "round {round}"
+                );
+            }
+        }
+        assert!(kept_pick("/0/1/2/3").is_none());
+        assert!(kept_pick("/0/1/2/3").is_none());
+        PICKS.with_borrow(|kept| assert_eq!(kept.len(), KEPT_PICKS));
     }
 
     #[test]
