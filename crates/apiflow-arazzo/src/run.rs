@@ -1191,18 +1191,17 @@ impl Runner<'_> {
             {
                 self.secret_value(&value);
             }
-            let text = as_text(&value);
-            match parameter.location.filter(|_| plan.reads_request) {
-                Some(ParameterIn::Path) => request_message
-                    .path
-                    .push((parameter.name.clone(), text.clone())),
-                Some(ParameterIn::Query) => request_message
-                    .query
-                    .push((parameter.name.clone(), text.clone())),
-                Some(ParameterIn::Header) => request_message
-                    .headers
-                    .push((parameter.name.clone(), text.clone())),
-                _ => {}
+            // The value as text, for expressions that read the request and for a parameter
+            // the operation does not declare.
+            let text = || as_text(&value);
+            let read = match parameter.location.filter(|_| plan.reads_request) {
+                Some(ParameterIn::Path) => Some(&mut request_message.path),
+                Some(ParameterIn::Query) => Some(&mut request_message.query),
+                Some(ParameterIn::Header) => Some(&mut request_message.headers),
+                _ => None,
+            };
+            if let Some(read) = read {
+                read.push((parameter.name.clone(), text()));
             }
             let serialized = match spec {
                 Some(spec) => apiflow::openapi::serialize(spec, &value).map_err(|e| {
@@ -1213,9 +1212,9 @@ impl Runner<'_> {
                 })?,
                 None => match parameter.location {
                     Some(ParameterIn::Cookie) => {
-                        Serialized::Cookie(vec![format!("{}={text}", parameter.name)])
+                        Serialized::Cookie(vec![format!("{}={}", parameter.name, text())])
                     }
-                    _ => Serialized::Header(text),
+                    _ => Serialized::Header(text()),
                 },
             };
             match serialized {

@@ -7,6 +7,8 @@
 //! pick the delimiters; names and values are percent-encoded unless they go to a header or a
 //! `cookie`-style cookie, which are sent as given.
 
+use std::borrow::Cow;
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
@@ -82,7 +84,12 @@ pub fn serialize(param: &Parameter, value: &Value) -> Result<Serialized, String>
             encode(text, param.allow_reserved)
         }
     };
-    let key = encode(name);
+    // The name is written by every style but `simple` and `label`.
+    let key = if matches!(param.style, Style::Simple | Style::Label) {
+        String::new()
+    } else {
+        encode(name)
+    };
     let explode = param.explode;
     let join = |items: &[String], with: &str| {
         items
@@ -333,7 +340,7 @@ pub(super) fn is_json(media: &str) -> bool {
 /// left as they are (RFC 6570's reserved expansion).
 fn encode(text: &str, allow_reserved: bool) -> String {
     if !allow_reserved {
-        return utf8_percent_encode(text, UNRESERVED).to_string();
+        return Cow::from(utf8_percent_encode(text, UNRESERVED)).into_owned();
     }
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
