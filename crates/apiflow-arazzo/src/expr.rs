@@ -46,8 +46,8 @@ pub struct Scope {
     pub inputs: serde_json::Map<String, serde_json::Value>,
     /// `$outputs` (this workflow's).
     pub outputs: serde_json::Map<String, serde_json::Value>,
-    /// `$steps`: step id → its outputs.
-    pub steps: HashMap<String, serde_json::Map<String, serde_json::Value>>,
+    /// `$steps`: step id → its outputs. Hashed with `FxHash`: step ids are the document's own.
+    pub steps: rustc_hash::FxHashMap<String, serde_json::Map<String, serde_json::Value>>,
     /// `$workflows`: workflow id → its inputs and outputs.
     pub workflows: HashMap<String, WorkflowValues>,
     /// `$sourceDescriptions`: name → `{"name", "url", "type"}`, made once for the plan.
@@ -372,7 +372,7 @@ struct Parser<'a> {
     mode: Mode,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn peek(&self) -> Option<char> {
         self.text[self.pos..].chars().next()
     }
@@ -394,14 +394,14 @@ impl Parser<'_> {
     }
 
     /// Takes the longest run of characters `accept` takes.
-    fn take_while(&mut self, accept: impl Fn(char) -> bool) -> &str {
+    fn take_while(&mut self, accept: impl Fn(char) -> bool) -> &'a str {
+        let text = self.text;
         let start = self.pos;
-        let len = self
-            .rest()
+        let len = text[start..]
             .find(|c: char| !accept(c))
-            .unwrap_or(self.rest().len());
+            .unwrap_or(text.len() - start);
         self.pos += len;
-        &self.text[start..self.pos]
+        &text[start..self.pos]
     }
 
     fn eat(&mut self, c: char) -> bool {
@@ -426,8 +426,8 @@ impl Parser<'_> {
         if !self.eat('$') {
             return Err(self.expected("a runtime expression starting with `$`"));
         }
-        let word = self.take_while(|c| c.is_ascii_alphabetic()).to_owned();
-        let expression = match word.as_str() {
+        let word = self.take_while(|c| c.is_ascii_alphabetic());
+        let expression = match word {
             "url" => Expression::Url,
             "method" => Expression::Method,
             "statusCode" => Expression::StatusCode,
@@ -455,7 +455,7 @@ impl Parser<'_> {
                 Expression::SourceDescriptions { name, reference }
             }
             "components" => self.components()?,
-            _ => return Err(unknown_root(self.text, start, &word)),
+            _ => return Err(unknown_root(self.text, start, word)),
         };
         Ok(expression)
     }
@@ -463,8 +463,8 @@ impl Parser<'_> {
     fn source(&mut self, root: &str) -> Result<Source, ExprError> {
         self.dot(root)?;
         let at = self.pos;
-        let word = self.take_while(|c| c.is_ascii_alphabetic()).to_owned();
-        match word.as_str() {
+        let word = self.take_while(|c| c.is_ascii_alphabetic());
+        match word {
             "header" => {
                 self.dot(&format!("{root}.header"))?;
                 let mode = self.mode;
@@ -494,7 +494,7 @@ impl Parser<'_> {
                         format!("`{word}`")
                     }
                 );
-                if let Some(hint) = did_you_mean(&word, parts) {
+                if let Some(hint) = did_you_mean(word, parts) {
                     message.push_str("; ");
                     message.push_str(&hint);
                 }
@@ -534,8 +534,8 @@ impl Parser<'_> {
         let workflow = self.identifier(true, "a workflow id")?;
         self.dot(&format!("$workflows.{workflow}"))?;
         let at = self.pos;
-        let word = self.take_while(|c| c.is_ascii_alphabetic()).to_owned();
-        let field = match word.as_str() {
+        let word = self.take_while(|c| c.is_ascii_alphabetic());
+        let field = match word {
             "inputs" => WorkflowField::Inputs,
             "outputs" => WorkflowField::Outputs,
             _ => {
@@ -566,9 +566,9 @@ impl Parser<'_> {
     fn components(&mut self) -> Result<Expression, ExprError> {
         self.dot("$components")?;
         let at = self.pos;
-        let word = self.take_while(|c| c.is_ascii_alphabetic()).to_owned();
+        let word = self.take_while(|c| c.is_ascii_alphabetic());
         let kinds = ["inputs", "parameters", "successActions", "failureActions"];
-        let kind = match word.as_str() {
+        let kind = match word {
             "inputs" => ComponentKind::Inputs,
             "parameters" => ComponentKind::Parameters,
             "successActions" => ComponentKind::SuccessActions,
@@ -582,7 +582,7 @@ impl Parser<'_> {
                 let mut message = format!(
                     "expected `inputs`, `parameters`, `successActions` or `failureActions` after `$components.`, found {found}"
                 );
-                if let Some(hint) = did_you_mean(&word, kinds) {
+                if let Some(hint) = did_you_mean(word, kinds) {
                     message.push_str("; ");
                     message.push_str(&hint);
                 }
@@ -968,11 +968,21 @@ impl Expression {
                 "`{self}` reads an AsyncAPI message, and AsyncAPI steps are not run"
             )))),
             Expression::Inputs { name, pointer } => {
-                let value = named(self, &scope.inputs, name, "the workflow has no input")?;
+                let value = named(
+                    self,
+                    &scope.inputs,
+                    name,
+                    format_args!("the workflow has no input"),
+                )?;
                 json(self.point(value, pointer.as_deref(), "the input")?.clone())
             }
             Expression::Outputs { name, pointer } => {
-                let value = named(self, &scope.outputs, name, "the workflow has no output")?;
+                let value = named(
+                    self,
+                    &scope.outputs,
+                    name,
+                    format_args!("the workflow has no output"),
+                )?;
                 json(self.point(value, pointer.as_deref(), "the output")?.clone())
             }
             Expression::Steps {
@@ -987,7 +997,7 @@ impl Expression {
                     self,
                     outputs,
                     output,
-                    &format!("step `{step}` has no output"),
+                    format_args!("step `{step}` has no output"),
                 )?;
                 json(self.point(value, pointer.as_deref(), "the output")?.clone())
             }
@@ -1008,7 +1018,7 @@ impl Expression {
                     self,
                     map,
                     name,
-                    &format!("workflow `{workflow}` has no {what}"),
+                    format_args!("workflow `{workflow}` has no {what}"),
                 )?;
                 json(
                     self.point(value, pointer.as_deref(), &format!("the {what}"))?
@@ -1147,7 +1157,7 @@ fn named<'m>(
     expression: &Expression,
     map: &'m serde_json::Map<String, serde_json::Value>,
     name: &str,
-    has_no: &str,
+    has_no: std::fmt::Arguments<'_>,
 ) -> Result<&'m serde_json::Value, Failure> {
     if let Some(value) = map.get(name) {
         return Ok(value);
