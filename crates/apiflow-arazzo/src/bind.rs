@@ -1714,7 +1714,7 @@ impl<'d> Binder<'d> {
             match expr::parse(text.value.trim()) {
                 Ok(expression) => {
                     self.references(
-                        vec![&expression],
+                        [&expression],
                         text.span,
                         workflow,
                         step,
@@ -2112,9 +2112,9 @@ impl<'d> Binder<'d> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn references(
+    fn references<'e>(
         &mut self,
-        expressions: Vec<&Expression>,
+        expressions: impl IntoIterator<Item = &'e Expression>,
         span: Span,
         workflow: &Workflow,
         step: Option<usize>,

@@ -91,7 +91,7 @@ impl Builder<'_, '_> {
             inputs_pointer: format!("{pointer}/inputs"),
             depends_on: texts(get(node, "dependsOn")),
             steps: items(get(node, "steps"))
-                .filter_map(|(s, step)| self.step(step, &format!("{pointer}/steps/{s}")))
+                .filter_map(|(s, step)| self.step(step, format!("{pointer}/steps/{s}")))
                 .collect(),
             success_actions: self.actions(
                 get(node, "successActions"),
@@ -108,7 +108,7 @@ impl Builder<'_, '_> {
         })
     }
 
-    fn step(&mut self, node: &Node<'_>, pointer: &str) -> Option<Step> {
+    fn step(&mut self, node: &Node<'_>, pointer: String) -> Option<Step> {
         let field = |key: &str| get(node, key).and_then(text);
         let asyncapi = self.context.version.is_1_1()
             && (get(node, "action").is_some() || get(node, "channelPath").is_some());
@@ -128,7 +128,7 @@ impl Builder<'_, '_> {
         let timeout = get(node, "timeout").and_then(|n| {
             self.count(
                 n,
-                At::Key(&At::Root(pointer), "timeout"),
+                At::Key(&At::Root(&pointer), "timeout"),
                 "`timeout`",
                 "milliseconds",
             )
@@ -141,15 +141,15 @@ impl Builder<'_, '_> {
             request_body: get(node, "requestBody").map(request_body),
             success_criteria: self.criteria(
                 get(node, "successCriteria"),
-                At::Key(&At::Root(pointer), "successCriteria"),
+                At::Key(&At::Root(&pointer), "successCriteria"),
             ),
             on_success: self.actions(
                 get(node, "onSuccess"),
-                At::Key(&At::Root(pointer), "onSuccess"),
+                At::Key(&At::Root(&pointer), "onSuccess"),
             ),
             on_failure: self.actions(
                 get(node, "onFailure"),
-                At::Key(&At::Root(pointer), "onFailure"),
+                At::Key(&At::Root(&pointer), "onFailure"),
             ),
             outputs,
             output_selectors,
@@ -159,7 +159,7 @@ impl Builder<'_, '_> {
             security: items(get(node, "x-security"))
                 .map(|(_, n)| security(n))
                 .collect(),
-            pointer: pointer.to_owned(),
+            pointer,
             span: node.span,
         })
     }
