@@ -601,6 +601,11 @@ impl Condition {
         out
     }
 
+    /// Adds the runtime expressions it reads to `out`, in the order they are written.
+    pub(crate) fn expressions_into<'a>(&'a self, out: &mut Vec<&'a Expression>) {
+        collect(&self.node, out);
+    }
+
     /// Evaluates the condition: whether it passes.
     ///
     /// # Errors
@@ -705,8 +710,7 @@ fn value(node: &Node, scope: &Scope, whole: &str) -> Result<Got, EvalError> {
                 Ok((value, _)) => value,
                 Err(why) => return Ok(Got::Absent(why)),
             };
-            let mut walked = expression.to_string();
-            for step in path {
+            for (walked, step) in path.iter().enumerate() {
                 let next = match (step, &mut current) {
                     (Step::Member(name), serde_json::Value::Object(map)) => map.remove(name),
                     (Step::Index(index), serde_json::Value::Array(items))
@@ -722,20 +726,12 @@ fn value(node: &Node, scope: &Scope, whole: &str) -> Result<Got, EvalError> {
                         Step::Index(index) => format!("no element {index}"),
                     };
                     return Ok(Got::Absent(EvalError::Missing(format!(
-                        "`{text}` is not set: `{walked}` is {} with {what}",
+                        "`{text}` is not set: `{}` is {} with {what}",
+                        walked_text(expression, &path[..walked]),
                         kind_of(&current)
                     ))));
                 };
                 current = next;
-                match step {
-                    Step::Member(name) => {
-                        walked.push('.');
-                        walked.push_str(name);
-                    }
-                    Step::Index(index) => {
-                        let _ = write!(walked, "[{index}]");
-                    }
-                }
             }
             Ok(Got::Value(current))
         }
@@ -743,6 +739,23 @@ fn value(node: &Node, scope: &Scope, whole: &str) -> Result<Got, EvalError> {
             truth(node, scope, whole).map(|b| Got::Value(serde_json::Value::Bool(b)))
         }
     }
+}
+
+/// Writes an expression and the members and elements after it, as a message names them.
+fn walked_text(expression: &Expression, path: &[Step]) -> String {
+    let mut out = expression.to_string();
+    for step in path {
+        match step {
+            Step::Member(name) => {
+                out.push('.');
+                out.push_str(name);
+            }
+            Step::Index(index) => {
+                let _ = write!(out, "[{index}]");
+            }
+        }
+    }
+    out
 }
 
 fn compare(op: Op, left: Got, right: Got, text: &str) -> Result<bool, EvalError> {

@@ -2,6 +2,8 @@
 //! checked or not, so it reads only what has the right shape; the few rules it is the one to
 //! see (a `timeout` below 0, a criterion's `type`) are reported with the others.
 
+use std::fmt::Write as _;
+
 use apiflow::format::yaml::{Node, NodeKind};
 use apiflow::span::Spanned;
 
@@ -90,9 +92,12 @@ impl Builder<'_, '_> {
             inputs: get(node, "inputs").map(spanned_json),
             inputs_pointer: format!("{pointer}/inputs"),
             depends_on: texts(get(node, "dependsOn")),
-            steps: items(get(node, "steps"))
-                .filter_map(|(s, step)| self.step(step, format!("{pointer}/steps/{s}")))
-                .collect(),
+            steps: collect_sized(items(get(node, "steps")), |(s, step)| {
+                // Sized once: `format!` would grow it twice.
+                let mut at = String::with_capacity(pointer.len() + 12);
+                let _ = write!(at, "{pointer}/steps/{s}");
+                self.step(step, at)
+            }),
             success_actions: self.actions(
                 get(node, "successActions"),
                 At::Key(&At::Root(&pointer), "successActions"),
@@ -412,7 +417,11 @@ fn outputs(
     Vec<(Spanned<String>, Spanned<String>)>,
     Vec<(Spanned<String>, Spanned<serde_json::Value>)>,
 ) {
-    let mut expressions = Vec::new();
+    let count = match node.map(|n| &n.kind) {
+        Some(NodeKind::Map(entries)) => entries.len(),
+        _ => 0,
+    };
+    let mut expressions = Vec::with_capacity(count);
     let mut selectors = Vec::new();
     for (name, value) in entries(node) {
         match &value.kind {
@@ -475,8 +484,19 @@ fn spanned_json(node: &Node<'_>) -> Spanned<serde_json::Value> {
     Spanned::new(node.to_json(), node.span)
 }
 
+/// Keeps what `keep` makes of each item, in a list sized for all of them: grown one push at a
+/// time, a list of a hundred steps is copied over five times.
+fn collect_sized<I: ExactSizeIterator, T>(
+    items: I,
+    keep: impl FnMut(I::Item) -> Option<T>,
+) -> Vec<T> {
+    let mut kept = Vec::with_capacity(items.len());
+    kept.extend(items.filter_map(keep));
+    kept
+}
+
 /// The items of a list, with their indexes; nothing for anything else.
-fn items<'n>(node: Option<&'n Node<'n>>) -> impl Iterator<Item = (usize, &'n Node<'n>)> {
+fn items<'n>(node: Option<&'n Node<'n>>) -> impl ExactSizeIterator<Item = (usize, &'n Node<'n>)> {
     let items: &[Node<'_>] = match node.map(|n| &n.kind) {
         Some(NodeKind::Seq(items)) => items,
         _ => &[],
