@@ -3,6 +3,8 @@
 //! `Retry-After`, redirects not followed, `x-apiflow.extract`, `x-security`, parameters written
 //! by their OpenAPI `style`, and secrets masked in every output.
 
+use std::fmt::Write as _;
+
 use crate::support;
 
 use serde_json::{Value, json};
@@ -883,4 +885,100 @@ workflows:
     let (out, report) = run_document(dir, &doc, &server.url, &[]);
     assert_eq!(out.code, 0, "{text}\n{}\n{}", out.stdout, out.stderr);
     report["workflows"][0]["steps"][0]["captures"].clone()
+}
+
+/// Three steps that repeat one parameter value, one condition and one output.
+fn repeated_steps(value: &str, condition: &str) -> String {
+    let mut text = String::from(
+        "arazzo: 1.1.0
+info: { title: repeated, version: '1' }
+sourceDescriptions:
+  - { name: shop, url: ./shop.openapi.yaml, type: openapi }
+workflows:
+  - workflowId: repeated
+    steps:
+",
+    );
+    for id in ["first", "second", "third"] {
+        let _ = write!(
+            text,
+            "      - stepId: {id}
+        operationId: getItem
+        parameters:
+          - {{ name: id, in: path, value: {value} }}
+        successCriteria:
+          - condition: {condition}
+        outputs:
+          name: $response.body#/name
+"
+        );
+    }
+    text
+}
+
+#[test]
+fn a_text_repeated_in_several_steps_is_checked_in_each() {
+    let dir = TempDir::new("arazzo-repeated-invalid");
+    let doc = document(
+        &dir,
+        &repeated_steps("$steps.third.outputs.name", "$statusCode = 200"),
+    );
+    let out = output(apiflow(&["validate", &doc]).env("NO_COLOR", "1"), &[]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    for (step, line) in [("first", 8), ("second", 16), ("third", 24)] {
+        let condition = format!(
+            "error: invalid criterion condition: expected an operator, found `=`; equality is written `==`\n  --> {doc}:{}:36\n",
+            line + 5
+        );
+        assert!(all.contains(&condition), "{step}: {all}");
+        assert!(
+            all.contains(&format!("{doc}:{}:42", line + 3)),
+            "{step}: {all}"
+        );
+    }
+    assert_eq!(
+        all.matches("reads step `third`, which runs after this one")
+            .count(),
+        2,
+        "{all}"
+    );
+    assert!(
+        all.contains("error: `$steps.third.outputs.name` reads the outputs of step `third` itself"),
+        "{all}"
+    );
+    assert!(all.contains("6 problems"), "{all}");
+}
+
+#[test]
+fn a_text_repeated_in_several_steps_reads_each_step_s_own_values() {
+    let server =
+        Server::start(
+            |request: &Recorded| match request.path.strip_prefix("/api/items/") {
+                Some(id) => Reply::json(
+                    200,
+                    &json!({ "id": id.parse::<i64>().unwrap_or(0), "name": format!("item {id}") }),
+                ),
+                None => Reply::status(404),
+            },
+        );
+    let dir = TempDir::new("arazzo-repeated-valid");
+    let doc = document(&dir, &repeated_steps("7", "$statusCode == 200"));
+    let text = std::fs::read_to_string(&doc)
+        .unwrap()
+        .replacen("value: 7", "value: 1", 1)
+        .replacen("value: 7", "value: 2", 1);
+    std::fs::write(&doc, text).unwrap();
+    let (out, report) = run_document(&dir, &doc, &server.url, &[]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let names: Vec<&Value> = report["workflows"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| &step["captures"]["name"])
+        .collect();
+    assert_eq!(
+        names,
+        [&json!("item 1"), &json!("item 2"), &json!("item 7")]
+    );
 }

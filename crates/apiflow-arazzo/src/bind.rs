@@ -22,6 +22,7 @@ use apiflow::check::confine::FileAccess;
 use apiflow::diagnostic::{Diagnostic, did_you_mean};
 use apiflow::openapi::{Description, Location, Operation, PointerProblem};
 use apiflow::span::{Source, Span, Spanned};
+use rustc_hash::FxHashMap;
 
 use crate::criterion;
 use crate::expr::{self, Expression, WorkflowField};
@@ -309,7 +310,10 @@ pub fn check_source(
         source: Arc::clone(source),
         errors: Vec::new(),
         unbound: Vec::new(),
-        step_ids: HashMap::new(),
+        step_ids: FxHashMap::default(),
+        conditions: criterion::Conditions::default(),
+        values: Repeated::default(),
+        outputs: Repeated::default(),
     };
     let sources = binder.sources(path, options, depth);
     let workflows: Vec<Flow> = document
@@ -387,7 +391,46 @@ struct Binder<'d> {
     /// operation, not an input of the workflow), kept so that what they read is still checked.
     unbound: Vec<(expr::Value, Span)>,
     /// The positions of the steps of the workflow being bound, by `stepId`.
-    step_ids: HashMap<&'d str, usize>,
+    step_ids: FxHashMap<&'d str, usize>,
+    /// The simple conditions parsed so far, each text parsed once.
+    conditions: criterion::Conditions,
+    /// String values (parameters, security values) a document repeats, parsed.
+    values: Repeated<expr::Value>,
+    /// Output expressions a document repeats, parsed.
+    outputs: Repeated<Expression>,
+}
+
+/// What a document's texts parse to, for the texts it repeats: the steps of a document send
+/// the same token (`$steps.login.outputs.token`) and read the same members
+/// (`$response.body#/id`) again and again. A text is kept the second time it is parsed, so a
+/// text written once costs a hash, not a copy.
+struct Repeated<T> {
+    kept: FxHashMap<Box<str>, T>,
+    seen: rustc_hash::FxHashSet<u64>,
+}
+
+impl<T> Default for Repeated<T> {
+    fn default() -> Repeated<T> {
+        Repeated {
+            kept: FxHashMap::default(),
+            seen: rustc_hash::FxHashSet::default(),
+        }
+    }
+}
+
+impl<T: Clone> Repeated<T> {
+    /// Returns what `parse` makes of `text`, parsing it again only if it was not kept.
+    fn parse<E>(&mut self, text: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<T, E> {
+        use std::hash::BuildHasher as _;
+        if let Some(parsed) = self.kept.get(text) {
+            return Ok(parsed.clone());
+        }
+        let parsed = parse(text)?;
+        if !self.seen.insert(rustc_hash::FxBuildHasher.hash_one(text)) {
+            self.kept.insert(text.into(), parsed.clone());
+        }
+        Ok(parsed)
+    }
 }
 
 /// Where a step's expressions are read: what a `$steps` reference may name.
@@ -529,6 +572,7 @@ impl<'d> Binder<'d> {
         let (inputs, declared) = self.inputs(workflow);
         // Every `$steps` reference looks its step up: by name, not by a walk of the list.
         self.step_ids.clear();
+        self.step_ids.reserve(workflow.steps.len());
         for (index, step) in workflow.steps.iter().enumerate() {
             self.step_ids.entry(&step.id.value).or_insert(index);
         }
@@ -688,13 +732,14 @@ impl<'d> Binder<'d> {
         let call = self.call(step, sources);
         let step_name = Some(&step.id);
         // The workflow's parameters apply to every operation step; the step's own win.
-        let mut written: Vec<Cow<'_, Parameter>> = Vec::new();
         let own: Vec<Cow<'_, Parameter>> = step
             .parameters
             .iter()
             .filter_map(|p| self.parameter(p, step_name))
             .collect();
-        if matches!(call, Call::Operation { .. }) {
+        let mut written = own;
+        if matches!(call, Call::Operation { .. }) && !workflow.parameters.is_empty() {
+            let own = std::mem::take(&mut written);
             for parameter in workflow
                 .parameters
                 .iter()
@@ -709,9 +754,9 @@ impl<'d> Binder<'d> {
                     written.push(parameter);
                 }
             }
+            written.extend(own);
         }
-        written.extend(own);
-        let mut parameters = Vec::new();
+        let mut parameters = Vec::with_capacity(written.len());
         for parameter in written {
             if let Some(bound) = self.bind_parameter(&parameter, &call, step, sources) {
                 parameters.push(bound);
@@ -1616,7 +1661,13 @@ impl<'d> Binder<'d> {
         span: Span,
         step_name: Option<&Spanned<String>>,
     ) -> Option<expr::Value> {
-        match expr::parse_value(value) {
+        let parsed = match value {
+            serde_json::Value::String(text) => {
+                self.values.parse(text, |_| expr::parse_value(value))
+            }
+            _ => expr::parse_value(value),
+        };
+        match parsed {
             Ok(value) => Some(value),
             Err((pointer, error)) => {
                 let at = if pointer.is_empty() {
@@ -1640,9 +1691,9 @@ impl<'d> Binder<'d> {
         criteria: &[Criterion],
         step_name: Option<&Spanned<String>>,
     ) -> Vec<BoundCriterion> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(criteria.len());
         for c in criteria {
-            match criterion::compile(c) {
+            match criterion::compile_with(c, &mut self.conditions) {
                 Ok(compiled) => out.push(BoundCriterion {
                     compiled,
                     text: c.condition.value.clone(),
@@ -1709,9 +1760,9 @@ impl<'d> Binder<'d> {
         declared: &[InputInfo],
     ) -> Vec<(String, expr::Value, Span)> {
         let step_name = step.and_then(|i| workflow.steps.get(i)).map(|s| &s.id);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(outputs.len() + selectors.len());
         for (name, text) in outputs {
-            match expr::parse(text.value.trim()) {
+            match self.outputs.parse(text.value.trim(), expr::parse) {
                 Ok(expression) => {
                     self.references(
                         [&expression],
@@ -2181,12 +2232,19 @@ impl<'d> Binder<'d> {
                         Place::Request | Place::Response => target >= current,
                         Place::Actions => target > current,
                     };
-                    if later {
+                    if later && target == current {
                         self.error(
-                            format!(
-                                "`{expression}` reads step `{id}`, which runs {} this one",
-                                if target == current { "as" } else { "after" }
-                            ),
+                            format!("`{expression}` reads the outputs of step `{id}` itself"),
+                            span,
+                            "not set yet",
+                        )
+                        .for_step(step_name)
+                        .help = Some(
+                            "a step's outputs are set after it ran, for the steps after it; read this step's own response with `$response.…`".to_owned(),
+                        );
+                    } else if later {
+                        self.error(
+                            format!("`{expression}` reads step `{id}`, which runs after this one"),
                             span,
                             "not set yet",
                         )
@@ -2501,5 +2559,40 @@ impl ForStep for Diagnostic {
     fn for_step(&mut self, step: Option<&Spanned<String>>) -> &mut Diagnostic {
         self.step = step.cloned();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_is_kept_the_second_time_it_is_parsed() {
+        let mut repeated: Repeated<Expression> = Repeated::default();
+        let parses = std::cell::Cell::new(0);
+        let parse = |text: &str| {
+            parses.set(parses.get() + 1);
+            expr::parse(text)
+        };
+        for _ in 0..3 {
+            assert_eq!(
+                repeated.parse("$response.body#/id", parse),
+                expr::parse("$response.body#/id")
+            );
+        }
+        assert_eq!(parses.get(), 2, "parsed until kept");
+        assert_eq!(
+            repeated.parse("$steps.a.outputs.b", parse),
+            expr::parse("$steps.a.outputs.b")
+        );
+        assert_eq!(repeated.kept.len(), 1, "a text written once is not kept");
+        for _ in 0..2 {
+            assert_eq!(
+                repeated.parse("$nope", parse),
+                expr::parse("$nope"),
+                "a text that does not parse is told every time"
+            );
+        }
+        assert_eq!(repeated.kept.len(), 1);
     }
 }

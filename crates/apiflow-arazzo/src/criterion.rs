@@ -29,6 +29,7 @@
 //! counts as "not matched".
 
 use std::fmt;
+use std::sync::Arc;
 
 use apiflow::query::jsonpath::JsonPath;
 use regex::Regex;
@@ -59,7 +60,7 @@ pub struct Compiled {
 
 #[derive(Clone, Debug)]
 enum Test {
-    Simple(Condition),
+    Simple(Arc<Condition>),
     Regex(Pattern<Regex>),
     JsonPath(Pattern<JsonPath>),
 }
@@ -104,6 +105,30 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// A [`CriterionError`] for a context or condition that does not parse, a `regex` or `jsonpath`
 /// criterion without a `context`, an unknown `JSONPath` version, and any `xpath` criterion.
 pub fn compile(criterion: &Criterion) -> Result<Compiled, CriterionError> {
+    compile_with(criterion, &mut Conditions::default())
+}
+
+/// The simple conditions parsed so far, by their text: the steps of a document test the same
+/// few (`$statusCode == 200`) again and again, and each text is parsed once.
+#[derive(Debug, Default)]
+pub(crate) struct Conditions(rustc_hash::FxHashMap<Box<str>, Arc<Condition>>);
+
+impl Conditions {
+    fn parse(&mut self, text: &str) -> Result<Arc<Condition>, expr::ExprError> {
+        if let Some(parsed) = self.0.get(text) {
+            return Ok(Arc::clone(parsed));
+        }
+        let parsed = Arc::new(condition::parse(text)?);
+        self.0.insert(text.into(), Arc::clone(&parsed));
+        Ok(parsed)
+    }
+}
+
+/// Compiles a criterion as [`compile`] does, reusing the conditions `conditions` parsed.
+pub(crate) fn compile_with(
+    criterion: &Criterion,
+    conditions: &mut Conditions,
+) -> Result<Compiled, CriterionError> {
     let kind = &criterion.kind.value;
     let name = match kind {
         CriterionKind::Simple => "simple",
@@ -137,7 +162,7 @@ pub fn compile(criterion: &Criterion) -> Result<Compiled, CriterionError> {
     let written = &criterion.condition.value;
     let test = match kind {
         CriterionKind::Simple => {
-            Test::Simple(condition::parse(written).map_err(|err| CriterionError {
+            Test::Simple(conditions.parse(written).map_err(|err| CriterionError {
                 on_context: false,
                 offset: Some(err.offset),
                 message: err.message,
@@ -331,7 +356,7 @@ impl Compiled {
     pub fn expressions(&self) -> Vec<&Expression> {
         let mut out: Vec<&Expression> = self.context.iter().collect();
         match &self.test {
-            Test::Simple(condition) => out.extend(condition.expressions()),
+            Test::Simple(condition) => condition.expressions_into(&mut out),
             Test::Regex(Pattern::Built(text)) | Test::JsonPath(Pattern::Built(text)) => {
                 out.extend(text.expressions());
             }
@@ -435,6 +460,23 @@ mod tests {
 
     use super::*;
     use crate::expr::{Body, Message};
+
+    #[test]
+    fn a_condition_text_is_parsed_once_and_each_failure_every_time() {
+        let mut conditions = Conditions::default();
+        let first = conditions.parse("$statusCode == 200").unwrap();
+        let again = conditions.parse("$statusCode == 200").unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(*first, condition::parse("$statusCode == 200").unwrap());
+        let other = conditions.parse("$statusCode == 201").unwrap();
+        assert!(!Arc::ptr_eq(&first, &other));
+        for _ in 0..2 {
+            assert_eq!(
+                conditions.parse("$statusCode = 200").unwrap_err(),
+                condition::parse("$statusCode = 200").unwrap_err()
+            );
+        }
+    }
 
     fn criterion(context: Option<&str>, condition: &str, kind: CriterionKind) -> Criterion {
         Criterion {
