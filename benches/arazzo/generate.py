@@ -116,6 +116,7 @@ CHECKED_STARTUP = WORKFLOW_HEAD.format(title="start-up, checked against the Open
 
 if __name__ == "__main__":
     (HERE / "chain_100.arazzo.yaml").write_text(chain(100))
+    (HERE / "chain_11.arazzo.yaml").write_text(chain(11))
     (HERE / "startup.arazzo.yaml").write_text(STARTUP)
     (HERE / "chain_100.checked.yaml").write_text(checked_chain(100))
     (HERE / "startup.checked.yaml").write_text(CHECKED_STARTUP)
