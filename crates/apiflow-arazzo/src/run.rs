@@ -1173,7 +1173,13 @@ impl Runner<'_> {
                 span,
             ));
         }
-        let mut path = operation.path.clone();
+        // The URL is written whole in one string: the server, then the path, whose
+        // placeholders are replaced in place.
+        let base = base.trim_end_matches('/');
+        let mut url_text = String::with_capacity(base.len() + operation.path.len() + 16);
+        url_text.push_str(base);
+        let path_start = url_text.len();
+        url_text.push_str(&operation.path);
         let mut query: Vec<String> = Vec::new();
         let mut headers = HeaderMap::new();
         let mut cookies: Vec<String> = Vec::new();
@@ -1218,7 +1224,9 @@ impl Runner<'_> {
                 },
             };
             match serialized {
-                Serialized::Path(piece) => replace_placeholder(&mut path, &parameter.name, &piece),
+                Serialized::Path(piece) => {
+                    replace_placeholder(&mut url_text, path_start, &parameter.name, &piece);
+                }
                 Serialized::Query(pieces) => query.extend(pieces),
                 Serialized::Querystring(text) => query.push(text),
                 Serialized::Header(value) => {
@@ -1242,10 +1250,6 @@ impl Runner<'_> {
                 Serialized::Cookie(pieces) => cookies.extend(pieces),
             }
         }
-        let base = base.trim_end_matches('/');
-        let mut url_text = String::with_capacity(base.len() + path.len() + 1);
-        url_text.push_str(base);
-        url_text.push_str(&path);
         if !query.is_empty() {
             url_text.push(if url_text.contains('?') { '&' } else { '?' });
             url_text.push_str(&query.join("&"));
@@ -1260,7 +1264,7 @@ impl Runner<'_> {
             match security {
                 BoundSecurity::Basic { username, password } => {
                     let user = eval_value(username, scope)
-                        .map(|v| as_text(&v))
+                        .map(expr::as_text)
                         .map_err(|e| {
                             (
                                 format!("cannot compute the user name: {e}"),
@@ -1268,7 +1272,7 @@ impl Runner<'_> {
                             )
                         })?;
                     let pass = eval_value(password, scope)
-                        .map(|v| as_text(&v))
+                        .map(expr::as_text)
                         .map_err(|e| {
                             (format!("cannot compute the password: {e}"), Span::default())
                         })?;
@@ -1284,7 +1288,7 @@ impl Runner<'_> {
                 }
                 BoundSecurity::Bearer(token) => {
                     let token = eval_value(token, scope)
-                        .map(|v| as_text(&v))
+                        .map(expr::as_text)
                         .map_err(|e| (format!("cannot compute the token: {e}"), Span::default()))?;
                     self.secret(&token);
                     let mut credentials = String::with_capacity(7 + token.len());
@@ -1299,7 +1303,7 @@ impl Runner<'_> {
                     name,
                     value,
                 } => {
-                    let key = eval_value(value, scope).map(|v| as_text(&v)).map_err(|e| {
+                    let key = eval_value(value, scope).map(expr::as_text).map_err(|e| {
                         (format!("cannot compute the API key: {e}"), Span::default())
                     })?;
                     self.secret(&key);
@@ -1528,8 +1532,8 @@ fn eval_value(value: &expr::Value, scope: &Scope) -> Result<serde_json::Value, e
 }
 
 /// Replaces each `{name}` of an OpenAPI path template with `piece`, in place.
-fn replace_placeholder(path: &mut String, name: &str, piece: &str) {
-    let mut from = 0;
+fn replace_placeholder(path: &mut String, start: usize, name: &str, piece: &str) {
+    let mut from = start;
     while let Some(open) = path[from..].find('{').map(|i| from + i) {
         let end = open + 1 + name.len();
         if path[open + 1..].starts_with(name) && path[end..].starts_with('}') {
@@ -1645,8 +1649,12 @@ mod tests {
         ];
         for (template, name, piece, expected) in cases {
             let mut path = template.to_owned();
-            replace_placeholder(&mut path, name, piece);
+            replace_placeholder(&mut path, 0, name, piece);
             assert_eq!(path, expected, "{template} with {name} = {piece}");
         }
+        // Only the path is read: what comes before it (the server) is left as it is.
+        let mut url = "http://h/{id}/items/{id}".to_owned();
+        replace_placeholder(&mut url, "http://h/{id}".len(), "id", "7");
+        assert_eq!(url, "http://h/{id}/items/7");
     }
 }
