@@ -100,14 +100,17 @@ fn content_lines(text: &str) -> Option<Vec<Line>> {
     let mut begin = 0;
     // The line breaks found by one vectorised search, then the end of the text.
     let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
+    let bytes = text.as_bytes();
     for (index, end) in ends.enumerate() {
-        let line = &text[begin..end];
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        let content = &line[indent..];
-        if line.starts_with("---") || line.starts_with("...") || line.starts_with('%') {
+        let line = &bytes[begin..end];
+        let indent = line.iter().take_while(|&&b| b == b' ').count();
+        // Document markers and directives start at the first column.
+        if indent == 0
+            && (line.starts_with(b"---") || line.starts_with(b"...") || line.first() == Some(&b'%'))
+        {
             return None;
         }
-        if !content.is_empty() && !content.starts_with('#') {
+        if indent < line.len() && line[indent] != b'#' {
             lines.push(Line {
                 begin,
                 start: begin + indent,
