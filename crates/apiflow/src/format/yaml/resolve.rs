@@ -12,6 +12,15 @@ const PADDING: [char; 4] = [' ', '\t', '\r', '\n'];
 /// that is not certain: null forms, YAML 1.2 booleans, decimal integers that fit `i64`, decimal
 /// fractions such as `2.5`, and text that no number spelling can match.
 pub(super) fn plain(text: Cow<'_, str>) -> Option<NodeKind<'_>> {
+    // Most scalars are words: a letter that starts no null, boolean or number spelling, and
+    // no padding at the end, is text whatever follows it.
+    if let (Some(first), Some(last)) = (text.as_bytes().first(), text.as_bytes().last())
+        && first.is_ascii_alphabetic()
+        && !matches!(first, b'n' | b'N' | b't' | b'T' | b'f' | b'F')
+        && !matches!(last, b' ' | b'\t' | b'\r' | b'\n')
+    {
+        return Some(NodeKind::Str(text));
+    }
     match &*text {
         "" | "~" | "null" | "Null" | "NULL" => return Some(NodeKind::Null),
         "true" | "True" | "TRUE" => return Some(NodeKind::Bool(true)),
