@@ -982,3 +982,43 @@ fn a_text_repeated_in_several_steps_reads_each_step_s_own_values() {
         [&json!("item 1"), &json!("item 2"), &json!("item 7")]
     );
 }
+
+#[test]
+fn a_null_credential_is_sent_as_nothing() {
+    let server = Server::start(|request: &Recorded| match request.path.as_str() {
+        "/api/items" => Reply::json(200, &json!({ "token": null, "items": [] })),
+        "/api/items/7" => Reply::json(200, &json!({ "id": 7, "name": "lamp" })),
+        _ => Reply::status(404),
+    });
+    let dir = TempDir::new("arazzo-null-credential");
+    let doc = document(
+        &dir,
+        "arazzo: 1.1.0
+info: { title: null credential, version: '1' }
+sourceDescriptions:
+  - { name: shop, url: ./shop.openapi.yaml, type: openapi }
+workflows:
+  - workflowId: read
+    steps:
+      - stepId: list
+        operationId: listItems
+        outputs:
+          token: $response.body#/token
+      - stepId: item
+        operationId: getItem
+        parameters:
+          - { name: id, in: path, value: 7 }
+        x-security:
+          - scheme: { type: http, scheme: bearer }
+            values:
+              token: $steps.list.outputs.token
+",
+    );
+    let (out, _) = run_document(&dir, &doc, &server.url, &["--openapi-checks", "off"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let item = server.only("/api/items/7");
+    assert_eq!(
+        item.header("authorization").map(str::trim_end),
+        Some("Bearer")
+    );
+}

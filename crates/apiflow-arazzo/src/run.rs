@@ -1263,19 +1263,15 @@ impl Runner<'_> {
         for security in &bound.security {
             match security {
                 BoundSecurity::Basic { username, password } => {
-                    let user = eval_value(username, scope)
-                        .map(expr::as_text)
-                        .map_err(|e| {
-                            (
-                                format!("cannot compute the user name: {e}"),
-                                Span::default(),
-                            )
-                        })?;
-                    let pass = eval_value(password, scope)
-                        .map(expr::as_text)
-                        .map_err(|e| {
-                            (format!("cannot compute the password: {e}"), Span::default())
-                        })?;
+                    let user = eval_value(username, scope).map(into_text).map_err(|e| {
+                        (
+                            format!("cannot compute the user name: {e}"),
+                            Span::default(),
+                        )
+                    })?;
+                    let pass = eval_value(password, scope).map(into_text).map_err(|e| {
+                        (format!("cannot compute the password: {e}"), Span::default())
+                    })?;
                     self.secret(&pass);
                     let token = base64::Engine::encode(
                         &base64::engine::general_purpose::STANDARD,
@@ -1288,7 +1284,7 @@ impl Runner<'_> {
                 }
                 BoundSecurity::Bearer(token) => {
                     let token = eval_value(token, scope)
-                        .map(expr::as_text)
+                        .map(into_text)
                         .map_err(|e| (format!("cannot compute the token: {e}"), Span::default()))?;
                     self.secret(&token);
                     let mut credentials = String::with_capacity(7 + token.len());
@@ -1303,7 +1299,7 @@ impl Runner<'_> {
                     name,
                     value,
                 } => {
-                    let key = eval_value(value, scope).map(expr::as_text).map_err(|e| {
+                    let key = eval_value(value, scope).map(into_text).map_err(|e| {
                         (format!("cannot compute the API key: {e}"), Span::default())
                     })?;
                     self.secret(&key);
@@ -1556,11 +1552,21 @@ fn is_one_expression(value: &expr::Value) -> bool {
     }
 }
 
+/// Writes a value as text for a request: a string as it is, `null` as nothing, anything else
+/// as JSON.
 fn as_text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+/// Writes a value as [`as_text`] does, keeping a string without copying it.
+fn into_text(value: serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s,
+        other => as_text(&other),
     }
 }
 
@@ -1634,7 +1640,25 @@ fn send_failure(
 
 #[cfg(test)]
 mod tests {
-    use super::replace_placeholder;
+    use serde_json::json;
+
+    use super::{as_text, into_text, replace_placeholder};
+
+    #[test]
+    fn a_value_taken_as_text_is_written_as_one_borrowed() {
+        for value in [
+            json!("a b"),
+            json!(null),
+            json!(7),
+            json!(2.5),
+            json!(true),
+            json!([1, "x"]),
+            json!({"k": null}),
+        ] {
+            assert_eq!(into_text(value.clone()), as_text(&value), "{value}");
+        }
+        assert_eq!(into_text(json!(null)), "");
+    }
 
     #[test]
     fn path_placeholders_are_replaced_by_name_only() {
