@@ -93,9 +93,9 @@ impl Received {
             && self.pruned.fetch_add(1, Ordering::Relaxed) < PRUNED_READS
             && let Some(pick) = kept_pick(pointer)
         {
-            let pruned = pick.parse(&self.bytes).ok()?;
-            if let Some(value) = take(pruned, pointer) {
-                return Some(Ok(Cow::Owned(value)));
+            let mut pruned = pick.parse(&self.bytes).ok()?;
+            if let Ok(value) = crate::expr::pointer_mut(&mut pruned, pointer) {
+                return Some(Ok(Cow::Owned(std::mem::take(value))));
             }
         }
         let whole = self.whole().ok()?;
@@ -153,24 +153,6 @@ fn kept_pick(pointer: &str) -> Option<Rc<Pick>> {
         kept.push((pointer.into(), pick.clone()));
         pick
     })
-}
-
-/// Takes the value at `pointer` out of `value`, following it as [`crate::expr::follow`] does;
-/// `None` where that finds nothing.
-fn take(mut value: Value, pointer: &str) -> Option<Value> {
-    if pointer.is_empty() {
-        return Some(value);
-    }
-    let mut node = &mut value;
-    for raw in pointer.strip_prefix('/')?.split('/') {
-        let token = crate::load::unescape(raw);
-        node = match node {
-            Value::Object(map) => map.get_mut(token.as_ref())?,
-            Value::Array(items) => items.get_mut(crate::expr::array_index(&token)?)?,
-            _ => return None,
-        };
-    }
-    Some(std::mem::take(node))
 }
 
 /// Returns what to keep of a body for reading `pointer`: a segment that could be an array index
@@ -307,8 +289,9 @@ mod tests {
     }
 
     #[test]
-    fn taking_a_value_finds_what_following_the_pointer_finds() {
-        let whole = json!({"a": {"b": [10, {"c~/": "x"}], "0": "zero"}, "": 1});
+    fn a_pointer_read_from_a_pruned_body_finds_what_following_it_finds() {
+        let text = r#"{"a":{"b":[10,{"c~/":"x"}],"0":"zero"},"":1}"#;
+        let whole: Value = serde_json::from_str(text).unwrap();
         for pointer in [
             "",
             "/a",
@@ -323,11 +306,14 @@ mod tests {
             "/a/b/0/x",
             "/x",
         ] {
-            assert_eq!(
-                take(whole.clone(), pointer),
-                crate::expr::follow(&whole, pointer).ok().cloned(),
-                "pointer {pointer:?}"
-            );
+            let body = received(text);
+            let read = body.follow(pointer).and_then(Result::ok);
+            let found = crate::expr::follow(&whole, pointer).ok();
+            assert_eq!(read, found.map(Cow::Borrowed), "pointer {pointer:?}");
+            // What is found is taken from the pruned body, not read again from the whole one.
+            if found.is_some() && !pointer.is_empty() {
+                assert!(matches!(read, Some(Cow::Owned(_))), "pointer {pointer:?}");
+            }
         }
     }
 

@@ -1750,7 +1750,9 @@ pub fn replace_pointer(
     }
 }
 
-fn pointer_mut<'v>(
+/// Follows an RFC 6901 JSON Pointer as [`follow`] does, to the value there, which may be
+/// changed or taken.
+pub(crate) fn pointer_mut<'v>(
     value: &'v mut serde_json::Value,
     pointer: &str,
 ) -> Result<&'v mut serde_json::Value, String> {
