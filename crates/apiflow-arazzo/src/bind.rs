@@ -24,6 +24,7 @@ use apiflow::openapi::{Description, Location, Operation, PointerProblem};
 use apiflow::span::{Source, Span, Spanned};
 use rustc_hash::FxHashMap;
 
+use crate::condition::Condition;
 use crate::criterion;
 use crate::expr::{self, Expression, WorkflowField};
 use crate::extract;
@@ -31,6 +32,7 @@ use crate::model::{
     Action, ActionKind, ActionOrRef, Criterion, Document, Parameter, ParameterIn, ParameterOrRef,
     Selector, SourceKind, Step, Target, Workflow,
 };
+use crate::repeated::Repeated;
 
 /// How deep `arazzo` sources may refer to further Arazzo documents.
 const MAX_DEPTH: usize = 8;
@@ -311,7 +313,7 @@ pub fn check_source(
         errors: Vec::new(),
         unbound: Vec::new(),
         step_ids: FxHashMap::default(),
-        conditions: criterion::Conditions::default(),
+        conditions: Repeated::default(),
         values: Repeated::default(),
         outputs: Repeated::default(),
     };
@@ -392,45 +394,12 @@ struct Binder<'d> {
     unbound: Vec<(expr::Value, Span)>,
     /// The positions of the steps of the workflow being bound, by `stepId`.
     step_ids: FxHashMap<&'d str, usize>,
-    /// The simple conditions parsed so far, each text parsed once.
-    conditions: criterion::Conditions,
+    /// Simple conditions a document repeats, parsed.
+    conditions: Repeated<Arc<Condition>>,
     /// String values (parameters, security values) a document repeats, parsed.
     values: Repeated<expr::Value>,
     /// Output expressions a document repeats, parsed.
     outputs: Repeated<Expression>,
-}
-
-/// What a document's texts parse to, for the texts it repeats: the steps of a document send
-/// the same token (`$steps.login.outputs.token`) and read the same members
-/// (`$response.body#/id`) again and again. A text is kept the second time it is parsed, so a
-/// text written once costs a hash, not a copy.
-struct Repeated<T> {
-    kept: FxHashMap<Box<str>, T>,
-    seen: rustc_hash::FxHashSet<u64>,
-}
-
-impl<T> Default for Repeated<T> {
-    fn default() -> Repeated<T> {
-        Repeated {
-            kept: FxHashMap::default(),
-            seen: rustc_hash::FxHashSet::default(),
-        }
-    }
-}
-
-impl<T: Clone> Repeated<T> {
-    /// Returns what `parse` makes of `text`, parsing it again only if it was not kept.
-    fn parse<E>(&mut self, text: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<T, E> {
-        use std::hash::BuildHasher as _;
-        if let Some(parsed) = self.kept.get(text) {
-            return Ok(parsed.clone());
-        }
-        let parsed = parse(text)?;
-        if !self.seen.insert(rustc_hash::FxBuildHasher.hash_one(text)) {
-            self.kept.insert(text.into(), parsed.clone());
-        }
-        Ok(parsed)
-    }
 }
 
 /// Where a step's expressions are read: what a `$steps` reference may name.
@@ -2559,40 +2528,5 @@ impl ForStep for Diagnostic {
     fn for_step(&mut self, step: Option<&Spanned<String>>) -> &mut Diagnostic {
         self.step = step.cloned();
         self
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_text_is_kept_the_second_time_it_is_parsed() {
-        let mut repeated: Repeated<Expression> = Repeated::default();
-        let parses = std::cell::Cell::new(0);
-        let parse = |text: &str| {
-            parses.set(parses.get() + 1);
-            expr::parse(text)
-        };
-        for _ in 0..3 {
-            assert_eq!(
-                repeated.parse("$response.body#/id", parse),
-                expr::parse("$response.body#/id")
-            );
-        }
-        assert_eq!(parses.get(), 2, "parsed until kept");
-        assert_eq!(
-            repeated.parse("$steps.a.outputs.b", parse),
-            expr::parse("$steps.a.outputs.b")
-        );
-        assert_eq!(repeated.kept.len(), 1, "a text written once is not kept");
-        for _ in 0..2 {
-            assert_eq!(
-                repeated.parse("$nope", parse),
-                expr::parse("$nope"),
-                "a text that does not parse is told every time"
-            );
-        }
-        assert_eq!(repeated.kept.len(), 1);
     }
 }

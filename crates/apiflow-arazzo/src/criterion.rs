@@ -37,6 +37,7 @@ use regex::Regex;
 use crate::condition::{self, Condition};
 use crate::expr::{self, EvalError, Expression, Scope, Text, kind_of};
 use crate::model::{Criterion, CriterionKind};
+use crate::repeated::Repeated;
 
 /// The `type` of a criterion, as [`CriterionKind`] without versions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,29 +106,14 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// A [`CriterionError`] for a context or condition that does not parse, a `regex` or `jsonpath`
 /// criterion without a `context`, an unknown `JSONPath` version, and any `xpath` criterion.
 pub fn compile(criterion: &Criterion) -> Result<Compiled, CriterionError> {
-    compile_with(criterion, &mut Conditions::default())
+    compile_with(criterion, &mut Repeated::default())
 }
 
-/// The simple conditions parsed so far, by their text: the steps of a document test the same
-/// few (`$statusCode == 200`) again and again, and each text is parsed once.
-#[derive(Debug, Default)]
-pub(crate) struct Conditions(rustc_hash::FxHashMap<Box<str>, Arc<Condition>>);
-
-impl Conditions {
-    fn parse(&mut self, text: &str) -> Result<Arc<Condition>, expr::ExprError> {
-        if let Some(parsed) = self.0.get(text) {
-            return Ok(Arc::clone(parsed));
-        }
-        let parsed = Arc::new(condition::parse(text)?);
-        self.0.insert(text.into(), Arc::clone(&parsed));
-        Ok(parsed)
-    }
-}
-
-/// Compiles a criterion as [`compile`] does, reusing the conditions `conditions` parsed.
+/// Compiles a criterion as [`compile`] does, reusing the conditions a document repeats: the
+/// steps of a document test the same few (`$statusCode == 200`) again and again.
 pub(crate) fn compile_with(
     criterion: &Criterion,
-    conditions: &mut Conditions,
+    conditions: &mut Repeated<Arc<Condition>>,
 ) -> Result<Compiled, CriterionError> {
     let kind = &criterion.kind.value;
     let name = match kind {
@@ -161,14 +147,16 @@ pub(crate) fn compile_with(
     }
     let written = &criterion.condition.value;
     let test = match kind {
-        CriterionKind::Simple => {
-            Test::Simple(conditions.parse(written).map_err(|err| CriterionError {
-                on_context: false,
-                offset: Some(err.offset),
-                message: err.message,
-                help: None,
-            })?)
-        }
+        CriterionKind::Simple => Test::Simple(
+            conditions
+                .parse(written, |text| condition::parse(text).map(Arc::new))
+                .map_err(|err| CriterionError {
+                    on_context: false,
+                    offset: Some(err.offset),
+                    message: err.message,
+                    help: None,
+                })?,
+        ),
         CriterionKind::Regex => Test::Regex(match template(written)? {
             Some(built) => Pattern::Built(built),
             None => Pattern::Fixed(compile_regex(written)?),
@@ -462,18 +450,29 @@ mod tests {
     use crate::expr::{Body, Message};
 
     #[test]
-    fn a_condition_text_is_parsed_once_and_each_failure_every_time() {
-        let mut conditions = Conditions::default();
-        let first = conditions.parse("$statusCode == 200").unwrap();
-        let again = conditions.parse("$statusCode == 200").unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
-        assert_eq!(*first, condition::parse("$statusCode == 200").unwrap());
-        let other = conditions.parse("$statusCode == 201").unwrap();
-        assert!(!Arc::ptr_eq(&first, &other));
+    fn a_repeated_condition_is_shared_and_each_failure_told_every_time() {
+        let mut conditions = Repeated::default();
+        let simple = |text: &str| criterion(None, text, CriterionKind::Simple);
+        let shared = |compiled: &Compiled| match &compiled.test {
+            Test::Simple(condition) => Arc::clone(condition),
+            _ => unreachable!("a simple criterion"),
+        };
+        let compiled: Vec<Arc<Condition>> = (0..3)
+            .map(|_| shared(&compile_with(&simple("$statusCode == 200"), &mut conditions).unwrap()))
+            .collect();
+        for condition in &compiled {
+            assert_eq!(**condition, condition::parse("$statusCode == 200").unwrap());
+        }
+        assert!(
+            Arc::ptr_eq(&compiled[1], &compiled[2]),
+            "kept once repeated"
+        );
+        let other = shared(&compile_with(&simple("$statusCode == 201"), &mut conditions).unwrap());
+        assert!(!Arc::ptr_eq(&compiled[2], &other));
         for _ in 0..2 {
             assert_eq!(
-                conditions.parse("$statusCode = 200").unwrap_err(),
-                condition::parse("$statusCode = 200").unwrap_err()
+                compile_with(&simple("$statusCode = 200"), &mut conditions).unwrap_err(),
+                compile(&simple("$statusCode = 200")).unwrap_err()
             );
         }
     }

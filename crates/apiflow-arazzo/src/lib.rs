@@ -14,6 +14,7 @@ pub mod expr;
 pub mod extract;
 pub mod load;
 pub mod model;
+mod repeated;
 pub mod run;
 mod runnable;
 pub mod schema;
