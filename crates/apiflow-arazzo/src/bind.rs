@@ -706,9 +706,8 @@ impl<'d> Binder<'d> {
             .iter()
             .filter_map(|p| self.parameter(p, step_name))
             .collect();
-        let mut written = own;
-        if matches!(call, Call::Operation { .. }) && !workflow.parameters.is_empty() {
-            let own = std::mem::take(&mut written);
+        let written = if matches!(call, Call::Operation { .. }) && !workflow.parameters.is_empty() {
+            let mut merged = Vec::new();
             for parameter in workflow
                 .parameters
                 .iter()
@@ -720,11 +719,14 @@ impl<'d> Binder<'d> {
                             == parameter.location.as_ref().map(|l| l.value)
                 });
                 if !overridden {
-                    written.push(parameter);
+                    merged.push(parameter);
                 }
             }
-            written.extend(own);
-        }
+            merged.extend(own);
+            merged
+        } else {
+            own
+        };
         let mut parameters = Vec::with_capacity(written.len());
         for parameter in written {
             if let Some(bound) = self.bind_parameter(&parameter, &call, step, sources) {

@@ -417,13 +417,10 @@ fn outputs(
     Vec<(Spanned<String>, Spanned<String>)>,
     Vec<(Spanned<String>, Spanned<serde_json::Value>)>,
 ) {
-    let count = match node.map(|n| &n.kind) {
-        Some(NodeKind::Map(entries)) => entries.len(),
-        _ => 0,
-    };
-    let mut expressions = Vec::with_capacity(count);
+    let entries = entries(node);
+    let mut expressions = Vec::with_capacity(entries.len());
     let mut selectors = Vec::new();
-    for (name, value) in entries(node) {
+    for (name, value) in entries {
         match &value.kind {
             NodeKind::Map(_) => selectors.push((name, spanned_json(value))),
             _ => {
@@ -507,7 +504,7 @@ fn items<'n>(node: Option<&'n Node<'n>>) -> impl ExactSizeIterator<Item = (usize
 /// The entries of a mapping, each key with where it is written.
 fn entries<'n>(
     node: Option<&'n Node<'n>>,
-) -> impl Iterator<Item = (Spanned<String>, &'n Node<'n>)> {
+) -> impl ExactSizeIterator<Item = (Spanned<String>, &'n Node<'n>)> {
     let entries: &[(apiflow::format::yaml::Key<'_>, Node<'_>)] = match node.map(|n| &n.kind) {
         Some(NodeKind::Map(entries)) => entries,
         _ => &[],
